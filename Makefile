@@ -1,0 +1,47 @@
+# Two commands on a fresh machine: `make run` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PORT ?= 8000
+STAGE ?= dev
+export PYTHONPATH := $(CURDIR)
+
+.PHONY: run test bench package layer deploy menu-push lint typecheck audit clean lock
+
+$(VENV)/.installed: requirements/runtime.txt requirements/dev.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip==25.3
+	$(PY) -m pip install --quiet -r requirements/runtime.txt -r requirements/dev.txt
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+venv: $(VENV)/.installed
+
+## run: the whole stack on 127.0.0.1:$(PORT) with demo data
+run: $(VENV)/.installed node_modules/.installed
+	$(PY) -m infra.local.cli run --port $(PORT)
+
+## test: the whole suite
+test: $(VENV)/.installed node_modules/.installed
+	$(PY) -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
+
+## bench: measurements into bench/results.json and docs/
+bench: $(VENV)/.installed node_modules/.installed
+	$(PY) -m bench.run
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check functions infra tests bench
+
+typecheck: $(VENV)/.installed
+	$(VENV)/bin/mypy
+
+lock:
+	$(VENV)/bin/uv pip compile --python-version 3.11 requirements/runtime.in -o requirements/runtime.txt -q
+	$(VENV)/bin/uv pip compile --python-version 3.11 requirements/dev.in -o requirements/dev.txt -q
+
+clean:
+	rm -rf $(VENV) node_modules .serverless build .pytest_cache

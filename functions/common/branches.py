@@ -1,0 +1,39 @@
+"""Branch data as branch_lookup publishes it to the other features: its `branchLookupQuery`
+function, invoked synchronously. Other features never import branch_lookup nor read its
+tables.
+
+Requests (JSON):
+  {"op": "get", "ids": ["NB001", ...]}
+  {"op": "nearest", "lat": 29.87, "lng": 121.55, "k": 5, "service": "loans", "bookable": true}
+  {"op": "nearest", "openid": "o...", "k": 5, "bookable": true}   # from the user's last location
+Answer: {"branches": [Branch, ...]} (nearest: closest first, with "distance_m"); for the
+openid form without a known location: {"branches": [], "located": false}.
+
+Branch: {"id", "name", "kind": "branch|sub_branch|self_service", "address", "district",
+  "city", "phone", "lat", "lng" (GCJ-02), "services": [...], "bookable": bool,
+  "hours": {"mon": [["09:00", "12:00"], ["13:30", "17:00"]], ..., "sun": []},
+  "exceptions": [{"date": "2026-10-01", "hours": [], "note": "国庆节休息"}]}
+Hours are Asia/Shanghai wall times.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from functions.common import aws
+
+FUNCTION = "branchLookupQuery"
+TIMEOUT_S = 3.0
+
+
+def get(ids: list[str]) -> list[dict[str, Any]]:
+    return aws.invoke(FUNCTION, {"op": "get", "ids": list(ids)}, TIMEOUT_S)["branches"]
+
+
+def nearest(k: int = 5, *, lat: float | None = None, lng: float | None = None, openid: str | None = None,
+            service: str | None = None, bookable: bool | None = None) -> list[dict[str, Any]]:
+    """Nearest branches to a point, or to the user's last reported location ([] if unknown)."""
+    request: dict[str, Any] = {"op": "nearest", "k": k}
+    for key, value in (("lat", lat), ("lng", lng), ("openid", openid), ("service", service), ("bookable", bookable)):
+        if value is not None:
+            request[key] = value
+    return aws.invoke(FUNCTION, request, TIMEOUT_S)["branches"]

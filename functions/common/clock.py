@@ -1,0 +1,51 @@
+"""Time and money as the bank shows them: stored in UTC and fen, shown in Asia/Shanghai and
+yuan. `now()` is the one clock every function reads, so tests can freeze it."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from zoneinfo import ZoneInfo
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+_frozen: datetime | None = None
+
+
+def now() -> datetime:
+    """Current time, timezone-aware UTC."""
+    return _frozen if _frozen is not None else datetime.now(timezone.utc)
+
+
+def epoch() -> int:
+    return int(now().timestamp())
+
+
+def freeze(at: datetime | None) -> None:
+    """Freeze the clock at `at` (aware datetime), or unfreeze with None. For tests."""
+    global _frozen
+    _frozen = at.astimezone(timezone.utc) if at is not None else None
+
+
+def local(dt: datetime | None = None) -> datetime:
+    """A UTC instant as Asia/Shanghai wall time."""
+    return (dt or now()).astimezone(SHANGHAI)
+
+
+def parse_utc(value: str) -> datetime:
+    """Parse an ISO-8601 instant; naive values are taken as UTC."""
+    dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return dt.replace(tzinfo=timezone.utc) if dt.tzinfo is None else dt.astimezone(timezone.utc)
+
+
+def iso(dt: datetime) -> str:
+    return dt.astimezone(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def show_time(dt: datetime) -> str:
+    """`2026-11-28 18:30` in Asia/Shanghai, as customers read it."""
+    return local(dt).strftime("%Y-%m-%d %H:%M")
+
+
+def yuan(fen: int) -> str:
+    """Integer fen as `¥1,234.56`."""
+    sign = "-" if fen < 0 else ""
+    whole, cents = divmod(abs(int(fen)), 100)
+    return f"{sign}¥{whole:,}.{cents:02d}"

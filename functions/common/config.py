@@ -1,0 +1,97 @@
+"""Configuration, read once per container from the environment.
+
+Secrets (WeChat token, AES key, app secret, session and hashing keys, staff key) come from
+the environment when set (the local stack, tests) and otherwise from one SecureString
+parameter per stage in SSM Parameter Store (a JSON object), cached by Powertools.
+"""
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+
+SECRET_NAMES = (
+    "WECHAT_TOKEN",
+    "WECHAT_ENCODING_AES_KEY",
+    "WECHAT_APP_SECRET",
+    "SESSION_SECRET",
+    "PII_HASH_KEY",
+    "STAFF_API_KEY",
+)
+
+
+@dataclass(frozen=True)
+class Settings:
+    stage: str
+    region: str
+    public_base_url: str
+    wechat_app_id: str
+    wechat_api_base: str
+    wechat_open_base: str
+    function_prefix: str
+    notify_queue_url: str
+    pii_kms_key_id: str
+    intent_deadline_s: float
+    timestamp_window_s: int
+    max_body_bytes: int
+    hotline: str
+
+    @property
+    def is_aws(self) -> bool:
+        return self.stage not in ("local", "test")
+
+    def table(self, name: str) -> str:
+        """Table name for a logical name like `branches` (env `TABLE_BRANCHES`)."""
+        return os.environ[f"TABLE_{name.upper().replace('-', '_')}"]
+
+    def function_name(self, key: str) -> str:
+        """Deployed name of a function from its serverless.yml key."""
+        return f"{self.function_prefix}{key}"
+
+
+@lru_cache(maxsize=1)
+def settings() -> Settings:
+    env = os.environ.get
+    return Settings(
+        stage=env("STAGE", "local"),
+        region=env("AWS_REGION") or env("AWS_DEFAULT_REGION", "cn-north-1"),
+        public_base_url=env("PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/"),
+        wechat_app_id=env("WECHAT_APP_ID", "wxlocal0000000000"),
+        wechat_api_base=env("WECHAT_API_BASE", "https://api.weixin.qq.com/").rstrip("/") + "/",
+        wechat_open_base=env("WECHAT_OPEN_BASE", "https://open.weixin.qq.com/").rstrip("/") + "/",
+        function_prefix=env("FUNCTION_PREFIX", "wechat-bank-local-"),
+        notify_queue_url=env("NOTIFY_QUEUE_URL", ""),
+        pii_kms_key_id=env("PII_KMS_KEY_ID", ""),
+        intent_deadline_s=float(env("INTENT_DEADLINE_S", "4")),
+        timestamp_window_s=int(env("WECHAT_TIMESTAMP_WINDOW_S", "300")),
+        max_body_bytes=int(env("WECHAT_MAX_BODY_BYTES", "65536")),
+        hotline=env("BANK_HOTLINE", "0574-96528"),
+    )
+
+
+@lru_cache(maxsize=1)
+def secrets() -> dict[str, str]:
+    """Secrets by name; environment first, then the stage's SSM parameter."""
+    found = {name: os.environ[name] for name in SECRET_NAMES if os.environ.get(name)}
+    missing = [name for name in SECRET_NAMES if name not in found]
+    parameter = os.environ.get("WECHAT_SECRETS_PARAMETER")
+    if missing and parameter and settings().is_aws:
+        from aws_lambda_powertools.utilities import parameters
+
+        stored = json.loads(parameters.get_parameter(parameter, decrypt=True, max_age=300))
+        found.update({name: stored[name] for name in missing if name in stored})
+    return found
+
+
+def secret(name: str) -> str:
+    value = secrets().get(name)
+    if not value:
+        raise RuntimeError(f"secret {name} is not configured")
+    return value
+
+
+def reset() -> None:
+    """Forget cached settings (tests change the environment between cases)."""
+    settings.cache_clear()
+    secrets.cache_clear()

@@ -1,0 +1,50 @@
+"""PynamoDB base: table names and endpoint from the environment, TTL helpers.
+
+A model names its table by logical name (`table = "branches"` → env `TABLE_BRANCHES`), so
+the same code runs against moto, the local stack and AWS.
+"""
+from __future__ import annotations
+
+import os
+from datetime import datetime
+
+from pynamodb.attributes import NumberAttribute
+from pynamodb.models import MetaProtocol, Model
+
+from functions.common import clock
+
+
+def table_meta(logical_name: str) -> type:
+    """A PynamoDB `Meta` class for a table whose name comes from the environment."""
+    env_key = f"TABLE_{logical_name.upper().replace('-', '_')}"
+
+    class Meta(MetaProtocol):
+        table_name = os.environ.get(env_key, f"missing-{env_key}")
+        region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION", "cn-north-1")
+        host = os.environ.get("AWS_ENDPOINT_URL_DYNAMODB") or os.environ.get("AWS_ENDPOINT_URL")
+        connect_timeout_seconds = 2
+        read_timeout_seconds = 3
+        max_retry_attempts = 3
+
+    return Meta
+
+
+def expires_in(seconds: int) -> int:
+    """An epoch-seconds TTL value `seconds` from now."""
+    return clock.epoch() + int(seconds)
+
+
+def expires_at(when: datetime) -> int:
+    return int(when.timestamp())
+
+
+class TTLAttribute(NumberAttribute):
+    """Epoch seconds; DynamoDB deletes the item some time after. Readers must still check
+    expiry themselves, since deletion can lag by up to two days."""
+
+
+def is_live(expires: int | None) -> bool:
+    return expires is None or expires > clock.epoch()
+
+
+__all__ = ["Model", "table_meta", "expires_in", "expires_at", "TTLAttribute", "is_live"]

@@ -1,0 +1,81 @@
+"""Events on the notify queue: typed, versioned, published by booking, loan_apply and core
+banking, consumed by notify. This module is the contract both sides read.
+
+Envelope: {"v": 1, "id": <unique>, "type": <type>, "source": <producer>,
+           "occurred_at": <ISO-8601 UTC>, "data": {...}}
+`id` is the idempotency key of the event: notify delivers each (event id, openid) once.
+"""
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+from functions.common import aws, clock, config
+
+VERSION = 1
+
+# Required keys of `data` for each event type. Money in fen, times ISO-8601 UTC.
+SCHEMAS: dict[str, tuple[str, ...]] = {
+    # core banking
+    "card_transaction": (
+        "customer_id", "card_last4", "amount_fen", "currency", "merchant",
+        "cross_border", "card_present", "txn_time",
+    ),
+    "statement_issued": (
+        "customer_id", "card_last4", "statement_id", "amount_due_fen", "minimum_due_fen", "due_date",
+    ),
+    "payment_received": ("customer_id", "card_last4", "statement_id", "amount_fen"),
+    # booking
+    "booking_confirmed": ("openid", "booking_id", "branch_name", "service", "slot_start", "manager"),
+    "booking_cancelled": ("openid", "booking_id", "branch_name", "service", "slot_start"),
+    "booking_rescheduled": ("openid", "booking_id", "branch_name", "service", "slot_start", "manager"),
+    "booking_reminder": ("openid", "booking_id", "branch_name", "service", "slot_start"),
+    # loan_apply
+    "loan_status_changed": ("openid", "application_id", "product", "status", "reason"),
+}
+
+
+class InvalidEvent(ValueError):
+    """The event breaks the contract; its reason goes with it to the dead-letter queue."""
+
+
+def make(event_type: str, data: dict[str, Any], source: str, event_id: str | None = None) -> dict[str, Any]:
+    event = {
+        "v": VERSION,
+        "id": event_id or uuid.uuid4().hex,
+        "type": event_type,
+        "source": source,
+        "occurred_at": clock.iso(clock.now()),
+        "data": data,
+    }
+    validate(event)
+    return event
+
+
+def validate(event: Any) -> dict[str, Any]:
+    """Check an event against the contract; raises InvalidEvent with the reason."""
+    if not isinstance(event, dict):
+        raise InvalidEvent("event is not a JSON object")
+    if event.get("v") != VERSION:
+        raise InvalidEvent(f"unsupported version {event.get('v')!r}")
+    if not isinstance(event.get("id"), str) or not event["id"]:
+        raise InvalidEvent("missing id")
+    schema = SCHEMAS.get(event.get("type"))  # type: ignore[arg-type]
+    if schema is None:
+        raise InvalidEvent(f"unknown type {event.get('type')!r}")
+    data = event.get("data")
+    if not isinstance(data, dict):
+        raise InvalidEvent("data is not an object")
+    missing = [k for k in schema if k not in data]
+    if missing:
+        raise InvalidEvent(f"{event['type']}: missing {', '.join(missing)}")
+    return event
+
+
+
+def publish(event_type: str, data: dict[str, Any], source: str, event_id: str | None = None) -> dict:
+    """Put one event on the notify queue. `event_id` makes a retried publish idempotent."""
+    event = make(event_type, data, source, event_id)
+    aws.client("sqs").send_message(QueueUrl=config.settings().notify_queue_url, MessageBody=json.dumps(event))
+    return event

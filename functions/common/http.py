@@ -1,0 +1,178 @@
+"""Chalice glue shared by every feature: one error shape, page vs JSON answers, the
+customer's session, CSRF and the staff key.
+
+Conventions: JSON routes have `/api/` in their path (customer) or `/staff/` (back office);
+every other route is an H5 page and gets an HTML error page or a login redirect.
+"""
+from __future__ import annotations
+
+import functools
+import hmac
+import json
+from typing import Any
+
+from chalice import Chalice, Response
+
+from functions.common import config, session
+from functions.common.errors import ApiError, FieldError, Forbidden, ServiceUnavailable, Unauthorized, ValidationFailed
+from functions.common.log import get_logger
+
+logger = get_logger()
+
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "X-Frame-Options": "SAMEORIGIN",
+    "Cache-Control": "no-store",
+}
+
+
+class LoginRequired(ApiError):
+    def __init__(self, return_to: str):
+        super().__init__(401, "login_required", "请在微信中打开")
+        self.return_to = return_to
+
+
+def is_api(path: str) -> bool:
+    return "/api/" in path or "/staff/" in path or path.endswith("/api")
+
+
+def json_response(body: Any, status: int = 200, headers: dict | None = None) -> Response:
+    return Response(
+        body=json.dumps(body, ensure_ascii=False),
+        status_code=status,
+        headers={"Content-Type": "application/json; charset=utf-8", **SECURITY_HEADERS, **(headers or {})},
+    )
+
+
+def html_response(html: str, status: int = 200, headers: dict | None = None) -> Response:
+    return Response(
+        body=html,
+        status_code=status,
+        headers={"Content-Type": "text/html; charset=utf-8", **SECURITY_HEADERS, **(headers or {})},
+    )
+
+
+def redirect(location: str, headers: dict | None = None) -> Response:
+    return Response(body="", status_code=302, headers={"Location": location, **SECURITY_HEADERS, **(headers or {})})
+
+
+def error_response(error: ApiError, path: str) -> Response:
+    if isinstance(error, LoginRequired) and not is_api(path):
+        return redirect(session.login_url(error.return_to))
+    if is_api(path):
+        return json_response(error.body(), error.status)
+    from functions.common import pages
+
+    return html_response(pages.error_page(error), error.status)
+
+
+class FeatureApp(Chalice):
+    """A Chalice app whose views answer every failure in the one error shape: ApiError as
+    itself, DynamoDB throttling and AWS outages as a clean 503, anything else a 500 that
+    shows nothing of the cause. (Chalice turns view exceptions into its own 500 before any
+    middleware sees them, so the guard wraps each view.)"""
+
+    def route(self, path: str, **kwargs: Any):
+        register = super().route(path, **kwargs)
+
+        def decorator(view):
+            @functools.wraps(view)
+            def guarded(*args, **kw):
+                try:
+                    return view(*args, **kw)
+                except ApiError as error:
+                    return error_response(error, self.current_request.path)
+                except Exception as error:  # noqa: BLE001 - last line of defence
+                    if _is_aws_unavailable(error):
+                        logger.warning("aws unavailable", extra={"error": type(error).__name__})
+                        return error_response(ServiceUnavailable(), self.current_request.path)
+                    logger.exception("unhandled error")
+                    return error_response(ApiError(500, "internal", "系统错误，请稍后再试"), self.current_request.path)
+
+            register(guarded)
+            return view
+
+        return decorator
+
+
+def _is_aws_unavailable(error: Exception) -> bool:
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    if isinstance(error, ClientError):
+        code = error.response.get("Error", {}).get("Code", "")
+        return code in {"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded",
+                        "InternalServerError", "ServiceUnavailable", "TransactionConflictException"}
+    if isinstance(error, BotoCoreError):
+        return True
+    name = type(error).__name__
+    cause = getattr(error, "cause", None) or error.__cause__
+    # PynamoDB wraps botocore errors in its own exceptions
+    return name.endswith(("ThrottleError", "ConnectionError")) or (
+        cause is not None and cause is not error and _is_aws_unavailable(cause)
+    )
+
+
+def request_path(request) -> str:
+    """Path and query of the current request, to come back to after login."""
+    path = request.context.get("path") or request.path
+    query = request.query_params or {}
+    if query:
+        from urllib.parse import urlencode
+
+        return f"{path}?{urlencode(query)}"
+    return path
+
+
+def customer(request) -> str:
+    """The openid of the customer's session, or LoginRequired."""
+    openid = session.openid_from_headers(request.headers)
+    if not openid:
+        raise LoginRequired(request_path(request))
+    return openid
+
+
+def require_csrf(request, openid: str, form: dict | None = None) -> None:
+    """State-changing requests carry the session's CSRF token (header or form field)."""
+    token = request.headers.get(session.CSRF_HEADER) or (form or {}).get(session.CSRF_FIELD)
+    if not session.csrf_ok(openid, token):
+        raise Forbidden("csrf_failed", "页面已过期，请刷新后重试")
+
+
+def require_staff(request) -> str:
+    """Back-office calls carry the staff key (`X-Api-Key`); returns a staff identity."""
+    given = request.headers.get("x-api-key") or ""
+    expected = config.secret("STAFF_API_KEY")
+    if not given:
+        raise Unauthorized("缺少员工凭证")
+    if not hmac.compare_digest(given.encode(), expected.encode()):
+        raise Forbidden("bad_staff_key", "员工凭证无效")
+    return request.headers.get("x-staff-id") or "staff"
+
+
+def json_body(request) -> dict:
+    """The request's JSON object, or a 400 the customer can read."""
+    try:
+        body = json.loads(request.raw_body or b"{}")
+    except (ValueError, UnicodeDecodeError):
+        raise ValidationFailed([FieldError("body", "invalid_json", "请求格式错误")]) from None
+    if not isinstance(body, dict):
+        raise ValidationFailed([FieldError("body", "invalid_json", "请求格式错误")])
+    return body
+
+
+def form_body(request) -> dict[str, str]:
+    """An urlencoded form (H5 pages post these) as a flat dict."""
+    from urllib.parse import parse_qs
+
+    try:
+        raw = (request.raw_body or b"").decode("utf-8")
+    except UnicodeDecodeError:
+        raise ValidationFailed([FieldError("body", "invalid_encoding", "请求格式错误")]) from None
+    return {k: v[-1] for k, v in parse_qs(raw, keep_blank_values=True).items()}
+
+
+def body(request) -> dict:
+    """JSON or form body, by content type."""
+    ctype = (request.headers.get("content-type") or "").lower()
+    return form_body(request) if ctype.startswith("application/x-www-form-urlencoded") else json_body(request)

@@ -1,0 +1,112 @@
+"""Create the tables, queues and keys that serverless.yml defines, in moto (tests and the
+local stack alike), from that one definition."""
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+import boto3
+
+from infra.local.slsconfig import ServerlessConfig
+
+# Local defaults for the WeChat app; every one can be overridden from the environment.
+LOCAL_WECHAT = {
+    "WECHAT_TOKEN": "localtoken",
+    "WECHAT_ENCODING_AES_KEY": "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG",
+    "WECHAT_APP_SECRET": "localsecret0000000000000000000000",
+}
+LOCAL_SECRETS = {
+    "SESSION_SECRET": "local-session-secret-not-for-production",
+    "PII_HASH_KEY": "local-pii-hash-key-not-for-production",
+    "STAFF_API_KEY": "local-staff-key",
+}
+
+_TABLE_KEYS = (
+    "TableName",
+    "AttributeDefinitions",
+    "KeySchema",
+    "GlobalSecondaryIndexes",
+    "LocalSecondaryIndexes",
+    "StreamSpecification",
+)
+
+
+def _intrinsic(value: Any, refs: dict[str, dict[str, str]]) -> Any:
+    """Resolve the few intrinsics the local stack needs (Ref and GetAtt Arn)."""
+    if isinstance(value, dict) and "Ref" in value:
+        return refs[value["Ref"]]["Ref"]
+    if isinstance(value, dict) and "Fn::GetAtt" in value:
+        logical, attribute = value["Fn::GetAtt"]
+        return refs[logical][attribute]
+    return value
+
+
+def create_all(config: ServerlessConfig, session: boto3.session.Session | None = None) -> dict:
+    """Create every supported resource; returns {logical id: {"Ref": ..., "Arn": ...}}."""
+    session = session or boto3.session.Session()
+    refs: dict[str, dict[str, str]] = {}
+    kms = session.client("kms")
+    for logical, spec in config.resources_of_type("AWS::KMS::Key").items():
+        meta = kms.create_key(Description=spec["Properties"].get("Description", logical))["KeyMetadata"]
+        refs[logical] = {"Ref": meta["KeyId"], "Arn": meta["Arn"]}
+    for logical, spec in config.resources_of_type("AWS::KMS::Alias").items():
+        props = spec["Properties"]
+        kms.create_alias(AliasName=props["AliasName"], TargetKeyId=_intrinsic(props["TargetKeyId"], refs))
+        refs[logical] = {"Ref": props["AliasName"]}
+
+    sqs = session.client("sqs")
+    queues = config.resources_of_type("AWS::SQS::Queue")
+    # dead-letter queues first, so redrive policies can point at them
+    ordered = sorted(queues.items(), key=lambda kv: "RedrivePolicy" in kv[1].get("Properties", {}))
+    for logical, spec in ordered:
+        props = spec["Properties"]
+        attributes = {}
+        if "VisibilityTimeout" in props:
+            attributes["VisibilityTimeout"] = str(props["VisibilityTimeout"])
+        if "MessageRetentionPeriod" in props:
+            attributes["MessageRetentionPeriod"] = str(props["MessageRetentionPeriod"])
+        if "RedrivePolicy" in props:
+            policy = props["RedrivePolicy"]
+            attributes["RedrivePolicy"] = json.dumps(
+                {
+                    "deadLetterTargetArn": _intrinsic(policy["deadLetterTargetArn"], refs),
+                    "maxReceiveCount": str(policy["maxReceiveCount"]),
+                }
+            )
+        url = sqs.create_queue(QueueName=props["QueueName"], Attributes=attributes)["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        refs[logical] = {"Ref": url, "Arn": arn, "QueueName": props["QueueName"]}
+
+    ddb = session.client("dynamodb")
+    for logical, spec in config.resources_of_type("AWS::DynamoDB::Table").items():
+        props = spec["Properties"]
+        kwargs = {k: props[k] for k in _TABLE_KEYS if k in props}
+        kwargs["BillingMode"] = "PAY_PER_REQUEST"
+        for index in kwargs.get("GlobalSecondaryIndexes", []):
+            index.pop("ProvisionedThroughput", None)
+        meta = ddb.create_table(**kwargs)["TableDescription"]
+        ttl = props.get("TimeToLiveSpecification")
+        if ttl and ttl.get("Enabled"):
+            ddb.update_time_to_live(
+                TableName=props["TableName"],
+                TimeToLiveSpecification={"AttributeName": ttl["AttributeName"], "Enabled": True},
+            )
+        refs[logical] = {"Ref": props["TableName"], "Arn": meta["TableArn"]}
+    return refs
+
+
+def function_environment(config: ServerlessConfig, refs: dict, function_key: str | None = None) -> dict[str, str]:
+    """The environment a function sees: provider's and its own, intrinsics resolved."""
+    env = dict(config.raw["provider"].get("environment", {}))
+    if function_key:
+        env.update(config.raw["functions"][function_key].get("environment") or {})
+    return {k: str(_intrinsic(v, refs)) for k, v in env.items()}
+
+
+def local_environment(config: ServerlessConfig, refs: dict) -> dict[str, str]:
+    """Everything the local stack and the tests put in os.environ for the functions."""
+    env = function_environment(config, refs)
+    for key, default in {**LOCAL_WECHAT, **LOCAL_SECRETS}.items():
+        env[key] = os.environ.get(key, default)
+    return env

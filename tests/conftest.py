@@ -1,0 +1,65 @@
+"""Shared fixtures. The environment the functions see is the local stage's, computed from
+serverless.yml before any function module is imported (PynamoDB reads table names at
+import)."""
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from infra.local import resources, slsconfig
+
+CONFIG = slsconfig.load("local")
+
+os.environ.update(
+    {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SECURITY_TOKEN": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": "cn-north-1",
+        "AWS_REGION": "cn-north-1",
+    }
+)
+for _key in ("AWS_ENDPOINT_URL", "AWS_PROFILE"):
+    os.environ.pop(_key, None)
+# Table names do not depend on moto's ids, so function modules can be imported now;
+# the `aws` fixture fills in queue URLs and key ids once moto has made them.
+_PENDING = {k: {"Ref": f"pending-{k}", "Arn": f"pending-{k}"} for k in CONFIG.resources}
+os.environ.update(resources.local_environment(CONFIG, _PENDING))
+
+
+@pytest.fixture
+def aws():
+    """A fresh moto account with every table, queue and key serverless.yml defines.
+    Yields the resolved resource references ({logical id: {"Ref", "Arn"}})."""
+    from moto import mock_aws
+
+    from functions.common import aws as common_aws
+    from functions.common import config
+    from infra.local import runtime
+
+    with mock_aws():
+        common_aws.reset()
+        refs = resources.create_all(CONFIG)
+        saved = dict(os.environ)
+        os.environ.update(resources.local_environment(CONFIG, refs))
+        config.reset()
+        common_aws.set_invoker(lambda key, payload, timeout: runtime.call(CONFIG, key, payload, timeout))
+        try:
+            yield refs
+        finally:
+            os.environ.clear()
+            os.environ.update(saved)
+            config.reset()
+            common_aws.reset()
+            common_aws.set_invoker(None)
+
+
+@pytest.fixture
+def frozen_clock():
+    """Freeze functions.common.clock; call the fixture's value with an aware datetime."""
+    from functions.common import clock
+
+    yield clock.freeze
+    clock.freeze(None)
