@@ -7,7 +7,7 @@ PORT ?= 8000
 STAGE ?= dev
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: run test bench package layer deploy menu-push lint typecheck audit clean lock
+.PHONY: run test bench package layer deploy secrets menu-push lint typecheck audit clean lock
 
 $(VENV)/.installed: requirements/runtime.txt requirements/dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -32,6 +32,28 @@ test: $(VENV)/.installed node_modules/.installed
 ## bench: measurements into bench/results.json and docs/
 bench: $(VENV)/.installed node_modules/.installed
 	$(PY) -m bench.run
+
+ARCH ?= x86_64
+LAYER_ZIP := build/layer/runtime-$(ARCH).zip
+
+$(LAYER_ZIP): requirements/runtime.txt scripts/build_layer.py | $(VENV)/.installed
+	$(PY) scripts/build_layer.py --arch $(ARCH) --out $@
+
+## layer: the Lambda layer of requirements/runtime.txt (ARCH=x86_64|arm64)
+layer: $(VENV)/.installed
+	$(PY) scripts/build_layer.py --arch $(ARCH) --out $(LAYER_ZIP)
+
+## package: template + one zip per function in .serverless/, offline; prints their sizes
+package: $(VENV)/.installed node_modules/.installed $(LAYER_ZIP)
+	$(PY) -m scripts.stack --stage $(STAGE) --arch $(ARCH)
+
+## deploy: STAGE=dev|prod, the whole stack; FUNCTION=<key> updates that function's code only
+deploy: $(VENV)/.installed node_modules/.installed
+	$(PY) -m scripts.deploy_plan --stage $(STAGE) --arch $(ARCH) $(if $(FUNCTION),--function $(FUNCTION),--all) --execute
+
+## secrets: put the stage's WeChat and signing secrets in SSM (SecureString), asking for each
+secrets: $(VENV)/.installed
+	$(PY) -m scripts.put_secrets --stage $(STAGE)
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check functions infra tests bench

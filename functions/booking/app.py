@@ -1,8 +1,27 @@
-"""booking: Chalice glue. Routes parse input, call the service and shape the answer."""
+"""booking: Chalice glue. Routes parse input, call actions and shape the answer.
+
+Pages: /booking (branches) → /booking/new (service, date, slot, contact) → /booking/b/{id};
+/booking/mine; reschedule and cancel forms. JSON: /booking/api/...; staff: /booking/staff/...
+"""
+from functions.booking import actions, replies, screens
 from functions.common import http, intents
-from functions.common.intents import Intent, Reply
+from functions.common.errors import ApiError
 
 app = http.FeatureApp(app_name="booking")
+FORM = ["application/x-www-form-urlencoded", "application/json"]
+
+
+def _query() -> dict:
+    return dict(app.current_request.query_params or {})
+
+
+def _customer_form() -> tuple[str, dict]:
+    """The customer and the posted form, CSRF checked."""
+    request = app.current_request
+    openid = http.customer(request)
+    form = http.body(request)
+    http.require_csrf(request, openid, form)
+    return openid, form
 
 
 @app.route("/booking/health")
@@ -10,9 +29,136 @@ def health():
     return {"status": "ok"}
 
 
-def answer(intent: Intent) -> Reply:
-    """Answer the webhook; this feature has nothing to say yet."""
-    return Reply.nothing()
+# ----- pages -------------------------------------------------------------------------------
+
+@app.route("/booking")
+def index_page():
+    return http.html_response(screens.index(http.customer(app.current_request)))
 
 
-intent = app.lambda_function(name="intent")(intents.handler(answer))
+@app.route("/booking/new")
+def new_page():
+    return http.html_response(screens.wizard(http.customer(app.current_request), _query()))
+
+
+@app.route("/booking/new", methods=["POST"], content_types=FORM)
+def new_submit():
+    openid, form = _customer_form()
+    try:
+        booking = actions.create(openid, form)
+    except ApiError as error:
+        if error.status >= 500 or error.code == "unknown_branch":
+            raise
+        return http.html_response(screens.wizard(openid, form, error, form), error.status)
+    return http.redirect(f"/booking/b/{booking.id}?notice=created")
+
+
+@app.route("/booking/mine")
+def mine_page():
+    return http.html_response(screens.mine(http.customer(app.current_request)))
+
+
+@app.route("/booking/b/{booking_id}")
+def booking_page(booking_id):
+    openid = http.customer(app.current_request)
+    return http.html_response(screens.detail(openid, booking_id, _query().get("notice")))
+
+
+@app.route("/booking/b/{booking_id}/cancel", methods=["POST"], content_types=FORM)
+def cancel_submit(booking_id):
+    openid, _ = _customer_form()
+    actions.cancel(openid, booking_id)
+    return http.redirect(f"/booking/b/{booking_id}?notice=cancelled")
+
+
+@app.route("/booking/b/{booking_id}/reschedule")
+def reschedule_page(booking_id):
+    openid = http.customer(app.current_request)
+    return http.html_response(screens.reschedule(openid, booking_id, _query().get("date")))
+
+
+@app.route("/booking/b/{booking_id}/reschedule", methods=["POST"], content_types=FORM)
+def reschedule_submit(booking_id):
+    openid, form = _customer_form()
+    try:
+        actions.reschedule(openid, booking_id, form.get("slot_start"))
+    except ApiError as error:
+        if error.status in (404,) or error.status >= 500:
+            raise
+        return http.html_response(screens.reschedule(openid, booking_id, form.get("date"), error), error.status)
+    return http.redirect(f"/booking/b/{booking_id}?notice=rescheduled")
+
+
+# ----- customer JSON -----------------------------------------------------------------------
+
+@app.route("/booking/api/branches")
+def api_branches():
+    openid = http.customer(app.current_request)
+    found = actions.bookable_branches(openid)
+    return {"branches": [{"id": b["id"], "name": b["name"], "address": b.get("address", ""),
+                          "distance_m": b.get("distance_m")} for b in found]}
+
+
+@app.route("/booking/api/slots")
+def api_slots():
+    http.customer(app.current_request)
+    q = _query()
+    return actions.slots(q.get("branch_id", ""), q.get("service"), q.get("date"))
+
+
+@app.route("/booking/api/bookings")
+def api_mine():
+    openid = http.customer(app.current_request)
+    return {"bookings": [actions.describe(b) for b in actions.mine(openid)]}
+
+
+@app.route("/booking/api/bookings", methods=["POST"], content_types=FORM)
+def api_create():
+    openid, form = _customer_form()
+    form.setdefault("idempotency_key", app.current_request.headers.get("idempotency-key"))
+    return http.json_response({"booking": actions.describe(actions.create(openid, form))}, 201)
+
+
+@app.route("/booking/api/bookings/{booking_id}")
+def api_booking(booking_id):
+    openid = http.customer(app.current_request)
+    return {"booking": actions.describe(actions.owned(openid, booking_id))}
+
+
+@app.route("/booking/api/bookings/{booking_id}/cancel", methods=["POST"], content_types=FORM)
+def api_cancel(booking_id):
+    openid, _ = _customer_form()
+    return {"booking": actions.describe(actions.cancel(openid, booking_id))}
+
+
+@app.route("/booking/api/bookings/{booking_id}/reschedule", methods=["POST"], content_types=FORM)
+def api_reschedule(booking_id):
+    openid, form = _customer_form()
+    return {"booking": actions.describe(actions.reschedule(openid, booking_id, form.get("slot_start")))}
+
+
+# ----- staff -------------------------------------------------------------------------------
+
+@app.route("/booking/staff/branches/{branch_id}/bookings")
+def staff_day(branch_id):
+    http.require_staff(app.current_request)
+    found = actions.day_list(branch_id, _query().get("date"))
+    return {"branch_id": branch_id, "bookings": [actions.describe(b) for b in found]}
+
+
+@app.route("/booking/staff/bookings/{booking_id}/outcome", methods=["POST"], content_types=["application/json"])
+def staff_outcome(booking_id):
+    http.require_staff(app.current_request)
+    status = http.json_body(app.current_request).get("status")
+    return {"booking": actions.describe(actions.mark(booking_id, status))}
+
+
+# ----- webhook and schedule ----------------------------------------------------------------
+
+intent = app.lambda_function(name="intent")(intents.handler(replies.answer))
+
+
+@app.lambda_function(name="reminders")
+def reminders(event, context):
+    """18:00 Asia/Shanghai: a reminder event for each of tomorrow's bookings."""
+    return {"sent": actions.send_reminders()}

@@ -110,3 +110,24 @@ def local_environment(config: ServerlessConfig, refs: dict) -> dict[str, str]:
     for key, default in {**LOCAL_WECHAT, **LOCAL_SECRETS}.items():
         env[key] = os.environ.get(key, default)
     return env
+
+
+def serialize_dynamodb() -> None:
+    """Make moto's DynamoDB apply each request atomically, as DynamoDB does. moto checks a
+    ConditionExpression and writes without a lock, so two threads (or two requests to the
+    threaded moto server) can both pass the same condition. Idempotent; process-wide."""
+    import threading
+
+    from moto.dynamodb.responses import DynamoHandler
+
+    if getattr(DynamoHandler.call_action, "serialized", False):
+        return
+    lock = threading.Lock()
+    unlocked = DynamoHandler.call_action
+
+    def call_action(self):
+        with lock:
+            return unlocked(self)
+
+    call_action.serialized = True  # type: ignore[attr-defined]
+    DynamoHandler.call_action = call_action  # type: ignore[method-assign]

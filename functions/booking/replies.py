@@ -1,0 +1,60 @@
+"""What booking answers in the WeChat chat: a link to the booking pages (nearest bookable
+branches named first when the customer's last location is known) and the customer's
+upcoming bookings."""
+from __future__ import annotations
+
+from functions.booking import actions, service
+from functions.common import branches, clock, config
+from functions.common.intents import Intent, Reply
+from functions.common.log import get_logger
+
+BOOK_KEYS = {"BOOKING"}
+MINE_KEYS = {"MY_BOOKINGS"}
+logger = get_logger()
+
+
+def wants(intent: Intent) -> str | None:
+    """'book', 'mine' or None for intents that are not booking's."""
+    text = intent.text.strip() if intent.kind == "text" else ""
+    if (intent.kind == "click" and intent.key in MINE_KEYS) or text.startswith("我的预约"):
+        return "mine"
+    if (intent.kind == "click" and intent.key in BOOK_KEYS) or (text and "预约" in text):
+        return "book"
+    return None
+
+
+def book(openid: str) -> Reply:
+    base = config.settings().public_base_url
+    try:
+        near = branches.nearest(k=3, openid=openid, bookable=True)
+    except Exception:  # noqa: BLE001 - the link alone still answers the customer
+        logger.warning("nearest branches unavailable")
+        near = []
+    if near:
+        named = "、".join(f"{b['name']}（{service.distance_label(b.get('distance_m', 0))}）" for b in near)
+        description = f"离您最近的可预约网点：{named}。点击选择网点、业务和时间。"
+    else:
+        description = "选择网点、业务和时间，客户经理将在网点为您服务。"
+    return Reply.news("预约客户经理", description, f"{base}/booking")
+
+
+def mine(openid: str) -> Reply:
+    base = config.settings().public_base_url
+    found = actions.upcoming(openid)
+    if not found:
+        return Reply.say(f"您目前没有预约。<a href=\"{base}/booking\">立即预约客户经理</a>")
+    lines = ["您的预约："]
+    for i, b in enumerate(found, 1):
+        lines.append(f"{i}. {clock.show_time(b.start)} {b.branch_name} {service.SERVICES[b.service]}"
+                     f"（客户经理 {b.manager_name}）<a href=\"{actions.detail_url(b.id)}\">查看</a>")
+    lines.append(f"<a href=\"{base}/booking/mine\">管理我的预约</a>")
+    return Reply.say("\n".join(lines))
+
+
+def answer(intent: Intent) -> Reply:
+    want = wants(intent)
+    if want == "mine":
+        return mine(intent.openid)
+    if want == "book":
+        return book(intent.openid)
+    return Reply.nothing()

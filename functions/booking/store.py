@@ -1,0 +1,341 @@
+"""booking's table (single-table design, see infra/resources/booking.yml) and the
+transactions that keep seats, managers and customers' limits consistent.
+
+Every change of a booking is one DynamoDB transaction over:
+  the booking item, the slot's seat counter for the service (capacity condition), the
+  manager's seat in the slot, the customer's guard for the slot, and the customer's ledger
+  of upcoming bookings (optimistic version).
+A failed condition cancels the whole transaction; `Cancelled` names which parts failed.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from pynamodb.attributes import JSONAttribute, NumberAttribute, UnicodeAttribute, UnicodeSetAttribute, VersionAttribute
+from pynamodb.exceptions import TransactWriteError
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.models import Model
+from pynamodb.transactions import TransactWrite
+
+from functions.common import clock
+from functions.common.dynamo import TTLAttribute, expires_at, table_meta
+from functions.booking.service import DayState, Manager
+
+KEEP_SLOT_ITEMS = timedelta(days=30)  # counters, seats and guards outlive their slot by this
+
+
+def slot_key(start: datetime) -> str:
+    return clock.iso(start)
+
+
+def day_pk(branch_id: str, day: date) -> str:
+    return f"DAY#{branch_id}#{day.isoformat()}"
+
+
+def user_pk(openid: str) -> str:
+    return f"USER#{openid}"
+
+
+class RosterEntry(Model):
+    """A customer manager of a branch; `skills` are service codes."""
+
+    Meta = table_meta("bookings")
+    pk = UnicodeAttribute(hash_key=True)  # ROSTER
+    sk = UnicodeAttribute(range_key=True)  # <branch>#<manager>
+    branch_id = UnicodeAttribute()
+    manager_id = UnicodeAttribute()
+    name = UnicodeAttribute()
+    skills = UnicodeSetAttribute()
+
+    def manager(self) -> Manager:
+        return Manager(self.manager_id, self.name, frozenset(self.skills))
+
+
+class ByUser(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "by_user"
+        projection = AllProjection()
+
+    user_pk = UnicodeAttribute(hash_key=True)
+    user_sk = UnicodeAttribute(range_key=True)
+
+
+class ByDate(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "by_date"
+        projection = AllProjection()
+
+    date_pk = UnicodeAttribute(hash_key=True)
+    date_sk = UnicodeAttribute(range_key=True)
+
+
+class Booking(Model):
+    Meta = table_meta("bookings")
+    pk = UnicodeAttribute(hash_key=True)  # BOOKING#<id>
+    sk = UnicodeAttribute(range_key=True, default="BOOKING")
+    id = UnicodeAttribute()
+    openid = UnicodeAttribute()
+    branch_id = UnicodeAttribute()
+    branch_name = UnicodeAttribute()
+    service = UnicodeAttribute()
+    slot_start = UnicodeAttribute()  # ISO-8601 UTC
+    manager_id = UnicodeAttribute()
+    manager_name = UnicodeAttribute()
+    status = UnicodeAttribute(default="confirmed")  # confirmed | cancelled | attended | no_show
+    sealed = UnicodeAttribute()  # pii.seal({name, mobile, note}, {"booking_id": id})
+    name_masked = UnicodeAttribute()
+    mobile_masked = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+    updated_at = UnicodeAttribute()
+    user_pk = UnicodeAttribute()
+    user_sk = UnicodeAttribute()
+    date_pk = UnicodeAttribute()
+    date_sk = UnicodeAttribute()
+    by_user = ByUser()
+    by_date = ByDate()
+
+    @property
+    def start(self) -> datetime:
+        return clock.parse_utc(self.slot_start)
+
+    @property
+    def day(self) -> date:
+        return clock.local(self.start).date()
+
+    def place(self, start: datetime, manager: Manager) -> None:
+        """Put the booking in a slot with a manager (and its index keys with it)."""
+        self.slot_start = slot_key(start)
+        self.manager_id, self.manager_name = manager.id, manager.name
+        self.user_pk, self.user_sk = user_pk(self.openid), f"{self.slot_start}#{self.id}"
+        self.date_pk = f"DATE#{self.day.isoformat()}"
+        self.date_sk = f"{self.branch_id}#{self.slot_start}#{self.id}"
+
+
+class DayEntry(Model):
+    """A slot's seat counter (COUNT#<slot>#<service>, `n`) or a manager's seat in a slot
+    (SEAT#<slot>#<manager>, `booking_id`), under one partition per branch and day."""
+
+    Meta = table_meta("bookings")
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    n = NumberAttribute(null=True)
+    booking_id = UnicodeAttribute(null=True)
+    expires_at = TTLAttribute(null=True)
+
+
+class Guard(Model):
+    """USER#<openid> / SLOT#<slot>: the customer's one booking in that slot."""
+
+    Meta = table_meta("bookings")
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    booking_id = UnicodeAttribute()
+    expires_at = TTLAttribute(null=True)
+
+
+class Ledger(Model):
+    """USER#<openid> / LEDGER: {booking id: slot start} of upcoming bookings. Every change
+    goes through its version, so the per-customer limit holds under concurrency."""
+
+    Meta = table_meta("bookings")
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True, default="LEDGER")
+    upcoming = JSONAttribute(default=dict)
+    version = VersionAttribute()
+
+
+# ----- reads -------------------------------------------------------------------------------
+
+def roster(branch_id: str) -> list[Manager]:
+    return [r.manager() for r in RosterEntry.query("ROSTER", RosterEntry.sk.startswith(f"{branch_id}#"))]
+
+
+def roster_branch_ids() -> list[str]:
+    return sorted({r.branch_id for r in RosterEntry.query("ROSTER", attributes_to_get=["branch_id"])})
+
+
+def put_manager(branch_id: str, manager: Manager) -> None:
+    RosterEntry(
+        "ROSTER", f"{branch_id}#{manager.id}", branch_id=branch_id, manager_id=manager.id,
+        name=manager.name, skills=set(manager.skills),
+    ).save()
+
+
+def day_state(branch_id: str, day: date) -> DayState:
+    counts: dict[tuple[datetime, str], int] = {}
+    busy: dict[datetime, set[str]] = {}
+    for entry in DayEntry.query(day_pk(branch_id, day), consistent_read=True):
+        kind, slot, rest = entry.sk.split("#", 2)
+        start = clock.parse_utc(slot)
+        if kind == "COUNT":
+            counts[(start, rest)] = int(entry.n or 0)
+        elif kind == "SEAT":
+            busy.setdefault(start, set()).add(rest)
+    return DayState(counts, {k: frozenset(v) for k, v in busy.items()})
+
+
+def counter(branch_id: str, start: datetime, service: str) -> int:
+    """Seats taken in a slot for a service (for checks and reports)."""
+    day = clock.local(start).date()
+    try:
+        return int(DayEntry.get(day_pk(branch_id, day), f"COUNT#{slot_key(start)}#{service}", consistent_read=True).n or 0)
+    except DayEntry.DoesNotExist:
+        return 0
+
+
+def get(booking_id: str) -> Booking | None:
+    try:
+        return Booking.get(f"BOOKING#{booking_id}", "BOOKING", consistent_read=True)
+    except Booking.DoesNotExist:
+        return None
+
+
+def of_user(openid: str, since: datetime | None = None) -> list[Booking]:
+    condition = Booking.user_sk >= slot_key(since) if since else None
+    return list(Booking.by_user.query(user_pk(openid), condition))
+
+
+def on_date(day: date, branch_id: str | None = None) -> list[Booking]:
+    condition = Booking.date_sk.startswith(f"{branch_id}#") if branch_id else None
+    return list(Booking.by_date.query(f"DATE#{day.isoformat()}", condition))
+
+
+def ledger(openid: str) -> Ledger:
+    try:
+        return Ledger.get(user_pk(openid), "LEDGER", consistent_read=True)
+    except Ledger.DoesNotExist:
+        return Ledger(user_pk(openid), "LEDGER", upcoming={})
+
+
+# ----- transactions ------------------------------------------------------------------------
+
+class Cancelled(Exception):
+    """The transaction was cancelled: `failed` names the parts whose condition failed;
+    `conflict` says another transaction held one of the items (retry)."""
+
+    def __init__(self, failed: set[str], conflict: bool):
+        super().__init__(f"cancelled: {sorted(failed)} conflict={conflict}")
+        self.failed = failed
+        self.conflict = conflict
+
+
+class _Tx:
+    """A transaction whose parts carry labels, to read DynamoDB's cancellation reasons."""
+
+    _ORDER = ("check", "delete", "put", "update")  # the order PynamoDB sends them in
+
+    def __init__(self) -> None:
+        self.parts: list[tuple[str, str, Model, dict[str, Any]]] = []
+
+    def put(self, label: str, model: Model, condition=None) -> None:
+        self.parts.append(("put", label, model, {"condition": condition}))
+
+    def delete(self, label: str, model: Model, condition=None) -> None:
+        self.parts.append(("delete", label, model, {"condition": condition}))
+
+    def update(self, label: str, model: Model, actions: list, condition=None) -> None:
+        self.parts.append(("update", label, model, {"actions": actions, "condition": condition}))
+
+    def commit(self) -> None:
+        labels: list[str] = []
+        try:
+            with TransactWrite(connection=Booking._get_connection().connection) as tx:
+                for kind in self._ORDER:
+                    for op, label, model, kwargs in self.parts:
+                        if op == kind:
+                            method = {"put": tx.save, "delete": tx.delete, "update": tx.update}[op]
+                            method(model, **kwargs)
+                            labels.append(label)
+        except TransactWriteError as error:
+            if error.cause_response_code != "TransactionCanceledException":
+                raise
+            reasons = error.cancellation_reasons
+            failed = {label for label, r in zip(labels, reasons) if r is not None and r.code == "ConditionalCheckFailed"}
+            conflict = any(r is not None and r.code == "TransactionConflict" for r in reasons)
+            raise Cancelled(failed, conflict) from None
+
+
+def _keep_until(start: datetime) -> int:
+    return expires_at(start + KEEP_SLOT_ITEMS)
+
+
+def _take(tx: _Tx, prefix: str, booking: Booking, start: datetime, manager: Manager, cap: int) -> None:
+    """Take a seat of the service in the slot (capacity), the manager and the customer's slot."""
+    pk = day_pk(booking.branch_id, clock.local(start).date())
+    key = slot_key(start)
+    count = DayEntry(pk, f"COUNT#{key}#{booking.service}")
+    tx.update(f"{prefix}counter", count, [DayEntry.n.add(1), DayEntry.expires_at.set(_keep_until(start))],
+              condition=DayEntry.n.does_not_exist() | (DayEntry.n < cap))
+    seat = DayEntry(pk, f"SEAT#{key}#{manager.id}", booking_id=booking.id, expires_at=_keep_until(start))
+    tx.put(f"{prefix}seat", seat, condition=DayEntry.pk.does_not_exist())
+    guard = Guard(user_pk(booking.openid), f"SLOT#{key}", booking_id=booking.id, expires_at=_keep_until(start))
+    tx.put(f"{prefix}guard", guard, condition=Guard.pk.does_not_exist())
+
+
+def _release(tx: _Tx, prefix: str, booking: Booking) -> None:
+    """Give back what `_take` took for the booking's current slot."""
+    pk = day_pk(booking.branch_id, booking.day)
+    tx.update(f"{prefix}counter", DayEntry(pk, f"COUNT#{booking.slot_start}#{booking.service}"),
+              [DayEntry.n.add(-1)], condition=DayEntry.n > 0)
+    tx.delete(f"{prefix}seat", DayEntry(pk, f"SEAT#{booking.slot_start}#{booking.manager_id}"),
+              condition=DayEntry.booking_id == booking.id)
+    tx.delete(f"{prefix}guard", Guard(user_pk(booking.openid), f"SLOT#{booking.slot_start}"),
+              condition=Guard.booking_id == booking.id)
+
+
+def create(booking: Booking, manager: Manager, cap: int, book: Ledger, upcoming: dict[str, str]) -> None:
+    """Store a new booking with its seat. Parts: booking (exists → same request again),
+    counter (full), seat (manager taken meanwhile), guard (customer has that slot),
+    ledger (changed meanwhile)."""
+    tx = _Tx()
+    tx.put("booking", booking, condition=Booking.pk.does_not_exist())
+    _take(tx, "", booking, booking.start, manager, cap)
+    book.upcoming = {**upcoming, booking.id: booking.slot_start}
+    tx.put("ledger", book)
+    tx.commit()
+
+
+def cancel(booking: Booking, book: Ledger, upcoming: dict[str, str]) -> None:
+    """Cancel a confirmed booking and free its seat. Parts: booking (no longer confirmed)."""
+    tx = _Tx()
+    now = clock.iso(clock.now())
+    tx.update("booking", booking, [Booking.status.set("cancelled"), Booking.updated_at.set(now)],
+              condition=(Booking.status == "confirmed") & (Booking.slot_start == booking.slot_start))
+    _release(tx, "old_", booking)
+    book.upcoming = {k: v for k, v in upcoming.items() if k != booking.id}
+    tx.put("ledger", book)
+    tx.commit()
+    booking.status, booking.updated_at = "cancelled", now
+
+
+def move(booking: Booking, start: datetime, manager: Manager, cap: int, book: Ledger, upcoming: dict[str, str]) -> None:
+    """Move a booking to another slot: the new seat is taken and the old one released in one
+    transaction, or nothing changes. Parts: booking (changed meanwhile), new_counter (full),
+    new_seat, new_guard, ledger."""
+    tx = _Tx()
+    old_start = booking.slot_start
+    moved = Booking(**{k: getattr(booking, k) for k in booking.get_attributes()})
+    moved.place(start, manager)
+    moved.updated_at = clock.iso(clock.now())
+    tx.put("booking", moved, condition=(Booking.status == "confirmed") & (Booking.slot_start == old_start))
+    _release(tx, "old_", booking)
+    _take(tx, "new_", moved, start, manager, cap)
+    book.upcoming = {**upcoming, booking.id: moved.slot_start}
+    tx.put("ledger", book)
+    tx.commit()
+    for name in booking.get_attributes():
+        setattr(booking, name, getattr(moved, name))
+
+
+def mark(booking: Booking, status: str, book: Ledger, upcoming: dict[str, str]) -> None:
+    """Staff record the outcome; the booking leaves the customer's upcoming ones, and its
+    seat stays taken (the manager's time was spent)."""
+    tx = _Tx()
+    now = clock.iso(clock.now())
+    tx.update("booking", booking, [Booking.status.set(status), Booking.updated_at.set(now)],
+              condition=Booking.status == "confirmed")
+    book.upcoming = {k: v for k, v in upcoming.items() if k != booking.id}
+    tx.put("ledger", book)
+    tx.commit()
+    booking.status, booking.updated_at = status, now

@@ -1,0 +1,69 @@
+"""What branch lookup says in WeChat. Text replies only, each within WeChat's 2048-byte
+limit: entries are added while they fit, and the closing line always does."""
+from __future__ import annotations
+
+from datetime import datetime
+from html import escape
+from typing import Any
+
+from functions.branch_lookup import hours, service
+from functions.branch_lookup.schema import SERVICES
+from functions.branch_lookup.service import Found
+
+TEXT_LIMIT_BYTES = 2048
+LIST_SIZE = 5
+
+
+def _size(text: str) -> int:
+    return len(text.encode("utf-8"))
+
+
+def fit(head: str, items: list[str], tail: str = "") -> str:
+    """Head, as many whole items as fit, then tail; never more than the limit."""
+    text = head
+    for item in items:
+        if _size(text + "\n" + item + ("\n" + tail if tail else "")) > TEXT_LIMIT_BYTES:
+            break
+        text += "\n" + item
+    return text + ("\n" + tail if tail else "")
+
+
+def _link(url: str, label: str) -> str:
+    return f'<a href="{escape(url)}">{escape(label, quote=False)}</a>'
+
+
+def _item(n: int, branch: dict[str, Any], base_url: str, at: datetime | None, distance: float | None) -> str:
+    title = _link(service.page_url(base_url, branch["id"]), branch["name"])
+    where = service.show_distance(distance) if distance is not None else branch["address"]
+    return f"{n}. {title}\n{where} · {hours.status(branch, at).label()}"
+
+
+def nearest(found: list[Found], base_url: str, at: datetime | None = None, what: str | None = None) -> str:
+    label = SERVICES[what] if what else ""
+    head = f"离您最近的{label}网点：" if label else "离您最近的网点："
+    items = [_item(i, f.branch, base_url, at, f.distance_m) for i, f in enumerate(found, 1)]
+    return fit(head, items, "点击网点名称查看营业时间和导航。")
+
+
+def matches(branches: list[dict[str, Any]], base_url: str, q: str, at: datetime | None = None) -> str:
+    items = [_item(i, b, base_url, at, None) for i, b in enumerate(branches[:LIST_SIZE], 1)]
+    tail = ""
+    if len(branches) > LIST_SIZE:
+        tail = "查看全部：" + _link(service.list_url(base_url, q), f"共{len(branches)}个网点")
+    return fit(f"为您找到{len(branches)}个网点：", items, tail)
+
+
+def none_near(hotline: str, cap_m: float, what: str | None = None) -> str:
+    label = SERVICES[what] if what else ""
+    place = f"提供{label}服务的网点" if label else "甬城银行网点"
+    return (f"您周边{round(cap_m / 1000)}公里内暂无{place}。如需帮助，请致电客服热线 {hotline}，"
+            "或发送区县名称（如“鄞州 网点”）查询。")
+
+
+def none_found(q: str, hotline: str) -> str:
+    return f"没有找到与“{q[:20]}”相关的网点。可发送区县、街道或网点名称重新查询，或致电客服热线 {hotline}。"
+
+
+def ask_location() -> str:
+    return ("请发送您的位置，为您查找最近的网点：点击菜单“附近网点”，或点对话框的“+”选择“位置”发送。"
+            "也可以直接发送区县、街道或网点名称，如“鄞州 网点”。")

@@ -1,0 +1,223 @@
+"""Branch lookup rules: nearest branches with filters, text search, and the validation of
+the JSON routes' parameters. Storage comes in as a `repo` (store.py), so this stays plain
+Python."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from itertools import islice
+from typing import Any, Protocol
+
+from functions.branch_lookup import hours, spatial
+from functions.branch_lookup.schema import DISTRICTS, ID_RE, KINDS, SERVICES, district_of
+from functions.branch_lookup.spatial import Entry
+from functions.common.errors import NotFound, Validator
+
+MAX_K = 20
+MAX_QUERY = 50
+
+
+class Repo(Protocol):
+    def cell_entries(self, cells: list[str]) -> list[Entry]: ...
+    def get(self, ids: list[str]) -> list[dict[str, Any]]: ...
+    def all_branches(self) -> list[dict[str, Any]]: ...
+
+
+@dataclass(frozen=True)
+class Found:
+    branch: dict[str, Any]
+    distance_m: float | None = None
+
+
+def nearby(repo: Repo, lat: float, lng: float, k: int, *, service: str | None = None, kind: str | None = None,
+           bookable: bool | None = None, open_now: bool = False, at: datetime | None = None,
+           cap_m: float = spatial.RADIUS_CAP_M) -> list[Found]:
+    """The k nearest branches within `cap_m` that pass the filters, closest first."""
+
+    def accept(entry: Entry) -> bool:
+        return ((service is None or service in entry.services) and (kind is None or entry.kind == kind)
+                and (bookable is None or entry.bookable == bookable))
+
+    ranked = spatial.nearest(lat, lng, repo.cell_entries, cap_m=cap_m, accept=accept)
+    out: list[Found] = []
+    while len(out) < k:
+        # opening hours are only in the branch records: read a few more than needed
+        chunk = list(islice(ranked, (k - len(out)) * (2 if open_now else 1)))
+        if not chunk:
+            break
+        details = {b["id"]: b for b in repo.get([entry.id for _d, entry in chunk])}
+        for distance, entry in chunk:
+            branch = details.get(entry.id)
+            if branch and (not open_now or hours.status(branch, at).open):
+                out.append(Found(branch, distance))
+    return out[:k]
+
+
+# Words that say "a branch" or "near me" but name no place.
+_GENERIC = sorted(
+    ("甬城银行", "银行", "营业网点", "网点", "营业厅", "营业部", "支行", "分理处", "查询", "查找", "查", "找",
+     "在哪里", "在哪儿", "在哪", "哪里", "哪儿", "哪个", "有没有", "有吗", "有", "的", "请问", "我要", "我想",
+     "想", "要", "去", "一下", "可以", "办理", "能", "换", "办", "哪家", "储蓄所", "宁波市", "宁波", "地址", "电话", "营业时间", "几点", "开门", "吗", "呢"),
+    key=len, reverse=True)
+_NEARBY = ("附近", "最近", "周边", "离我", "身边")
+SERVICE_WORDS = {
+    "atm": ("ATM", "取款机", "自助银行", "自助取款", "取钱", "取现"),
+    "fx": ("外汇", "换汇", "外币", "兑换"),
+    "wealth": ("理财",),
+    "loans": ("贷款",),
+    "safe_deposit": ("保管箱",),
+    "credit_card": ("信用卡",),
+    "cash": ("现金", "存款", "存钱"),
+}
+_SPLIT = re.compile(r"[\s,，。.!！?？、;；:：/]+")
+
+
+@dataclass(frozen=True)
+class TextQuery:
+    district: str | None
+    service: str | None
+    nearby: bool
+    about_branches: bool  # said 网点, ATM... even if it named no place
+    terms: tuple[str, ...]  # what is left: place, street or branch name
+
+
+def parse(text: str) -> TextQuery:
+    remaining = text.strip()
+    upper = remaining.upper()
+    service = next((s for s, words in SERVICE_WORDS.items() if any(w.upper() in upper for w in words)), None)
+    for words in SERVICE_WORDS.values():
+        for word in words:
+            remaining = re.sub(re.escape(word), " ", remaining, flags=re.IGNORECASE)
+    nearby = any(word in remaining for word in _NEARBY)
+    district = district_of(remaining)
+    generic = any(word in remaining for word in _GENERIC if len(word) > 1)
+    for word in (*_NEARBY, *sorted((d for pair in DISTRICTS.items() for d in (pair[0], *pair[1])), key=len,
+                                   reverse=True), *_GENERIC):
+        remaining = remaining.replace(word, " ")
+    terms = tuple(t for t in _SPLIT.split(remaining) if len(t) >= 2)
+    return TextQuery(district, service, nearby, generic or nearby or service is not None, terms)
+
+
+def search(repo: Repo, query: TextQuery) -> list[dict[str, Any]]:
+    """Branches matching a parsed text: every term in the name or address, in the district,
+    offering the service."""
+    out = []
+    for branch in repo.all_branches():
+        haystack = f"{branch['name']} {branch['address']} {branch['district']} {branch['city']}"
+        if query.district and branch["district"] != query.district:
+            continue
+        if query.service and query.service not in branch["services"]:
+            continue
+        if all(term.upper() in haystack.upper() for term in query.terms):
+            out.append(branch)
+    return sorted(out, key=lambda b: (b["district"], b["kind"] != "branch", b["id"]))
+
+
+def _flag(value: str | None, name: str, v: Validator) -> bool | None:
+    if value is None or value == "":
+        return None
+    lowered = value.lower()
+    if lowered in ("1", "true", "yes"):
+        return True
+    if lowered in ("0", "false", "no"):
+        return False
+    v.add(name, "invalid_bool", "应为 true 或 false")
+    return None
+
+
+def _float(params: dict[str, str], name: str, low: float, high: float, v: Validator) -> float:
+    raw = params.get(name)
+    if raw in (None, ""):
+        v.add(name, "required", "必填")
+        return 0.0
+    try:
+        value = float(raw)  # type: ignore[arg-type]
+    except ValueError:
+        v.add(name, "invalid_number", "应为数字")
+        return 0.0
+    if not low <= value <= high:  # also rejects nan
+        v.add(name, "out_of_range", f"应在 {low:g} 到 {high:g} 之间")
+    return value
+
+
+def point(location: Any) -> tuple[float, float] | None:
+    """A reported location as (lat, lng) to the stored precision, or None if impossible."""
+    lat, lng = float(location.lat), float(location.lng)
+    if not (-90 <= lat <= 90 and -180 <= lng <= 180):
+        return None
+    return round(lat, 6), round(lng, 6)
+
+
+def nearby_params(params: dict[str, str]) -> dict[str, Any]:
+    """Validated parameters of the nearby route, or ValidationFailed listing every bad one."""
+    v = Validator()
+    lat = _float(params, "lat", -90, 90, v)
+    lng = _float(params, "lng", -180, 180, v)
+    k = 5
+    if params.get("k") not in (None, ""):
+        raw = params["k"]
+        if not raw.isdigit() or not 1 <= int(raw) <= MAX_K:
+            v.add("k", "out_of_range", f"应为 1 到 {MAX_K} 的整数")
+        else:
+            k = int(raw)
+    service = params.get("service") or None
+    if service is not None and service not in SERVICES:
+        v.add("service", "unknown_service", f"未知的服务：应为 {', '.join(SERVICES)} 之一")
+    kind = params.get("kind") or None
+    if kind is not None and kind not in KINDS:
+        v.add("kind", "unknown_kind", f"未知的网点类型：应为 {', '.join(KINDS)} 之一")
+    open_now = _flag(params.get("open_now"), "open_now", v)
+    v.check()
+    return {"lat": lat, "lng": lng, "k": k, "service": service, "kind": kind, "open_now": bool(open_now)}
+
+
+def search_params(params: dict[str, str]) -> str:
+    q = (params.get("q") or "").strip()
+    v = Validator()
+    if not q:
+        v.add("q", "required", "请输入地名、街道或网点名称")
+    elif len(q) > MAX_QUERY:
+        v.add("q", "too_long", f"不能超过{MAX_QUERY}个字")
+    v.check()
+    return q
+
+
+def one(repo: Repo, branch_id: str) -> dict[str, Any]:
+    found = repo.get([branch_id]) if ID_RE.match(branch_id or "") else []
+    if not found:
+        raise NotFound("未找到该网点")
+    return found[0]
+
+
+def public(branch: dict[str, Any], base_url: str, distance_m: float | None = None,
+           at: datetime | None = None) -> dict[str, Any]:
+    """A branch as the JSON routes show it: with today's status and its page."""
+    status = hours.status(branch, at)
+    out = {**branch, "status": {"state": status.state, "time": status.time, "label": status.label()},
+           "url": page_url(base_url, branch["id"])}
+    if distance_m is not None:
+        out["distance_m"] = round(distance_m)
+    return out
+
+
+def labels() -> dict[str, dict[str, str]]:
+    """Chinese names of kinds and services, for pages."""
+    return {"kind_names": KINDS, "service_names": SERVICES}
+
+
+def page_url(base_url: str, branch_id: str) -> str:
+    return f"{base_url}/branches/view/{branch_id}"
+
+
+def list_url(base_url: str, q: str) -> str:
+    from urllib.parse import quote
+
+    return f"{base_url}/branches/search?q={quote(q)}"
+
+
+def show_distance(metres: float) -> str:
+    """850米 below a kilometre, 1.2公里 above."""
+    if metres < 995:
+        return f"{max(10, round(metres / 10) * 10)}米"
+    return f"{metres / 1000:.1f}公里" if metres < 9950 else f"{round(metres / 1000)}公里"

@@ -1,0 +1,149 @@
+"""Branch records, the cell buckets of the spatial index, and users' last locations.
+
+One table holds both branches (`id` = branch id) and cell buckets (`id` = "cell#<geohash>",
+a string set of encoded entries; see spatial.py). A nearest lookup is one BatchGetItem per
+index level plus one for the branches it returns, whatever the table's size. Writes go
+through `save_all`, which updates buckets before branch records, so an interrupted run
+leaves nothing a re-run does not repair.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from typing import Any
+
+from pynamodb.attributes import (
+    BooleanAttribute,
+    JSONAttribute,
+    ListAttribute,
+    NumberAttribute,
+    UnicodeAttribute,
+    UnicodeSetAttribute,
+)
+
+from functions.branch_lookup.spatial import Entry, cells_of
+from functions.common import dynamo
+from functions.common.dynamo import Model, TTLAttribute, table_meta
+
+CELL_PREFIX = "cell#"
+LOCATION_TTL_S = 24 * 3600
+PUBLIC_FIELDS = ("id", "name", "kind", "address", "district", "city", "phone", "lat", "lng", "services",
+                 "bookable", "hours", "exceptions")
+
+
+class BranchRecord(Model):
+    Meta = table_meta("branches")
+    id = UnicodeAttribute(hash_key=True)
+    name = UnicodeAttribute()
+    kind = UnicodeAttribute()
+    address = UnicodeAttribute()
+    district = UnicodeAttribute()
+    city = UnicodeAttribute()
+    phone = UnicodeAttribute(default="")
+    lat = NumberAttribute()
+    lng = NumberAttribute()
+    services = ListAttribute(of=UnicodeAttribute, default=list)
+    bookable = BooleanAttribute(default=False)
+    hours = JSONAttribute(default=dict)
+    exceptions = JSONAttribute(default=list)
+    entry = UnicodeAttribute()  # as listed in the cell buckets, to unlist it when it changes
+
+    def as_dict(self) -> dict[str, Any]:
+        out = {name: getattr(self, name) for name in PUBLIC_FIELDS}
+        out["lat"], out["lng"] = float(self.lat), float(self.lng)
+        out["services"] = list(self.services or [])
+        return out
+
+
+class CellRecord(Model):
+    Meta = table_meta("branches")
+    id = UnicodeAttribute(hash_key=True)
+    members = UnicodeSetAttribute(null=True)
+
+
+class UserLocation(Model):
+    Meta = table_meta("user_locations")
+    openid = UnicodeAttribute(hash_key=True)
+    lat = NumberAttribute()
+    lng = NumberAttribute()
+    expires_at = TTLAttribute()
+
+
+def get(ids: Iterable[str]) -> list[dict[str, Any]]:
+    """Branches by id, in the order asked; unknown ids are skipped."""
+    wanted = list(dict.fromkeys(i for i in ids if i and not i.startswith(CELL_PREFIX)))
+    if not wanted:
+        return []
+    found = {r.id: r.as_dict() for r in BranchRecord.batch_get(wanted)}
+    return [found[i] for i in wanted if i in found]
+
+
+def get_one(branch_id: str) -> dict[str, Any] | None:
+    found = get([branch_id])
+    return found[0] if found else None
+
+
+def all_branches() -> list[dict[str, Any]]:
+    """Every branch (text search; the bank has a few hundred at most)."""
+    return [r.as_dict() for r in BranchRecord.scan(BranchRecord.kind.exists())]
+
+
+def cell_entries(cells: list[str]) -> list[Entry]:
+    """The entries listed in these cells' buckets (one batch read)."""
+    keys = [CELL_PREFIX + c for c in cells]
+    return [Entry.decode(m) for record in CellRecord.batch_get(keys) for m in (record.members or ())]
+
+
+def _entry_cells(entry: str) -> list[str]:
+    decoded = Entry.decode(entry)
+    return cells_of(decoded.lat, decoded.lng)
+
+
+def save_all(branches: list[dict[str, Any]]) -> int:
+    """Upsert validated branches by id (bulk: batch reads and writes). One writer at a time:
+    buckets are read, merged and written back."""
+    by_id = {b["id"]: b for b in branches}
+    if not by_id:
+        return 0
+    old = {r.id: r.entry for r in BranchRecord.batch_get(list(by_id), attributes_to_get=["id", "entry"])}
+    adds: dict[str, set[str]] = defaultdict(set)
+    removes: dict[str, set[str]] = defaultdict(set)
+    for branch_id, branch in by_id.items():
+        new_entry, old_entry = Entry.of(branch).encode(), old.get(branch_id)
+        if new_entry == old_entry:
+            continue
+        if old_entry:
+            for cell in _entry_cells(old_entry):
+                removes[cell].add(old_entry)
+        for cell in cells_of(branch["lat"], branch["lng"]):
+            adds[cell].add(new_entry)
+    touched = sorted(set(adds) | set(removes))
+    current = {r.id[len(CELL_PREFIX):]: set(r.members or ()) for r in
+               CellRecord.batch_get([CELL_PREFIX + c for c in touched])} if touched else {}
+    with CellRecord.batch_write() as batch:
+        for cell in touched:
+            members = (current.get(cell, set()) - removes[cell]) | adds[cell]
+            if members:
+                batch.save(CellRecord(CELL_PREFIX + cell, members=members))
+            else:
+                batch.delete(CellRecord(CELL_PREFIX + cell))
+    with BranchRecord.batch_write() as batch:
+        for branch in by_id.values():
+            fields = {name: branch[name] for name in PUBLIC_FIELDS if name != "id"}
+            batch.save(BranchRecord(branch["id"], entry=Entry.of(branch).encode(), **fields))
+    return len(by_id)
+
+
+def save_location(openid: str, lat: float, lng: float) -> None:
+    UserLocation(openid, lat=lat, lng=lng, expires_at=dynamo.expires_in(LOCATION_TTL_S)).save()
+
+
+def last_location(openid: str) -> tuple[float, float] | None:
+    """The user's last reported location, if reported within a day."""
+    try:
+        found = UserLocation.get(openid)
+    except UserLocation.DoesNotExist:
+        return None
+    if not dynamo.is_live(found.expires_at):
+        return None
+    return float(found.lat), float(found.lng)

@@ -1,0 +1,339 @@
+"""Loan and credit card applications: submit with pre-screen, the status workflow, the
+applicant's own list, and the back office's queue and decrypted reads.
+
+Personal data (name, ID number, phone) is sealed with KMS under a context bound to the
+application id, looked up by keyed hash of the ID number, and only ever shown masked,
+except to staff through `staff_read`, which records each read.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+from datetime import date, datetime, time, timedelta
+
+from functions.common import clock, events, pii
+from functions.common.errors import Conflict, FieldError, NotFound, TooManyRequests, ValidationFailed, Validator
+from functions.common.log import get_logger
+from functions.loan_apply import catalogue, prescreen, status, store, validation
+
+logger = get_logger()
+SOURCE = "loan_apply"
+_IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+PERSONAL_FIELDS = ("name", "id_number", "phone")
+
+
+def purge_after_days() -> int:
+    """Retention of rejected and withdrawn applications (env LOAN_PURGE_AFTER_DAYS)."""
+    return int(os.environ.get("LOAN_PURGE_AFTER_DAYS", "180"))
+
+
+def daily_limit() -> int:
+    """Submissions allowed per openid per Asia/Shanghai day (env LOAN_DAILY_LIMIT)."""
+    return int(os.environ.get("LOAN_DAILY_LIMIT", "3"))
+
+
+def _context(application_id: str) -> dict[str, str]:
+    return {"application_id": application_id, "purpose": "loan_application"}
+
+
+def _new_id(now: datetime) -> str:
+    return f"LA{clock.local(now):%Y%m%d}{secrets.token_hex(5).upper()}"
+
+
+# ---- views ---------------------------------------------------------------------------------
+
+
+def view(app: store.Application) -> dict:
+    """An application as its applicant and the staff queue see it: personal data masked."""
+    product = catalogue.load().product(app.product)
+    return {
+        "application_id": app.application_id,
+        "product": app.product,
+        "product_name": catalogue.load().product_name(app.product),
+        "kind": product.kind if product else "loan",
+        "status": app.status,
+        "status_label": status.LABELS[app.status],
+        "can_withdraw": status.can_withdraw(app.status),
+        "amount_fen": int(app.amount_fen),
+        "amount": clock.yuan(int(app.amount_fen)),
+        "term_months": int(app.term_months) if app.term_months is not None else None,
+        "monthly_income_fen": int(app.monthly_income_fen),
+        "employment_type": app.employment_type,
+        "employment_label": catalogue.load().employment_types.get(app.employment_type, app.employment_type),
+        "purpose": app.purpose,
+        "purpose_label": product.purposes.get(app.purpose or "", app.purpose) if product else app.purpose,
+        "city": app.city,
+        "name": app.masked_name,
+        "id_number": app.masked_id_number,
+        "phone": app.masked_phone,
+        "consent_version": app.consent_version,
+        "consent_at": app.consent_at,
+        "created_at": app.created_at,
+        "created_at_local": clock.show_time(clock.parse_utc(app.created_at)),
+        "prescreen": {
+            "verdict": app.verdict,
+            "label": prescreen.VERDICT_LABELS[app.verdict],
+            "reasons": [{"code": r.code, "outcome": r.outcome, "message": r.message} for r in app.reasons],
+            "instalment_fen": int(app.instalment_fen) if app.instalment_fen is not None else None,
+            "ratio_bp": int(app.ratio_bp) if app.ratio_bp is not None else None,
+            "disclaimer": prescreen.DISCLAIMER,
+        },
+    }
+
+
+def history_view(items: list[store.History]) -> list[dict]:
+    return [
+        {
+            "seq": int(h.seq),
+            "from": h.from_status,
+            "to": h.to_status,
+            "to_label": status.LABELS[h.to_status],
+            "actor_role": h.actor_role,
+            "actor": h.actor,
+            "at": h.at,
+            "at_local": clock.show_time(clock.parse_utc(h.at)),
+            "reason": h.reason,
+        }
+        for h in items
+    ]
+
+
+# ---- applicant -----------------------------------------------------------------------------
+
+
+def _fingerprint(form: validation.ApplicationInput) -> str:
+    """Keyed hash of the whole submission, so a reused key with other data is caught."""
+    data = {k: (v.isoformat() if isinstance(v, date) else v) for k, v in form.__dict__.items()}
+    return pii.keyed_hash(json.dumps(data, sort_keys=True, ensure_ascii=False), "loan_submission")
+
+
+def _replay(record: store.IdempotencyRecord, fingerprint: str) -> dict:
+    if record.fingerprint != fingerprint:
+        raise Conflict("idempotency_key_reused", "该提交编号已用于另一份申请，请刷新页面后重新填写")
+    app = store.get(record.application_id)
+    if app is None:
+        raise NotFound()
+    return {"application": view(app), "replayed": True}
+
+
+def submit(openid: str, form: dict, idempotency_key: str | None) -> dict:
+    """Validate, pre-screen and store one application; a repeat of the same submission
+    (double click, network retry, concurrent duplicates) answers the first one's result."""
+    cat = catalogue.load()
+    key = (idempotency_key or "").strip()
+    try:
+        parsed = validation.parse(form, cat)
+    except ValidationFailed as failed:
+        if not _IDEMPOTENCY_KEY.match(key):
+            failed.fields.append(FieldError("idempotency_key", "idempotency_key_invalid", "页面已过期，请刷新后重试"))
+        raise
+    if not _IDEMPOTENCY_KEY.match(key):
+        raise ValidationFailed([FieldError("idempotency_key", "idempotency_key_invalid", "页面已过期，请刷新后重试")])
+
+    fingerprint = _fingerprint(parsed)
+    existing = store.idempotency(openid, key)
+    if existing is not None:
+        return _replay(existing, fingerprint)
+
+    now = clock.now()
+    id_hash = pii.keyed_hash(parsed.id_number, "resident_id")
+    age = validation.age_on(parsed.birth_date, clock.local(now).date())
+    has_open = parsed.product in store.open_products(id_hash, status.OPEN)
+    result = prescreen.evaluate(cat, parsed, age, has_open)
+
+    application_id = _new_id(now)
+    at = clock.iso(now)
+    app = store.Application(
+        store.app_pk(application_id),
+        application_id=application_id,
+        openid=openid,
+        product=parsed.product,
+        status=status.SUBMITTED,
+        status_product=f"{status.SUBMITTED}#{parsed.product}",
+        revision=1,
+        created_at=at,
+        created_key=f"{at}#{application_id}",
+        updated_at=at,
+        amount_fen=parsed.amount_fen,
+        term_months=parsed.term_months,
+        monthly_income_fen=parsed.monthly_income_fen,
+        employment_type=parsed.employment_type,
+        purpose=parsed.purpose,
+        city=parsed.city,
+        sealed=pii.seal(parsed.personal(), _context(application_id)),
+        id_hash=id_hash,
+        masked_name=pii.mask_name(parsed.name),
+        masked_id_number=pii.mask_id_number(parsed.id_number),
+        masked_phone=pii.mask_phone(parsed.phone),
+        consent_version=parsed.consent_version,
+        consent_at=at,
+        verdict=result.verdict,
+        reasons=[store.ReasonMap(code=r.code, outcome=r.outcome, message=r.message) for r in result.reasons],
+        instalment_fen=result.instalment_fen,
+        ratio_bp=result.ratio_bp,
+    )
+    first = store.History(app.pk, store.history_sk(1), application_id=application_id, seq=1,
+                          actor_role=status.APPLICANT, actor=openid, at=at, from_status=None,
+                          to_status=status.SUBMITTED, reason=None)
+    try:
+        store.create(app, first, openid, key, fingerprint, f"{clock.local(now):%Y-%m-%d}", daily_limit(), clock.epoch())
+    except store.DuplicateSubmission:
+        claimed = store.idempotency(openid, key)
+        if claimed is None:  # the key's owner rolled back; this request may try again
+            raise Conflict("submission_in_progress", "申请正在提交，请稍后刷新查看") from None
+        return _replay(claimed, fingerprint)
+    except store.DailyLimitReached:
+        raise TooManyRequests("daily_limit", f"每天最多提交{daily_limit()}次申请，请明天再试") from None
+    logger.info("application submitted", extra={"application_id": application_id, "product": parsed.product,
+                                                "verdict": result.verdict})
+    _publish(app, first)
+    return {"application": view(app), "replayed": False}
+
+
+def _owned(openid: str, application_id: str) -> store.Application:
+    """The applicant's own application; anyone else's is indistinguishable from none."""
+    app = store.get(application_id)
+    if app is None or app.openid != openid:
+        raise NotFound("未找到该申请")
+    return app
+
+
+def mine(openid: str) -> list[dict]:
+    return [view(app) for app in store.by_openid(openid)]
+
+
+def one_of_mine(openid: str, application_id: str) -> dict:
+    app = _owned(openid, application_id)
+    return {**view(app), "history": history_view(store.history(application_id))}
+
+
+def withdraw(openid: str, application_id: str, reason: str | None = None) -> dict:
+    app = _owned(openid, application_id)
+    return _transition(app, status.WITHDRAWN, status.APPLICANT, openid, _reason(reason, status.WITHDRAWN))
+
+
+# ---- back office ---------------------------------------------------------------------------
+
+
+def _reason(raw: str | None, target: str) -> str | None:
+    text = (raw or "").strip()
+    if len(text) > 200:
+        raise ValidationFailed([FieldError("reason", "reason_too_long", "原因最多200字")])
+    if not text and target in status.REASON_REQUIRED:
+        raise ValidationFailed([FieldError("reason", "required", "请填写原因")])
+    return text or None
+
+
+def staff_transition(staff: str, application_id: str, target: str, reason: str | None) -> dict:
+    if target not in status.ALL:
+        raise ValidationFailed([FieldError("to", "status_unknown", "目标状态无效")])
+    app = store.get(application_id)
+    if app is None:
+        raise NotFound("未找到该申请")
+    return _transition(app, target, status.STAFF, staff, _reason(reason, target))
+
+
+def _transition(app: store.Application, target: str, role: str, actor: str, reason: str | None) -> dict:
+    if not status.allowed(app.status, target, role):
+        last = store.history(app.application_id)[-1]
+        if app.status == target and last.actor == actor and last.reason == reason:
+            # a retry of the change that already happened: publish again (same event id)
+            _publish(app, last)
+            return {**view(app), "history": history_view(store.history(app.application_id))}
+        raise Conflict("illegal_transition",
+                       f"申请当前为“{status.LABELS[app.status]}”，不能变更为“{status.LABELS[target]}”")
+    now = clock.now()
+    seq = int(app.revision) + 1
+    entry = store.History(app.pk, store.history_sk(seq), application_id=app.application_id, seq=seq,
+                          actor_role=role, actor=actor, at=clock.iso(now), from_status=app.status,
+                          to_status=target, reason=reason)
+    expires = clock.epoch() + purge_after_days() * 86400 if target in status.PURGED else None
+    try:
+        store.transition(app, entry, expires)
+    except store.StaleStatus:
+        raise Conflict("status_changed", "申请状态已被他人更新，请刷新后重试") from None
+    logger.info("application status changed", extra={"application_id": app.application_id,
+                                                      "from": entry.from_status, "to": target, "role": role})
+    updated = store.get(app.application_id)
+    assert updated is not None
+    _publish(updated, entry)
+    return {**view(updated), "history": history_view(store.history(app.application_id))}
+
+
+def _publish(app: store.Application, entry: store.History) -> None:
+    """One event per transition; its id is derived from the transition so a retry is a
+    duplicate notify drops."""
+    events.publish(
+        "loan_status_changed",
+        {
+            "openid": app.openid,
+            "application_id": app.application_id,
+            "product": catalogue.load().product_name(app.product),
+            "status": entry.to_status,
+            "status_label": status.LABELS[entry.to_status],
+            "reason": entry.reason or "",
+        },
+        SOURCE,
+        event_id=f"loan_status_changed:{app.application_id}:{int(entry.seq)}",
+    )
+
+
+def _day_bound(raw: str | None, field_name: str, v: Validator, default: date) -> date:
+    if not raw:
+        return default
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        v.add(field_name, "date_invalid", "日期格式应为YYYY-MM-DD")
+        return default
+
+
+def staff_queue(query: dict) -> dict:
+    """The work queue: one status (default SUBMITTED), optionally one product, created
+    between two Asia/Shanghai dates (inclusive), oldest first, paged by cursor."""
+    v = Validator()
+    wanted = query.get("status") or status.SUBMITTED
+    if wanted not in status.ALL:
+        v.add("status", "status_unknown", "状态无效")
+    product = query.get("product") or None
+    if product and catalogue.load().product(product) is None:
+        v.add("product", "product_unknown", "产品无效")
+    today = clock.local().date()
+    first = _day_bound(query.get("from"), "from", v, date(2000, 1, 1))
+    last = _day_bound(query.get("to"), "to", v, today)
+    limit_raw = query.get("limit") or "50"
+    if not limit_raw.isdigit() or not 1 <= int(limit_raw) <= 200:
+        v.add("limit", "limit_invalid", "每页条数应在1至200之间")
+    try:
+        cursor = store.decode_cursor(query.get("cursor"))
+    except ValueError:
+        v.add("cursor", "cursor_invalid", "分页参数无效")
+        cursor = None
+    v.check()
+    start = datetime.combine(first, time.min, clock.SHANGHAI)
+    end = datetime.combine(last + timedelta(days=1), time.min, clock.SHANGHAI)
+    items, next_key = store.queue(wanted, product, clock.iso(start), clock.iso(end), int(limit_raw), cursor)
+    return {"items": [view(app) for app in items], "cursor": store.encode_cursor(next_key)}
+
+
+def staff_read(staff: str, application_id: str) -> dict:
+    """One application with its personal data decrypted. The read is recorded before the
+    data leaves; no record, no data."""
+    app = store.get(application_id)
+    if app is None:
+        raise NotFound("未找到该申请")
+    now = clock.now()
+    store.record_access(store.AccessRecord(
+        app.pk, f"A#{clock.iso(now)}#{secrets.token_hex(4)}", application_id=application_id,
+        staff=staff, at=clock.iso(now), fields=list(PERSONAL_FIELDS),
+    ))
+    personal = pii.unseal(app.sealed, _context(application_id))
+    logger.info("personal data read", extra={"application_id": application_id, "staff": staff})
+    return {
+        **view(app),
+        "personal": {k: personal[k] for k in PERSONAL_FIELDS},
+        "history": history_view(store.history(application_id)),
+    }
+

@@ -1,0 +1,304 @@
+"""The applications table (single-table design, infra/resources/loan_apply.yml).
+
+  APP#<id> / APP                 the application (personal data sealed, masked copies for lists)
+  APP#<id> / H#<seq>             its status history, append-only (seq = the revision it made)
+  APP#<id> / A#<time>#<rand>     a staff read of its decrypted fields
+  IDEM#<openid>#<key> / IDEM     a submit's idempotency key → the application it created
+  DAILY#<openid>#<date> / DAILY  submissions of one openid on one Asia/Shanghai day
+
+Every status change is one transaction: the application, conditioned on the status and
+revision the caller read, and its history item, conditioned on not existing yet.
+"""
+from __future__ import annotations
+
+import base64
+import json
+from functools import lru_cache
+
+from pynamodb.attributes import ListAttribute, MapAttribute, NumberAttribute, UnicodeAttribute
+from pynamodb.exceptions import TransactWriteError
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, IncludeProjection
+
+from functions.common.dynamo import Model, TTLAttribute, table_meta
+
+Meta = table_meta("applications")
+IDEMPOTENCY_TTL_S = 7 * 86400
+COUNTER_TTL_S = 2 * 86400
+
+
+class DuplicateSubmission(Exception):
+    """The idempotency key was claimed first by another request."""
+
+
+class DailyLimitReached(Exception):
+    pass
+
+
+class StaleStatus(Exception):
+    """The application changed after the caller read it."""
+
+
+class ReasonMap(MapAttribute):
+    code = UnicodeAttribute()
+    outcome = UnicodeAttribute()
+    message = UnicodeAttribute()
+
+
+class ByOpenid(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "by_openid"
+        projection = AllProjection()
+
+    openid = UnicodeAttribute(hash_key=True)
+    created_key = UnicodeAttribute(range_key=True)
+
+
+class ByApplicant(GlobalSecondaryIndex):
+    """Same-applicant checks by keyed hash of the ID number; no personal data projected."""
+
+    class Meta:
+        index_name = "by_applicant"
+        projection = IncludeProjection(["application_id", "product", "status"])
+
+    id_hash = UnicodeAttribute(hash_key=True)
+    created_key = UnicodeAttribute(range_key=True)
+
+
+class Queue(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "queue"
+        projection = AllProjection()
+
+    status = UnicodeAttribute(hash_key=True)
+    created_key = UnicodeAttribute(range_key=True)
+
+
+class QueueByProduct(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "queue_product"
+        projection = AllProjection()
+
+    status_product = UnicodeAttribute(hash_key=True)
+    created_key = UnicodeAttribute(range_key=True)
+
+
+class Application(Model):
+    Meta = Meta
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True, default="APP")
+    application_id = UnicodeAttribute()
+    openid = UnicodeAttribute()
+    product = UnicodeAttribute()
+    status = UnicodeAttribute()
+    status_product = UnicodeAttribute()
+    revision = NumberAttribute()
+    created_at = UnicodeAttribute()
+    created_key = UnicodeAttribute()
+    updated_at = UnicodeAttribute()
+    amount_fen = NumberAttribute()
+    term_months = NumberAttribute(null=True)
+    monthly_income_fen = NumberAttribute()
+    employment_type = UnicodeAttribute()
+    purpose = UnicodeAttribute(null=True)
+    city = UnicodeAttribute()
+    sealed = UnicodeAttribute()
+    id_hash = UnicodeAttribute()
+    masked_name = UnicodeAttribute()
+    masked_id_number = UnicodeAttribute()
+    masked_phone = UnicodeAttribute()
+    consent_version = UnicodeAttribute()
+    consent_at = UnicodeAttribute()
+    verdict = UnicodeAttribute()
+    reasons = ListAttribute(of=ReasonMap, default=list)
+    instalment_fen = NumberAttribute(null=True)
+    ratio_bp = NumberAttribute(null=True)
+    expires_at = TTLAttribute(null=True)
+
+    by_openid = ByOpenid()
+    by_applicant = ByApplicant()
+    queue = Queue()
+    queue_by_product = QueueByProduct()
+
+
+class History(Model):
+    Meta = Meta
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    application_id = UnicodeAttribute()
+    seq = NumberAttribute()
+    actor_role = UnicodeAttribute()
+    actor = UnicodeAttribute()
+    at = UnicodeAttribute()
+    from_status = UnicodeAttribute(null=True)
+    to_status = UnicodeAttribute()
+    reason = UnicodeAttribute(null=True)
+    expires_at = TTLAttribute(null=True)
+
+
+class AccessRecord(Model):
+    """Who read an application's decrypted personal data, and when. Holds no personal data
+    itself and outlives the application, for audit."""
+
+    Meta = Meta
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    application_id = UnicodeAttribute()
+    staff = UnicodeAttribute()
+    at = UnicodeAttribute()
+    fields = ListAttribute(of=UnicodeAttribute)
+
+
+class IdempotencyRecord(Model):
+    Meta = Meta
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True, default="IDEM")
+    application_id = UnicodeAttribute()
+    fingerprint = UnicodeAttribute()
+    expires_at = TTLAttribute()
+
+
+class DailyCounter(Model):
+    Meta = Meta
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True, default="DAILY")
+    count = NumberAttribute(default=0)
+    expires_at = TTLAttribute(null=True)
+
+
+def app_pk(application_id: str) -> str:
+    return f"APP#{application_id}"
+
+
+def history_sk(seq: int) -> str:
+    return f"H#{seq:04d}"
+
+
+@lru_cache(maxsize=1)
+def _connection():
+    from pynamodb.connection import Connection
+
+    return Connection(region=Meta.region, host=Meta.host)
+
+
+def _cancelled_at(error: TransactWriteError) -> set[int]:
+    """Indexes of the transaction items whose condition failed."""
+    return {i for i, r in enumerate(error.cancellation_reasons or []) if r and r.code == "ConditionalCheckFailed"}
+
+
+def get(application_id: str) -> Application | None:
+    try:
+        return Application.get(app_pk(application_id), "APP", consistent_read=True)
+    except Application.DoesNotExist:
+        return None
+
+
+def idempotency(openid: str, key: str) -> IdempotencyRecord | None:
+    try:
+        return IdempotencyRecord.get(f"IDEM#{openid}#{key}", "IDEM", consistent_read=True)
+    except IdempotencyRecord.DoesNotExist:
+        return None
+
+
+def open_products(id_hash: str, open_statuses: frozenset[str]) -> set[str]:
+    """Products with an open application by the holder of this ID number."""
+    return {a.product for a in Application.by_applicant.query(id_hash) if a.status in open_statuses}
+
+
+def create(app: Application, history: History, openid: str, key: str, fingerprint: str, day: str,
+           daily_limit: int, now_epoch: int) -> None:
+    """Write a new application in one transaction: claim the idempotency key, count the
+    submission against the day's limit, put the application and its first history item."""
+    from pynamodb.transactions import TransactWrite
+
+    idem = IdempotencyRecord(f"IDEM#{openid}#{key}", application_id=app.application_id,
+                             fingerprint=fingerprint, expires_at=now_epoch + IDEMPOTENCY_TTL_S)
+    counter = DailyCounter(f"DAILY#{openid}#{day}")
+    try:
+        with TransactWrite(connection=_connection()) as tx:
+            tx.save(idem, condition=IdempotencyRecord.pk.does_not_exist())  # item 0
+            tx.save(app, condition=Application.pk.does_not_exist())  # item 1
+            tx.save(history, condition=History.pk.does_not_exist())  # item 2
+            tx.update(counter, actions=[  # item 3
+                DailyCounter.count.add(1),
+                DailyCounter.expires_at.set(now_epoch + COUNTER_TTL_S),
+            ], condition=DailyCounter.count.does_not_exist() | (DailyCounter.count < daily_limit))
+    except TransactWriteError as error:
+        failed = _cancelled_at(error)
+        if 0 in failed:
+            raise DuplicateSubmission from None
+        if 3 in failed:
+            raise DailyLimitReached from None
+        raise
+
+
+def transition(app: Application, history: History, expires_at: int | None) -> None:
+    """Move `app` to `history.to_status`, only if it is still in the status and revision the
+    caller read. When the new status is purged later, every item of the application gets
+    the same expiry."""
+    from pynamodb.transactions import TransactWrite
+
+    actions = [
+        Application.status.set(history.to_status),
+        Application.status_product.set(f"{history.to_status}#{app.product}"),
+        Application.revision.set(history.seq),
+        Application.updated_at.set(history.at),
+    ]
+    if expires_at is not None:
+        actions.append(Application.expires_at.set(expires_at))
+        history.expires_at = expires_at
+    try:
+        with TransactWrite(connection=_connection()) as tx:
+            tx.save(history, condition=History.pk.does_not_exist())
+            tx.update(app, actions=actions,
+                      condition=(Application.status == app.status) & (Application.revision == app.revision))
+            if expires_at is not None:
+                for seq in range(1, history.seq):
+                    earlier = History(app.pk, history_sk(seq))
+                    tx.update(earlier, actions=[History.expires_at.set(expires_at)],
+                              condition=History.pk.exists())
+    except TransactWriteError as error:
+        if error.cause_response_code == "TransactionCanceledException":
+            raise StaleStatus from None
+        raise
+
+
+def history(application_id: str) -> list[History]:
+    return list(History.query(app_pk(application_id), History.sk.startswith("H#"), consistent_read=True))
+
+
+def record_access(record: AccessRecord) -> None:
+    record.save(condition=AccessRecord.pk.does_not_exist())
+
+
+def access_log(application_id: str) -> list[AccessRecord]:
+    return list(AccessRecord.query(app_pk(application_id), AccessRecord.sk.startswith("A#")))
+
+
+def by_openid(openid: str, limit: int = 50) -> list[Application]:
+    return list(Application.by_openid.query(openid, scan_index_forward=False, limit=limit))
+
+
+def encode_cursor(key: dict | None) -> str | None:
+    return base64.urlsafe_b64encode(json.dumps(key).encode()).decode() if key else None
+
+
+def decode_cursor(cursor: str | None) -> dict | None:
+    if not cursor:
+        return None
+    key = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+    if not isinstance(key, dict):
+        raise ValueError("bad cursor")
+    return key
+
+
+def queue(status: str, product: str | None, start: str, end: str, limit: int,
+          cursor: dict | None) -> tuple[list[Application], dict | None]:
+    """Applications in `status` (and `product`) created in [start, end), oldest first."""
+    between = Application.created_key.between(start, end)
+    if product:
+        result = Application.queue_by_product.query(f"{status}#{product}", between, limit=limit,
+                                                    last_evaluated_key=cursor)
+    else:
+        result = Application.queue.query(status, between, limit=limit, last_evaluated_key=cursor)
+    items = list(result)
+    return items, result.last_evaluated_key

@@ -1,0 +1,108 @@
+"""The notify queue's consumer: Powertools batch processing with partial failures, records
+of a batch handled concurrently.
+
+Per record:
+- malformed or unknown event: sent to the dead-letter queue at once with its reason (message
+  attribute `reason`) and reported as processed. Retrying cannot mend it, and the queue's own
+  redrive would park it only after five receives and without saying why.
+- transient failure: reported failed, and its visibility is set to an exponential backoff
+  (ChangeMessageVisibility), so the queue itself holds it until the next try. Past
+  PARK_AFTER receives it moves to the pending store instead, before the redrive policy could
+  take it to the dead-letter queue: nothing is dropped during a long outage.
+- another consumer is sending it: reported failed, back when that claim's lease allows.
+- quiet hours or spent quota: kept in the pending store (see pending.py), reported processed.
+"""
+from __future__ import annotations
+
+import json
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+from functools import lru_cache
+from typing import Any
+
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+
+from functions.common import aws, clock, config, events
+from functions.common.log import get_logger
+from functions.notify import delivery, service, store
+
+logger = get_logger()
+
+WORKERS = 10            # records of one batch in flight at once (batchSize is 10)
+PARK_AFTER = 4          # the queue's redrive policy moves a message to the DLQ at 5 receives
+PARK_FOR = timedelta(minutes=15)
+
+
+class TryLater(Exception):
+    """The record failed for now; the queue redelivers it after its visibility timeout."""
+
+
+class ConcurrentBatchProcessor(BatchProcessor):
+    """BatchProcessor whose records are processed by a thread pool: a batch's sends wait on
+    WeChat's network round trips together instead of one after another."""
+
+    def process(self) -> list[tuple]:
+        with ThreadPoolExecutor(max_workers=max(1, min(WORKERS, len(self.records)))) as pool:
+            return list(pool.map(self._process_record, self.records))
+
+
+def handle_batch(event: dict, context: Any = None) -> dict:
+    processor = ConcurrentBatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+    return process_partial_response(event=event, record_handler=handle_record, processor=processor, context=context)
+
+
+def handle_record(record: SQSRecord) -> str:
+    try:
+        event = events.validate(json.loads(record.body))
+    except (ValueError, events.InvalidEvent) as error:
+        reason = str(error) if isinstance(error, events.InvalidEvent) else f"not JSON: {error}"
+        dead_letter(record.body, reason, record.message_id)
+        return "dead-lettered"
+    try:
+        outcome = delivery.process(event)
+    except (ValueError, TypeError, KeyError) as error:  # valid envelope, unusable data
+        dead_letter(record.body, f"unprocessable: {type(error).__name__}: {error}", record.message_id)
+        return "dead-lettered"
+    if outcome in (delivery.DONE, delivery.PARKED):
+        return outcome
+    receives = int(record.attributes.approximate_receive_count or 1)
+    if outcome == delivery.RETRY and receives >= PARK_AFTER:
+        store.park(event, clock.now() + PARK_FOR, "retries")
+        return delivery.PARKED
+    delay = delivery.LEASE_S if outcome == delivery.BUSY else service.backoff_s(receives)
+    _set_visibility(record, delay)
+    raise TryLater(f"{event['id']}: {outcome}")
+
+
+def dead_letter(body: str, reason: str, message_id: str = "") -> None:
+    logger.warning("event dead-lettered", extra={"reason": reason, "message_id": message_id})
+    aws.client("sqs").send_message(
+        QueueUrl=dead_letter_url(config.settings().notify_queue_url),
+        MessageBody=body,
+        MessageAttributes={
+            "reason": {"DataType": "String", "StringValue": reason[:1000]},
+            "source_message_id": {"DataType": "String", "StringValue": message_id or "-"},
+        },
+    )
+
+
+@lru_cache(maxsize=8)
+def dead_letter_url(queue_url: str) -> str:
+    """The queue's own dead-letter queue, from its redrive policy (one definition, in
+    infra/resources/platform.yml)."""
+    sqs = aws.client("sqs")
+    attributes = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["RedrivePolicy"])["Attributes"]
+    arn = json.loads(attributes["RedrivePolicy"])["deadLetterTargetArn"]
+    _, _, _, _, account, name = arn.split(":")
+    return sqs.get_queue_url(QueueName=name, QueueOwnerAWSAccountId=account)["QueueUrl"]
+
+
+def _set_visibility(record: SQSRecord, seconds: int) -> None:
+    try:
+        aws.client("sqs").change_message_visibility(
+            QueueUrl=config.settings().notify_queue_url, ReceiptHandle=record.receipt_handle,
+            VisibilityTimeout=int(seconds),
+        )
+    except Exception as error:  # noqa: BLE001 - the queue's default visibility still applies
+        logger.warning("could not delay a retry", extra={"error": type(error).__name__})

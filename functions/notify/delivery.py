@@ -1,0 +1,144 @@
+"""Applying one event: store what it says (statements, payments), decide who hears about it
+(service.plan) and deliver each (event id, recipient) exactly once.
+
+Every delivery is claimed first with a conditional write (store.claim); only the holder of
+a live claim sends, and it records the msgid when WeChat accepts. A redelivered or concurrent
+copy of the event finds the delivery sent (nothing to do) or claimed (try again later). A claim
+whose holder died is taken over once its lease has run out; the lease outlasts the function's
+timeout, so a live sender is never overtaken.
+"""
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+from typing import Any
+
+from functions.common import aws, clock, config
+from functions.common.log import get_logger
+from functions.common.wechat import errors as wx
+from functions.notify import corebank, service, store
+from functions.notify.templates import TEMPLATES, Template, render, sms_text
+
+logger = get_logger()
+
+LEASE_S = 180          # > notifyEvents timeout: a live claim is never taken over
+QUOTA_WAIT = timedelta(minutes=30)
+
+# Outcomes of one event
+DONE, RETRY, BUSY, PARKED = "done", "retry", "busy", "parked"
+QUOTA = "quota"        # a send hit WeChat's quota (45009)
+
+_URLS = {"statement_issued": "/notify/bills", "bill_reminder": "/notify/bills", "payment_received": "/notify/bills"}
+
+
+def process(event: dict[str, Any], policy: service.Policy | None = None) -> str:
+    """Apply a valid event once more; safe to repeat. Returns DONE, RETRY (a transient
+    failure: try again with backoff), BUSY (another consumer is sending it) or PARKED (kept in
+    the pending store until its time: quiet hours or spent quota)."""
+    policy = policy or service.Policy.from_env()
+    kind, data = event["type"], event["data"]
+    facts = {**data, "occurred_at": event.get("occurred_at") or clock.iso(clock.now())}
+    if not _record(event, facts):
+        return DONE
+    active: list[str] = []
+    if kind in service.CUSTOMER_EVENTS:
+        active = [b.openid for b in store.bindings_for_card(data["customer_id"], data["card_last4"]) if b.active]
+    plan = service.plan(event, active, clock.now(), policy)
+    if plan.wait_until is not None:
+        store.park(event, plan.wait_until, "quiet_hours")
+        return PARKED
+    template = TEMPLATES[plan.template]
+    values = render(template, facts)
+    url = _url(kind, data)
+    results = [_send_wechat(event, template, values, url, openid) for openid in plan.openids]
+    if QUOTA in results:
+        store.park(event, clock.now() + QUOTA_WAIT, "quota")
+        return PARKED
+    settled = all(r in store.DONE for r in results)
+    if plan.sms == "always" or (plan.sms == "fallback" and settled and store.SENT not in results):
+        results.append(_send_sms(event, template, values, data["customer_id"]))
+    if BUSY in results:
+        return BUSY
+    return RETRY if RETRY in results else DONE
+
+
+def _record(event: dict[str, Any], facts: dict[str, Any]) -> bool:
+    """Store what the event says; False when there is nothing left to tell."""
+    kind, data = event["type"], event["data"]
+    if kind == "statement_issued":
+        store.save_statement(data["customer_id"], data["card_last4"], data["statement_id"],
+                             int(data["amount_due_fen"]), int(data["minimum_due_fen"]), data["due_date"])
+    elif kind == "payment_received":
+        statement = store.find_statement(data["customer_id"], data["card_last4"], data["statement_id"])
+        if statement is None:
+            logger.warning("payment for an unknown statement", extra={"event_id": event["id"]})
+        else:
+            store.apply_payment(statement, event["id"], int(data["amount_fen"]))
+    elif kind == "bill_reminder":
+        statement = store.get_statement(data["customer_id"], data["card_last4"], data["due_date"],
+                                        data["statement_id"])
+        if statement is None or statement.remaining_fen == 0:
+            return False
+        facts["remaining_fen"] = statement.remaining_fen
+    return True
+
+
+def _url(kind: str, data: dict[str, Any]) -> str | None:
+    path = _URLS.get(kind) or data.get("url")
+    if not path or not str(path).startswith("/"):
+        return None
+    return config.settings().public_base_url + str(path)
+
+
+def _send_wechat(event: dict, template: Template, values: dict[str, str], url: str | None, openid: str) -> str:
+    state, item = store.claim(event["id"], event["type"], "wx", openid, uuid.uuid4().hex, LEASE_S,
+                              template.title, values, url)
+    if state != store.CLAIMED:
+        return item.status if state == "done" else BUSY
+    from functions.common.wechat.client import get_client
+
+    try:
+        msgid = get_client().send_template(openid, template.template_id, values, url)
+    except wx.WeChatQuotaExceeded as error:
+        store.settle(item, store.RETRY, error=str(error))
+        return QUOTA
+    except wx.WeChatUserUnreachable as error:
+        store.settle(item, store.UNREACHABLE, error=str(error))
+        return store.UNREACHABLE
+    except wx.WeChatRejected as error:
+        logger.error("template message rejected", extra={"event_id": event["id"], "error": str(error)})
+        store.settle(item, store.REJECTED, error=str(error))
+        return store.REJECTED
+    except Exception as error:  # noqa: BLE001 - -1, time-outs, tokens: all worth another try
+        logger.warning("template message failed", extra={"event_id": event["id"], "error": repr(error)[:200]})
+        store.settle(item, store.RETRY, error=repr(error))
+        return RETRY
+    store.settle(item, store.SENT, msgid=str(msgid))
+    return store.SENT
+
+
+def _send_sms(event: dict, template: Template, values: dict[str, str], customer_id: str) -> str:
+    state, item = store.claim(event["id"], event["type"], "sms", customer_id, uuid.uuid4().hex, LEASE_S,
+                              template.title, values, None)
+    if state != store.CLAIMED:
+        return item.status if state == "done" else BUSY
+    phone = corebank.phone_of(customer_id)
+    if not phone:
+        store.settle(item, store.REJECTED, error="no mobile number on file")
+        return store.REJECTED
+    try:
+        message_id = send_sms(phone, sms_text(template, values))
+    except Exception as error:  # noqa: BLE001 - SNS outages are transient
+        store.settle(item, store.RETRY, error=type(error).__name__)
+        return RETRY
+    store.settle(item, store.SENT, msgid=f"sms:{message_id}")
+    return store.SENT
+
+
+def send_sms(phone: str, text: str) -> str:
+    """One transactional SMS through SNS; returns SNS's message id."""
+    return aws.client("sns").publish(
+        PhoneNumber="+86" + phone[-11:],
+        Message=text,
+        MessageAttributes={"AWS.SNS.SMS.SMSType": {"DataType": "String", "StringValue": "Transactional"}},
+    )["MessageId"]

@@ -1,0 +1,93 @@
+"""notify's rules, in plain Python: who hears about an event, on which channel, and when.
+Thresholds and hours come from the environment (see `Policy.from_env`)."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from functions.common import clock
+
+# Security alerts go out at once, day or night; everything else respects quiet hours.
+URGENT = frozenset({"card_transaction"})
+# Events about a core-banking customer (reach them through their bindings, SMS as a fallback);
+# the others name the openid to tell.
+CUSTOMER_EVENTS = frozenset({"card_transaction", "statement_issued", "payment_received", "bill_reminder"})
+# Notify's own event, made by the bill schedule; never accepted from the queue.
+INTERNAL_SCHEMAS: dict[str, tuple[str, ...]] = {
+    "bill_reminder": ("customer_id", "card_last4", "statement_id", "due_date", "days_left"),
+}
+REMINDER_DAYS = (3, 0)
+
+
+@dataclass(frozen=True)
+class Policy:
+    sms_min_fen: int = 30000
+    quiet_start: time = time(21, 0)
+    quiet_end: time = time(8, 0)
+
+    @classmethod
+    def from_env(cls) -> Policy:
+        env = os.environ.get
+        return cls(
+            sms_min_fen=int(env("NOTIFY_SMS_MIN_FEN", "30000")),
+            quiet_start=time.fromisoformat(env("NOTIFY_QUIET_START", "21:00")),
+            quiet_end=time.fromisoformat(env("NOTIFY_QUIET_END", "08:00")),
+        )
+
+    def quiet_until(self, now: datetime) -> datetime | None:
+        """End of the quiet period `now` falls in (UTC), or None in the daytime."""
+        local = clock.local(now)
+        if self.quiet_end <= local.time() < self.quiet_start:
+            return None
+        day = local.date() if local.time() < self.quiet_end else local.date() + timedelta(days=1)
+        return datetime.combine(day, self.quiet_end, tzinfo=clock.SHANGHAI).astimezone(now.tzinfo)
+
+    def sms_too(self, data: dict[str, Any]) -> bool:
+        """A card payment worth an SMS besides the WeChat message."""
+        return (abs(int(data["amount_fen"])) >= self.sms_min_fen or bool(data.get("cross_border"))
+                or not data.get("card_present", True))
+
+
+@dataclass
+class Plan:
+    """What to do with one event: template message to `openids`; SMS `always`, as a
+    `fallback` when no template message got through, or `never`; or wait until `wait_until`."""
+
+    template: str
+    openids: list[str] = field(default_factory=list)
+    sms: str = "never"
+    wait_until: datetime | None = None
+
+
+def plan(event: dict[str, Any], active_openids: list[str], now: datetime, policy: Policy) -> Plan:
+    kind, data = event["type"], event["data"]
+    if kind not in URGENT:
+        wait = policy.quiet_until(now)
+        if wait is not None:
+            return Plan(kind, wait_until=wait)
+    if kind not in CUSTOMER_EVENTS:
+        return Plan(kind, openids=[data["openid"]])
+    openids = sorted(set(active_openids))
+    if not openids:
+        return Plan(kind, sms="always")
+    if kind == "card_transaction" and policy.sms_too(data):
+        return Plan(kind, openids=openids, sms="always")
+    return Plan(kind, openids=openids, sms="fallback")
+
+
+def reminder_dates(today: date) -> dict[str, int]:
+    """Due dates to remind about today, with the days left for each."""
+    return {(today + timedelta(days=days)).isoformat(): days for days in REMINDER_DAYS}
+
+
+def validate_internal(event: dict[str, Any]) -> None:
+    missing = [k for k in INTERNAL_SCHEMAS[event["type"]] if k not in event.get("data", {})]
+    if missing:
+        raise ValueError(f"{event['type']}: missing {', '.join(missing)}")
+
+
+def backoff_s(receive_count: int, base_s: int = 10, cap_s: int = 900) -> int:
+    """Visibility delay before the next try of a message received `receive_count` times."""
+    return min(cap_s, base_s * 2 ** max(0, receive_count - 1))

@@ -1,0 +1,380 @@
+"""notify's table (single-table design) and its queries.
+
+Item kinds, by key:
+  binding    OPENID#<openid> / CARD#<card hash>        gsi1: CUST#<customer> / <last4>#<openid>
+  one-time   OTP#<openid> / OTP                         (TTL)
+  rate       RATE#<scope>#<key>#<window> / RATE          (TTL)
+  delivery   EVT#<event id> / <channel>#<recipient>      gsi1: INBOX#<openid> / <created>; gsi2: MSG#<msgid>
+  statement  STMT#<customer>#<last4> / <due date>#<id>   gsi1 while unpaid: DUE#<due date> / <customer>#<id>
+  pending    PENDING / <due at>#<event id>               (a message waiting for its time)
+"""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from pynamodb.attributes import (
+    BooleanAttribute,
+    JSONAttribute,
+    NumberAttribute,
+    UnicodeAttribute,
+    UnicodeSetAttribute,
+    UTCDateTimeAttribute,
+)
+from pynamodb.exceptions import DeleteError, PutError, UpdateError
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
+
+from functions.common import clock
+from functions.common.dynamo import Model, TTLAttribute, expires_at, table_meta
+
+DELIVERY_KEEP_DAYS = 90
+
+
+def _conditional_failed(error: Exception) -> bool:
+    cause = getattr(error, "cause_response_code", None)
+    return cause == "ConditionalCheckFailedException"
+
+
+class Gsi1(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "gsi1"
+        projection = AllProjection()
+
+    gsi1pk = UnicodeAttribute(hash_key=True)
+    gsi1sk = UnicodeAttribute(range_key=True)
+
+
+class Gsi2(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "gsi2"
+        projection = KeysOnlyProjection()
+
+    gsi2pk = UnicodeAttribute(hash_key=True)
+
+
+class _Item(Model):
+    Meta = table_meta("notify")
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+
+
+# --- bindings ---------------------------------------------------------------------------
+
+
+class Binding(_Item):
+    openid = UnicodeAttribute()
+    customer_id = UnicodeAttribute()
+    card_hash = UnicodeAttribute()
+    card_last4 = UnicodeAttribute()
+    active = BooleanAttribute(default=True)
+    bound_at = UTCDateTimeAttribute()
+    gsi1pk = UnicodeAttribute()
+    gsi1sk = UnicodeAttribute()
+    by_customer = Gsi1()
+
+
+def bindings_of(openid: str) -> list[Binding]:
+    return list(Binding.query(f"OPENID#{openid}", Binding.sk.startswith("CARD#")))
+
+
+def bindings_for_card(customer_id: str, last4: str) -> list[Binding]:
+    """Every openid bound to a customer's card (active or not)."""
+    return list(Binding.by_customer.query(f"CUST#{customer_id}", Gsi1.gsi1sk.startswith(f"{last4}#")))
+
+
+def bind(openid: str, customer_id: str, card_hash: str, last4: str) -> Binding:
+    binding = Binding(
+        f"OPENID#{openid}", f"CARD#{card_hash}", openid=openid, customer_id=customer_id, card_hash=card_hash,
+        card_last4=last4, active=True, bound_at=clock.now(),
+        gsi1pk=f"CUST#{customer_id}", gsi1sk=f"{last4}#{openid}",
+    )
+    binding.save()
+    return binding
+
+
+def unbind(openid: str, card_hash: str) -> bool:
+    try:
+        Binding(f"OPENID#{openid}", f"CARD#{card_hash}").delete(condition=Binding.pk.exists())
+    except DeleteError as error:
+        if _conditional_failed(error):
+            return False
+        raise
+    return True
+
+
+def deactivate_all(openid: str) -> int:
+    bindings = [b for b in bindings_of(openid) if b.active]
+    for binding in bindings:
+        binding.update(actions=[Binding.active.set(False)])
+    return len(bindings)
+
+
+# --- one-time codes and rate limits -----------------------------------------------------
+
+
+class Otp(_Item):
+    code_hash = UnicodeAttribute()
+    customer_id = UnicodeAttribute()
+    card_hash = UnicodeAttribute()
+    card_last4 = UnicodeAttribute()
+    tries = NumberAttribute(default=0)
+    expires_at = TTLAttribute()
+
+
+def save_otp(openid: str, code_hash: str, customer_id: str, card_hash: str, last4: str, ttl_s: int) -> None:
+    Otp(f"OTP#{openid}", "OTP", code_hash=code_hash, customer_id=customer_id, card_hash=card_hash,
+        card_last4=last4, tries=0, expires_at=clock.epoch() + ttl_s).save()
+
+
+def get_otp(openid: str) -> Otp | None:
+    try:
+        return Otp.get(f"OTP#{openid}", "OTP", consistent_read=True)
+    except Otp.DoesNotExist:
+        return None
+
+
+def spend_try(otp: Otp, max_tries: int) -> bool:
+    """Count one verification attempt atomically; False once the code has used its tries."""
+    try:
+        otp.update(actions=[Otp.tries.add(1)], condition=Otp.tries < max_tries)
+    except UpdateError as error:
+        if _conditional_failed(error):
+            return False
+        raise
+    return True
+
+
+def delete_otp(openid: str) -> None:
+    Otp(f"OTP#{openid}", "OTP").delete()
+
+
+class RateCounter(_Item):
+    count = NumberAttribute(default=0)
+    expires_at = TTLAttribute()
+
+
+def take(scope: str, key: str, limit: int, window_s: int) -> bool:
+    """Count one use in the current fixed window; False when the window's limit is spent."""
+    now = clock.epoch()
+    window = now - now % window_s
+    counter = RateCounter(f"RATE#{scope}#{key}#{window}", "RATE")
+    try:
+        counter.update(
+            actions=[RateCounter.count.add(1), RateCounter.expires_at.set(window + window_s)],
+            condition=RateCounter.count.does_not_exist() | (RateCounter.count < limit),
+        )
+    except UpdateError as error:
+        if _conditional_failed(error):
+            return False
+        raise
+    return True
+
+
+# --- deliveries -------------------------------------------------------------------------
+
+CLAIMED, RETRY, SENT, UNREACHABLE, REJECTED = "claimed", "retry", "sent", "unreachable", "rejected"
+DONE = frozenset({SENT, UNREACHABLE, REJECTED})
+
+
+class Delivery(_Item):
+    event_id = UnicodeAttribute()
+    event_type = UnicodeAttribute()
+    channel = UnicodeAttribute()
+    recipient = UnicodeAttribute()
+    status = UnicodeAttribute()
+    token = UnicodeAttribute(null=True)
+    lease_until = NumberAttribute(default=0)
+    attempts = NumberAttribute(default=0)
+    msgid = UnicodeAttribute(null=True)
+    final_status = UnicodeAttribute(null=True)
+    title = UnicodeAttribute(null=True)
+    values = JSONAttribute(null=True)
+    url = UnicodeAttribute(null=True)
+    error = UnicodeAttribute(null=True)
+    created_at = UTCDateTimeAttribute(null=True)
+    sent_at = UTCDateTimeAttribute(null=True)
+    gsi1pk = UnicodeAttribute(null=True)
+    gsi1sk = UnicodeAttribute(null=True)
+    gsi2pk = UnicodeAttribute(null=True)
+    expires_at = TTLAttribute(null=True)
+    inbox = Gsi1()
+    by_msgid = Gsi2()
+
+
+def delivery_key(event_id: str, channel: str, recipient: str) -> tuple[str, str]:
+    return f"EVT#{event_id}", f"{channel}#{recipient}"
+
+
+def claim(event_id: str, event_type: str, channel: str, recipient: str, token: str, lease_s: int,
+          title: str, values: dict, url: str | None) -> tuple[str, Delivery | None]:
+    """Take the right to send one delivery. Returns ("claimed", item) for the caller to send;
+    ("done", item) when it was already sent or settled; ("busy", item) while another
+    consumer holds a live claim. A claim whose lease ran out (its holder died) is taken over."""
+    now = clock.now()
+    item = Delivery(*delivery_key(event_id, channel, recipient))
+    actions = [
+        Delivery.event_id.set(event_id), Delivery.event_type.set(event_type), Delivery.channel.set(channel),
+        Delivery.recipient.set(recipient), Delivery.status.set(CLAIMED), Delivery.token.set(token),
+        Delivery.lease_until.set(int(now.timestamp()) + lease_s), Delivery.attempts.add(1),
+        Delivery.title.set(title), Delivery.values.set(values),
+        Delivery.created_at.set(Delivery.created_at | now),
+        Delivery.expires_at.set(expires_at(now + timedelta(days=DELIVERY_KEEP_DAYS))),
+    ]
+    if url:
+        actions.append(Delivery.url.set(url))
+    if channel == "wx":
+        actions += [Delivery.gsi1pk.set(f"INBOX#{recipient}"), Delivery.gsi1sk.set(f"{clock.iso(now)}#{event_id}")]
+    condition = (
+        Delivery.pk.does_not_exist()
+        | (Delivery.status == RETRY)
+        | ((Delivery.status == CLAIMED) & (Delivery.lease_until < int(now.timestamp())))
+    )
+    try:
+        item.update(actions=actions, condition=condition)
+        return CLAIMED, item
+    except UpdateError as error:
+        if not _conditional_failed(error):
+            raise
+    current = Delivery.get(*delivery_key(event_id, channel, recipient), consistent_read=True)
+    return ("done" if current.status in DONE else "busy"), current
+
+
+def settle(item: Delivery, status: str, msgid: str | None = None, error: str | None = None) -> None:
+    """End a claim: sent (with msgid), unreachable, rejected, or back to retry. Only the holder
+    of the claim may settle it."""
+    actions = [Delivery.status.set(status), Delivery.token.remove(), Delivery.lease_until.set(0)]
+    if msgid:
+        actions += [Delivery.msgid.set(msgid), Delivery.gsi2pk.set(f"MSG#{msgid}")]
+    if status == SENT:
+        actions.append(Delivery.sent_at.set(clock.now()))
+    if error:
+        actions.append(Delivery.error.set(error[:200]))
+    item.update(actions=actions, condition=Delivery.token == item.token)
+
+
+def get_delivery(event_id: str, channel: str, recipient: str) -> Delivery | None:
+    try:
+        return Delivery.get(*delivery_key(event_id, channel, recipient), consistent_read=True)
+    except Delivery.DoesNotExist:
+        return None
+
+
+def report(msgid: str, status: str) -> bool:
+    """Record WeChat's final word on a template message (TEMPLATESENDJOBFINISH)."""
+    for key in Delivery.by_msgid.query(f"MSG#{msgid}"):
+        Delivery(key.pk, key.sk).update(actions=[Delivery.final_status.set(status)])
+        return True
+    return False
+
+
+def inbox(openid: str, since: datetime, limit: int = 100) -> list[Delivery]:
+    """The openid's WeChat deliveries since `since`, newest first."""
+    return list(Delivery.inbox.query(
+        f"INBOX#{openid}", Gsi1.gsi1sk >= clock.iso(since), scan_index_forward=False, limit=limit,
+    ))
+
+
+# --- statements -------------------------------------------------------------------------
+
+
+class Statement(_Item):
+    customer_id = UnicodeAttribute()
+    card_last4 = UnicodeAttribute()
+    statement_id = UnicodeAttribute()
+    amount_due_fen = NumberAttribute()
+    minimum_due_fen = NumberAttribute()
+    due_date = UnicodeAttribute()
+    paid_fen = NumberAttribute(default=0)
+    payments = UnicodeSetAttribute(null=True)
+    gsi1pk = UnicodeAttribute(null=True)
+    gsi1sk = UnicodeAttribute(null=True)
+    by_due_date = Gsi1()
+
+    @property
+    def remaining_fen(self) -> int:
+        return max(0, self.amount_due_fen - self.paid_fen)
+
+
+def save_statement(customer_id: str, last4: str, statement_id: str, amount_due_fen: int, minimum_due_fen: int,
+                   due_date: str) -> bool:
+    """Store a statement once (a redelivered statement_issued keeps any payment made since)."""
+    statement = Statement(
+        f"STMT#{customer_id}#{last4}", f"{due_date}#{statement_id}", customer_id=customer_id, card_last4=last4,
+        statement_id=statement_id, amount_due_fen=amount_due_fen, minimum_due_fen=minimum_due_fen,
+        due_date=due_date, paid_fen=0,
+    )
+    if amount_due_fen > 0:
+        statement.gsi1pk, statement.gsi1sk = f"DUE#{due_date}", f"{customer_id}#{last4}#{statement_id}"
+    try:
+        statement.save(condition=Statement.pk.does_not_exist())
+    except PutError as error:
+        if _conditional_failed(error):
+            return False
+        raise
+    return True
+
+
+def latest_statement(customer_id: str, last4: str) -> Statement | None:
+    for statement in Statement.query(f"STMT#{customer_id}#{last4}", scan_index_forward=False, limit=1):
+        return statement
+    return None
+
+
+def find_statement(customer_id: str, last4: str, statement_id: str) -> Statement | None:
+    for statement in Statement.query(f"STMT#{customer_id}#{last4}", filter_condition=Statement.statement_id == statement_id):
+        return statement
+    return None
+
+
+def apply_payment(statement: Statement, payment_id: str, amount_fen: int) -> bool:
+    """Add a payment once (by its event id); a fully paid statement leaves the due-date index,
+    which stops its reminders. False when this payment was already applied."""
+    try:
+        statement.update(
+            actions=[Statement.paid_fen.add(amount_fen), Statement.payments.add({payment_id})],
+            condition=Statement.payments.does_not_exist() | ~Statement.payments.contains(payment_id),
+        )
+    except UpdateError as error:
+        if _conditional_failed(error):
+            return False
+        raise
+    if statement.remaining_fen == 0 and statement.gsi1pk:
+        statement.update(actions=[Statement.gsi1pk.remove(), Statement.gsi1sk.remove()])
+    return True
+
+
+def unpaid_due_on(due_date: str) -> list[Statement]:
+    return list(Statement.by_due_date.query(f"DUE#{due_date}"))
+
+
+def get_statement(customer_id: str, last4: str, due_date: str, statement_id: str) -> Statement | None:
+    try:
+        return Statement.get(f"STMT#{customer_id}#{last4}", f"{due_date}#{statement_id}", consistent_read=True)
+    except Statement.DoesNotExist:
+        return None
+
+
+# --- messages waiting for their time ----------------------------------------------------
+
+
+class Pending(_Item):
+    event = JSONAttribute()
+    reason = UnicodeAttribute()
+    due_at = UTCDateTimeAttribute()
+
+
+def park(event: dict, due_at: datetime, reason: str) -> None:
+    """Keep an event until `due_at` (quiet hours, spent quota, long outages). Parking the
+    same event twice for the same time is one item."""
+    Pending("PENDING", f"{clock.iso(due_at)}#{event['id']}", event=event, reason=reason, due_at=due_at).save()
+
+
+def due_pending(now: datetime, limit: int) -> list[Pending]:
+    return list(Pending.query("PENDING", Pending.sk <= f"{clock.iso(now)}#\uffff", limit=limit))
+
+
+def all_pending() -> list[Pending]:
+    return list(Pending.query("PENDING"))
+
+
+def unpark(item: Pending) -> None:
+    item.delete()

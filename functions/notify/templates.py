@@ -1,0 +1,108 @@
+"""Template messages and SMS texts: what each event says, and the one function (`render`)
+every template message passes through, which enforces WeChat's rules since May 2023: only the
+template's own keywords (no `first`, no `remark`), plain values (no colours), each value at
+most 20 characters, no line breaks. Cards are shown as 尾号1234, money as ¥1,234.56, times in
+Asia/Shanghai.
+"""
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from functions.common import clock, pii
+
+MAX_VALUE = 20
+_BREAKS = re.compile(r"[\s\u2028\u2029\u0085]+")
+
+
+class TemplateRuleError(ValueError):
+    """A template message that WeChat would refuse or show wrongly."""
+
+
+@dataclass(frozen=True)
+class Template:
+    key: str
+    title: str
+    keywords: tuple[str, ...]
+    build: Callable[[dict[str, Any]], dict[str, str]]
+
+    @property
+    def template_id(self) -> str:
+        """From NOTIFY_TEMPLATE_<KEY> (the id WeChat gave the bank), `local-<key>` locally."""
+        return os.environ.get(f"NOTIFY_TEMPLATE_{self.key.upper()}", f"local-{self.key}")
+
+
+def render(template: Template, data: dict[str, Any]) -> dict[str, str]:
+    """The keyword values of `template` for `data`, obeying the 2023 rules."""
+    raw = template.build(data)
+    if set(raw) != set(template.keywords):
+        raise TemplateRuleError(f"{template.key}: keywords {sorted(raw)} != {sorted(template.keywords)}")
+    out = {}
+    for keyword in template.keywords:
+        value = raw[keyword]
+        if not isinstance(value, str):
+            raise TemplateRuleError(f"{template.key}.{keyword}: value must be plain text")
+        value = _BREAKS.sub(" ", value).strip() or "-"
+        out[keyword] = value if len(value) <= MAX_VALUE else value[: MAX_VALUE - 1] + "…"
+    return out
+
+
+def _date(value: str) -> str:
+    """A due date as stored (YYYY-MM-DD) is already a calendar date in Asia/Shanghai."""
+    return value[:10]
+
+
+def _txn_kind(data: dict[str, Any]) -> str:
+    if int(data["amount_fen"]) < 0:
+        return "退款"
+    if data.get("cross_border"):
+        return "境外消费"
+    return "消费" if data.get("card_present", True) else "网上消费"
+
+
+LOAN_STATUS = {
+    "SUBMITTED": "已提交", "UNDER_REVIEW": "审核中", "APPROVED": "已通过", "REJECTED": "未通过", "WITHDRAWN": "已撤回",
+}
+
+
+def _booking(data: dict[str, Any], with_manager: bool) -> dict[str, str]:
+    values = {"thing1": data["branch_name"], "thing2": data["service"],
+              "time3": clock.show_time(clock.parse_utc(data["slot_start"]))}
+    if with_manager:
+        values["thing4"] = data.get("manager") or "待分配"
+    return values
+
+
+TEMPLATES: dict[str, Template] = {t.key: t for t in (
+    Template("card_transaction", "交易提醒", ("character_string1", "time2", "thing3", "amount4", "phrase5"),
+             lambda d: {"character_string1": pii.mask_card(d["card_last4"]),
+                        "time2": clock.show_time(clock.parse_utc(d["txn_time"])),
+                        "thing3": str(d["merchant"]), "amount4": clock.yuan(abs(int(d["amount_fen"]))),
+                        "phrase5": _txn_kind(d)}),
+    Template("statement_issued", "账单通知", ("character_string1", "amount2", "amount3", "time4"),
+             lambda d: {"character_string1": pii.mask_card(d["card_last4"]), "amount2": clock.yuan(d["amount_due_fen"]),
+                        "amount3": clock.yuan(d["minimum_due_fen"]), "time4": _date(d["due_date"])}),
+    Template("bill_reminder", "还款提醒", ("character_string1", "amount2", "time3", "thing4"),
+             lambda d: {"character_string1": pii.mask_card(d["card_last4"]), "amount2": clock.yuan(d["remaining_fen"]),
+                        "time3": _date(d["due_date"]),
+                        "thing4": "今日为到期还款日" if d["days_left"] == 0 else f"{d['days_left']}天后到期，请按时还款"}),
+    Template("payment_received", "还款成功", ("character_string1", "amount2", "time3"),
+             lambda d: {"character_string1": pii.mask_card(d["card_last4"]), "amount2": clock.yuan(d["amount_fen"]),
+                        "time3": clock.show_time(clock.parse_utc(d["occurred_at"]))}),
+    Template("booking_confirmed", "预约成功", ("thing1", "thing2", "time3", "thing4"), lambda d: _booking(d, True)),
+    Template("booking_rescheduled", "预约变更", ("thing1", "thing2", "time3", "thing4"), lambda d: _booking(d, True)),
+    Template("booking_cancelled", "预约取消", ("thing1", "thing2", "time3"), lambda d: _booking(d, False)),
+    Template("booking_reminder", "预约提醒", ("thing1", "thing2", "time3"), lambda d: _booking(d, False)),
+    Template("loan_status_changed", "申请进度", ("character_string1", "thing2", "phrase3", "thing4"),
+             lambda d: {"character_string1": str(d["application_id"]), "thing2": str(d["product"]),
+                        "phrase3": LOAN_STATUS.get(str(d["status"]), str(d["status"])),
+                        "thing4": str(d.get("reason") or "-")}),
+)}
+
+
+def sms_text(template: Template, values: dict[str, str]) -> str:
+    """The SMS form of a rendered template message: the same facts on one line."""
+    sign = os.environ.get("NOTIFY_SMS_SIGN", "【甬城银行】")
+    return f"{sign}{template.title}：" + "，".join(values[k] for k in template.keywords) + "。"

@@ -1,0 +1,284 @@
+"""API Gateway (REST, Lambda proxy) and the Lambda Invoke API, emulated from serverless.yml.
+
+Each `http` event becomes a resource with its exact path (`/booking/{id}`, `/x/{proxy+}`);
+a request becomes a REST v1 proxy event, as Chalice expects it, and the function's proxy
+response becomes the HTTP answer. What API Gateway would refuse is refused the same way.
+"""
+from __future__ import annotations
+
+import base64
+import binascii
+import fnmatch
+import json
+import logging
+import re
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any, Callable
+from urllib.parse import unquote
+
+from werkzeug.datastructures import Headers
+from werkzeug.wrappers import Request, Response
+
+from infra.local.lambdas import FunctionError, Lambdas, UnknownFunction
+from infra.local.slsconfig import ServerlessConfig
+
+logger = logging.getLogger("infra.local")
+
+MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit
+INTEGRATION_TIMEOUT_S = 29.0
+INVOKE_PATH = re.compile(r"^/2015-03-31/functions/(?P<name>[^/]+)/invocations/?$")
+TEXT_TYPES = ("text/", "application/json", "application/x-www-form-urlencoded", "application/xml",
+              "application/javascript")
+
+
+@dataclass(frozen=True)
+class Route:
+    """One API Gateway resource + method, wired to a function."""
+
+    method: str  # GET, POST... or ANY
+    path: str  # resource path as in serverless.yml, with a leading slash
+    function: str
+
+    @property
+    def segments(self) -> list[str]:
+        return [s for s in self.path.split("/") if s]
+
+    def match(self, parts: list[str]) -> tuple[tuple[int, ...], dict[str, str]] | None:
+        """(specificity, path parameters) if this resource matches the path's segments.
+        A literal segment outranks a {param}, which outranks a greedy {proxy+}."""
+        params: dict[str, str] = {}
+        score: list[int] = []
+        template = self.segments
+        for i, seg in enumerate(template):
+            if seg.startswith("{") and seg.endswith("+}"):
+                if i >= len(parts) or i != len(template) - 1:
+                    return None
+                params[seg[1:-2]] = "/".join(parts[i:])
+                score.append(0)
+                return tuple(score), params
+            if i >= len(parts):
+                return None
+            if seg.startswith("{") and seg.endswith("}"):
+                params[seg[1:-1]] = parts[i]
+                score.append(1)
+            elif seg == parts[i]:
+                score.append(2)
+            else:
+                return None
+        if len(parts) != len(template):
+            return None
+        return tuple(score), params
+
+
+def http_events(spec: Any) -> tuple[str, str]:
+    """(METHOD, /path) of an `http` event in either of serverless.yml's forms."""
+    if isinstance(spec, str):
+        method, path = spec.split(None, 1)
+    else:
+        method, path = spec["method"], spec["path"]
+    return method.upper(), "/" + str(path).strip().lstrip("/")
+
+
+def routes_from(config: ServerlessConfig) -> list[Route]:
+    out = []
+    for key, function in config.functions.items():
+        for event in function.events:
+            if isinstance(event, dict) and "http" in event:
+                method, path = http_events(event["http"])
+                out.append(Route(method, path.rstrip("/") or "/", key))
+    return out
+
+
+def binary_media_types(config: ServerlessConfig) -> list[str]:
+    api = (config.raw["provider"].get("apiGateway") or {})
+    return list(api.get("binaryMediaTypes") or [])
+
+
+class Router:
+    def __init__(self, routes: list[Route]):
+        self.routes = routes
+
+    def resolve(self, method: str, path: str) -> tuple[Route, dict[str, str]] | None:
+        """The best resource for the path that has this method (or ANY)."""
+        parts = [s for s in path.split("/") if s]
+        best: tuple[tuple[int, ...], Route, dict[str, str]] | None = None
+        for route in self.routes:
+            if route.method not in (method, "ANY"):
+                continue
+            found = route.match(parts)
+            if found and (best is None or found[0] > best[0]
+                          or (found[0] == best[0] and best[1].method == "ANY")):
+                best = (found[0], route, found[1])
+        return (best[1], best[2]) if best else None
+
+
+def proxy_event(request: Request, route: Route, params: dict[str, str], stage: str,
+                binary_types: list[str]) -> dict[str, Any]:
+    """A REST v1 Lambda proxy event for the request, as API Gateway builds it."""
+    headers: dict[str, str] = {}
+    multi_headers: dict[str, list[str]] = {}
+    for name, value in request.headers.items():
+        multi_headers.setdefault(name, []).append(value)
+        headers[name] = value
+    source_ip = request.remote_addr or "127.0.0.1"
+    for name, value in (("X-Forwarded-For", source_ip), ("X-Forwarded-Proto", request.scheme),
+                        ("X-Forwarded-Port", str(request.host.rpartition(":")[2] or "80"))):
+        headers.setdefault(name, value)
+        multi_headers.setdefault(name, [value])
+    query = request.args
+    raw = request.get_data(cache=False)
+    body: str | None = None
+    is_b64 = False
+    if raw:
+        ctype = (request.mimetype or "").lower()
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            text = None
+        if text is None or any(fnmatch.fnmatch(ctype, t) for t in binary_types):
+            body, is_b64 = base64.b64encode(raw).decode("ascii"), True
+        else:
+            body = text
+    request_id = str(uuid.uuid4())
+    return {
+        "resource": route.path,
+        "path": request.path,
+        "httpMethod": request.method,
+        "headers": headers or None,
+        "multiValueHeaders": multi_headers or None,
+        "queryStringParameters": {k: query.getlist(k)[-1] for k in query} or None,
+        "multiValueQueryStringParameters": {k: query.getlist(k) for k in query} or None,
+        "pathParameters": params or None,
+        "stageVariables": None,
+        "requestContext": {
+            "resourceId": uuid.uuid5(uuid.NAMESPACE_URL, route.path).hex[:6],
+            "resourcePath": route.path,
+            "httpMethod": request.method,
+            "path": request.path,
+            "stage": stage,
+            "requestId": request_id,
+            "extendedRequestId": request_id,
+            "requestTime": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime()),
+            "requestTimeEpoch": int(time.time() * 1000),
+            "protocol": request.environ.get("SERVER_PROTOCOL", "HTTP/1.1"),
+            "accountId": "000000000000",
+            "apiId": "local",
+            "domainName": request.host,
+            "identity": {"sourceIp": source_ip, "userAgent": request.user_agent.string or None},
+        },
+        "body": body,
+        "isBase64Encoded": is_b64,
+    }
+
+
+def proxy_response(result: Any) -> Response:
+    """The HTTP answer for a Lambda proxy response; a malformed one is API Gateway's 502."""
+    if not isinstance(result, dict) or not isinstance(result.get("statusCode", 200), int):
+        return api_error(502, "Internal server error")
+    headers = Headers()
+    single = result.get("headers") or {}
+    multi = result.get("multiValueHeaders") or {}
+    multi_lower = {k.lower() for k in multi}
+    for name, values in multi.items():
+        for value in values if isinstance(values, list) else [values]:
+            headers.add(name, str(value))
+    for name, value in single.items():
+        if name.lower() not in multi_lower:
+            headers.add(name, str(value))
+    body = result.get("body") or ""
+    if result.get("isBase64Encoded"):
+        try:
+            data = base64.b64decode(body, validate=True)
+        except (binascii.Error, ValueError):
+            return api_error(502, "Internal server error")
+    else:
+        data = str(body).encode("utf-8")
+    if "Content-Type" not in headers:
+        headers["Content-Type"] = "application/json"
+    return Response(data, status=result.get("statusCode", 200), headers=headers)
+
+
+def api_error(status: int, message: str, headers: dict | None = None) -> Response:
+    return Response(json.dumps({"message": message}), status=status,
+                    headers={"Content-Type": "application/json", "x-amzn-ErrorType": _error_type(status),
+                             **(headers or {})})
+
+
+def _error_type(status: int) -> str:
+    return {403: "MissingAuthenticationTokenException", 413: "RequestTooLongException",
+            502: "InternalServerErrorException", 504: "IntegrationTimeoutException"}.get(status, "Exception")
+
+
+class Gateway:
+    """The WSGI app: Lambda Invoke API, then the admin routes (`admin`), then API Gateway."""
+
+    def __init__(self, config: ServerlessConfig, lambdas: Lambdas,
+                 admin: Callable[[Request], Response | None] | None = None):
+        self.config = config
+        self.lambdas = lambdas
+        self.routes = routes_from(config)
+        self.router = Router(self.routes)
+        self.binary_types = binary_media_types(config)
+        self.admin = admin
+
+    def __call__(self, environ, start_response):
+        request = Request(environ)
+        started = time.perf_counter()
+        response = self.dispatch(request)
+        logger.info("%s %s → %s (%.0f ms)", request.method, request.full_path.rstrip("?"), response.status_code,
+                    1000 * (time.perf_counter() - started))
+        return response(environ, start_response)
+
+    def dispatch(self, request: Request) -> Response:
+        if (request.content_length or 0) > MAX_BODY_BYTES:
+            return api_error(413, f"HTTP content length exceeded {MAX_BODY_BYTES} bytes.")
+        invoke = INVOKE_PATH.match(request.path)
+        if invoke and request.method == "POST":
+            return self.invoke(request, unquote(invoke.group("name")))
+        if self.admin and request.path.startswith("/_local"):
+            answer = self.admin(request)
+            if answer is not None:
+                return answer
+        found = self.router.resolve(request.method, request.path.rstrip("/") or "/")
+        if found is None:
+            return api_error(403, "Missing Authentication Token")
+        route, params = found
+        event = proxy_event(request, route, params, self.config.stage, self.binary_types)
+        timeout = min(float(self.config.functions[route.function].timeout), INTEGRATION_TIMEOUT_S)
+        try:
+            result = self.lambdas.call(route.function, event, timeout)
+        except FunctionError:
+            return api_error(502, "Internal server error")
+        return proxy_response(result)
+
+    def invoke(self, request: Request, name: str) -> Response:
+        """POST /2015-03-31/functions/{name}/invocations, as boto3's lambda client calls it."""
+        try:
+            key = self.lambdas.key(name)
+        except UnknownFunction:
+            return _lambda_error(404, "ResourceNotFoundException", f"Function not found: {name}")
+        kind = request.headers.get("X-Amz-Invocation-Type", "RequestResponse")
+        raw = request.get_data(cache=False) or b"{}"
+        try:
+            event = json.loads(raw)
+        except ValueError:
+            return _lambda_error(400, "InvalidRequestContentException", "Could not parse request body into json")
+        if kind == "DryRun":
+            return Response(b"", status=204)
+        if kind == "Event":
+            self.lambdas.call_async(key, event)
+            return Response(b"", status=202)
+        headers = {"Content-Type": "application/json", "X-Amz-Executed-Version": "$LATEST"}
+        try:
+            result = self.lambdas.call(key, event)
+        except FunctionError as error:
+            return Response(json.dumps(error.payload), status=200,
+                            headers={**headers, "X-Amz-Function-Error": "Unhandled"})
+        return Response(json.dumps(result), status=200, headers=headers)
+
+
+def _lambda_error(status: int, kind: str, message: str) -> Response:
+    return Response(json.dumps({"Type": "User", "message": message}), status=status,
+                    headers={"Content-Type": "application/json", "x-amzn-ErrorType": kind})

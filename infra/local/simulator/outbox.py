@@ -1,0 +1,61 @@
+"""What was sent to a user, as the simulator's outbox shows it: template and custom messages
+from the fake WeChat API (over HTTP, its admin outbox) and SMS from SNS (moto runs in the
+stack's process, so its backend is read directly; SNS offers no API to list sent SMS)."""
+from __future__ import annotations
+
+from typing import Any
+
+import requests
+
+TIMEOUT_S = 5.0
+
+
+def wechat_messages(stack_url: str, openid: str) -> list[dict[str, Any]]:
+    """Template and custom messages the fake WeChat API accepted for `openid`, oldest first."""
+    res = requests.get(f"{stack_url}/_wechat/_admin/outbox", params={"openid": openid}, timeout=TIMEOUT_S)
+    res.raise_for_status()
+    return [_shape(m) for m in res.json()]
+
+
+def _shape(message: dict[str, Any]) -> dict[str, Any]:
+    payload = message.get("payload") or {}
+    out = {
+        "msgid": message.get("msgid"),
+        "kind": message.get("kind"),
+        "status": message.get("status", ""),
+        "at": message.get("at"),
+    }
+    if message.get("kind") == "template":
+        data = payload.get("data") or {}
+        out.update(
+            template_id=payload.get("template_id", ""),
+            url=payload.get("url") or "",
+            fields=[{"key": k, "value": (v or {}).get("value", "") if isinstance(v, dict) else str(v)}
+                    for k, v in data.items()],
+        )
+    else:
+        out["text"] = message.get("text") or ""
+        if message.get("kind") == "news":
+            out["articles"] = (payload.get("news") or {}).get("articles") or []
+    return out
+
+
+def sms_messages() -> list[dict[str, str]]:
+    """Every SMS SNS was asked to send in this process, oldest first."""
+    from moto.sns.models import sns_backends
+
+    out: list[dict[str, str]] = []
+    for account in list(sns_backends.keys()):
+        for region, backend in list(sns_backends[account].items()):
+            for message_id, (phone, text) in list(backend.sms_messages.items()):
+                out.append({"id": message_id, "phone": phone, "text": text, "region": region, "status": "已发送"})
+    return out
+
+
+def for_user(stack_url: str, openid: str) -> dict[str, Any]:
+    messages = wechat_messages(stack_url, openid)
+    return {
+        "templates": [m for m in messages if m["kind"] == "template"],
+        "custom": [m for m in messages if m["kind"] != "template"],
+        "sms": sms_messages(),
+    }

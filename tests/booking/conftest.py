@@ -1,0 +1,129 @@
+"""booking's fixtures: branches seeded through branch_lookup's demo loader (so branch data
+reaches booking through the real branchLookupQuery), a roster in booking's table, the
+Chalice test client and customer sessions."""
+from __future__ import annotations
+
+import json
+import threading
+from datetime import datetime, timezone
+
+import pytest
+
+UTC = timezone.utc
+WEEKDAY = [["09:00", "12:00"], ["13:30", "17:00"]]
+# Monday 2026-11-30, 08:00 in Ningbo
+MONDAY_8AM = datetime(2026, 11, 30, 0, 0, tzinfo=UTC)
+# Tuesday 2026-12-01 09:00 and 09:30 in Ningbo
+TUE_0900 = datetime(2026, 12, 1, 1, 0, tzinfo=UTC)
+TUE_0930 = datetime(2026, 12, 1, 1, 30, tzinfo=UTC)
+
+
+def branch(branch_id: str = "T01", **extra) -> dict:
+    out = {
+        "id": branch_id, "name": f"测试支行{branch_id}", "kind": "branch", "address": "宁波市鄞州区测试路1号",
+        "district": "鄞州区", "city": "宁波市", "phone": "0574-88888888", "lat": 29.82, "lng": 121.55,
+        "services": ["cash", "wealth", "loans", "fx"], "bookable": True,
+        "hours": {"mon": WEEKDAY, "tue": WEEKDAY, "wed": WEEKDAY, "thu": WEEKDAY, "fri": WEEKDAY,
+                  "sat": [["09:00", "12:00"]], "sun": []},
+        "exceptions": [{"date": "2026-12-02", "hours": [], "note": "盘点休息"}],
+    }
+    out.update(extra)
+    return out
+
+
+@pytest.fixture
+def world(aws, frozen_clock):
+    """Clock at Monday 08:00 in Ningbo; branch T01 with one wealth manager (m1) and one
+    manager for loans and fx (m2); branch T02 is not bookable."""
+    from functions.booking import store
+    from functions.booking.service import Manager
+    from infra.local.demo import branch_lookup
+
+    frozen_clock(MONDAY_8AM)
+    branch_lookup.load(branches=[branch("T01"), branch("T02", bookable=False)])
+    store.put_manager("T01", Manager("m1", "王芳", frozenset({"wealth", "account"})))
+    store.put_manager("T01", Manager("m2", "李强", frozenset({"loans", "fx"})))
+    store.put_manager("T02", Manager("m9", "赵敏", frozenset({"wealth"})))
+    return aws
+
+
+@pytest.fixture
+def client():
+    from chalice.test import Client
+
+    from functions.booking.app import app
+
+    with Client(app) as c:
+        yield c
+
+
+def customer(openid: str, form: bool = False) -> dict[str, str]:
+    from functions.common import session
+
+    headers = {"Cookie": f"wxsession={session.issue(openid)}", "X-CSRF-Token": session.csrf_token(openid)}
+    headers["Content-Type"] = "application/x-www-form-urlencoded" if form else "application/json"
+    return headers
+
+
+def staff() -> dict[str, str]:
+    return {"X-Api-Key": "local-staff-key", "Content-Type": "application/json"}
+
+
+def form(**fields) -> dict:
+    base = {"branch_id": "T01", "service": "wealth", "slot_start": "2026-12-01T01:00:00Z", "name": "张三",
+            "mobile": "13812345678", "note": "想了解理财产品"}
+    base.update(fields)
+    return base
+
+
+def queued(aws) -> list[dict]:
+    """Every event on the notify queue, drained."""
+    import boto3
+
+    sqs = boto3.client("sqs")
+    url = aws["NotifyEventsQueue"]["Ref"]
+    out = []
+    while True:
+        got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
+        if not got:
+            return out
+        for message in got:
+            out.append(json.loads(message["Body"]))
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+
+
+class AtomicMoto:
+    """DynamoDB answers each request atomically; moto's in-process backend does not (its
+    transactions check, then write, then roll back by copying the table). Requests one at a
+    time give threads DynamoDB's guarantees while our code still races between requests.
+    `gate(n)` holds the next n transactions until all n have arrived, so their reads are
+    done before any of them writes: the race is certain, not left to the scheduler."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.barrier: threading.Barrier | None = None
+        self.waiting = 0
+
+    def gate(self, n: int) -> None:
+        self.barrier, self.waiting = threading.Barrier(n, timeout=20), n
+
+    def around(self, dispatch):
+        def serialised(handler, *args, **kwargs):
+            if self.barrier is not None and handler._get_action() == "TransactWriteItems":
+                with self.lock:
+                    barrier, self.waiting = (self.barrier, self.waiting - 1) if self.waiting > 0 else (None, 0)
+                if barrier is not None:
+                    barrier.wait()
+            with self.lock:
+                return dispatch(handler, *args, **kwargs)
+
+        return serialised
+
+
+@pytest.fixture
+def atomic_moto(monkeypatch):
+    from moto.dynamodb.responses import DynamoHandler
+
+    atomic = AtomicMoto()
+    monkeypatch.setattr(DynamoHandler, "call_action", atomic.around(DynamoHandler.call_action))
+    return atomic

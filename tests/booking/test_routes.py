@@ -1,0 +1,204 @@
+"""booking's HTTP routes through Chalice's test client: the H5 steps, the JSON API, staff
+calls, sessions, CSRF and ownership on every per-customer route."""
+import json
+import re
+from urllib.parse import urlencode
+
+import pytest
+
+from functions.booking import actions, store
+from infra.local import slsconfig
+from tests.booking.conftest import customer, form, queued, staff
+
+
+def post_json(client, path, body, headers):
+    return client.http.post(path, body=json.dumps(body), headers=headers)
+
+
+def post_form(client, path, body, headers):
+    return client.http.post(path, body=urlencode(body), headers=headers)
+
+
+def test_every_route_is_wired_in_serverless_yml_and_back():
+    from functions.booking.app import app
+
+    config = slsconfig.load("local")
+    wired = set(config.functions["bookingApi"].http_events())
+    routes = {(method, path) for path, entry in app.routes.items() for method in entry}
+    assert wired == routes
+    reminders = config.functions["bookingReminders"].events[0]["schedule"]
+    assert reminders["rate"] == "cron(0 18 * * ? *)" and reminders["timezone"] == "Asia/Shanghai"
+    assert reminders["method"] == "scheduler"
+
+
+def test_pages_without_a_session_go_to_wechat_oauth(world, client):
+    got = client.http.get("/booking/new?branch_id=T01")
+    assert got.status_code == 302 and "open.weixin.qq.com" in got.headers["Location"]
+    assert "snsapi_base" in got.headers["Location"]
+    api = client.http.get("/booking/api/bookings")
+    assert api.status_code == 401 and json.loads(api.body)["code"] == "login_required"
+
+
+def test_the_h5_steps_from_branch_to_confirmation(world, client):
+    me = customer("o1")
+    index = client.http.get("/booking", headers=me).body.decode()
+    assert 'data-branch="T01"' in index and 'data-branch="T02"' not in index
+    services = client.http.get("/booking/new?branch_id=T01", headers=me).body.decode()
+    assert 'data-service="wealth"' in services and 'data-service="credit_card"' not in services
+    dates = client.http.get("/booking/new?branch_id=T01&service=wealth&date=2026-12-01", headers=me).body.decode()
+    assert 'data-slot="2026-12-01T01:00:00Z"' in dates and 'data-date="2026-12-02"' in dates
+    assert re.search(r'class="chip\s+off"\s+data-date="2026-12-02"', dates)  # closed day shown as such
+    step = client.http.get("/booking/new?" + urlencode({"branch_id": "T01", "service": "wealth", "date": "2026-12-01",
+                                                       "slot_start": "2026-12-01T01:00:00Z"}), headers=me).body.decode()
+    key = re.search(r'name="idempotency_key" value="([0-9a-f]+)"', step).group(1)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', step).group(1)
+    submit = {"csrf_token": token, "idempotency_key": key, "branch_id": "T01", "service": "wealth",
+              "date": "2026-12-01", "slot_start": "2026-12-01T01:00:00Z", "name": "张三", "mobile": "13812345678"}
+    headers = {**customer("o1", form=True)}
+    del headers["X-CSRF-Token"]  # the form field carries it
+    done = post_form(client, "/booking/new", submit, headers)
+    assert done.status_code == 302
+    location = done.headers["Location"]
+    again = post_form(client, "/booking/new", submit, headers)  # double submit
+    assert again.headers["Location"] == location
+    page = client.http.get(location, headers=me).body.decode()
+    assert "预约成功" in page and "王芳" in page and "138****5678" in page and "张*" in page
+    assert "13812345678" not in page
+    assert len(store.of_user("o1")) == 1
+
+
+def test_the_form_page_shows_field_errors_and_stores_nothing(world, client):
+    headers = customer("o1", form=True)
+    got = post_form(client, "/booking/new", {**form(mobile="12345", name=""), "date": "2026-12-01"}, headers)
+    page = got.body.decode()
+    assert got.status_code == 400
+    assert 'data-field="mobile"' in page and "请填写正确的11位手机号码" in page and 'data-field="name"' in page
+    assert store.of_user("o1") == []
+    actions.create("o2", form())
+    full = post_form(client, "/booking/new", {**form(), "date": "2026-12-01"}, headers)
+    assert full.status_code == 409 and "该时段已约满" in full.body.decode()
+    assert store.of_user("o1") == []
+
+
+def test_csrf_is_required_on_every_state_changing_route(world, client):
+    booking = actions.create("o1", form())
+    no_token = {k: v for k, v in customer("o1").items() if k != "X-CSRF-Token"}
+    wrong = {**customer("o1"), "X-CSRF-Token": "forged"}
+    for path, body in (("/booking/api/bookings", form(slot_start="2026-12-01T02:00:00Z")),
+                       (f"/booking/api/bookings/{booking.id}/cancel", {}),
+                       (f"/booking/api/bookings/{booking.id}/reschedule", {"slot_start": "2026-12-01T02:00:00Z"}),
+                       ("/booking/new", form(slot_start="2026-12-01T02:00:00Z")),
+                       (f"/booking/b/{booking.id}/cancel", {}),
+                       (f"/booking/b/{booking.id}/reschedule", {"slot_start": "2026-12-01T02:00:00Z"})):
+        for headers in (no_token, wrong):
+            got = post_json(client, path, body, headers)
+            assert got.status_code == 403, path
+    assert store.get(booking.id).status == "confirmed" and len(store.of_user("o1")) == 1
+
+
+def test_json_api_create_list_cancel_reschedule(world, client):
+    me = customer("o1")
+    slots = json.loads(client.http.get("/booking/api/slots?branch_id=T01&service=loans&date=2026-12-01", headers=me).body)
+    assert slots["slots"][0]["time"] == "09:00"
+    made = post_json(client, "/booking/api/bookings", form(service="loans"), {**me, "Idempotency-Key": "abc"})
+    assert made.status_code == 201
+    booking = json.loads(made.body)["booking"]
+    assert booking["manager"] == "李强" and booking["mobile"] == "138****5678" and booking["changeable"]
+    mine = json.loads(client.http.get("/booking/api/bookings", headers=me).body)["bookings"]
+    assert [b["id"] for b in mine] == [booking["id"]]
+    moved = post_json(client, f"/booking/api/bookings/{booking['id']}/reschedule",
+                      {"slot_start": "2026-12-01T06:00:00Z"}, me)
+    assert json.loads(moved.body)["booking"]["time"] == "2026-12-01 14:00"
+    gone = post_json(client, f"/booking/api/bookings/{booking['id']}/cancel", {}, me)
+    assert json.loads(gone.body)["booking"]["status"] == "cancelled"
+    assert [e["type"] for e in queued(world)] == ["booking_confirmed", "booking_rescheduled", "booking_cancelled"]
+
+
+@pytest.mark.parametrize("body, status, field, code", [
+    (form(mobile="1234"), 400, "mobile", "invalid_mobile"),
+    (form(branch_id="NOPE"), 400, "branch_id", "unknown_branch"),
+    (form(service="gold"), 400, "service", "unknown_service"),
+    (form(slot_start="2026-11-30T00:30:00Z"), 400, "slot_start", "slot_past"),
+    (form(slot_start="2026-12-02T01:00:00Z"), 400, "slot_start", "branch_closed"),
+])
+def test_json_api_bad_input_answers_field_errors(world, client, body, status, field, code):
+    got = post_json(client, "/booking/api/bookings", body, customer("o1"))
+    answer = json.loads(got.body)
+    assert got.status_code == status
+    assert {"field": field, "code": code} in [{"field": f["field"], "code": f["code"]} for f in answer["fields"]]
+    assert store.of_user("o1") == []
+
+
+def test_json_api_full_slot_and_fourth_booking(world, client):
+    for hour in (1, 2, 3):
+        assert post_json(client, "/booking/api/bookings", form(slot_start=f"2026-12-01T0{hour}:00:00Z"),
+                         customer("o1")).status_code == 201
+    fourth = post_json(client, "/booking/api/bookings", form(slot_start="2026-12-01T05:30:00Z"), customer("o1"))
+    assert fourth.status_code == 409 and json.loads(fourth.body)["fields"][0]["field"] == "bookings"
+    full = post_json(client, "/booking/api/bookings", form(), customer("o2"))
+    assert full.status_code == 409 and json.loads(full.body)["fields"][0] == {
+        "field": "slot_start", "code": "slot_full", "message": "该时段已约满，请选择其他时段"}
+
+
+def test_another_customers_booking_is_404_on_every_route(world, client):
+    booking = actions.create("o1", form())
+    other = customer("o2")
+    other_form = customer("o2", form=True)
+    checks = [
+        client.http.get(f"/booking/api/bookings/{booking.id}", headers=other),
+        post_json(client, f"/booking/api/bookings/{booking.id}/cancel", {}, other),
+        post_json(client, f"/booking/api/bookings/{booking.id}/reschedule", {"slot_start": "2026-12-01T02:00:00Z"}, other),
+        client.http.get(f"/booking/b/{booking.id}", headers=other),
+        client.http.get(f"/booking/b/{booking.id}/reschedule", headers=other),
+        post_form(client, f"/booking/b/{booking.id}/cancel", {}, other_form),
+        post_form(client, f"/booking/b/{booking.id}/reschedule", {"slot_start": "2026-12-01T02:00:00Z"}, other_form),
+    ]
+    assert [c.status_code for c in checks] == [404] * len(checks)
+    assert booking.id not in client.http.get("/booking/mine", headers=other).body.decode()
+    assert json.loads(client.http.get("/booking/api/bookings", headers=other).body)["bookings"] == []
+    assert store.get(booking.id).status == "confirmed"
+
+
+def test_pages_cancel_and_reschedule(world, client):
+    booking = actions.create("o1", form())
+    me, me_form = customer("o1"), customer("o1", form=True)
+    mine = client.http.get("/booking/mine", headers=me).body.decode()
+    assert f'data-booking="{booking.id}"' in mine and "取消" in mine
+    picker = client.http.get(f"/booking/b/{booking.id}/reschedule?date=2026-12-01", headers=me).body.decode()
+    assert 'data-slot="2026-12-01T02:00:00Z"' in picker and 'data-slot="2026-12-01T01:00:00Z"' not in picker
+    moved = post_form(client, f"/booking/b/{booking.id}/reschedule", {"slot_start": "2026-12-01T02:00:00Z"}, me_form)
+    assert moved.status_code == 302 and store.get(booking.id).slot_start == "2026-12-01T02:00:00Z"
+    bad = post_form(client, f"/booking/b/{booking.id}/reschedule", {"slot_start": "2026-12-02T02:00:00Z"}, me_form)
+    assert bad.status_code == 400 and "该网点当天不营业" in bad.body.decode()
+    gone = post_form(client, f"/booking/b/{booking.id}/cancel", {}, me_form)
+    assert gone.status_code == 302
+    assert "已取消" in client.http.get(gone.headers["Location"], headers=me).body.decode()
+
+
+def test_staff_day_list_is_masked_and_outcomes_are_recorded(world, client, frozen_clock):
+    from datetime import datetime, timezone
+
+    booking = actions.create("o1", form())
+    assert client.http.get("/booking/staff/branches/T01/bookings?date=2026-12-01").status_code == 401
+    bad_key = client.http.get("/booking/staff/branches/T01/bookings?date=2026-12-01", headers={"X-Api-Key": "x"})
+    assert bad_key.status_code == 403
+    listed = client.http.get("/booking/staff/branches/T01/bookings?date=2026-12-01", headers=staff())
+    body = listed.body.decode()
+    assert json.loads(body)["bookings"][0]["name"] == "张*" and "13812345678" not in body and "张三" not in body
+    assert client.http.get("/booking/staff/branches/NOPE/bookings?date=2026-12-01", headers=staff()).status_code == 404
+    frozen_clock(datetime(2026, 12, 1, 1, 5, tzinfo=timezone.utc))
+    marked = post_json(client, f"/booking/staff/bookings/{booking.id}/outcome", {"status": "no_show"}, staff())
+    assert json.loads(marked.body)["booking"]["status"] == "no_show"
+    assert post_json(client, "/booking/staff/bookings/nope/outcome", {"status": "attended"}, staff()).status_code == 404
+
+
+def test_reminder_handler_publishes_for_tomorrow(world, frozen_clock):
+    from datetime import datetime, timezone
+
+    from functions.booking.app import reminders
+
+    actions.create("o1", form())
+    queued(world)
+    frozen_clock(datetime(2026, 11, 30, 10, 0, tzinfo=timezone.utc))
+    assert reminders({"job": "booking_reminders"}, None) == {"sent": 1}
+    assert [e["type"] for e in queued(world)] == ["booking_reminder"]

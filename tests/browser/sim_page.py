@@ -1,0 +1,113 @@
+"""What a person does on the simulator page, as Playwright steps the journeys share."""
+from __future__ import annotations
+
+import re
+
+from playwright.sync_api import FrameLocator, Locator, Page, expect
+
+
+class Simulator:
+    def __init__(self, page: Page, stack):
+        self.page = page
+        self.stack = stack
+        self.openid = ""
+
+    # --- the user -------------------------------------------------------------------
+    def follow(self, nickname: str) -> str:
+        """Create a user (a new follower of the account); returns its openid."""
+        page = self.page
+        page.click("#user-button")
+        page.fill("#new-user input[name=nickname]", nickname)
+        with page.expect_response(re.compile(r"/api/users$")) as response:
+            page.click("#new-user button[type=submit]")
+        self.openid = response.value.json()["user"]["openid"]
+        expect(page.locator("#user-name")).to_have_text(nickname)
+        return self.openid
+
+    # --- chat ---------------------------------------------------------------------------
+    def replies(self) -> Locator:
+        return self.page.locator(".msg_account .bubble")
+
+    def send_text(self, text: str) -> Locator:
+        """Type and send; returns the account's reply bubble."""
+        if self.page.locator("#bottom").get_attribute("data-mode") != "keyboard":
+            self.page.click("#to-keyboard")
+        return self._answered(lambda: (self.page.fill("#text", text), self.page.click("#send")))
+
+    def send_place(self, name: str) -> Locator:
+        if self.page.locator("#bottom").get_attribute("data-mode") != "keyboard":
+            self.page.click("#to-keyboard")
+        self.page.click("#plus")
+        return self._answered(lambda: self.page.click(f"#places button:has-text('{name}')"))
+
+    def menu(self, top: str, item: str | None = None) -> Locator | None:
+        """Click a menu button (and a sub-button); returns the reply bubble of a CLICK."""
+        page = self.page
+        if page.locator("#bottom").get_attribute("data-mode") != "menu":
+            page.click("#to-menu")
+        page.click(f"#menu-items button:has-text('{top}')")
+        if item is None:
+            return None
+        button = page.locator("#submenu button", has_text=item)
+        return self._answered(button.click)
+
+    def menu_location(self, top: str, item: str, place: str) -> Locator:
+        """A location_select menu button, then a place from the picker."""
+        page = self.page
+        if page.locator("#bottom").get_attribute("data-mode") != "menu":
+            page.click("#to-menu")
+        page.click(f"#menu-items button:has-text('{top}')")
+        page.locator("#submenu button", has_text=item).click()
+        return self._answered(lambda: page.click(f"#places button:has-text('{place}')"))
+
+    def _answered(self, action) -> Locator:
+        with self.page.expect_response(re.compile(r"/api/send$")) as response:
+            action()
+        assert response.value.ok, response.value.text()
+        reply = response.value.json()
+        assert reply["status"] == 200, reply
+        last = self.replies().last
+        if reply["reply"]["type"] != "none":
+            expect(last).to_be_visible()
+        return last
+
+    # --- H5 pages ----------------------------------------------------------------------
+    def open_link(self, bubble: Locator, text: str | None = None) -> FrameLocator:
+        """Open a link (or a news article) of a reply in the phone's H5 view."""
+        target = bubble.locator("a", has_text=text) if text else bubble
+        if target.count() > 1:
+            target = target.first
+        target.click()
+        expect(self.page.locator("#h5")).to_be_visible()
+        return self.page.frame_locator("#h5-frame")
+
+    def h5(self) -> FrameLocator:
+        return self.page.frame_locator("#h5-frame")
+
+    def close_h5(self) -> None:
+        self.page.click("#h5-close")
+
+    # --- outbox and core banking --------------------------------------------------------
+    def deliver(self) -> None:
+        """Hand whatever is queued to the notify function, then refresh the panels."""
+        self.stack.drain_queues()
+        self.page.click("#outbox-refresh")
+
+    def templates(self) -> Locator:
+        return self.page.locator("#outbox-templates .outbox__item")
+
+    def sms(self) -> Locator:
+        return self.page.locator("#outbox-sms .outbox__item")
+
+    def emit_transaction(self, amount_yuan: str, merchant: str, card_last4: str) -> None:
+        page = self.page
+        page.click("#outbox-refresh")
+        card = page.locator("#bank-card option", has_text=card_last4)
+        expect(card).to_have_count(1)
+        page.select_option("#bank-card", label=card.inner_text())
+        page.check("#bank-form input[value=transaction]", force=True)
+        page.fill("#bank-amount", amount_yuan)
+        page.fill("#bank-merchant", merchant)
+        with page.expect_response(re.compile(r"/api/bank$")) as response:
+            page.click("#bank-emit")
+        assert response.value.ok, response.value.text()

@@ -1,0 +1,127 @@
+"""Customer journeys in a real browser: the simulator page plays WeChat, the local stack
+runs every function as `make run` does. Each journey uses a new user, so journeys never
+share data. The end state of each is saved under test-artifacts/browser/."""
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser.sim_page import Simulator
+
+pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
+
+
+@pytest.fixture
+def sim(page, stack):
+    return Simulator(page, stack)
+
+
+def test_nearest_branches_from_a_location(sim):
+    sim.follow("找网点")
+    reply = sim.send_place("天一广场")
+    expect(reply).to_contain_text("离您最近的网点")
+    links = reply.locator("a")
+    expect(links).to_have_count(3)
+    name = links.first.inner_text()
+
+    branch = sim.open_link(reply, name)
+    expect(branch.locator("body")).to_contain_text(name)
+    expect(branch.locator("body")).to_contain_text("营业时间")
+    expect(branch.get_by_role("button", name=re.compile("导航")).or_(
+        branch.get_by_role("link", name=re.compile("导航")))).to_be_visible()
+
+
+def _first_bookable_slot(form) -> None:
+    """Pick the first open day that still has a slot, then its first slot."""
+    days = form.locator("a.chip[data-date]:not(.off)")
+    expect(days.first).to_be_visible()
+    for i in range(days.count()):
+        days.nth(i).click()
+        slots = form.locator("a[data-slot]")
+        expect(form.locator(".slots")).to_be_visible()
+        if slots.count():
+            slots.first.click()
+            return
+    raise AssertionError("no bookable slot in the next 14 days")
+
+
+def test_book_a_manager_then_cancel(sim):
+    sim.follow("预约")
+    sim.send_place("天一广场")  # nearest bookable branches come first
+    article = sim.send_text("预约")
+    expect(article).to_contain_text("预约客户经理")
+
+    booking = sim.open_link(article)
+    booking.locator("a[data-branch]").first.click()
+    booking.locator("a[data-service]").first.click()
+    _first_bookable_slot(booking)
+    booking.locator("input[name=name]").fill("王小明")
+    booking.locator("input[name=mobile]").fill("13805741234")
+    booking.get_by_role("button", name="确认预约").click()
+
+    expect(booking.locator("[data-notice=created]")).to_have_text("预约成功")
+    manager = booking.locator("[data-manager]").inner_text().strip()
+    assert manager
+    expect(booking.locator("body")).to_contain_text("138****1234")
+
+    sim.deliver()
+    confirmation = sim.templates().filter(has_text="预约成功")
+    expect(confirmation).to_have_count(1)
+    expect(confirmation).to_contain_text(manager)
+    expect(sim.page.locator(".msg_account .template", has_text="预约成功")).to_be_visible()
+
+    booking.get_by_role("button", name="取消预约").click()
+    expect(booking.locator("[data-notice=cancelled]")).to_have_text("已取消预约")
+    sim.deliver()
+    expect(sim.templates().filter(has_text="预约取消")).to_have_count(1)
+    expect(sim.templates().first).to_contain_text("预约取消")  # newest first
+
+
+GOOD_ID = "330203199001011236"  # checksum valid, born 1990
+BAD_ID = "330203199001011237"  # one digit off: the checksum fails
+
+
+def test_consumer_loan_application(sim):
+    sim.follow("贷款")
+    article = sim.send_text("贷款")
+    expect(article).to_contain_text("贷款在线申请")
+    form = sim.open_link(article)
+
+    form.locator("label", has_text="个人消费贷款").click()
+    form.locator("input[name=amount]").fill("50000")
+    form.locator("select[name=term]").select_option("24")
+    form.locator("select[name=purpose]").select_option("renovation")
+    form.locator("[data-step='1'] [data-go='2']").click()
+    form.locator("input[name=name]").fill("李甬")
+    form.locator("input[name=id_number]").fill(BAD_ID)
+    form.locator("input[name=phone]").fill("13905748888")
+    form.locator("input[name=city]").fill("宁波")
+    form.locator("input[name=monthly_income]").fill("15000")
+    form.locator("select[name=employment_type]").select_option("employee")
+    form.locator("[data-step='2'] [data-go='3']").click()
+    form.locator("input[name=consent]").check()
+    form.locator("#submit").click()
+
+    error = form.locator(".field-error[data-field=id_number]")
+    expect(error).to_be_visible()
+    expect(error).to_contain_text("身份证")
+    form.locator("input[name=id_number]").fill(GOOD_ID)
+    form.locator("[data-step='2'] [data-go='3']").click()
+    consent = form.locator("input[name=consent]")
+    if not consent.is_checked():
+        consent.check()
+    form.locator("#submit").click()
+
+    expect(form.locator(".weui-msg__title")).to_have_text("申请已提交")
+    expect(form.locator("[data-verdict]")).to_contain_text("预审结果")
+    expect(form.locator("body")).to_contain_text("3302**********1236")
+    status = form.locator("[data-status]").inner_text().strip()
+
+    sim.close_h5()
+    mine = sim.send_text("我的申请")
+    expect(mine).to_contain_text("个人消费贷款")
+    expect(mine).to_contain_text(status)
+    listing = sim.open_link(mine, "查看全部")
+    expect(listing.locator("[data-application] [data-status]")).to_have_text(status)

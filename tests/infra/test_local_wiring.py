@@ -1,0 +1,55 @@
+"""serverless.yml wires every Chalice route exactly once, with the same path and method,
+to the function whose handler is that Chalice app; and wires nothing else."""
+from __future__ import annotations
+
+import importlib
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from chalice import Chalice
+
+from infra.local import slsconfig
+from infra.local.gateway import routes_from
+
+ROOT = Path(slsconfig.ROOT)
+CONFIG = slsconfig.load("local")
+FEATURE_APPS = sorted(p.parent.name for p in (ROOT / "functions").glob("*/app.py"))
+
+
+def chalice_routes(module_name: str) -> set[tuple[str, str]]:
+    app = importlib.import_module(module_name).app
+    assert isinstance(app, Chalice)
+    return {(method, path) for path, methods in app.routes.items() for method in methods}
+
+
+def test_no_route_is_wired_twice():
+    twice = [k for k, n in Counter((r.method, r.path) for r in routes_from(CONFIG)).items() if n > 1]
+    assert twice == []
+
+
+def test_http_events_only_on_chalice_apps():
+    for route in routes_from(CONFIG):
+        function = CONFIG.functions[route.function]
+        handler = getattr(importlib.import_module(function.module), function.attribute)
+        assert isinstance(handler, Chalice), f"{route.function} has http events but is not a Chalice app"
+
+
+@pytest.mark.parametrize("feature", FEATURE_APPS)
+def test_chalice_routes_equal_the_http_events(feature):
+    module = f"functions.{feature}.app"
+    keys = [k for k, f in CONFIG.functions.items() if f.module == module and f.attribute == "app"]
+    assert len(keys) == 1, f"functions/{feature}/app.app should be the handler of exactly one function, got {keys}"
+    wired = {(r.method, r.path) for r in routes_from(CONFIG) if r.function == keys[0]}
+    routes = chalice_routes(module)
+    assert routes - wired == set(), f"Chalice routes of {feature} that serverless.yml does not wire"
+    assert wired - routes == set(), f"http events of {keys[0]} that {feature}'s app has no route for"
+
+
+def test_the_check_sees_a_missing_route(tmp_path):
+    """The comparison above fails when serverless.yml lacks a route (or has an extra one)."""
+    config = slsconfig.load("local", str(ROOT / "tests/infra/test_local_serverless.yml"))
+    wired = {(r.method, r.path) for r in routes_from(config) if r.function == "api"}
+    routes = chalice_routes("tests.infra.test_local_fixture_app")
+    assert routes == wired
+    assert routes - (wired - {("GET", "/cookies")}) == {("GET", "/cookies")}

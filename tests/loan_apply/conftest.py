@@ -1,0 +1,116 @@
+"""Fixtures for loan_apply: a Chalice test client on a fresh moto account, sessions, and
+valid resident ID numbers made with python-stdnum's own check digit."""
+from __future__ import annotations
+
+import json
+from datetime import date, datetime, timezone
+
+import pytest
+from chalice.test import Client
+
+STAFF_KEY = "local-staff-key"
+# Ningbo's Haishu district; a valid area code for every birth year we use.
+AREA = "330203"
+NOW = datetime(2026, 3, 15, 2, 0, tzinfo=timezone.utc)  # 10:00 in Ningbo
+
+
+def resident_id(birth: date, serial: str = "123") -> str:
+    """A valid 18-digit resident ID for `birth` (check digit from stdnum)."""
+    from stdnum.cn import ric
+
+    body = f"{AREA}{birth:%Y%m%d}{serial}"
+    return body + ric.calc_check_digit(body + "0")
+
+
+def form(**overrides) -> dict:
+    """A complete, eligible consumer-loan application."""
+    from functions.loan_apply import catalogue
+
+    data = {
+        "product": "consumer_loan",
+        "amount": "50000",
+        "term": "24",
+        "purpose": "renovation",
+        "name": "张三丰",
+        "id_number": resident_id(date(1990, 5, 17)),
+        "phone": "13812345678",
+        "city": "宁波",
+        "monthly_income": "15000",
+        "employment_type": "employee",
+        "consent": "true",
+        "consent_version": catalogue.load().consent_version,
+    }
+    data.update(overrides)
+    return {k: v for k, v in data.items() if v is not None}
+
+
+class Api:
+    """The customer's and the staff's view of the loans API over Chalice's test client."""
+
+    def __init__(self, client: Client):
+        self.client = client
+        self.http = client.http
+
+    def headers(self, openid: str, **extra) -> dict:
+        from functions.common import session
+
+        return {"Cookie": f"wxsession={session.issue(openid)}", "X-CSRF-Token": session.csrf_token(openid),
+                "Content-Type": "application/json", **extra}
+
+    def submit(self, openid: str, body: dict, key: str = "key-0000001"):
+        return self.http.post("/loans/api/applications", headers=self.headers(openid, **{"Idempotency-Key": key}),
+                              body=json.dumps(body))
+
+    def staff(self, method: str, path: str, body: dict | None = None, staff: str = "reviewer-1"):
+        headers = {"X-Api-Key": STAFF_KEY, "X-Staff-Id": staff, "Content-Type": "application/json"}
+        call = getattr(self.http, method)
+        return call(path, headers=headers, body=json.dumps(body)) if body is not None else call(path, headers=headers)
+
+    def transition(self, application_id: str, to: str, reason: str = "", staff: str = "reviewer-1"):
+        return self.staff("post", f"/loans/staff/applications/{application_id}/transition",
+                          {"to": to, "reason": reason}, staff=staff)
+
+    def withdraw(self, openid: str, application_id: str, reason: str = ""):
+        return self.http.post(f"/loans/api/applications/{application_id}/withdraw", headers=self.headers(openid),
+                              body=json.dumps({"reason": reason}))
+
+
+@pytest.fixture
+def api(aws, frozen_clock):
+    from functions.loan_apply.app import app
+
+    frozen_clock(NOW)
+    with Client(app) as client:
+        yield Api(client)
+
+
+def raw_items() -> list[dict]:
+    """Every item of the applications table as DynamoDB holds it."""
+    import os
+
+    import boto3
+
+    table = os.environ["TABLE_APPLICATIONS"]
+    return boto3.client("dynamodb").scan(TableName=table, ConsistentRead=True)["Items"]
+
+
+@pytest.fixture
+def atomic_dynamodb(monkeypatch):
+    """DynamoDB applies each write (and each transaction) atomically; moto's in-memory
+    backend does not when called from several threads (a failed transaction restores a
+    table snapshot taken before a concurrent commit). Serialise its operations so the
+    concurrency tests exercise our conditions, not moto's races."""
+    import functools
+    import threading
+
+    from moto.dynamodb.models import DynamoDBBackend
+
+    lock = threading.RLock()
+    for name in ("put_item", "get_item", "update_item", "delete_item", "query", "scan", "transact_write_items"):
+        original = getattr(DynamoDBBackend, name)
+
+        def locked(*args, __original=original, **kwargs):
+            with lock:
+                return __original(*args, **kwargs)
+
+        monkeypatch.setattr(DynamoDBBackend, name, functools.wraps(original)(locked))

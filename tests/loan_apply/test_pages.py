@@ -1,0 +1,77 @@
+"""The H5 pages: login, the stepped form, field errors on the page, the result."""
+import re
+from datetime import date
+from urllib.parse import urlencode
+
+from functions.common import session
+from tests.loan_apply.conftest import form, raw_items, resident_id
+
+
+def page_headers(openid: str, posting: bool = False) -> dict:
+    headers = {"Cookie": f"wxsession={session.issue(openid)}"}
+    return {**headers, "Content-Type": "application/x-www-form-urlencoded"} if posting else headers
+
+
+def post_form(api, openid: str, data: dict, key: str = "page-key-000001"):
+    fields = {**data, "csrf_token": session.csrf_token(openid), "idempotency_key": key}
+    return api.http.post("/loans/apply", headers=page_headers(openid, posting=True), body=urlencode(fields))
+
+
+def test_without_a_session_the_form_sends_the_user_through_wechat_oauth(api):
+    response = api.http.get("/loans/apply?product=credit_card")
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith("https://open.weixin.qq.com/connect/oauth2/authorize?")
+
+
+def test_the_form_has_three_steps_consent_and_the_tokens(api):
+    html = api.http.get("/loans/apply?product=credit_card", headers=page_headers("o_alice")).body.decode()
+    assert html.count('class="step"') == 3 and 'id="summary"' in html
+    assert f'name="csrf_token" value="{session.csrf_token("o_alice")}"' in html
+    assert re.search(r'name="idempotency_key" value="[A-Za-z0-9_-]{20,}"', html)
+    assert 'name="consent_version" value="2026-01"' in html and "个人信息处理授权书" in html
+    assert 'value="credit_card" checked' in html
+    assert "weui" in html and "不构成授信决定" in html
+
+
+def test_field_errors_come_back_on_the_page_and_nothing_is_stored(api):
+    response = post_form(api, "o_alice", form(phone="123", consent=None))
+    assert response.status_code == 400
+    html = response.body.decode()
+    assert 'data-field="phone"' in html and "请输入有效的中国大陆手机号码" in html
+    assert 'data-field="consent"' in html
+    assert 'data-start="2"' in html  # opens on the step with the first bad field
+    assert 'name="idempotency_key" value="page-key-000001"' in html  # the same submission, retried
+    assert raw_items() == []
+
+
+def test_a_forged_form_is_refused(api):
+    fields = {**form(), "csrf_token": "forged", "idempotency_key": "page-key-000001"}
+    response = api.http.post("/loans/apply", headers=page_headers("o_alice", posting=True), body=urlencode(fields))
+    assert response.status_code == 403 and raw_items() == []
+
+
+def test_a_submitted_form_shows_the_prescreen_at_once_masked(api):
+    data = form(name="欧阳明月", phone="13987654321", id_number=resident_id(date(1988, 8, 8)), monthly_income="4000")
+    response = post_form(api, "o_alice", data)
+    assert response.status_code == 302
+    location = response.headers["Location"]
+    assert re.search(r"/loans/mine/LA\w+\?submitted=1$", location)
+    again = post_form(api, "o_alice", data)  # double submit: same application
+    assert again.headers["Location"] == location
+
+    path = location.split("127.0.0.1:8000")[1]
+    html = api.http.get(path, headers=page_headers("o_alice")).body.decode()
+    assert 'data-verdict="needs_review"' in html and "需人工审核" in html
+    assert 'data-reason="instalment_high"' in html and "不构成授信决定" in html
+    assert "3302**********" in html and "139****4321" in html and "欧**" in html
+    for plain in ("欧阳明月", "13987654321", data["id_number"]):
+        assert plain not in html
+
+
+def test_my_applications_page_lists_own_and_hides_others(api):
+    post_form(api, "o_alice", form())
+    html = api.http.get("/loans/mine", headers=page_headers("o_alice")).body.decode()
+    app_id = re.search(r'data-application="(LA\w+)"', html).group(1)
+    assert "已提交" in html
+    assert api.http.get(f"/loans/mine/{app_id}", headers=page_headers("o_bob")).status_code == 404
+    assert "还没有" in api.http.get("/loans/mine", headers=page_headers("o_bob")).body.decode()

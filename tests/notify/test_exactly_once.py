@@ -1,0 +1,174 @@
+"""Exactly once per (event, openid): redelivery, duplicate publishes, concurrent consumers,
+and WeChat's bad days (-1, 45009, 40001) on the fake API."""
+from __future__ import annotations
+
+import json
+import threading
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from functions.common import clock, events
+from functions.common.intents import Intent
+from functions.notify import app, consumer, schedules, store
+from tests.notify.conftest import sqs_event
+
+NOON = datetime(2026, 3, 2, 4, 0, tzinfo=timezone.utc)  # 12:00 in Ningbo
+
+
+def txn_event(customer, n, event_id=None):
+    return events.make("card_transaction", {
+        "customer_id": customer.customer_id, "card_last4": customer.last4, "amount_fen": 100 + n,
+        "currency": "CNY", "merchant": f"商户{n}", "cross_border": False, "card_present": True,
+        "txn_time": "2026-03-02T04:00:00Z",
+    }, "core_banking", event_id=event_id)
+
+
+def merchants(fake):
+    return [m.payload["data"]["thing3"]["value"] for m in fake.sent() if m.kind == "template"]
+
+
+def test_redelivered_record_sends_once(fake_wechat_api, make_customer, frozen_clock):
+    frozen_clock(NOON)
+    customer = make_customer(openids=["o_re"])
+    batch = sqs_event(txn_event(customer, 1))
+    assert app.events(batch, None) == {"batchItemFailures": []}
+    assert app.events(batch, None) == {"batchItemFailures": []}
+    assert merchants(fake_wechat_api) == ["商户1"]
+
+
+def test_the_same_event_published_twice_sends_once(fake_wechat_api, make_customer, queue, frozen_clock):
+    frozen_clock(NOON)
+    customer = make_customer(openids=["o_twice"])
+    event = txn_event(customer, 2)
+    queue.send_raw(json.dumps(event))
+    queue.send_raw(json.dumps(event))
+    queue.drain()
+    assert merchants(fake_wechat_api) == ["商户2"]
+
+
+def test_concurrent_consumers_send_once(fake_wechat_api, make_customer, frozen_clock):
+    frozen_clock(NOON)
+    customers = [make_customer(openids=[f"o_cc{i}", f"o_cc{i}b"]) for i in range(5)]
+    batch = sqs_event(*[txn_event(c, i) for i, c in enumerate(customers)])
+    fake_wechat_api.inject("message/template/send", latency=0.05)  # widen the race
+    results: list[dict] = []
+    barrier = threading.Barrier(6)
+
+    def consume():
+        barrier.wait()
+        results.append(app.events(batch, None))
+
+    threads = [threading.Thread(target=consume) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    # a consumer that found another's live claim reported the record failed, to come back
+    failed = [f for r in results for f in r["batchItemFailures"]]
+    assert len(failed) < 6 * 5
+    fake_wechat_api.clear_faults()
+    while app.events(batch, None)["batchItemFailures"]:
+        pass
+    sent = sorted((m.openid, m.payload["data"]["thing3"]["value"]) for m in fake_wechat_api.sent())
+    assert sent == sorted((o, f"商户{i}") for i in range(5) for o in (f"o_cc{i}", f"o_cc{i}b"))
+
+
+def test_transient_failure_retries_through_queue_visibility(fake_wechat_api, make_customer, queue, frozen_clock):
+    frozen_clock(NOON)
+    customer = make_customer(openids=["o_busy"])
+    fake_wechat_api.inject("message/template/send", -1)
+    event = events.publish("card_transaction", txn_event(customer, 3)["data"], "core_banking")
+    [message] = queue.receive()
+    from infra.local.queues import sqs_record
+
+    result = app.events({"Records": [sqs_record(message, "arn", "cn-north-1")]}, None)
+    assert result == {"batchItemFailures": [{"itemIdentifier": message["MessageId"]}]}
+    assert store.get_delivery(event["id"], "wx", "o_busy").status == "retry"
+    assert queue.receive() == []  # hidden for the backoff, not the default visibility
+    assert queue.waiting() == 1
+    fake_wechat_api.clear_faults()
+    queue.sqs.change_message_visibility(QueueUrl=queue.url, ReceiptHandle=message["ReceiptHandle"],
+                                        VisibilityTimeout=0)
+    queue.drain()
+    assert merchants(fake_wechat_api) == ["商户3"] and queue.waiting() == 0
+
+
+def test_a_message_failing_too_often_is_parked_not_dead_lettered(fake_wechat_api, make_customer, frozen_clock):
+    frozen_clock(NOON)
+    customer = make_customer(openids=["o_long"])
+    fake_wechat_api.inject("message/template/send", -1)
+    event = txn_event(customer, 4)
+    assert app.events(sqs_event(event, receive_count=consumer.PARK_AFTER), None) == {"batchItemFailures": []}
+    assert [p.event["id"] for p in store.all_pending()] == [event["id"]]
+    fake_wechat_api.clear_faults()
+    frozen_clock(NOON + consumer.PARK_FOR + timedelta(seconds=1))
+    assert schedules.flush_pending()["due"] == 1
+    assert merchants(fake_wechat_api) == ["商户4"] and store.all_pending() == []
+
+
+def test_quota_spent_waits_and_drops_nothing(fake_wechat_api, make_customer, queue, frozen_clock):
+    frozen_clock(NOON)
+    customer = make_customer(openids=["o_quota"])
+    fake_wechat_api.inject("message/template/send", 45009)
+    txn_event_ = events.publish("card_transaction", txn_event(customer, 5)["data"], "core_banking")
+    queue.drain()
+    assert fake_wechat_api.sent() == [] and queue.waiting() == 0
+    [pending] = store.all_pending()
+    assert pending.reason == "quota" and pending.event["id"] == txn_event_["id"]
+    schedules.flush_pending()
+    assert len(store.all_pending()) == 1  # not due yet
+    fake_wechat_api.clear_faults()
+    frozen_clock(NOON + timedelta(hours=1))
+    schedules.flush_pending()
+    assert merchants(fake_wechat_api) == ["商户5"] and store.all_pending() == []
+
+
+def test_a_dead_consumers_claim_is_taken_over_after_its_lease(fake_wechat_api, make_customer, frozen_clock):
+    frozen_clock(NOON)
+    customer = make_customer(openids=["o_dead"])
+    event = txn_event(customer, 6)
+    state, _ = store.claim(event["id"], "card_transaction", "wx", "o_dead", "crashed-consumer", 180, "交易提醒", {}, None)
+    assert state == "claimed"
+    assert app.events(sqs_event(event), None)["batchItemFailures"]  # still held
+    assert fake_wechat_api.sent() == []
+    frozen_clock(NOON + timedelta(seconds=181))
+    assert app.events(sqs_event(event), None) == {"batchItemFailures": []}
+    assert merchants(fake_wechat_api) == ["商户6"]
+
+
+def test_delivery_reports_settle_the_final_status(fake_wechat_api, make_customer, frozen_clock):
+    frozen_clock(NOON)
+    customer = make_customer(openids=["o_rep"])
+    event = txn_event(customer, 7)
+    app.events(sqs_event(event), None)
+    delivery = store.get_delivery(event["id"], "wx", "o_rep")
+    reply = app.intent(Intent(kind="delivery_report", openid="o_rep", template_msg_id=delivery.msgid,
+                              status="failed:user block").to_dict(), None)
+    assert reply["type"] == "none"
+    assert store.get_delivery(event["id"], "wx", "o_rep").final_status == "failed:user block"
+
+
+@pytest.mark.slow
+def test_fault_injection_delivers_every_event_exactly_once(fake_wechat_api, make_customer, queue, sms, frozen_clock):
+    """20 % -1, a few 45009, a 40001: every event reaches every openid exactly once."""
+    frozen_clock(NOON)
+    customers = [make_customer(openids=[f"o_f{i}"]) for i in range(40)]
+    fake_wechat_api.inject("message/template/send", -1, probability=0.2)
+    fake_wechat_api.inject("message/template/send", 45009, count=3)
+    fake_wechat_api.inject("message/template/send", 40001, count=1)
+    for i, c in enumerate(customers):
+        events.publish("card_transaction", txn_event(c, i)["data"], "core_banking")
+    queue.drain()
+    # what waited (quota, long retries) goes out when due
+    for minutes in (31, 62, 93):
+        frozen_clock(NOON + timedelta(minutes=minutes))
+        schedules.flush_pending()
+        queue.drain()
+        if not store.all_pending():
+            break
+    assert store.all_pending() == [] and queue.waiting() == 0 and queue.dead_letters() == []
+    sent = sorted(merchants(fake_wechat_api), key=lambda m: int(m[2:]))
+    assert sent == [f"商户{i}" for i in range(40)]
+    assert fake_wechat_api.calls["cgi-bin/message/template/send"] > 40  # faults really happened
+    assert sms() == []
