@@ -7,7 +7,7 @@ PORT ?= 8000
 STAGE ?= dev
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: run test bench package layer deploy secrets menu-push lint typecheck audit clean lock
+.PHONY: run test bench package layer deploy secrets menu-push lint typecheck audit test-audit clean lock
 
 $(VENV)/.installed: requirements/runtime.txt requirements/dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -26,7 +26,7 @@ run: $(VENV)/.installed node_modules/.installed
 	$(PY) -m infra.local.cli run --port $(PORT)
 
 ## test: the whole suite
-test: $(VENV)/.installed node_modules/.installed
+test: test-audit $(VENV)/.installed node_modules/.installed
 	$(PY) -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
 
 ## bench: measurements into bench/results.json and docs/
@@ -54,6 +54,14 @@ deploy: $(VENV)/.installed node_modules/.installed
 ## secrets: put the stage's WeChat and signing secrets in SSM (SecureString), asking for each
 secrets: $(VENV)/.installed
 	$(PY) -m scripts.put_secrets --stage $(STAGE)
+
+## audit: pip-audit on the pinned requirements, bandit on functions/ and infra/ (security/)
+audit: $(VENV)/.installed
+	$(PY) -m scripts.audit
+
+# the audit as `make test` runs it: vulnerability data out of reach warns instead of failing
+test-audit: $(VENV)/.installed
+	$(PY) -m scripts.audit --allow-unreachable
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check functions infra tests bench

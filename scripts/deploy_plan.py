@@ -22,7 +22,6 @@ import shlex
 import subprocess
 import sys
 from collections.abc import Iterable
-from pathlib import Path
 
 from scripts import stack
 
@@ -36,6 +35,8 @@ WHOLE_STACK = (
     "package-lock.json",
     "infra/*",
 )
+# Parts of infra/ that never reach AWS: checked before the rule that infra/ deploys the stack.
+LAPTOP_ONLY = ("infra/local/*", "infra/cli/*", "infra/menu.json", "infra/__init__.py")
 NOTHING = (
     "docs/*",
     "tests/*",
@@ -43,10 +44,6 @@ NOTHING = (
     ".github/*",
     ".ci/*",
     "*.md",
-    "infra/local/*",
-    "infra/cli/*",
-    "infra/menu.json",
-    "infra/__init__.py",
     "requirements/dev.*",
     "scripts/*",
     "Makefile",
@@ -90,7 +87,7 @@ def plan(paths: Iterable[str], stage: str, arch: str = "x86_64",
     features = functions_by_feature(stage) if features is None else features
     changed: set[str] = set()
     for path in (p.strip().removeprefix("./") for p in paths):
-        if not path:
+        if not path or _matches(path, LAPTOP_ONLY):
             continue
         if _matches(path, WHOLE_STACK):
             return full_deploy(stage, arch)

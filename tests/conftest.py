@@ -3,6 +3,7 @@ serverless.yml before any function module is imported (PynamoDB reads table name
 import)."""
 from __future__ import annotations
 
+import functools
 import os
 
 import pytest
@@ -29,6 +30,27 @@ _PENDING = {k: {"Ref": f"pending-{k}", "Arn": f"pending-{k}"} for k in CONFIG.re
 os.environ.update(resources.local_environment(CONFIG, _PENDING))
 
 
+def _reuse_moto_signing_keys() -> None:
+    """moto makes a fresh RSA-2048 key pair for every KMS key, symmetric ones included,
+    where it is never used; that is most of each test's set-up time. Reuse one per key
+    spec (keys, data keys and ciphertexts stay distinct)."""
+    from moto.kms import models
+
+    models.generate_private_key = functools.lru_cache(maxsize=None)(models.generate_private_key)
+
+
+_reuse_moto_signing_keys()
+
+
+@functools.lru_cache(maxsize=1)
+def _session():
+    """One boto3 session for fixtures: loading botocore's service models is most of the
+    cost of creating clients, and a session caches them."""
+    import boto3
+
+    return boto3.session.Session()
+
+
 @pytest.fixture
 def aws():
     """A fresh moto account with every table, queue and key serverless.yml defines.
@@ -41,7 +63,7 @@ def aws():
 
     with mock_aws():
         common_aws.reset()
-        refs = resources.create_all(CONFIG)
+        refs = resources.create_all(CONFIG, _session())
         saved = dict(os.environ)
         os.environ.update(resources.local_environment(CONFIG, refs))
         config.reset()

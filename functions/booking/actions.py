@@ -84,7 +84,8 @@ def slots(branch_id: str, service_code: str | None, day_text: str | None) -> dic
     spot = place(branch_id, code)
     now = clock.now()
     if day not in service.bookable_dates(now):
-        raise ValidationFailed([FieldError("date", "date_out_of_range", f"请选择今天起{service.HORIZON_DAYS}天内的日期")])
+        message = f"请选择今天起{service.HORIZON_DAYS}天内的日期"
+        raise ValidationFailed([FieldError("date", "date_out_of_range", message)])
     if not service.hours_on(spot.branch, day):
         raise ValidationFailed([FieldError("date", "branch_closed", "该网点当天不营业，请选择其他日期")])
     state = store.day_state(branch_id, day)
@@ -132,6 +133,8 @@ def create(openid: str, form: dict[str, Any]) -> store.Booking:
     sealed = None
     for attempt in range(ATTEMPTS):
         book = store.ledger(openid)
+        if booking_id in book.upcoming:
+            return create(openid, form)  # the same form won a moment ago: answer with it
         live = service.check_can_add(book.upcoming, start, now)
         state = store.day_state(branch_id, clock.local(start).date())
         free = service.free_managers(spot.roster, code, state, start)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 
 from functions.common import clock
 from functions.common.errors import ApiError, FieldError, Validator
@@ -68,7 +68,8 @@ def slot_full() -> ApiError:
 
 
 def too_many() -> ApiError:
-    return field_error(409, "too_many_bookings", "bookings", f"您最多可同时保留{MAX_UPCOMING}个预约，请先取消不需要的预约")
+    message = f"您最多可同时保留{MAX_UPCOMING}个预约，请先取消不需要的预约"
+    return field_error(409, "too_many_bookings", "bookings", message)
 
 
 def slot_taken_by_user() -> ApiError:
@@ -110,7 +111,7 @@ def slot_starts(branch: dict, day: date, now: datetime) -> list[datetime]:
         end = datetime.combine(day, closes, tzinfo=clock.SHANGHAI)
         while start + SLOT <= end:
             if start >= first:
-                out.append(start.astimezone(timezone.utc))
+                out.append(start.astimezone(UTC))
             start += SLOT
     return out
 

@@ -18,9 +18,9 @@ from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
+from functions.booking.service import DayState, Manager
 from functions.common import clock
 from functions.common.dynamo import TTLAttribute, expires_at, table_meta
-from functions.booking.service import DayState, Manager
 
 KEEP_SLOT_ITEMS = timedelta(days=30)  # counters, seats and guards outlive their slot by this
 
@@ -179,9 +179,10 @@ def counter(branch_id: str, start: datetime, service: str) -> int:
     """Seats taken in a slot for a service (for checks and reports)."""
     day = clock.local(start).date()
     try:
-        return int(DayEntry.get(day_pk(branch_id, day), f"COUNT#{slot_key(start)}#{service}", consistent_read=True).n or 0)
+        entry = DayEntry.get(day_pk(branch_id, day), f"COUNT#{slot_key(start)}#{service}", consistent_read=True)
     except DayEntry.DoesNotExist:
         return 0
+    return int(entry.n or 0)
 
 
 def get(booking_id: str) -> Booking | None:
@@ -243,15 +244,21 @@ class _Tx:
             with TransactWrite(connection=Booking._get_connection().connection) as tx:
                 for kind in self._ORDER:
                     for op, label, model, kwargs in self.parts:
-                        if op == kind:
-                            method = {"put": tx.save, "delete": tx.delete, "update": tx.update}[op]
-                            method(model, **kwargs)
-                            labels.append(label)
+                        if op != kind:
+                            continue
+                        if op == "put":
+                            tx.save(model, **kwargs)
+                        elif op == "delete":
+                            tx.delete(model, **kwargs)
+                        else:
+                            tx.update(model, **kwargs)
+                        labels.append(label)
         except TransactWriteError as error:
             if error.cause_response_code != "TransactionCanceledException":
                 raise
             reasons = error.cancellation_reasons
-            failed = {label for label, r in zip(labels, reasons) if r is not None and r.code == "ConditionalCheckFailed"}
+            failed = {label for label, r in zip(labels, reasons, strict=True)
+                      if r is not None and r.code == "ConditionalCheckFailed"}
             conflict = any(r is not None and r.code == "TransactionConflict" for r in reasons)
             raise Cancelled(failed, conflict) from None
 

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from functions.common import clock
 from functions.branch_lookup.schema import WEEKDAYS, minutes
+from functions.common import clock
 
 
 @dataclass(frozen=True)

@@ -117,18 +117,18 @@ def validate(data: dict[str, Any]) -> tuple[dict[str, Any], list[FieldError]]:
     else:
         for day in WEEKDAYS:
             hours[day] = _check_intervals(hours_in.get(day, []), "hours", errors)
-    exceptions = []
+    exceptions: list[dict[str, Any]] = []
     for item in data.get("exceptions") or []:
         if not isinstance(item, dict):
             errors.append(FieldError("exceptions", "invalid", "特殊营业日格式错误"))
             continue
         try:
-            day = date.fromisoformat(str(item.get("date")))
+            when = date.fromisoformat(str(item.get("date")))
         except ValueError:
             errors.append(FieldError("exceptions", "invalid_date", f"日期格式错误：{item.get('date')}"))
             continue
         note = str(item.get("note") or "").strip()[:20]
-        exceptions.append({"date": day.isoformat(), "hours": _check_intervals(item.get("hours", []), "exceptions",
+        exceptions.append({"date": when.isoformat(), "hours": _check_intervals(item.get("hours", []), "exceptions",
                                                                                errors), "note": note})
     if len({e["date"] for e in exceptions}) != len(exceptions):
         errors.append(FieldError("exceptions", "duplicate_date", "同一日期只能有一条特殊安排"))
@@ -145,7 +145,7 @@ def validate(data: dict[str, Any]) -> tuple[dict[str, Any], list[FieldError]]:
         "services": [s for s in SERVICES if s in services],
         "bookable": bookable is True,
         "hours": hours,
-        "exceptions": sorted(exceptions, key=lambda e: e["date"]),
+        "exceptions": sorted(exceptions, key=lambda e: str(e["date"])),
     }
     return branch, errors
 

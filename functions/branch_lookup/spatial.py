@@ -12,14 +12,13 @@ from __future__ import annotations
 import heapq
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from itertools import count
 from typing import Any
 
 from functions.branch_lookup.geo import Grid, distance_m
 
 LEVELS = (6, 5, 4)  # ~0.6 km, ~4.9 km, ~19.5 km cells (north-south), finest first
 RADIUS_CAP_M = 50_000
-MAX_RING = 64
+MAX_RING = 4  # at the coarsest level: covers RADIUS_CAP_M up to latitude ±70°
 
 
 @dataclass(frozen=True)
@@ -34,7 +33,8 @@ class Entry:
     bookable: bool
 
     def encode(self) -> str:
-        return f"{self.id}|{self.lat:.6f}|{self.lng:.6f}|{self.kind}|{','.join(sorted(self.services))}|{int(self.bookable)}"
+        services = ",".join(sorted(self.services))
+        return f"{self.id}|{self.lat:.6f}|{self.lng:.6f}|{self.kind}|{services}|{int(self.bookable)}"
 
     @classmethod
     def decode(cls, text: str) -> Entry:

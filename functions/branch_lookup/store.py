@@ -144,6 +144,6 @@ def last_location(openid: str) -> tuple[float, float] | None:
         found = UserLocation.get(openid)
     except UserLocation.DoesNotExist:
         return None
-    if not dynamo.is_live(found.expires_at):
+    if not dynamo.is_live(int(found.expires_at)):
         return None
     return float(found.lat), float(found.lng)

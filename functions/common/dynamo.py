@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 from datetime import datetime
+from typing import Any
 
 from pynamodb.attributes import NumberAttribute
 from pynamodb.models import MetaProtocol, Model
@@ -14,7 +15,7 @@ from pynamodb.models import MetaProtocol, Model
 from functions.common import clock
 
 
-def table_meta(logical_name: str) -> type:
+def table_meta(logical_name: str) -> Any:
     """A PynamoDB `Meta` class for a table whose name comes from the environment."""
     env_key = f"TABLE_{logical_name.upper().replace('-', '_')}"
 

@@ -44,7 +44,13 @@ class Intent:
     v: int = VERSION
 
     def to_dict(self) -> dict[str, Any]:
-        return {k: v for k, v in asdict(self).items() if v not in ("", None, 0) or k in ("v", "kind")}
+        # field by field rather than asdict(): this runs on every WeChat message
+        out: dict[str, Any] = {}
+        for name in self.__dataclass_fields__:
+            value = getattr(self, name)
+            if value not in ("", None, 0) or name in ("v", "kind"):
+                out[name] = asdict(value) if isinstance(value, Location) else value
+        return out
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Intent:

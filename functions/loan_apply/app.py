@@ -57,7 +57,7 @@ def apply_submit():
     except ValidationFailed as failed:
         errors = {f.field: f.message for f in failed.fields}
         return _form_page(openid, form, errors, failed.status)
-    return http.redirect(_url(f"/loans/mine/{result['application']['application_id']}?submitted=1"))
+    return http.redirect(f"/loans/mine/{result['application']['application_id']}?submitted=1")
 
 
 @app.route("/loans/mine", methods=["GET"])
@@ -81,7 +81,7 @@ def withdraw_page(application_id):
     form = http.form_body(request)
     http.require_csrf(request, openid, form)
     service.withdraw(openid, application_id, form.get("reason"))
-    return http.redirect(_url(f"/loans/mine/{application_id}"))
+    return http.redirect(f"/loans/mine/{application_id}")
 
 
 # ---- customer JSON ---------------------------------------------------------------------------

@@ -181,7 +181,7 @@ def submit(openid: str, form: dict, idempotency_key: str | None) -> dict:
         store.create(app, first, openid, key, fingerprint, f"{clock.local(now):%Y-%m-%d}", daily_limit(), clock.epoch())
     except store.DuplicateSubmission:
         claimed = store.idempotency(openid, key)
-        if claimed is None:  # the key's owner rolled back; this request may try again
+        if claimed is None:  # the key's first request is still being written, or was rolled back
             raise Conflict("submission_in_progress", "申请正在提交，请稍后刷新查看") from None
         return _replay(claimed, fingerprint)
     except store.DailyLimitReached:
@@ -237,11 +237,12 @@ def staff_transition(staff: str, application_id: str, target: str, reason: str |
 
 def _transition(app: store.Application, target: str, role: str, actor: str, reason: str | None) -> dict:
     if not status.allowed(app.status, target, role):
-        last = store.history(app.application_id)[-1]
-        if app.status == target and last.actor == actor and last.reason == reason:
-            # a retry of the change that already happened: publish again (same event id)
-            _publish(app, last)
-            return {**view(app), "history": history_view(store.history(app.application_id))}
+        if app.status == target:
+            last = store.history(app.application_id)[-1]
+            if last.actor == actor and last.reason == reason:
+                # a retry of the change that already happened: publish again (same event id)
+                _publish(app, last)
+                return view(app)
         raise Conflict("illegal_transition",
                        f"申请当前为“{status.LABELS[app.status]}”，不能变更为“{status.LABELS[target]}”")
     now = clock.now()
@@ -256,10 +257,9 @@ def _transition(app: store.Application, target: str, role: str, actor: str, reas
         raise Conflict("status_changed", "申请状态已被他人更新，请刷新后重试") from None
     logger.info("application status changed", extra={"application_id": app.application_id,
                                                       "from": entry.from_status, "to": target, "role": role})
-    updated = store.get(app.application_id)
-    assert updated is not None
-    _publish(updated, entry)
-    return {**view(updated), "history": history_view(store.history(app.application_id))}
+    app.status, app.revision, app.updated_at, app.expires_at = target, seq, entry.at, expires
+    _publish(app, entry)
+    return view(app)
 
 
 def _publish(app: store.Application, entry: store.History) -> None:

@@ -17,11 +17,11 @@ from functools import lru_cache
 
 from pynamodb.attributes import ListAttribute, MapAttribute, NumberAttribute, UnicodeAttribute
 from pynamodb.exceptions import TransactWriteError
+from pynamodb.expressions.update import Action
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, IncludeProjection
 
 from functions.common.dynamo import Model, TTLAttribute, table_meta
 
-Meta = table_meta("applications")
 IDEMPOTENCY_TTL_S = 7 * 86400
 COUNTER_TTL_S = 2 * 86400
 
@@ -83,7 +83,7 @@ class QueueByProduct(GlobalSecondaryIndex):
 
 
 class Application(Model):
-    Meta = Meta
+    Meta = table_meta("applications")
     pk = UnicodeAttribute(hash_key=True)
     sk = UnicodeAttribute(range_key=True, default="APP")
     application_id = UnicodeAttribute()
@@ -121,7 +121,7 @@ class Application(Model):
 
 
 class History(Model):
-    Meta = Meta
+    Meta = table_meta("applications")
     pk = UnicodeAttribute(hash_key=True)
     sk = UnicodeAttribute(range_key=True)
     application_id = UnicodeAttribute()
@@ -139,7 +139,7 @@ class AccessRecord(Model):
     """Who read an application's decrypted personal data, and when. Holds no personal data
     itself and outlives the application, for audit."""
 
-    Meta = Meta
+    Meta = table_meta("applications")
     pk = UnicodeAttribute(hash_key=True)
     sk = UnicodeAttribute(range_key=True)
     application_id = UnicodeAttribute()
@@ -149,7 +149,7 @@ class AccessRecord(Model):
 
 
 class IdempotencyRecord(Model):
-    Meta = Meta
+    Meta = table_meta("applications")
     pk = UnicodeAttribute(hash_key=True)
     sk = UnicodeAttribute(range_key=True, default="IDEM")
     application_id = UnicodeAttribute()
@@ -158,10 +158,10 @@ class IdempotencyRecord(Model):
 
 
 class DailyCounter(Model):
-    Meta = Meta
+    Meta = table_meta("applications")
     pk = UnicodeAttribute(hash_key=True)
     sk = UnicodeAttribute(range_key=True, default="DAILY")
-    count = NumberAttribute(default=0)
+    submissions = NumberAttribute(default=0)
     expires_at = TTLAttribute(null=True)
 
 
@@ -177,12 +177,12 @@ def history_sk(seq: int) -> str:
 def _connection():
     from pynamodb.connection import Connection
 
-    return Connection(region=Meta.region, host=Meta.host)
+    return Connection(region=Application.Meta.region, host=Application.Meta.host)
 
 
-def _cancelled_at(error: TransactWriteError) -> set[int]:
-    """Indexes of the transaction items whose condition failed."""
-    return {i for i, r in enumerate(error.cancellation_reasons or []) if r and r.code == "ConditionalCheckFailed"}
+def _cancelled_at(error: TransactWriteError, *codes: str) -> set[int]:
+    """Indexes of the transaction items cancelled for one of `codes`."""
+    return {i for i, r in enumerate(error.cancellation_reasons or []) if r and r.code in codes}
 
 
 def get(application_id: str) -> Application | None:
@@ -219,14 +219,14 @@ def create(app: Application, history: History, openid: str, key: str, fingerprin
             tx.save(app, condition=Application.pk.does_not_exist())  # item 1
             tx.save(history, condition=History.pk.does_not_exist())  # item 2
             tx.update(counter, actions=[  # item 3
-                DailyCounter.count.add(1),
+                DailyCounter.submissions.add(1),
                 DailyCounter.expires_at.set(now_epoch + COUNTER_TTL_S),
-            ], condition=DailyCounter.count.does_not_exist() | (DailyCounter.count < daily_limit))
+            ], condition=DailyCounter.submissions.does_not_exist() | (DailyCounter.submissions < daily_limit))
     except TransactWriteError as error:
-        failed = _cancelled_at(error)
-        if 0 in failed:
+        # TransactionConflict: a concurrent request is writing the same key right now
+        if 0 in _cancelled_at(error, "ConditionalCheckFailed", "TransactionConflict"):
             raise DuplicateSubmission from None
-        if 3 in failed:
+        if 3 in _cancelled_at(error, "ConditionalCheckFailed"):
             raise DailyLimitReached from None
         raise
 
@@ -237,7 +237,7 @@ def transition(app: Application, history: History, expires_at: int | None) -> No
     the same expiry."""
     from pynamodb.transactions import TransactWrite
 
-    actions = [
+    actions: list[Action] = [
         Application.status.set(history.to_status),
         Application.status_product.set(f"{history.to_status}#{app.product}"),
         Application.revision.set(history.seq),
@@ -252,7 +252,7 @@ def transition(app: Application, history: History, expires_at: int | None) -> No
             tx.update(app, actions=actions,
                       condition=(Application.status == app.status) & (Application.revision == app.revision))
             if expires_at is not None:
-                for seq in range(1, history.seq):
+                for seq in range(1, int(history.seq)):
                     earlier = History(app.pk, history_sk(seq))
                     tx.update(earlier, actions=[History.expires_at.set(expires_at)],
                               condition=History.pk.exists())
@@ -268,10 +268,6 @@ def history(application_id: str) -> list[History]:
 
 def record_access(record: AccessRecord) -> None:
     record.save(condition=AccessRecord.pk.does_not_exist())
-
-
-def access_log(application_id: str) -> list[AccessRecord]:
-    return list(AccessRecord.query(app_pk(application_id), AccessRecord.sk.startswith("A#")))
 
 
 def by_openid(openid: str, limit: int = 50) -> list[Application]:

@@ -1,7 +1,7 @@
 """notify's table (single-table design) and its queries.
 
 Item kinds, by key:
-  binding    OPENID#<openid> / CARD#<card hash>        gsi1: CUST#<customer> / <last4>#<openid>
+  binding    OPENID#<openid> / CARD#<card hash>, and LISTEN#<customer>#<last4> / <openid>#<card hash>
   one-time   OTP#<openid> / OTP                         (TTL)
   rate       RATE#<scope>#<key>#<window> / RATE          (TTL)
   delivery   EVT#<event id> / <channel>#<recipient>      gsi1: INBOX#<openid> / <created>; gsi2: MSG#<msgid>
@@ -20,7 +20,7 @@ from pynamodb.attributes import (
     UnicodeSetAttribute,
     UTCDateTimeAttribute,
 )
-from pynamodb.exceptions import DeleteError, PutError, UpdateError
+from pynamodb.exceptions import PutError, UpdateError
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
 
 from functions.common import clock
@@ -61,50 +61,62 @@ class _Item(Model):
 
 
 class Binding(_Item):
+    """A card bound to an openid, stored twice: under the openid (its page) and under the
+    card (who to tell about the card's events). Both are main-table items, so either read is
+    strongly consistent: a card bound a second ago already gets its alerts."""
+
     openid = UnicodeAttribute()
     customer_id = UnicodeAttribute()
     card_hash = UnicodeAttribute()
     card_last4 = UnicodeAttribute()
     active = BooleanAttribute(default=True)
     bound_at = UTCDateTimeAttribute()
-    gsi1pk = UnicodeAttribute()
-    gsi1sk = UnicodeAttribute()
-    by_customer = Gsi1()
+
+
+def _binding_keys(openid: str, customer_id: str, card_hash: str, last4: str) -> list[tuple[str, str]]:
+    return [(f"OPENID#{openid}", f"CARD#{card_hash}"), (f"LISTEN#{customer_id}#{last4}", f"{openid}#{card_hash}")]
 
 
 def bindings_of(openid: str) -> list[Binding]:
-    return list(Binding.query(f"OPENID#{openid}", Binding.sk.startswith("CARD#")))
+    return list(Binding.query(f"OPENID#{openid}", Binding.sk.startswith("CARD#"), consistent_read=True))
 
 
 def bindings_for_card(customer_id: str, last4: str) -> list[Binding]:
     """Every openid bound to a customer's card (active or not)."""
-    return list(Binding.by_customer.query(f"CUST#{customer_id}", Gsi1.gsi1sk.startswith(f"{last4}#")))
+    return list(Binding.query(f"LISTEN#{customer_id}#{last4}", consistent_read=True))
 
 
 def bind(openid: str, customer_id: str, card_hash: str, last4: str) -> Binding:
-    binding = Binding(
-        f"OPENID#{openid}", f"CARD#{card_hash}", openid=openid, customer_id=customer_id, card_hash=card_hash,
-        card_last4=last4, active=True, bound_at=clock.now(),
-        gsi1pk=f"CUST#{customer_id}", gsi1sk=f"{last4}#{openid}",
-    )
-    binding.save()
-    return binding
+    from pynamodb.transactions import TransactWrite
+
+    now = clock.now()
+    items = [Binding(pk, sk, openid=openid, customer_id=customer_id, card_hash=card_hash, card_last4=last4,
+                     active=True, bound_at=now) for pk, sk in _binding_keys(openid, customer_id, card_hash, last4)]
+    with TransactWrite(connection=Binding._get_connection().connection) as tx:
+        for item in items:
+            tx.save(item)
+    return items[0]
 
 
 def unbind(openid: str, card_hash: str) -> bool:
+    from pynamodb.transactions import TransactWrite
+
     try:
-        Binding(f"OPENID#{openid}", f"CARD#{card_hash}").delete(condition=Binding.pk.exists())
-    except DeleteError as error:
-        if _conditional_failed(error):
-            return False
-        raise
+        binding = Binding.get(f"OPENID#{openid}", f"CARD#{card_hash}", consistent_read=True)
+    except Binding.DoesNotExist:
+        return False
+    with TransactWrite(connection=Binding._get_connection().connection) as tx:
+        for pk, sk in _binding_keys(openid, binding.customer_id, card_hash, binding.card_last4):
+            tx.delete(Binding(pk, sk))
     return True
 
 
 def deactivate_all(openid: str) -> int:
+    """The openid unfollowed: its bindings stay, silent, until it binds again."""
     bindings = [b for b in bindings_of(openid) if b.active]
-    for binding in bindings:
-        binding.update(actions=[Binding.active.set(False)])
+    for b in bindings:
+        for pk, sk in _binding_keys(openid, b.customer_id, b.card_hash, b.card_last4):
+            Binding(pk, sk).update(actions=[Binding.active.set(False)], condition=Binding.pk.exists())
     return len(bindings)
 
 

@@ -46,14 +46,21 @@ def receive(params: dict[str, str], body: bytes, started: float | None = None) -
     wire = protocol.Protocol.from_settings()
     inbound = wire.open(params, body)
     reply = answer(inbound.message, started + config.settings().intent_deadline_s)
-    xml = wire.render(inbound.message, reply)
+    xml = wire.render(inbound, reply)
     if xml == protocol.SUCCESS:
         return xml, "text/plain; charset=utf-8"
     return wire.seal(inbound, xml), "application/xml; charset=utf-8"
 
 
 def answer(message: Any, deadline: float) -> Reply:
-    """The reply to a message, processed at most once across every copy WeChat sends."""
+    """The reply to a message, processed at most once across every copy WeChat sends.
+    Routing comes first: a message that cannot be routed is refused before anything is
+    stored. The webhook's own answers (welcome, help) have no effects to repeat, so only
+    messages for a feature are de-duplicated."""
+    route = routes.route(message)
+    if route.function is None or route.intent is None:
+        return route.reply or Reply.nothing()
+    fallback = Reply.nothing() if route.silent else Reply.say(routes.fallback_text())
     key = protocol.dedup_key(message)
     lease_s = config.settings().intent_deadline_s + 2
     try:
@@ -61,15 +68,15 @@ def answer(message: Any, deadline: float) -> Reply:
         while claim.state == "busy":
             if time.monotonic() + POLL_S > deadline:
                 logger.warning("duplicate still processing at the deadline")
-                return Reply.say(routes.fallback_text())
+                return fallback
             time.sleep(POLL_S)
             claim = store().peek(key)
     except Exception:  # noqa: BLE001 - the state store is down: answer, never process blind
         logger.exception("de-duplication store failed")
-        return Reply.say(routes.fallback_text())
+        return fallback
     if claim.state == "done":
         return Reply.from_dict(claim.reply or {"v": 1, "type": "none"})
-    reply = process(message, deadline)
+    reply = process(route, deadline)
     try:
         store().finish(key, reply.to_dict())
     except Exception:  # noqa: BLE001 - the user still gets this answer
@@ -77,10 +84,9 @@ def answer(message: Any, deadline: float) -> Reply:
     return reply
 
 
-def process(message: Any, deadline: float) -> Reply:
-    route = routes.route(message)
-    if route.function is None or route.intent is None:
-        return route.reply or Reply.nothing()
+def process(route: routes.Route, deadline: float) -> Reply:
+    """Reach the route's feature; a failure or a late answer becomes the fallback."""
+    assert route.function is not None and route.intent is not None
     try:
         result = invoke(route.function, route.intent, deadline)
     except Exception as error:  # noqa: BLE001 - a failing feature must not fail the webhook
@@ -99,7 +105,8 @@ def invoke(function: str, intent: Intent, deadline: float) -> Reply:
     remaining = deadline - time.monotonic()
     if remaining <= 0:
         raise TimeoutError("no time left")
-    future = _executor().submit(aws.invoke, function, intent.to_dict(), remaining)
+    # a constant read timeout keeps one cached Lambda client; the deadline is enforced here
+    future = _executor().submit(aws.invoke, function, intent.to_dict(), config.settings().intent_deadline_s)
     try:
         return Reply.from_dict(future.result(timeout=remaining))
     except FutureTimeout:

@@ -97,8 +97,9 @@ def route(message: Any) -> Route:
             return Route(reply=Reply.say(welcome_text()))
         text = _recognised_voice(message)
         if text:
-            return _text_route(Intent(kind="text", openid=message.source, create_time=message.time,
-                                      msg_id=str(message.id or ""), text=text))
+            raw = message._data
+            return _text_route(Intent(kind="text", openid=raw["FromUserName"], create_time=int(raw["CreateTime"]),
+                                      msg_id=str(raw.get("MsgId") or ""), text=text))
         return Route(reply=Reply.nothing() if event else Reply.say(help_text()))
     if intent.kind == "text":
         return _text_route(intent)

@@ -14,6 +14,11 @@ app = typer.Typer(help="Branch data.", no_args_is_help=True, add_completion=Fals
 CHUNK = 500
 
 
+@app.callback()
+def branches() -> None:
+    """Branch data (a group, so `import` stays a subcommand however the app is mounted)."""
+
+
 @app.command("import")
 def import_branches(
     path: Path = typer.Argument(..., exists=True, dir_okay=False, readable=True, help="CSV file (UTF-8)."),

@@ -173,7 +173,7 @@ class QueueDelivery:
         if not mapping.report_failures or not isinstance(result, dict):
             return set()
         reported = result.get("batchItemFailures") or []
-        ids = {item.get("itemIdentifier") for item in reported if isinstance(item, dict)}
+        ids = {str(item.get("itemIdentifier") or "") for item in reported if isinstance(item, dict)}
         if len(ids) != len(reported) or not ids <= every:
             # Lambda treats a malformed failure report as a failure of the whole batch
             logger.warning("%s: invalid batchItemFailures %r", mapping.function, reported)

@@ -14,9 +14,10 @@ import logging
 import re
 import threading
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
-from typing import Any, Callable
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from infra.local.slsconfig import ServerlessConfig
@@ -199,7 +200,7 @@ class Schedule:
     input: Any = None
     enabled: bool = True
     fired: int = 0
-    anchor: datetime = field(default_factory=lambda: datetime.now(timezone.utc).replace(second=0, microsecond=0))
+    anchor: datetime = field(default_factory=lambda: datetime.now(UTC).replace(second=0, microsecond=0))
 
     @property
     def tz(self) -> ZoneInfo:
@@ -224,7 +225,7 @@ class Schedule:
             if isinstance(expression, Cron):
                 wall = expression.next_after(after.astimezone(self.tz).replace(tzinfo=None))
                 if wall:
-                    found.append(wall.replace(tzinfo=self.tz).astimezone(timezone.utc))
+                    found.append(wall.replace(tzinfo=self.tz).astimezone(UTC))
             else:
                 elapsed = max(0, int((after - self.anchor).total_seconds() // 60))
                 steps = elapsed // expression.minutes + 1
@@ -240,14 +241,14 @@ class Schedule:
                 except ValueError:
                     return self.input
             return self.input
-        at = at or datetime.now(timezone.utc)
+        at = at or datetime.now(UTC)
         return {"version": "0", "id": str(uuid.uuid4()), "detail-type": "Scheduled Event", "source": "aws.events",
                 "account": "000000000000", "time": at.strftime("%Y-%m-%dT%H:%M:%SZ"), "region": region,
                 "resources": [f"arn:aws:scheduler:{region}:000000000000:schedule/default/{self.name}"],
                 "detail": {}}
 
     def describe(self, now: datetime | None = None) -> dict[str, Any]:
-        upcoming = self.next_fire(now or datetime.now(timezone.utc)) if self.enabled else None
+        upcoming = self.next_fire(now or datetime.now(UTC)) if self.enabled else None
         return {"name": self.name, "function": self.function, "expressions": [e.expression for e in self.expressions],
                 "timezone": self.timezone, "input": self.input, "enabled": self.enabled, "fired": self.fired,
                 "next": upcoming.isoformat() if upcoming else None,
@@ -280,7 +281,7 @@ class Scheduler:
     """A background thread that looks at every minute once and fires what is due."""
 
     def __init__(self, schedules: list[Schedule], fire: Callable[[Schedule], Any],
-                 now: Callable[[], datetime] = lambda: datetime.now(timezone.utc)):
+                 now: Callable[[], datetime] = lambda: datetime.now(UTC)):
         self.schedules = schedules
         self._fire = fire
         self._now = now

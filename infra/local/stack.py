@@ -15,6 +15,7 @@ import importlib
 import json
 import logging
 import os
+import sys
 import threading
 import traceback
 from pathlib import Path
@@ -171,7 +172,7 @@ class LocalStack:
     def queue_depths(self) -> list[dict[str, Any]]:
         sqs = self._session.client("sqs")
         out = []
-        for logical, spec in self.config.resources_of_type("AWS::SQS::Queue").items():
+        for logical in self.config.resources_of_type("AWS::SQS::Queue"):
             ref = self.refs[logical]
             attrs = sqs.get_queue_attributes(QueueUrl=ref["Ref"], AttributeNames=["All"])["Attributes"]
             redrive = json.loads(attrs["RedrivePolicy"]) if "RedrivePolicy" in attrs else None
@@ -320,14 +321,17 @@ def _boto_session():
 
 
 def _forget_cached_clients() -> None:
-    """Functions keep AWS clients and settings per container; the stack's environment
-    changed, so drop what was made for the previous one (PynamoDB models included)."""
+    """Start the functions afresh, as in a new Lambda container: they keep AWS clients,
+    connections and settings made for the environment they first saw (functools caches,
+    PynamoDB models' connections), and the stack's environment just changed."""
     from pynamodb.models import Model
 
-    from functions.common import aws, config
-
-    aws.reset()
-    config.reset()
+    for name, module in list(sys.modules.items()):
+        if module is None or not (name == "functions" or name.startswith("functions.")):
+            continue
+        for value in list(vars(module).values()):
+            if getattr(value, "__module__", None) == name and callable(getattr(value, "cache_clear", None)):
+                value.cache_clear()
     pending = list(Model.__subclasses__())
     while pending:
         model = pending.pop()

@@ -15,7 +15,8 @@
  *   to API-key clients alone);
  * - EventBridge Scheduler schedules assume one role that may invoke the scheduled functions
  *   and nothing else (osls would otherwise hand the scheduler the function's own role);
- * - alarms on every function's error rate and throttles and every dead-letter queue's depth.
+ * - alarms on every function's error rate and throttles and every dead-letter queue's depth,
+ *   and the stage's e-mail subscription to the alarm topic when it has one.
  *
  * - `package` stays offline: osls asks CloudFormation whether the deployed layer is the same
  *   as the one just built (to skip its upload); that question belongs to `deploy`, which
@@ -191,6 +192,12 @@ class BankStack {
 
   addAlarms(resources, alarms) {
     if (!alarms.topic) return;
+    if (alarms.email) {
+      resources.AlarmEmailSubscription = {
+        Type: 'AWS::SNS::Subscription',
+        Properties: { TopicArn: { Ref: alarms.topic }, Protocol: 'email', Endpoint: alarms.email },
+      };
+    }
     const actions = { AlarmActions: [{ Ref: alarms.topic }], OKActions: [{ Ref: alarms.topic }] };
     const lambdaMetric = (fnId, name) => ({
       Metric: { Namespace: 'AWS/Lambda', MetricName: name, Dimensions: [{ Name: 'FunctionName', Value: { Ref: fnId } }] },

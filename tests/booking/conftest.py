@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import json
 import threading
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
-UTC = timezone.utc
+UTC = UTC
 WEEKDAY = [["09:00", "12:00"], ["13:30", "17:00"]]
 # Monday 2026-11-30, 08:00 in Ningbo
 MONDAY_8AM = datetime(2026, 11, 30, 0, 0, tzinfo=UTC)
@@ -92,12 +92,9 @@ def queued(aws) -> list[dict]:
             sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
 
 
-class AtomicMoto:
-    """DynamoDB answers each request atomically; moto's in-process backend does not (its
-    transactions check, then write, then roll back by copying the table). Requests one at a
-    time give threads DynamoDB's guarantees while our code still races between requests.
-    `gate(n)` holds the next n transactions until all n have arrived, so their reads are
-    done before any of them writes: the race is certain, not left to the scheduler."""
+class Gate:
+    """Holds the next n DynamoDB transactions until all n have arrived, so that their reads
+    are done before any of them writes: the race is certain, not left to the scheduler."""
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
@@ -108,22 +105,26 @@ class AtomicMoto:
         self.barrier, self.waiting = threading.Barrier(n, timeout=20), n
 
     def around(self, dispatch):
-        def serialised(handler, *args, **kwargs):
+        def gated(handler, *args, **kwargs):
             if self.barrier is not None and handler._get_action() == "TransactWriteItems":
                 with self.lock:
                     barrier, self.waiting = (self.barrier, self.waiting - 1) if self.waiting > 0 else (None, 0)
                 if barrier is not None:
                     barrier.wait()
-            with self.lock:
-                return dispatch(handler, *args, **kwargs)
+            return dispatch(handler, *args, **kwargs)
 
-        return serialised
+        return gated
 
 
 @pytest.fixture
 def atomic_moto(monkeypatch):
+    """moto with DynamoDB's guarantee that each request applies atomically (threads race
+    between requests, never inside one), plus a gate to line transactions up."""
     from moto.dynamodb.responses import DynamoHandler
 
-    atomic = AtomicMoto()
-    monkeypatch.setattr(DynamoHandler, "call_action", atomic.around(DynamoHandler.call_action))
-    return atomic
+    from infra.local import resources
+
+    resources.serialize_dynamodb()
+    gate = Gate()
+    monkeypatch.setattr(DynamoHandler, "call_action", gate.around(DynamoHandler.call_action))
+    return gate

@@ -1,6 +1,6 @@
 """booking's rules on plain branch dicts: slots from hours, lunch breaks, dated exceptions,
 the lead time and horizon in Asia/Shanghai, capacity and manager choice, form checks."""
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -8,7 +8,7 @@ from functions.booking import service
 from functions.booking.service import DayState, Manager
 from functions.common.errors import ApiError, ValidationFailed, Validator
 
-UTC = timezone.utc
+UTC = UTC
 WEEKDAY = [["09:00", "12:00"], ["13:30", "17:00"]]
 BRANCH = {
     "id": "NB001", "name": "鄞州支行", "bookable": True, "services": ["cash", "wealth", "loans"],

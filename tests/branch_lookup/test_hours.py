@@ -3,15 +3,13 @@ from __future__ import annotations
 
 import os
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from functions.branch_lookup import hours
 from tests.branch_lookup.conftest import make_branch
-
-UTC = timezone.utc
 
 
 def at_shanghai(text: str) -> datetime:

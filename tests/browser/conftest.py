@@ -40,7 +40,7 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
         terminalreporter.write_sep("!", "WARNING: " + MISSING, red=True, bold=True)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def browser():
     executable = chromium_path()
     if executable is None:
@@ -54,13 +54,19 @@ def browser():
         browser.close()
 
 
-@pytest.fixture(scope="module")
-def stack(browser):
-    """One local stack per module, with its demo data, as `make run` starts it; queue
-    delivery is driven by the tests (`drain_queues()`) so deliveries are deterministic."""
+# The journeys run at any hour: notify's quiet hours (21:00-08:00, which hold back all but
+# card alerts) shrink to one microsecond so a booking confirmation is sent when delivered.
+ANY_HOUR = {"NOTIFY_QUIET_START": "23:59:59.999999", "NOTIFY_QUIET_END": "00:00"}
+
+
+@pytest.fixture(scope="package")
+def stack():
+    """One local stack for the browser tests, with its demo data, as `make run` starts it;
+    queue delivery is driven by the tests (`drain_queues()`) so deliveries are deterministic.
+    Every test plays its own new user, so tests share no data."""
     from infra.local.stack import LocalStack
 
-    stack = LocalStack(port=0, queues=False, schedules=False).start()
+    stack = LocalStack(port=0, queues=False, schedules=False, retry_delay_s=0, env=ANY_HOUR).start()
     yield stack
     stack.stop()
 

@@ -32,7 +32,11 @@ class Simulator:
         """Type and send; returns the account's reply bubble."""
         if self.page.locator("#bottom").get_attribute("data-mode") != "keyboard":
             self.page.click("#to-keyboard")
-        return self._answered(lambda: (self.page.fill("#text", text), self.page.click("#send")))
+        def type_and_send() -> None:
+            self.page.fill("#text", text)
+            self.page.click("#send")
+
+        return self._answered(type_and_send)
 
     def send_place(self, name: str) -> Locator:
         if self.page.locator("#bottom").get_attribute("data-mode") != "keyboard":
@@ -40,25 +44,23 @@ class Simulator:
         self.page.click("#plus")
         return self._answered(lambda: self.page.click(f"#places button:has-text('{name}')"))
 
-    def menu(self, top: str, item: str | None = None) -> Locator | None:
-        """Click a menu button (and a sub-button); returns the reply bubble of a CLICK."""
+    def _menu(self, top: str, item: str | None) -> None:
         page = self.page
         if page.locator("#bottom").get_attribute("data-mode") != "menu":
             page.click("#to-menu")
         page.click(f"#menu-items button:has-text('{top}')")
-        if item is None:
-            return None
-        button = page.locator("#submenu button", has_text=item)
-        return self._answered(button.click)
+        if item is not None:
+            page.locator("#submenu button", has_text=item).click()
 
-    def menu_location(self, top: str, item: str, place: str) -> Locator:
-        """A location_select menu button, then a place from the picker."""
-        page = self.page
-        if page.locator("#bottom").get_attribute("data-mode") != "menu":
-            page.click("#to-menu")
-        page.click(f"#menu-items button:has-text('{top}')")
-        page.locator("#submenu button", has_text=item).click()
-        return self._answered(lambda: page.click(f"#places button:has-text('{place}')"))
+    def menu(self, top: str, item: str | None = None) -> Locator:
+        """Click a CLICK menu button (top level, or `item` under `top`); returns the reply."""
+        return self._answered(lambda: self._menu(top, item))
+
+    def menu_location(self, place: str, top: str, item: str | None = None) -> Locator:
+        """A location_select menu button, then a place from WeChat's location picker."""
+        self._menu(top, item)
+        expect(self.page.locator("#location-sheet")).to_be_visible()
+        return self._answered(lambda: self.page.click(f"#places button:has-text('{place}')"))
 
     def _answered(self, action) -> Locator:
         with self.page.expect_response(re.compile(r"/api/send$")) as response:

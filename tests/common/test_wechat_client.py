@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import threading
+from datetime import UTC
 
 import boto3
 import pytest
@@ -15,9 +16,16 @@ from functions.common.wechat.errors import (
     WeChatTransient,
     WeChatUserUnreachable,
 )
-from tests.webhook.fake_api import fake_wechat_api  # noqa: F401
 
 OPENID = "o_client_test_user_000000000"
+
+
+@pytest.fixture
+def fake_wechat_api(aws, monkeypatch):
+    from tests.webhook.fake_api import running
+
+    with running(monkeypatch) as fake:
+        yield fake
 
 
 def _new_client() -> wx.BankWeChatClient:
@@ -53,9 +61,9 @@ def test_token_is_stored_with_expiry_and_reused(fake_wechat_api):
 
 
 def test_expired_token_in_table_is_not_used(fake_wechat_api, frozen_clock):
-    from datetime import datetime, timedelta, timezone
+    from datetime import datetime, timedelta
 
-    start = datetime(2026, 3, 1, 8, 0, tzinfo=timezone.utc)
+    start = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
     frozen_clock(start)
     client = wx.get_client()
     client.send_text(OPENID, "一")
@@ -65,6 +73,9 @@ def test_expired_token_in_table_is_not_used(fake_wechat_api, frozen_clock):
 
 
 def test_many_threads_cause_one_fetch(fake_wechat_api):
+    from infra.local import resources
+
+    resources.serialize_dynamodb()  # DynamoDB applies each request atomically; make moto do so
     clients = [_new_client() for _ in range(12)]
     barrier = threading.Barrier(len(clients))
     tokens: list[str] = []

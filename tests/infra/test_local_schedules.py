@@ -2,7 +2,7 @@
 (Asia/Shanghai: UTC+8 all year, no DST), and firing one now."""
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 import requests
@@ -11,7 +11,6 @@ from typer.testing import CliRunner
 from infra.local.schedules import Cron, InvalidExpression, Rate, Schedule, Scheduler, schedules_from
 from tests.infra.test_local_fixture_app import CALLS, fixture_stack
 
-UTC = timezone.utc
 
 
 def shanghai_schedule(expression, **kw):

@@ -3,7 +3,7 @@ valid resident ID numbers made with python-stdnum's own check digit."""
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import pytest
 from chalice.test import Client
@@ -11,7 +11,7 @@ from chalice.test import Client
 STAFF_KEY = "local-staff-key"
 # Ningbo's Haishu district; a valid area code for every birth year we use.
 AREA = "330203"
-NOW = datetime(2026, 3, 15, 2, 0, tzinfo=timezone.utc)  # 10:00 in Ningbo
+NOW = datetime(2026, 3, 15, 2, 0, tzinfo=UTC)  # 10:00 in Ningbo
 
 
 def resident_id(birth: date, serial: str = "123") -> str:
@@ -73,6 +73,15 @@ class Api:
     def withdraw(self, openid: str, application_id: str, reason: str = ""):
         return self.http.post(f"/loans/api/applications/{application_id}/withdraw", headers=self.headers(openid),
                               body=json.dumps({"reason": reason}))
+
+
+@pytest.fixture
+def offline_api():
+    """The API without AWS, for what is refused before any table is touched."""
+    from functions.loan_apply.app import app
+
+    with Client(app) as client:
+        yield Api(client)
 
 
 @pytest.fixture

@@ -2,9 +2,10 @@
 limit, ownership, and personal data kept out of the table and the logs."""
 import json
 from concurrent.futures import ThreadPoolExecutor
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import boto3
+
 from tests.loan_apply.conftest import form, raw_items, resident_id
 
 
@@ -58,7 +59,7 @@ def test_a_retried_submit_answers_the_first_result(api, aws):
     assert len(applications()) == 1
     assert len(queued_events(aws)) == 1
     counter = [i for i in raw_items() if i["sk"]["S"] == "DAILY"]
-    assert counter[0]["count"]["N"] == "1"
+    assert counter[0]["submissions"]["N"] == "1"
 
 
 def test_the_same_key_with_other_data_is_refused(api):
@@ -89,9 +90,9 @@ def test_at_most_three_submissions_per_openid_per_day(api, frozen_clock):
     assert len(applications()) == 3
     # another openid is not affected; the next Asia/Shanghai day starts at 16:00 UTC
     assert api.submit("o_bob", form(id_number=resident_id(date(1980, 1, 1))), key="daily-key-b").status_code == 201
-    frozen_clock(datetime(2026, 3, 15, 15, 59, tzinfo=timezone.utc))
+    frozen_clock(datetime(2026, 3, 15, 15, 59, tzinfo=UTC))
     assert api.submit("o_alice", form(amount="20001"), key="daily-key-4").status_code == 429
-    frozen_clock(datetime(2026, 3, 15, 16, 0, tzinfo=timezone.utc))
+    frozen_clock(datetime(2026, 3, 15, 16, 0, tzinfo=UTC))
     assert api.submit("o_alice", form(amount="20002"), key="daily-key-5").status_code == 201
 
 
@@ -139,7 +140,7 @@ def test_an_open_application_for_the_same_product_is_found_by_id_number_across_o
 
 def test_age_is_counted_on_the_asia_shanghai_date(api, frozen_clock):
     # 00:30 on 15 March in Ningbo is still 14 March in UTC
-    frozen_clock(datetime(2026, 3, 14, 16, 30, tzinfo=timezone.utc))
+    frozen_clock(datetime(2026, 3, 14, 16, 30, tzinfo=UTC))
     turns_18_today = body(api.submit("o_a", form(id_number=resident_id(date(2008, 3, 15)))))["application"]
     assert "age" not in {r["code"] for r in turns_18_today["prescreen"]["reasons"]}
     turns_18_tomorrow = body(api.submit("o_b", form(id_number=resident_id(date(2008, 3, 16)))))["application"]

@@ -17,8 +17,8 @@ def post_form(api, openid: str, data: dict, key: str = "page-key-000001"):
     return api.http.post("/loans/apply", headers=page_headers(openid, posting=True), body=urlencode(fields))
 
 
-def test_without_a_session_the_form_sends_the_user_through_wechat_oauth(api):
-    response = api.http.get("/loans/apply?product=credit_card")
+def test_without_a_session_the_form_sends_the_user_through_wechat_oauth(offline_api):
+    response = offline_api.http.get("/loans/apply?product=credit_card")
     assert response.status_code == 302
     assert response.headers["Location"].startswith("https://open.weixin.qq.com/connect/oauth2/authorize?")
 
@@ -55,12 +55,11 @@ def test_a_submitted_form_shows_the_prescreen_at_once_masked(api):
     response = post_form(api, "o_alice", data)
     assert response.status_code == 302
     location = response.headers["Location"]
-    assert re.search(r"/loans/mine/LA\w+\?submitted=1$", location)
+    assert re.fullmatch(r"/loans/mine/LA\w+\?submitted=1", location)
     again = post_form(api, "o_alice", data)  # double submit: same application
     assert again.headers["Location"] == location
 
-    path = location.split("127.0.0.1:8000")[1]
-    html = api.http.get(path, headers=page_headers("o_alice")).body.decode()
+    html = api.http.get(location, headers=page_headers("o_alice")).body.decode()
     assert 'data-verdict="needs_review"' in html and "需人工审核" in html
     assert 'data-reason="instalment_high"' in html and "不构成授信决定" in html
     assert "3302**********" in html and "139****4321" in html and "欧**" in html

@@ -1,6 +1,6 @@
 """The back office: the staff key, the work queue, decrypted reads and their audit trail."""
 import json
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import pytest
 
@@ -14,17 +14,17 @@ STAFF_ROUTES = [
 ]
 
 
-@pytest.mark.parametrize(("method", "path", "payload"), STAFF_ROUTES)
-def test_staff_routes_need_the_staff_key(api, method, path, payload):
-    call = getattr(api.http, method)
-    kwargs = {"body": json.dumps(payload)} if payload else {}
-    missing = call(path, headers={"Content-Type": "application/json"}, **kwargs)
-    assert missing.status_code == 401
-    wrong = call(path, headers={"Content-Type": "application/json", "X-Api-Key": "guess"}, **kwargs)
-    assert wrong.status_code == 403 and body(wrong)["code"] == "bad_staff_key"
-    # a customer's session is no staff key
-    customer = call(path, headers=api.headers("o_alice"), **kwargs)
-    assert customer.status_code == 401
+def test_staff_routes_need_the_staff_key(offline_api):
+    for method, path, payload in STAFF_ROUTES:
+        call = getattr(offline_api.http, method)
+        kwargs = {"body": json.dumps(payload)} if payload else {}
+        missing = call(path, headers={"Content-Type": "application/json"}, **kwargs)
+        assert missing.status_code == 401, path
+        wrong = call(path, headers={"Content-Type": "application/json", "X-Api-Key": "guess"}, **kwargs)
+        assert wrong.status_code == 403 and body(wrong)["code"] == "bad_staff_key", path
+        # a customer's session is no staff key
+        customer = call(path, headers=offline_api.headers("o_alice"), **kwargs)
+        assert customer.status_code == 401, path
 
 
 def submit_on(api, frozen_clock, when: datetime, n: int, **overrides) -> str:
@@ -38,8 +38,8 @@ def ids(response) -> list[str]:
 
 
 def test_the_queue_filters_by_status_product_and_local_date(api, frozen_clock):
-    day1 = datetime(2026, 3, 10, 15, 59, tzinfo=timezone.utc)  # 23:59 on 10 March in Ningbo
-    day2 = datetime(2026, 3, 10, 16, 0, tzinfo=timezone.utc)  # 00:00 on 11 March
+    day1 = datetime(2026, 3, 10, 15, 59, tzinfo=UTC)  # 23:59 on 10 March in Ningbo
+    day2 = datetime(2026, 3, 10, 16, 0, tzinfo=UTC)  # 00:00 on 11 March
     a = submit_on(api, frozen_clock, day1, 1)
     b = submit_on(api, frozen_clock, day2, 2, product="credit_card", amount="20000", term=None, purpose=None)
     c = submit_on(api, frozen_clock, day2, 3)
@@ -56,7 +56,7 @@ def test_the_queue_filters_by_status_product_and_local_date(api, frozen_clock):
 
 
 def test_the_queue_pages_by_cursor(api, frozen_clock):
-    made = [submit_on(api, frozen_clock, datetime(2026, 3, 10, 2, n, tzinfo=timezone.utc), n) for n in range(3)]
+    made = [submit_on(api, frozen_clock, datetime(2026, 3, 10, 2, n, tzinfo=UTC), n) for n in range(3)]
     first = body(api.staff("get", "/loans/staff/applications?limit=2"))
     assert [a["application_id"] for a in first["items"]] == made[:2] and first["cursor"]
     rest = body(api.staff("get", f"/loans/staff/applications?limit=2&cursor={first['cursor']}"))
@@ -70,8 +70,8 @@ def test_bad_queue_parameters_are_field_errors(api):
 
 
 def test_a_staff_read_decrypts_and_is_recorded(api, frozen_clock):
-    app_id = submit_on(api, frozen_clock, datetime(2026, 3, 15, 2, 0, tzinfo=timezone.utc), 1)
-    frozen_clock(datetime(2026, 3, 16, 1, 30, tzinfo=timezone.utc))
+    app_id = submit_on(api, frozen_clock, datetime(2026, 3, 15, 2, 0, tzinfo=UTC), 1)
+    frozen_clock(datetime(2026, 3, 16, 1, 30, tzinfo=UTC))
     read = body(api.staff("get", f"/loans/staff/applications/{app_id}", staff="auditor-7"))
     assert read["personal"] == {"name": "张三丰", "id_number": resident_id(date(1990, 1, 1), "201"),
                                 "phone": "13812345678"}
@@ -87,8 +87,8 @@ def test_sealed_data_is_bound_to_its_application(api, frozen_clock):
     from functions.common import pii
     from functions.loan_apply import store
 
-    first = submit_on(api, frozen_clock, datetime(2026, 3, 15, 2, 0, tzinfo=timezone.utc), 1)
-    second = submit_on(api, frozen_clock, datetime(2026, 3, 15, 2, 1, tzinfo=timezone.utc), 2)
+    first = submit_on(api, frozen_clock, datetime(2026, 3, 15, 2, 0, tzinfo=UTC), 1)
+    second = submit_on(api, frozen_clock, datetime(2026, 3, 15, 2, 1, tzinfo=UTC), 2)
     moved = store.get(second)
     moved.sealed = store.get(first).sealed  # someone copies another applicant's blob over
     moved.save()

@@ -5,8 +5,8 @@ from functions.loan_apply import status
 
 
 def test_the_allowed_transitions_are_exactly_the_workflow():
-    allowed = {(a, b, role) for a, b, role in itertools.product(status.ALL, status.ALL, (status.STAFF, status.APPLICANT))
-               if status.allowed(a, b, role)}
+    every = itertools.product(status.ALL, status.ALL, (status.STAFF, status.APPLICANT))
+    allowed = {(a, b, role) for a, b, role in every if status.allowed(a, b, role)}
     assert allowed == {
         ("SUBMITTED", "UNDER_REVIEW", "staff"),
         ("UNDER_REVIEW", "APPROVED", "staff"),

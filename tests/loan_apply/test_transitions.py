@@ -148,7 +148,7 @@ def expiries(app_id: str) -> dict[str, int | None]:
     return out
 
 
-@pytest.mark.parametrize(("final", "days"), [("REJECTED", None), ("WITHDRAWN", None), ("REJECTED", 30)])
+@pytest.mark.parametrize(("final", "days"), [("REJECTED", None), ("WITHDRAWN", 30)])
 def test_rejected_and_withdrawn_applications_expire_after_the_configured_period(api, monkeypatch, final, days):
     if days:
         monkeypatch.setenv("LOAN_PURGE_AFTER_DAYS", str(days))

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import boto3
 import pytest
 
-from tests.webhook.fake_api import fake_wechat_api  # noqa: F401 - fixture
+from tests.webhook import fake_api
 
 _serial = itertools.count(1)
 
@@ -38,6 +38,13 @@ class Customer:
     phone: str
     last4: str
     card_hash: str
+
+
+@pytest.fixture
+def fake_wechat_api(aws, monkeypatch):
+    """The fake WeChat API, with the client pointed at it."""
+    with fake_api.running(monkeypatch) as fake:
+        yield fake
 
 
 @pytest.fixture

@@ -118,15 +118,19 @@ BOOKING = {"openid": "o_book", "booking_id": "B1", "branch_name": "鄞州支行"
            "slot_start": "2026-03-03T01:30:00Z", "manager": "王经理", "url": "/booking/b/B1"}
 
 
-@pytest.mark.parametrize("kind", ["booking_confirmed", "booking_cancelled", "booking_rescheduled", "booking_reminder"])
-def test_booking_events_are_template_messages(fake_wechat_api, queue, frozen_clock, kind):
+BOOKING_KINDS = ("booking_confirmed", "booking_cancelled", "booking_rescheduled", "booking_reminder")
+
+
+def test_booking_events_are_template_messages(fake_wechat_api, queue, frozen_clock):
     frozen_clock(ningbo(2, 10))
-    events.publish(kind, BOOKING, "booking")
+    for kind in BOOKING_KINDS:
+        events.publish(kind, {**BOOKING, "openid": f"o_{kind}"}, "booking")
     queue.drain()
-    [message] = fake_wechat_api.sent("o_book")
-    assert message.payload["template_id"] == f"local-{kind}"
-    assert message.payload["data"]["time3"]["value"] == "2026-03-03 09:30"
-    assert message.payload["url"].endswith("/booking/b/B1")
+    for kind in BOOKING_KINDS:
+        [message] = fake_wechat_api.sent(f"o_{kind}")
+        assert message.payload["template_id"] == f"local-{kind}"
+        assert message.payload["data"]["time3"]["value"] == "2026-03-03 09:30"
+        assert message.payload["url"].endswith("/booking/b/B1")
 
 
 def test_loan_status_is_a_template_message(fake_wechat_api, queue, frozen_clock):

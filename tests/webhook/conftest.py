@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import boto3
 import pytest
@@ -65,6 +66,14 @@ def webhook(aws, invocations):
 
     with Client(webhook_app.app) as client:
         yield client
+
+
+@pytest.fixture
+def fake_wechat_api(aws, monkeypatch):
+    from tests.webhook.fake_api import running
+
+    with running(monkeypatch) as fake:
+        yield fake
 
 
 def state_items() -> list[dict]:

@@ -1,7 +1,9 @@
-"""The fake WeChat API as a fixture, with the real client pointed at it."""
+"""The fake WeChat API on a free port, with the real client pointed at it."""
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 
@@ -9,13 +11,13 @@ from functions.common import config
 from infra.local import fake_wechat
 
 
-@pytest.fixture
-def fake_wechat_api(aws, monkeypatch):
-    """A fake WeChat API on a free port, with the client pointed at it (fast backoff)."""
+@contextmanager
+def running(monkeypatch: pytest.MonkeyPatch) -> Iterator[fake_wechat.FakeWeChat]:
+    """Serve a fake for this app id and secret; WECHAT_API_BASE and WECHAT_OPEN_BASE point
+    at it and the client backs off fast. Needs the `aws` fixture's environment."""
     from functions.common.wechat import client
 
-    fake = fake_wechat.FakeWeChat(appid=os.environ.get("WECHAT_APP_ID", config.settings().wechat_app_id),
-                                  secret=os.environ["WECHAT_APP_SECRET"])
+    fake = fake_wechat.FakeWeChat(appid=config.settings().wechat_app_id, secret=os.environ["WECHAT_APP_SECRET"])
     server, base = fake_wechat.serve(0, fake)
     monkeypatch.setenv("WECHAT_API_BASE", base)
     monkeypatch.setenv("WECHAT_OPEN_BASE", base)

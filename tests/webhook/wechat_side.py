@@ -17,6 +17,7 @@ from functions.common import config
 
 MODES = ("plain", "compatible", "safe")
 ACCOUNT = "gh_0123456789ab"
+PICS = {"Count": 1, "PicList": {"item": {"PicMd5Sum": "1b5f7c23b5bf75682a53e7b6d163e185"}}}
 _msg_ids = count(int(time.time()) * 1000 + os.getpid() * 7919 % 100000)
 _times = count(int(time.time()) - 60)
 
@@ -82,12 +83,9 @@ def documented(openid: str | None = None) -> dict[str, dict]:
                                ScanCodeInfo={"ScanType": "qrcode", "ScanResult": "1"}),
         "scancode_waitmsg": event("scancode_waitmsg", openid, EventKey="SCAN_2",
                                   ScanCodeInfo={"ScanType": "qrcode", "ScanResult": "2"}),
-        "pic_sysphoto": event("pic_sysphoto", openid, EventKey="PIC_1",
-                              SendPicsInfo={"Count": 1, "PicList": {"item": {"PicMd5Sum": "1b5f7c23b5bf75682a53e7b6d163e185"}}}),
-        "pic_photo_or_album": event("pic_photo_or_album", openid, EventKey="PIC_2",
-                                    SendPicsInfo={"Count": 1, "PicList": {"item": {"PicMd5Sum": "5a75aaca956d97be686719218f275c6b"}}}),
-        "pic_weixin": event("pic_weixin", openid, EventKey="PIC_3",
-                            SendPicsInfo={"Count": 1, "PicList": {"item": {"PicMd5Sum": "5a75aaca956d97be686719218f275c6b"}}}),
+        "pic_sysphoto": event("pic_sysphoto", openid, EventKey="PIC_1", SendPicsInfo=PICS),
+        "pic_photo_or_album": event("pic_photo_or_album", openid, EventKey="PIC_2", SendPicsInfo=PICS),
+        "pic_weixin": event("pic_weixin", openid, EventKey="PIC_3", SendPicsInfo=PICS),
         "TEMPLATESENDJOBFINISH": event("TEMPLATESENDJOBFINISH", openid, MsgID=200163836, Status="success"),
         "unknown_event": event("some_future_event", openid, EventKey="X"),
         "unknown_message": msg("hologram", openid, Payload="x"),
@@ -114,7 +112,8 @@ def request(fields: dict | str, mode: str = "plain", timestamp: int | None = Non
     envelope = xmltodict.parse(WeChatCrypto(token, aes_key, appid).encrypt_message(plain, nonce, str(timestamp)))["xml"]
     query.update(encrypt_type="aes", msg_signature=envelope["MsgSignature"])
     if mode == "safe":
-        body = f"<xml><ToUserName><![CDATA[{ACCOUNT}]]></ToUserName><Encrypt><![CDATA[{envelope['Encrypt']}]]></Encrypt></xml>"
+        body = (f"<xml><ToUserName><![CDATA[{ACCOUNT}]]></ToUserName>"
+                f"<Encrypt><![CDATA[{envelope['Encrypt']}]]></Encrypt></xml>")
     else:  # compatible: plaintext fields and the ciphertext side by side
         body = plain.replace("</xml>", f"<Encrypt><![CDATA[{envelope['Encrypt']}]]></Encrypt></xml>")
     return "/wechat?" + urlencode(query), body.encode()

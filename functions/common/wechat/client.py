@@ -214,7 +214,8 @@ class BankWeChatClient(WeChatClient):
                 token = storage.get(self.access_token_key)
                 if token:
                     return token
-                if not isinstance(storage, DynamoSessionStorage) or storage.acquire(self.lease_key, owner, self.lease_s):
+                shared = isinstance(storage, DynamoSessionStorage)
+                if not shared or storage.acquire(self.lease_key, owner, self.lease_s):
                     break
                 if time.monotonic() > deadline:
                     raise WeChatTransient(None, "timed out waiting for the token refresher")

@@ -12,9 +12,10 @@ from __future__ import annotations
 import hmac
 import re
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Mapping
+from typing import Any
 
 from wechatpy.crypto import PrpCrypto, WeChatCrypto
 from wechatpy.utils import WeChatSigner
@@ -64,6 +65,7 @@ class Inbound:
     message: Any  # a wechatpy message or event
     encrypted: bool
     xml: str
+    received_at: int  # epoch seconds, also the reply's CreateTime and TimeStamp
 
 
 def signature(*parts: str) -> str:
@@ -81,6 +83,11 @@ def _crypto(token: str, aes_key: str, appid: str) -> WeChatCrypto:
     return WeChatCrypto(token, aes_key, appid)
 
 
+@lru_cache(maxsize=4)
+def _protocol(*args: Any) -> Protocol:
+    return Protocol(*args)
+
+
 class Protocol:
     """One WeChat account's side of the protocol."""
 
@@ -94,8 +101,8 @@ class Protocol:
     @classmethod
     def from_settings(cls) -> Protocol:
         s = config.settings()
-        return cls(config.secret("WECHAT_TOKEN"), config.secret("WECHAT_ENCODING_AES_KEY"), s.wechat_app_id,
-                   s.timestamp_window_s, s.max_body_bytes)
+        return _protocol(config.secret("WECHAT_TOKEN"), config.secret("WECHAT_ENCODING_AES_KEY"), s.wechat_app_id,
+                         s.timestamp_window_s, s.max_body_bytes)
 
     @property
     def crypto(self) -> WeChatCrypto:
@@ -103,14 +110,14 @@ class Protocol:
 
     # -- inbound -------------------------------------------------------------------------
 
-    def check_request(self, params: Mapping[str, str]) -> None:
+    def check_request(self, params: Mapping[str, str], now: int | None = None) -> None:
         """The plain signature and the timestamp window (every request carries both)."""
         timestamp, nonce = params.get("timestamp") or "", params.get("nonce") or ""
         if not timestamp.isdigit() or len(timestamp) > 12 or not nonce or len(nonce) > 64:
             raise BadSignature("timestamp or nonce missing")
         if not _same(signature(self.token, timestamp, nonce), params.get("signature")):
             raise BadSignature("signature mismatch")
-        if abs(clock.epoch() - int(timestamp)) > self.window_s:
+        if abs((clock.epoch() if now is None else now) - int(timestamp)) > self.window_s:
             raise StaleRequest("timestamp outside the window")
 
     def echo(self, params: Mapping[str, str]) -> str:
@@ -125,14 +132,15 @@ class Protocol:
         """Verify, decrypt (safe and compatible mode) and parse a POSTed message."""
         if len(body) > self.max_body_bytes:
             raise BodyTooLarge(f"{len(body)} bytes")
-        self.check_request(params)
+        now = clock.epoch()
+        self.check_request(params, now)
         encrypted = (params.get("encrypt_type") or "raw").lower() == "aes"
         if not encrypted and params.get("encrypt_type") not in (None, "", "raw"):
             raise MalformedMessage("unknown encrypt_type")
         xml = _xml_text(body)
         if encrypted:
             xml = self._decrypt(xml, params)
-        return Inbound(_parse(xml), encrypted, xml)
+        return Inbound(_parse(xml), encrypted, xml, now)
 
     def _decrypt(self, xml: str, params: Mapping[str, str]) -> str:
         envelope = _xml_dict(xml)
@@ -150,26 +158,26 @@ class Protocol:
 
     # -- outbound ------------------------------------------------------------------------
 
-    def render(self, message: Any, reply: Reply) -> str:
+    def render(self, inbound: Inbound, reply: Reply) -> str:
         """The passive reply's plaintext XML, or `success` for nothing."""
         from wechatpy.replies import ArticlesReply, TextReply
 
+        raw = inbound.message._data
+        ends = {"source": raw["ToUserName"], "target": raw["FromUserName"], "time": inbound.received_at}
         if reply.type == "text" and reply.text:
-            return TextReply(source=message.target, target=message.source, content=_cdata(fit_text(reply.text)),
-                             time=clock.epoch()).render()
+            return TextReply(content=_cdata(fit_text(reply.text)), **ends).render()
         if reply.type == "news" and reply.article:
             a = reply.article
             article = {"title": _cdata(a.title), "description": _cdata(a.description), "url": _cdata(a.url),
                        "image": _cdata(a.image)}
-            return ArticlesReply(source=message.target, target=message.source, articles=[article],
-                                 time=clock.epoch()).render()
+            return ArticlesReply(articles=[article], **ends).render()
         return SUCCESS
 
     def seal(self, inbound: Inbound, reply_xml: str) -> str:
         """Encrypt and sign the reply in safe/compatible mode; `success` stays plain."""
         if not inbound.encrypted or reply_xml == SUCCESS:
             return reply_xml
-        return self.crypto.encrypt_message(reply_xml, secrets.token_hex(8), str(clock.epoch()))
+        return self.crypto.encrypt_message(reply_xml, secrets.token_hex(8), str(inbound.received_at))
 
 
 def fit_text(text: str, limit: int = TEXT_LIMIT_BYTES) -> str:
@@ -196,8 +204,9 @@ def _xml_text(body: bytes) -> str:
 
 
 def _xml_dict(xml: str) -> dict:
-    import xmltodict
     from xml.parsers.expat import ExpatError
+
+    import xmltodict
 
     try:
         root = xmltodict.parse(xml, disable_entities=True)
@@ -245,33 +254,38 @@ def event_name(message: Any) -> str:
 
 
 def to_intent(message: Any) -> Intent | None:
-    """The intent a feature answers, or None when no feature is concerned."""
+    """The intent a feature answers, or None when no feature is concerned. Reads the
+    parsed fields directly (wechatpy's descriptors copy and convert on every access)."""
     raw = message._data
-    msg_type = str(raw.get("MsgType", "")).lower()
-    base = {"openid": message.source, "create_time": message.time,
+    msg_type = raw["MsgType"].lower()
+    event = event_name(message)
+    base = {"openid": raw["FromUserName"], "create_time": int(raw["CreateTime"]),
             "msg_id": str(raw.get("MsgId") or raw.get("MsgID") or "")}
     try:
         if msg_type == "text":
-            return Intent(kind="text", text=(message.content or "").strip(), **base)
+            return Intent(kind="text", text=str(raw.get("Content") or "").strip(), **base)
         if msg_type == "location":
-            return Intent(kind="location", location=Location(float(message.location_x), float(message.location_y),
-                                                             label=message.label or ""), **base)
-        event = event_name(message)
+            return Intent(kind="location", location=Location(float(raw["Location_X"]), float(raw["Location_Y"]),
+                                                             label=str(raw.get("Label") or "")), **base)
         if event == "location_select":
-            info = message.location_info or {}
-            return Intent(kind="location", key=message.key or "",
+            info = raw["SendLocationInfo"]
+            return Intent(kind="location", key=_text(raw.get("EventKey")),
                           location=Location(float(info["Location_X"]), float(info["Location_Y"]),
-                                            label=info.get("Label") or info.get("Poiname") or ""), **base)
+                                            label=_text(info.get("Label")) or _text(info.get("Poiname"))), **base)
         if event == "location":
-            return Intent(kind="location_report", location=Location(message.latitude, message.longitude,
-                                                                    precision=message.precision), **base)
+            return Intent(kind="location_report", location=Location(
+                float(raw["Latitude"]), float(raw["Longitude"]), precision=float(raw.get("Precision") or 0)), **base)
         if event == "click":
-            return Intent(kind="click", key=message.key or "", **base)
+            return Intent(kind="click", key=_text(raw.get("EventKey")), **base)
         if event == "unsubscribe":
             return Intent(kind="unsubscribe", **base)
         if event == "templatesendjobfinish":
-            return Intent(kind="delivery_report", template_msg_id=str(raw.get("MsgID", "")),
-                          status=str(raw.get("Status", "")), **base)
+            return Intent(kind="delivery_report", template_msg_id=_text(raw.get("MsgID")),
+                          status=_text(raw.get("Status")), **base)
     except (KeyError, TypeError, ValueError) as error:
-        raise MalformedMessage(f"bad {msg_type} {event_name(message)}: {type(error).__name__}") from None
+        raise MalformedMessage(f"bad {msg_type} {event}: {type(error).__name__}") from None
     return None
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else ""

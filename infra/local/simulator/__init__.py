@@ -15,22 +15,16 @@ from typing import Any
 
 import requests
 from werkzeug.exceptions import BadRequest, HTTPException, NotFound
-from werkzeug.routing import Map, Rule
+from werkzeug.routing import Map, RequestRedirect, Rule
 from werkzeug.utils import redirect, send_from_directory
 from werkzeug.wrappers import Request, Response
 
-from infra.local.simulator import bank, outbox, wechat_side
+from infra.local.simulator import bank, demo, outbox, wechat_side
 from infra.local.simulator.places import PLACES
 
 HERE = Path(__file__).parent
-MENU_FILE = HERE.parents[1] / "menu.json"
 OPENID_COOKIE = "sim_openid"
 SESSION_COOKIE = "wxsession"
-
-DEMO_USERS = [
-    {"openid": "oSim0Xiaoning00000000000001", "nickname": "小宁"},
-    {"openid": "oSim0Ayong000000000000000002", "nickname": "阿甬"},
-]
 
 
 class Simulator:
@@ -40,7 +34,7 @@ class Simulator:
         self.stack_url = stack_url.rstrip("/")
         self.encrypt = encrypt
         self._lock = threading.Lock()
-        self.users: dict[str, dict[str, str]] = {u["openid"]: dict(u) for u in DEMO_USERS}
+        self.users: dict[str, dict[str, str]] = {u["openid"]: u for u in demo.users()}
         self.reported: set[str] = set()  # template msgids whose delivery WeChat has reported
         self.url_map = Map(
             [
@@ -59,12 +53,12 @@ class Simulator:
     # --- WSGI ---------------------------------------------------------------------------
     def __call__(self, environ, start_response):
         request = Request(environ)
-        if request.path == request.script_root and not request.path.endswith("/"):
-            return redirect(request.script_root + "/")(environ, start_response)
         adapter = self.url_map.bind_to_environ(environ)
         try:
             endpoint, args = adapter.match()
             response = getattr(self, f"on_{endpoint}")(request, **args)
+        except RequestRedirect as moved:  # /_local/simulator → /_local/simulator/
+            response = moved.get_response(environ)
         except HTTPException as error:
             response = _json({"error": error.name, "message": error.description}, error.code or 500)
         except requests.RequestException as error:
@@ -73,6 +67,10 @@ class Simulator:
 
     # --- pages --------------------------------------------------------------------------
     def on_page(self, request: Request) -> Response:
+        if request.host_url.rstrip("/") != self.stack_url:
+            # the H5 pages, OAuth and cookies all live on the stack's own origin
+            # (PUBLIC_BASE_URL); served from another name (localhost), the frame would break
+            return redirect(f"{self.stack_url}{request.script_root}/", 302)
         html = (HERE / "templates" / "index.html").read_text(encoding="utf-8")
         response = Response(html, mimetype="text/html")
         response.headers["Cache-Control"] = "no-store"
@@ -195,10 +193,11 @@ class Simulator:
 
 
 def load_menu() -> dict:
-    """The menu `make menu-push` uploads (infra/menu.json), as WeChat's menu API takes it."""
-    if not MENU_FILE.exists():
-        return {"button": []}
-    return json.loads(MENU_FILE.read_text(encoding="utf-8"))
+    """The very file `menu push` uploads to WeChat (infra/menu.json), read on every page load
+    so an edited menu shows at once."""
+    from infra.cli.menu import MENU
+
+    return json.loads(MENU.read_text(encoding="utf-8"))
 
 
 def make_app(stack_url: str, encrypt: bool = True) -> Simulator:

@@ -15,8 +15,11 @@ MAX_FEN = 100_000_000_00  # ¥100,000,000: anything above is a typo
 
 
 def overview(openid: str) -> dict[str, Any]:
-    """The cards bound to `openid` (what the panel can emit for)."""
-    return {"cards": bound_cards(openid)}
+    """The cards bound to `openid` (what the panel can emit for), and the demo cards one
+    can bind."""
+    from infra.local.simulator import demo
+
+    return {"cards": bound_cards(openid), "demo_customers": demo.cards()}
 
 
 def bound_cards(openid: str) -> list[dict[str, str]]:

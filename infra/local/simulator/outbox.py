@@ -27,8 +27,10 @@ def _shape(message: dict[str, Any]) -> dict[str, Any]:
     }
     if message.get("kind") == "template":
         data = payload.get("data") or {}
+        template_id = payload.get("template_id", "")
         out.update(
-            template_id=payload.get("template_id", ""),
+            template_id=template_id,
+            title=template_titles().get(template_id, "模板消息"),
             url=payload.get("url") or "",
             fields=[{"key": k, "value": (v or {}).get("value", "") if isinstance(v, dict) else str(v)}
                     for k, v in data.items()],
@@ -38,6 +40,16 @@ def _shape(message: dict[str, Any]) -> dict[str, Any]:
         if message.get("kind") == "news":
             out["articles"] = (payload.get("news") or {}).get("articles") or []
     return out
+
+
+def template_titles() -> dict[str, str]:
+    """Template id → title, as the bank registered them with WeChat (notify's catalogue;
+    WeChat shows the title, the simulator has no template library to ask)."""
+    try:
+        from functions.notify.templates import TEMPLATES
+    except ImportError:
+        return {}
+    return {t.template_id: t.title for t in TEMPLATES.values()}
 
 
 def sms_messages() -> list[dict[str, str]]:

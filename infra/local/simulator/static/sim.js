@@ -190,15 +190,28 @@
     return card;
   }
 
+  // Template keywords are named by type (thing3, amount4...); WeChat shows the label the
+  // template library gives each, which only the bank's template registration knows.
+  var KEYWORD_LABELS = { character_string: "编号", time: "时间", date: "日期", thing: "内容", amount: "金额",
+    phrase: "状态", number: "数量", name: "姓名", phone_number: "电话", car_number: "车牌", letter: "字母" };
+
+  function keywordLabel(key) { return KEYWORD_LABELS[key.replace(/\d+$/, "")] || key; }
+
+  function fieldList(fields) {
+    var list = el("dl", "template__fields");
+    (fields || []).forEach(function (field) {
+      var dt = el("dt", "", keywordLabel(field.key));
+      dt.title = field.key;
+      list.appendChild(dt);
+      list.appendChild(el("dd", "", field.value));
+    });
+    return list;
+  }
+
   function templateCard(message) {
     var card = el("div", "bubble bubble_card template");
     card.appendChild(el("strong", "template__title", templateTitle(message)));
-    var list = el("dl", "template__fields");
-    (message.fields || []).forEach(function (field) {
-      list.appendChild(el("dt", "", field.key));
-      list.appendChild(el("dd", "", field.value));
-    });
-    card.appendChild(list);
+    card.appendChild(fieldList(message.fields));
     if (message.url) {
       var more = linkNode(message.url, "详情");
       more.className = "template__more";
@@ -207,10 +220,7 @@
     return card;
   }
 
-  function templateTitle(message) {
-    var id = message.template_id || "";
-    return "模板消息" + (id ? " · " + id : "");
-  }
+  function templateTitle(message) { return message.title || "模板消息"; }
 
   function pad(n) { return (n < 10 ? "0" : "") + n; }
   function initial(u) { return u ? (u.nickname || u.openid).slice(0, 1) : "?"; }
@@ -416,10 +426,12 @@
       var li = el("li", "outbox__item outbox__item_template");
       li.dataset.msgid = m.msgid;
       var head = el("div", "outbox__head");
-      head.appendChild(el("strong", "", m.template_id));
+      var name = el("strong", "", templateTitle(m) + " ");
+      name.appendChild(el("small", "outbox__id", m.template_id));
+      head.appendChild(name);
       head.appendChild(statusBadge(m.status));
       li.appendChild(head);
-      li.appendChild(el("p", "outbox__text", (m.fields || []).map(function (f) { return f.key + "：" + f.value; }).join("　")));
+      li.appendChild(fieldList(m.fields));
       li.appendChild(el("small", "outbox__time", when(m.at)));
       templates.appendChild(li);
     });
@@ -580,8 +592,9 @@
       $("#account-name").textContent = data.account.name;
       renderMenu();
       renderPlaces();
-      if (data.current) { switchTo(data.current); } else { renderUsers(); renderChat(); }
-      document.body.dataset.ready = "true";
+      var ready = data.current ? Promise.resolve(switchTo(data.current))
+        : data.users.length ? login(data.users[0].openid) : Promise.resolve(renderChat());
+      return ready.then(function () { document.body.dataset.ready = "true"; });
     }).catch(function (error) { toast("模拟器无法启动：" + error.message); });
   }
 

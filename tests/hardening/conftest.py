@@ -1,0 +1,92 @@
+"""Hardening fixtures: the webhook's client and invocation recorder (reused from
+tests/webhook), snapshots of every table and queue, customer sessions, and the figures each
+hostile class writes for docs/security.md (test-artifacts/hardening/<class>.json)."""
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+
+import boto3
+import pytest
+
+from tests.webhook.conftest import invocations, webhook  # noqa: F401 - fixtures reused as they are
+
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "hardening"
+
+
+def table_names() -> list[str]:
+    """Every table the stack defines (the `aws` fixture made them from serverless.yml)."""
+    return sorted(boto3.client("dynamodb").list_tables()["TableNames"])
+
+
+def snapshot() -> dict[str, list[str]]:
+    """Every item of every table (as canonical JSON), and every queue's depth."""
+    ddb = boto3.resource("dynamodb")
+    out: dict[str, list[str]] = {}
+    for name in table_names():
+        items, kwargs = [], {"ConsistentRead": True}
+        table = ddb.Table(name)
+        while True:
+            page = table.scan(**kwargs)
+            items += [json.dumps(i, sort_keys=True, default=str) for i in page["Items"]]
+            if "LastEvaluatedKey" not in page:
+                break
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        out[name] = sorted(items)
+    sqs = boto3.client("sqs")
+    for url in sqs.list_queues().get("QueueUrls", []):
+        attrs = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages",
+                                                                        "ApproximateNumberOfMessagesNotVisible"])
+        out["queue:" + url.rsplit("/", 1)[-1]] = [str(sum(int(v) for v in attrs["Attributes"].values()))]
+    return out
+
+
+def changes(before: dict[str, list[str]], after: dict[str, list[str]]) -> dict[str, list[str]]:
+    """What appeared in `after` that `before` did not have, per table or queue."""
+    out = {}
+    for name, items in after.items():
+        if name.startswith("queue:"):
+            if items != before.get(name):
+                out[name] = items
+            continue
+        new = sorted((Counter(items) - Counter(before.get(name, []))).elements())
+        gone = sorted((Counter(before.get(name, [])) - Counter(items)).elements())
+        if new or gone:
+            out[name] = new + [f"(removed) {g}" for g in gone]
+    return out
+
+
+def customer(openid: str, form: bool = False, csrf: bool = True) -> dict[str, str]:
+    """Headers of a logged-in customer (cookie, CSRF token, content type)."""
+    from functions.common import session
+
+    headers = {"Cookie": f"wxsession={session.issue(openid)}"}
+    if csrf:
+        headers["X-CSRF-Token"] = session.csrf_token(openid)
+    headers["Content-Type"] = "application/x-www-form-urlencoded" if form else "application/json"
+    return headers
+
+
+def staff(key: str | None = None) -> dict[str, str]:
+    import os
+
+    return {"X-Api-Key": key if key is not None else os.environ["STAFF_API_KEY"], "Content-Type": "application/json"}
+
+
+def record(name: str, title: str, cases: int, outcome: str, lost: int = 0, **extra) -> None:
+    """Figures of one hostile class for docs/security.md (rendered by tests/hardening/report.py)."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    row = {"class": title, "cases": cases, "outcome": outcome, "lost": lost, **extra}
+    (ARTIFACTS / f"{name}.json").write_text(json.dumps(row, ensure_ascii=False, indent=1), encoding="utf-8")
+
+
+@pytest.fixture
+def stack_state(aws):
+    """`snapshot()` and `changes()` bound to this test's moto."""
+
+    class State:
+        snapshot = staticmethod(snapshot)
+        changes = staticmethod(changes)
+
+    return State

@@ -1,0 +1,232 @@
+"""The packaged CloudFormation template: cfn-lint clean, partition-agnostic, and every table,
+queue, schedule, route, alarm and stage setting the issue asks for."""
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.infra.test_package import packaged, packaged_prod  # noqa: F401 - session fixtures
+
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("package")]
+
+# osls adds `DependsOn: <role>` to functions that already `GetAtt` it.
+CFN_LINT_IGNORED = ("W3005",)
+
+
+def test_cfn_lint_passes_on_the_templates(packaged, packaged_prod):  # noqa: F811
+    """In a China region and a global one, dev (both templates) and prod, in one run."""
+    paths = [packaged.out / "cloudformation-template-create-stack.json",
+             packaged.out / "cloudformation-template-update-stack.json",
+             packaged_prod.out / "cloudformation-template-update-stack.json"]
+    result = subprocess.run(
+        [str(Path(sys.executable).parent / "cfn-lint"), "--regions", "cn-north-1", "us-east-1",
+         "--ignore-checks", *CFN_LINT_IGNORED, "--", *map(str, paths)],
+        capture_output=True, text=True, check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def _arn_pieces(node, joined=False):
+    """Every string that starts an ARN, with what follows it inside a Fn::Join."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "Fn::Join":
+                parts = value[1]
+                for i, part in enumerate(parts):
+                    if isinstance(part, str) and part.endswith("arn:"):
+                        yield part + json.dumps(parts[i + 1] if i + 1 < len(parts) else None)
+                    else:
+                        yield from _arn_pieces(part)
+            else:
+                yield from _arn_pieces(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _arn_pieces(value)
+    elif isinstance(node, str):
+        for match in re.finditer(r"arn:\S*", node):
+            yield match.group()
+
+
+def test_nothing_is_tied_to_one_partition_or_region(packaged):  # noqa: F811
+    text = json.dumps(packaged.template)
+    assert "arn:aws:" not in text and "arn:aws-cn:" not in text
+    assert "amazonaws.com.cn" not in text
+    assert not re.search(r"\b(cn|us|eu|ap)-(north|south|east|west|central|northwest)+-\d\b", text)
+    pieces = list(_arn_pieces(packaged.template["Resources"]))
+    assert pieces
+    for piece in pieces:
+        assert piece.startswith("arn:${AWS::Partition}:") or piece.endswith('arn:{"Ref": "AWS::Partition"}'), piece
+
+
+def test_every_table_is_on_demand_recoverable_and_encrypted_with_the_project_key(packaged):  # noqa: F811
+    tables = packaged.of_type("AWS::DynamoDB::Table")
+    assert tables
+    for logical, table in tables.items():
+        props = table["Properties"]
+        assert props["BillingMode"] == "PAY_PER_REQUEST", logical
+        assert props["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}, logical
+        assert props["SSESpecification"] == {"SSEEnabled": True, "SSEType": "KMS", "KMSMasterKeyId": {"Ref": "PiiKey"}}
+        assert props["DeletionProtectionEnabled"] is False, logical
+        assert "DeletionPolicy" not in table, logical
+
+
+def test_prod_tables_are_protected_and_retained(packaged_prod):  # noqa: F811
+    for logical, table in packaged_prod.of_type("AWS::DynamoDB::Table").items():
+        assert table["Properties"]["DeletionProtectionEnabled"] is True, logical
+        assert table["DeletionPolicy"] == table["UpdateReplacePolicy"] == "Retain", logical
+
+
+def test_tables_keep_ttl_where_the_models_use_it(packaged):  # noqa: F811
+    """A model with a TTLAttribute needs the table's TTL on that attribute."""
+    import functions.booking.store  # noqa: F401
+    import functions.branch_lookup.store  # noqa: F401
+    import functions.loan_apply.store  # noqa: F401
+    import functions.notify.corebank  # noqa: F401
+    import functions.notify.store  # noqa: F401
+    import functions.webhook.dedup  # noqa: F401
+    from functions.common.dynamo import Model, TTLAttribute
+
+    local_names = {spec["Properties"]["TableName"].replace("-local-", "-dev-"): logical
+                   for logical, spec in packaged.config.resources_of_type("AWS::DynamoDB::Table").items()}
+    tables = packaged.of_type("AWS::DynamoDB::Table")
+    stack = [Model]
+    seen = 0
+    while stack:
+        model = stack.pop()
+        stack.extend(model.__subclasses__())
+        meta = getattr(model, "Meta", None)
+        ttl = [a.attr_name for a in model.get_attributes().values() if isinstance(a, TTLAttribute)]
+        if not ttl or meta is None:
+            continue
+        name = meta.table_name.replace("-local-", "-dev-")
+        table = tables[local_names[name]]["Properties"]
+        assert table.get("TimeToLiveSpecification") == {"AttributeName": ttl[0], "Enabled": True}, name
+        seen += 1
+    assert seen
+
+
+def test_every_queue_has_a_dead_letter_queue_and_an_alarm_on_it(packaged):  # noqa: F811
+    queues = packaged.of_type("AWS::SQS::Queue")
+    dead_letter = {q["Properties"]["RedrivePolicy"]["deadLetterTargetArn"]["Fn::GetAtt"][0]
+                   for q in queues.values() if "RedrivePolicy" in q["Properties"]}
+    assert dead_letter
+    for logical, queue in queues.items():
+        assert queue["Properties"].get("KmsMasterKeyId") == {"Ref": "PiiKey"}, logical
+        if logical not in dead_letter:
+            assert queue["Properties"]["RedrivePolicy"]["maxReceiveCount"] >= 1, logical
+    for logical in dead_letter:
+        alarm = packaged.resources[f"{logical}DepthAlarm"]["Properties"]
+        assert alarm["MetricName"] == "ApproximateNumberOfMessagesVisible"
+        assert (alarm["ComparisonOperator"], alarm["Threshold"]) == ("GreaterThanThreshold", 0)
+        assert alarm["Dimensions"] == [{"Name": "QueueName", "Value": {"Fn::GetAtt": [logical, "QueueName"]}}]
+
+
+def test_queue_events_report_batch_item_failures_and_queues_outlast_their_consumers(packaged):  # noqa: F811
+    mappings = packaged.of_type("AWS::Lambda::EventSourceMapping")
+    assert mappings
+    functions = {f"{k}": v for k, v in packaged.of_type("AWS::Lambda::Function").items()}
+    for logical, mapping in mappings.items():
+        props = mapping["Properties"]
+        assert props["FunctionResponseTypes"] == ["ReportBatchItemFailures"], logical
+        queue = packaged.resources[props["EventSourceArn"]["Fn::GetAtt"][0]]["Properties"]
+        timeout = functions[props["FunctionName"]["Fn::GetAtt"][0]]["Properties"]["Timeout"]
+        assert queue.get("VisibilityTimeout", 30) >= timeout, f"{logical}: visibility below the function timeout"
+
+
+def test_the_notify_sender_has_reserved_concurrency(packaged):  # noqa: F811
+    _, sender = packaged.function_resource("notifyEvents")
+    assert 1 <= sender["Properties"]["ReservedConcurrentExecutions"] <= 50
+
+
+def test_schedules_run_in_shanghai_time_under_the_scheduler_role(packaged):  # noqa: F811
+    schedules = packaged.of_type("AWS::Scheduler::Schedule")
+    assert schedules
+    targets = []
+    for logical, schedule in schedules.items():
+        props = schedule["Properties"]
+        assert props["ScheduleExpressionTimezone"] == "Asia/Shanghai", logical
+        assert props["Target"]["RoleArn"] == {"Fn::GetAtt": ["SchedulerInvokeRole", "Arn"]}, logical
+        targets.append(props["Target"]["Arn"])
+    role = packaged.resources["SchedulerInvokeRole"]["Properties"]
+    assert role["AssumeRolePolicyDocument"]["Statement"][0]["Principal"] == {"Service": "scheduler.amazonaws.com"}
+    [statement] = role["Policies"][0]["PolicyDocument"]["Statement"]
+    assert statement["Action"] == "lambda:InvokeFunction"
+    assert sorted(map(json.dumps, statement["Resource"])) == sorted({json.dumps(t) for t in targets})
+
+
+def test_every_function_has_error_rate_and_throttle_alarms_to_the_topic(packaged):  # noqa: F811
+    for key in packaged.config.functions:
+        logical, _ = packaged.function_resource(key)
+        base = logical.removesuffix("LambdaFunction")
+        errors = packaged.resources[f"{base}ErrorRateAlarm"]["Properties"]
+        dims = [m["MetricStat"]["Metric"]["Dimensions"] for m in errors["Metrics"] if "MetricStat" in m]
+        assert dims == [[{"Name": "FunctionName", "Value": {"Ref": logical}}]] * 2, key
+        assert errors["AlarmActions"] == [{"Ref": "AlarmTopic"}]
+        throttles = packaged.resources[f"{base}ThrottlesAlarm"]["Properties"]
+        assert (throttles["MetricName"], throttles["Threshold"]) == ("Throttles", 0), key
+    assert packaged.resources["AlarmTopic"]["Type"] == "AWS::SNS::Topic"
+
+
+def test_the_webhook_p99_alarm_fires_above_two_seconds(packaged):  # noqa: F811
+    alarm = packaged.resources["WebhookP99DurationAlarm"]["Properties"]
+    assert (alarm["MetricName"], alarm["ExtendedStatistic"], alarm["Threshold"]) == ("Duration", "p99", 2000)
+    assert alarm["Dimensions"] == [{"Name": "FunctionName", "Value": {"Ref": "WebhookLambdaFunction"}}]
+
+
+def test_prod_alarms_reach_the_operators_by_email(packaged_prod):  # noqa: F811
+    subscription = packaged_prod.resources["AlarmEmailSubscription"]["Properties"]
+    assert subscription["Protocol"] == "email" and "@" in subscription["Endpoint"]
+
+
+def test_the_api_is_regional_throttled_and_limits_request_size(packaged):  # noqa: F811
+    [api] = packaged.of_type("AWS::ApiGateway::RestApi").values()
+    assert api["Properties"]["EndpointConfiguration"]["Types"] == ["REGIONAL"]
+    [deployment] = packaged.of_type("AWS::ApiGateway::Deployment").values()
+    stage = deployment["Properties"]["StageDescription"]
+    assert stage["ThrottlingRateLimit"] > 0 and stage["ThrottlingBurstLimit"] >= stage["ThrottlingRateLimit"]
+    assert stage["MethodSettings"][0]["ResourcePath"] == "/*"
+    acl = packaged.resources["ApiWebAcl"]["Properties"]
+    size = next(r for r in acl["Rules"] if "SizeConstraintStatement" in r["Statement"])
+    statement = size["Statement"]["SizeConstraintStatement"]
+    assert size["Action"] == {"Block": {}}
+    assert statement["FieldToMatch"] == {"Body": {"OversizeHandling": "MATCH"}}
+    assert 1024 <= statement["Size"] <= 65536
+    association = packaged.resources["ApiWebAclAssociation"]
+    assert association["DependsOn"] == [next(iter(packaged.of_type("AWS::ApiGateway::Deployment")))]
+
+
+def test_the_methods_in_the_template_are_the_http_events(packaged):  # noqa: F811
+    """osls compiled one API Gateway method per http event, to the right function."""
+    resources = packaged.of_type("AWS::ApiGateway::Resource")
+
+    def path_of(ref) -> str:
+        if "Fn::GetAtt" in ref:
+            return ""
+        spec = resources[ref["Ref"]]["Properties"]
+        return f"{path_of(spec['ParentId'])}/{spec['PathPart']}"
+
+    compiled = set()
+    for method in packaged.of_type("AWS::ApiGateway::Method").values():
+        props = method["Properties"]
+        if props["HttpMethod"] == "OPTIONS":
+            continue
+        uri = json.dumps(props["Integration"]["Uri"])
+        function = re.search(r'"(\w+)LambdaFunction"', uri).group(1)
+        compiled.add((props["HttpMethod"], path_of(props["ResourceId"]) or "/", function))
+    expected = set()
+    for key, function in packaged.config.functions.items():
+        logical, _ = packaged.function_resource(key)
+        for method, path in function.http_events():
+            expected.add((method, path, logical.removesuffix("LambdaFunction")))
+    assert compiled == expected
+
+
+def test_outputs_give_the_webhook_url_for_the_wechat_console(packaged):  # noqa: F811
+    outputs = packaged.template["Outputs"]
+    assert outputs["WebhookUrl"]["Value"] == "https://wx-dev.example-bank.cn/wechat"
+    assert outputs["ExecuteApiWebhookUrl"]["Value"]["Fn::Sub"].endswith("${AWS::URLSuffix}/dev/wechat")
