@@ -119,9 +119,10 @@ def execute(commands: list[list[str]]) -> int:
     for command in commands:
         print("+", shlex.join(command), flush=True)
         program = {"osls": str(stack.OSLS), "python": sys.executable}[command[0]]
-        code = subprocess.run(  # noqa: S603 - commands from plan()
-            [program, *command[1:]], cwd=stack.ROOT, env=stack.osls_env(), check=False
-        ).returncode
+        with stack.exclusive():
+            code = subprocess.run(  # noqa: S603 - commands from plan()
+                [program, *command[1:]], cwd=stack.ROOT, env=stack.osls_env(), check=False
+            ).returncode
         if code:
             return code
     return 0

@@ -6,6 +6,8 @@ tests, so all of them call osls the same way.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import fcntl
 import json
 import os
 import subprocess
@@ -33,12 +35,27 @@ def osls_env() -> dict[str, str]:
     return {**os.environ, "SLS_TELEMETRY_DISABLED": "1", "SLS_NOTIFICATIONS_MODE": "off", "CI": "1"}
 
 
+@contextlib.contextmanager
+def exclusive():
+    """One osls at a time in this checkout: osls uses `<service>/.serverless` as scratch
+    space whatever `--package` says, so two concurrent runs would clobber each other."""
+    lock = ROOT / "build" / ".osls.lock"
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock, "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def package(stage: str, out: Path, arch: str = "x86_64", layer: Path | None = None) -> subprocess.CompletedProcess:
     """`osls package` into `out`; raises CalledProcessError with osls's output on failure."""
     command = [str(OSLS), "package", *osls_args(stage, arch, layer), "--package", str(out)]
-    return subprocess.run(  # noqa: S603 - fixed argv
-        command, cwd=ROOT, env=osls_env(), check=True, capture_output=True, text=True
-    )
+    with exclusive():
+        return subprocess.run(  # noqa: S603 - fixed argv
+            command, cwd=ROOT, env=osls_env(), check=True, capture_output=True, text=True
+        )
 
 
 def template(out: Path) -> dict:

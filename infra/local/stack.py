@@ -75,6 +75,7 @@ class LocalStack:
         self._serving: threading.Thread | None = None
         self._saved_env: dict[str, str] | None = None
         self._session: Any = None
+        self._app: Any = None
         self.ready = False
 
     # -- lifecycle -----------------------------------------------------------------------
@@ -97,7 +98,7 @@ class LocalStack:
         try:
             self._moto = ThreadedMotoServer(ip_address=HOST, port=0, verbose=False)
             self._moto.start()
-            self._server = make_server(HOST, self.port, self._wsgi_placeholder, threaded=True,
+            self._server = make_server(HOST, self.port, self._wsgi, threaded=True,
                                        request_handler=_QuietHandler)
             self.port = self._server.server_port
             self._environment_for_aws()
@@ -108,7 +109,7 @@ class LocalStack:
             os.environ.update(self.environment)
             _forget_cached_clients()
             self._put_secrets_parameter()
-            self._server.app = self._build_app()
+            self._app = self._build_app()
             self._serving = threading.Thread(target=self._server.serve_forever, name="gateway", daemon=True)
             self._serving.start()
             self.delivery = QueueDelivery(self.lambdas, mappings_from(self.config, self.refs),
@@ -133,6 +134,7 @@ class LocalStack:
         if self._server:
             if self._serving:
                 self._server.shutdown()
+                self._serving = None
             self._server.server_close()
             self._server = None
         if self._moto:
@@ -234,9 +236,10 @@ class LocalStack:
 
     # -- internals -----------------------------------------------------------------------
 
-    def _wsgi_placeholder(self, environ, start_response):
-        start_response("503 Service Unavailable", [("Content-Type", "text/plain")])
-        return [b"starting"]
+    def _wsgi(self, environ, start_response):
+        """The server is bound first (its port goes into the functions' environment); the
+        app behind it is built once the environment is in place."""
+        return self._app(environ, start_response)
 
     def _environment_for_aws(self) -> None:
         for key in [k for k in os.environ if k.startswith("AWS_ENDPOINT_URL") or k == "AWS_PROFILE"]:

@@ -48,8 +48,16 @@ class Package:
         raise KeyError(key)
 
 
-def build_package(stage: str, out: Path) -> Package:
-    layer = out.parent / f"{out.name}-layer.zip"
+_BUILT: dict[str, Package] = {}
+
+
+def build_package(stage: str, base: Path) -> Package:
+    """Package a stage once per process: test modules import the fixtures below, and each
+    import is a fixture of its own to pytest, so the result is kept here."""
+    if stage in _BUILT:
+        return _BUILT[stage]
+    out = base / stage
+    layer = base / f"{stage}-layer.zip"
     with zipfile.ZipFile(layer, "w") as archive:
         archive.writestr("python/stand_in_layer.py", "")
     if not stack.OSLS.exists():
@@ -57,20 +65,21 @@ def build_package(stage: str, out: Path) -> Package:
     try:
         stack.package(stage, out, layer=layer)
     except subprocess.CalledProcessError as exc:
-        pytest.fail(f"osls package failed:\n{exc.stdout}\n{exc.stderr}")
+        pytest.fail(f"osls package exited with {exc.returncode}:\n{exc.stdout}\n{exc.stderr}")
     slsconfig.load.cache_clear()
-    return Package(stage, out, stack.template(out), slsconfig.load(stage))
+    _BUILT[stage] = Package(stage, out, stack.template(out), slsconfig.load(stage))
+    return _BUILT[stage]
 
 
 @pytest.fixture(scope="session")
 def packaged(tmp_path_factory) -> Package:
     """The dev stage, packaged once per session."""
-    return build_package("dev", tmp_path_factory.mktemp("osls") / "dev")
+    return build_package("dev", tmp_path_factory.getbasetemp())
 
 
 @pytest.fixture(scope="session")
 def packaged_prod(tmp_path_factory) -> Package:
-    return build_package("prod", tmp_path_factory.mktemp("osls") / "prod")
+    return build_package("prod", tmp_path_factory.getbasetemp())
 
 
 def shipped_files(feature: str) -> set[str]:

@@ -47,7 +47,7 @@ def deployed(packaged: Package):  # noqa: F811
         for resource in packaged.resources.values():
             code = resource["Properties"].get("Code") or resource["Properties"].get("Content")
             if resource["Type"] in ("AWS::Lambda::Function", "AWS::Lambda::LayerVersion"):
-                artifact = packaged.out.parent / f"{packaged.out.name}-layer.zip"
+                artifact = packaged.out.parent / f"{packaged.stage}-layer.zip"
                 if resource["Type"] == "AWS::Lambda::Function":
                     artifact = packaged.out / code["S3Key"].rsplit("/", 1)[1]
                 s3.put_object(Bucket=bucket, Key=code["S3Key"], Body=artifact.read_bytes())
