@@ -19,7 +19,7 @@ def _customer_form() -> tuple[str, dict]:
     """The customer and the posted form, CSRF checked."""
     request = app.current_request
     openid = http.customer(request)
-    form = http.body(request)
+    form = http.body(request, flat=True)
     http.require_csrf(request, openid, form)
     return openid, form
 

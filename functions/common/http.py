@@ -14,7 +14,15 @@ from typing import Any
 from chalice import Chalice, Response
 
 from functions.common import config, session
-from functions.common.errors import ApiError, FieldError, Forbidden, ServiceUnavailable, Unauthorized, ValidationFailed
+from functions.common.errors import (
+    ApiError,
+    FieldError,
+    Forbidden,
+    ServiceUnavailable,
+    Unauthorized,
+    ValidationFailed,
+    Validator,
+)
 from functions.common.log import get_logger
 
 logger = get_logger()
@@ -72,6 +80,23 @@ class FeatureApp(Chalice):
     itself, DynamoDB throttling and AWS outages as a clean 503, anything else a 500 that
     shows nothing of the cause. (Chalice turns view exceptions into its own 500 before any
     middleware sees them, so the guard wraps each view.)"""
+
+    def __call__(self, event: Any, context: Any) -> Any:
+        response = super().__call__(event, context)
+        if isinstance(response, dict) and response.get("statusCode") == 415:
+            # Chalice refuses an unlisted Content-Type itself, in its own shape.
+            error = ApiError(415, "unsupported_media_type", "不支持的请求格式")
+            path = (event.get("requestContext") or {}).get("resourcePath") or event.get("path") or ""
+            if is_api(path):
+                body, ctype = json.dumps(error.body(), ensure_ascii=False), "application/json; charset=utf-8"
+            else:
+                from functions.common import pages
+
+                body, ctype = pages.error_page(error), "text/html; charset=utf-8"
+            response.update(body=body, isBase64Encoded=False)
+            response.setdefault("headers", {})["Content-Type"] = ctype
+            response.get("multiValueHeaders", {}).pop("Content-Type", None)
+        return response
 
     def route(self, path: str, **kwargs: Any):
         register = super().route(path, **kwargs)
@@ -172,7 +197,29 @@ def form_body(request) -> dict[str, str]:
     return {k: v[-1] for k, v in parse_qs(raw, keep_blank_values=True).items()}
 
 
-def body(request) -> dict:
-    """JSON or form body, by content type."""
+def body(request, flat: bool = False) -> dict:
+    """JSON or form body, by content type. `flat=True` is for routes that take the same
+    fields as an H5 form: every JSON value must then be a scalar and comes back as text,
+    so a list or object where a form field belongs is a field error, not a crash."""
     ctype = (request.headers.get("content-type") or "").lower()
-    return form_body(request) if ctype.startswith("application/x-www-form-urlencoded") else json_body(request)
+    if ctype.startswith("application/x-www-form-urlencoded"):
+        return form_body(request)
+    data = json_body(request)
+    return flatten(data) if flat else data
+
+
+def flatten(data: dict) -> dict[str, str]:
+    """A JSON object as form fields: scalars as text, nulls dropped, nested values refused."""
+    v = Validator()
+    out: dict[str, str] = {}
+    for key, value in data.items():
+        if value is None:
+            continue
+        if isinstance(value, bool):
+            out[key] = "true" if value else "false"
+        elif isinstance(value, (str, int, float)):
+            out[key] = str(value)
+        else:
+            v.add(str(key), "invalid_type", "格式不正确")
+    v.check()
+    return out

@@ -66,9 +66,24 @@ def stack():
     Every test plays its own new user, so tests share no data."""
     from infra.local.stack import LocalStack
 
+    _import_functions()
     stack = LocalStack(port=0, queues=False, schedules=False, retry_delay_s=0, env=ANY_HOUR).start()
     yield stack
     stack.stop()
+
+
+def _import_functions() -> None:
+    """Import every function module before the stack starts. A PynamoDB model takes its
+    endpoint from the environment when its module is first imported (common/dynamo.py); one
+    first imported while the stack runs would keep pointing at this stack's moto server after
+    it stops, and break the next tests in this worker."""
+    import importlib
+    import pkgutil
+
+    import functions
+
+    for module in pkgutil.walk_packages(functions.__path__, "functions."):
+        importlib.import_module(module.name)
 
 
 @pytest.fixture

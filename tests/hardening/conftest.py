@@ -90,3 +90,48 @@ def stack_state(aws):
         changes = staticmethod(changes)
 
     return State
+
+
+WRITE_ACTIONS = {"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems",
+                 "SendMessage", "SendMessageBatch"}
+
+
+class Writes:
+    """Every write that moto applied (DynamoDB and SQS), with its request body: a cheap,
+    exact way to see what one request stored, where a scan of every table is too slow to
+    repeat per fuzzed example."""
+
+    def __init__(self):
+        self.applied: list[tuple[str, str]] = []
+
+    def wrap(self, call_action):
+        recorder = self
+
+        def call(handler):
+            status, headers, body = call_action(handler)
+            action = handler._get_action()
+            if action in WRITE_ACTIONS and int(status) < 400:
+                raw = handler.body
+                if isinstance(raw, bytes):
+                    raw = raw.decode("utf-8", "replace")
+                elif not isinstance(raw, str):
+                    raw = json.dumps(raw, default=str)
+                recorder.applied.append((action, raw))
+            return status, headers, body
+
+        call.serialized = getattr(call_action, "serialized", False)  # type: ignore[attr-defined]
+        return call
+
+    def since(self, mark: int, allowed: tuple[str, ...] = ()) -> list[tuple[str, str]]:
+        return [(a, b) for a, b in self.applied[mark:] if not any(x in b for x in allowed)]
+
+
+@pytest.fixture
+def writes(aws, monkeypatch):
+    from moto.dynamodb.responses import DynamoHandler
+    from moto.sqs.responses import SQSResponse
+
+    recorder = Writes()
+    monkeypatch.setattr(DynamoHandler, "call_action", recorder.wrap(DynamoHandler.call_action))
+    monkeypatch.setattr(SQSResponse, "call_action", recorder.wrap(SQSResponse.call_action))
+    return recorder

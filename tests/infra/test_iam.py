@@ -16,7 +16,7 @@ from functools import cache
 
 import pytest
 
-from tests.infra.test_package import ROOT, Package, packaged  # noqa: F401 - session fixture
+from tests.infra.test_package import ROOT, Package, packaged  # noqa: F401 - shared fixture
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("package")]
 

@@ -1,7 +1,7 @@
 """`osls package` runs offline and each function's zip holds exactly its own folder and
 functions/common; the runtime layer holds what requirements/runtime.txt needs at run time.
 
-The package is built once per test session (the `packaged` fixture, shared by the other
+The package is built once per test run (the `packaged` fixture, shared by the other
 test_package*/test_template*/test_iam* modules through `xdist_group("package")`, so under
 `--dist loadgroup` one worker builds it). The layer in it is a stand-in: building the real
 one downloads wheels (`make layer`); the tests check how it is wired, not its bytes.
@@ -73,7 +73,7 @@ def build_package(stage: str, base: Path) -> Package:
 
 @pytest.fixture(scope="session")
 def packaged(tmp_path_factory) -> Package:
-    """The dev stage, packaged once per session."""
+    """The dev stage, packaged once per test run."""
     return build_package("dev", tmp_path_factory.getbasetemp())
 
 

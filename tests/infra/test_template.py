@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.infra.test_package import packaged, packaged_prod  # noqa: F401 - session fixtures
+from tests.infra.test_package import packaged, packaged_prod  # noqa: F401 - shared fixtures
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("package")]
 

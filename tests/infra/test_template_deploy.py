@@ -14,7 +14,7 @@ import json
 import boto3
 import pytest
 
-from tests.infra.test_package import Package, packaged  # noqa: F401 - session fixture
+from tests.infra.test_package import Package, packaged  # noqa: F401 - shared fixture
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("package")]
 
