@@ -43,7 +43,7 @@ $(LAYER_ZIP): requirements/runtime.txt scripts/build_layer.py | $(VENV)/.install
 layer: $(VENV)/.installed
 	$(PY) scripts/build_layer.py --arch $(ARCH) --out $(LAYER_ZIP)
 
-## package: template + one zip per function in .serverless/, offline; prints their sizes
+## package: template + one zip per function in build/package/$(STAGE)/, offline; prints sizes
 package: $(VENV)/.installed node_modules/.installed $(LAYER_ZIP)
 	$(PY) -m scripts.stack --stage $(STAGE) --arch $(ARCH)
 

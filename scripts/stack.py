@@ -91,8 +91,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Package the stack offline and report sizes.")
     parser.add_argument("--stage", default="dev")
     parser.add_argument("--arch", default="x86_64", choices=["x86_64", "arm64"])
-    parser.add_argument("--out", type=Path, default=ROOT / ".serverless")
+    parser.add_argument("--out", type=Path, help="default: build/package/<stage>")
     args = parser.parse_args(argv)
+    # Not .serverless/: osls wipes that scratch directory at the start of every run.
+    args.out = args.out or ROOT / "build" / "package" / args.stage
     layer = layer_zip(args.arch)
     try:
         package(args.stage, args.out, args.arch, layer)

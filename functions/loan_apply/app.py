@@ -101,7 +101,7 @@ def products_api():
 def submit_api():
     request = app.current_request
     openid = http.customer(request)
-    body = http.body(request)
+    body = http.body(request, flat=True)
     http.require_csrf(request, openid, body)
     key = request.headers.get("idempotency-key") or body.get("idempotency_key")
     result = service.submit(openid, body, key)

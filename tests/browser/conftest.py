@@ -66,24 +66,29 @@ def stack():
     Every test plays its own new user, so tests share no data."""
     from infra.local.stack import LocalStack
 
-    _import_functions()
     stack = LocalStack(port=0, queues=False, schedules=False, retry_delay_s=0, env=ANY_HOUR).start()
     yield stack
     stack.stop()
+    _repoint_models()
 
 
-def _import_functions() -> None:
-    """Import every function module before the stack starts. A PynamoDB model takes its
-    endpoint from the environment when its module is first imported (common/dynamo.py); one
-    first imported while the stack runs would keep pointing at this stack's moto server after
-    it stops, and break the next tests in this worker."""
-    import importlib
-    import pkgutil
+def _repoint_models() -> None:
+    """PynamoDB models keep the endpoint the environment had when their class was made
+    (common/dynamo.py `table_meta`), and some are made lazily, on first use: a model made while
+    the stack ran would keep calling this stack's moto server after it stopped, failing the
+    next tests in this worker. Point every model back at the restored environment."""
+    import os
 
-    import functions
+    from pynamodb.models import Model
 
-    for module in pkgutil.walk_packages(functions.__path__, "functions."):
-        importlib.import_module(module.name)
+    host = os.environ.get("AWS_ENDPOINT_URL_DYNAMODB") or os.environ.get("AWS_ENDPOINT_URL")
+    pending = list(Model.__subclasses__())
+    while pending:
+        model = pending.pop()
+        pending.extend(model.__subclasses__())
+        if hasattr(model, "Meta") and hasattr(model.Meta, "table_name"):
+            model.Meta.host = host
+            model._connection = None
 
 
 @pytest.fixture
