@@ -40,6 +40,8 @@ def _reuse_moto_signing_keys() -> None:
 
 
 _reuse_moto_signing_keys()
+# DynamoDB applies each request atomically; moto must too, or conditional writes race.
+resources.serialize_dynamodb()
 
 
 @functools.lru_cache(maxsize=1)

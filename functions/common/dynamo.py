@@ -20,14 +20,32 @@ def table_meta(logical_name: str) -> Any:
     env_key = f"TABLE_{logical_name.upper().replace('-', '_')}"
 
     class Meta(MetaProtocol):
-        table_name = os.environ.get(env_key, f"missing-{env_key}")
-        region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION", "cn-north-1")
-        host = os.environ.get("AWS_ENDPOINT_URL_DYNAMODB") or os.environ.get("AWS_ENDPOINT_URL")
         connect_timeout_seconds = 2
         read_timeout_seconds = 3
         max_retry_attempts = 3
 
+    Meta.env_key = env_key  # type: ignore[attr-defined]
+    _read_environment(Meta)
     return Meta
+
+
+def _read_environment(meta: Any) -> None:
+    meta.table_name = os.environ.get(meta.env_key, f"missing-{meta.env_key}")
+    meta.region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION", "cn-north-1")
+    meta.host = os.environ.get("AWS_ENDPOINT_URL_DYNAMODB") or os.environ.get("AWS_ENDPOINT_URL")
+
+
+def reconnect() -> None:
+    """Re-read table names and endpoint from the environment and drop every model's cached
+    connection, as a new Lambda container would (the local stack and tests change the
+    environment under loaded modules)."""
+    pending = list(Model.__subclasses__())
+    while pending:
+        model = pending.pop()
+        pending.extend(model.__subclasses__())
+        if hasattr(model.Meta, "env_key"):
+            _read_environment(model.Meta)
+        model._connection = None
 
 
 def expires_in(seconds: int) -> int:

@@ -11,7 +11,9 @@ from functions.notify import binding, inbox, store
 app = http.FeatureApp(app_name="notify")
 PAGES = Path(__file__).parent / "pages"
 
-BIND_KEYWORDS, BILL_KEYWORDS, MESSAGE_KEYWORDS = ("绑卡", "绑定", "绑定银行卡"), ("账单", "我的账单"), ("我的消息", "消息")
+BIND_KEYWORDS = ("绑卡", "绑定", "绑定银行卡")
+BILL_KEYWORDS = ("账单", "我的账单")
+MESSAGE_KEYWORDS = ("我的消息", "消息")
 
 
 def _page(template: str, openid: str, **context):

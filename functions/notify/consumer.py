@@ -49,7 +49,8 @@ class ConcurrentBatchProcessor(BatchProcessor):
 
 def handle_batch(event: dict, context: Any = None) -> dict:
     processor = ConcurrentBatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
-    return process_partial_response(event=event, record_handler=handle_record, processor=processor, context=context)
+    return dict(process_partial_response(event=event, record_handler=handle_record, processor=processor,
+                                         context=context))
 
 
 def handle_record(record: SQSRecord) -> str:

@@ -26,8 +26,8 @@ def bills(openid: str) -> list[dict[str, Any]]:
         if statement is not None:
             row["statement"] = {
                 "statement_id": statement.statement_id,
-                "amount_due": clock.yuan(statement.amount_due_fen),
-                "minimum_due": clock.yuan(statement.minimum_due_fen),
+                "amount_due": clock.yuan(int(statement.amount_due_fen)),
+                "minimum_due": clock.yuan(int(statement.minimum_due_fen)),
                 "remaining": clock.yuan(statement.remaining_fen),
                 "due_date": statement.due_date,
                 "paid": statement.remaining_fen == 0,

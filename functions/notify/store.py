@@ -160,7 +160,7 @@ def delete_otp(openid: str) -> None:
 
 
 class RateCounter(_Item):
-    count = NumberAttribute(default=0)
+    hits = NumberAttribute(default=0)
     expires_at = TTLAttribute()
 
 
@@ -171,8 +171,8 @@ def take(scope: str, key: str, limit: int, window_s: int) -> bool:
     counter = RateCounter(f"RATE#{scope}#{key}#{window}", "RATE")
     try:
         counter.update(
-            actions=[RateCounter.count.add(1), RateCounter.expires_at.set(window + window_s)],
-            condition=RateCounter.count.does_not_exist() | (RateCounter.count < limit),
+            actions=[RateCounter.hits.add(1), RateCounter.expires_at.set(window + window_s)],
+            condition=RateCounter.hits.does_not_exist() | (RateCounter.hits < limit),
         )
     except UpdateError as error:
         if _conditional_failed(error):
@@ -217,50 +217,57 @@ def delivery_key(event_id: str, channel: str, recipient: str) -> tuple[str, str]
 
 
 def claim(event_id: str, event_type: str, channel: str, recipient: str, token: str, lease_s: int,
-          title: str, values: dict, url: str | None) -> tuple[str, Delivery | None]:
+          title: str, values: dict, url: str | None) -> tuple[str, Delivery]:
     """Take the right to send one delivery. Returns ("claimed", item) for the caller to send;
     ("done", item) when it was already sent or settled; ("busy", item) while another
-    consumer holds a live claim. A claim whose lease ran out (its holder died) is taken over."""
+    consumer holds a live claim. A claim whose lease ran out (its holder died) is taken over.
+    Every step is a conditional write, so of two consumers racing only one gets the claim."""
     now = clock.now()
-    item = Delivery(*delivery_key(event_id, channel, recipient))
-    actions = [
-        Delivery.event_id.set(event_id), Delivery.event_type.set(event_type), Delivery.channel.set(channel),
-        Delivery.recipient.set(recipient), Delivery.status.set(CLAIMED), Delivery.token.set(token),
-        Delivery.lease_until.set(int(now.timestamp()) + lease_s), Delivery.attempts.add(1),
-        Delivery.title.set(title), Delivery.values.set(values),
-        Delivery.created_at.set(Delivery.created_at | now),
-        Delivery.expires_at.set(expires_at(now + timedelta(days=DELIVERY_KEEP_DAYS))),
-    ]
-    if url:
-        actions.append(Delivery.url.set(url))
-    if channel == "wx":
-        actions += [Delivery.gsi1pk.set(f"INBOX#{recipient}"), Delivery.gsi1sk.set(f"{clock.iso(now)}#{event_id}")]
-    condition = (
-        Delivery.pk.does_not_exist()
-        | (Delivery.status == RETRY)
-        | ((Delivery.status == CLAIMED) & (Delivery.lease_until < int(now.timestamp())))
+    lease_until = int(now.timestamp()) + lease_s
+    item = Delivery(
+        *delivery_key(event_id, channel, recipient), event_id=event_id, event_type=event_type, channel=channel,
+        recipient=recipient, status=CLAIMED, token=token, lease_until=lease_until, attempts=1, title=title,
+        values=values, url=url, created_at=now, expires_at=expires_at(now + timedelta(days=DELIVERY_KEEP_DAYS)),
     )
+    if channel == "wx":
+        item.gsi1pk, item.gsi1sk = f"INBOX#{recipient}", f"{clock.iso(now)}#{event_id}"
     try:
-        item.update(actions=actions, condition=condition)
+        item.save(condition=Delivery.pk.does_not_exist())
         return CLAIMED, item
-    except UpdateError as error:
+    except PutError as error:
         if not _conditional_failed(error):
             raise
     current = Delivery.get(*delivery_key(event_id, channel, recipient), consistent_read=True)
-    return ("done" if current.status in DONE else "busy"), current
+    if current.status in DONE:
+        return "done", current
+    if current.status == CLAIMED and current.lease_until >= int(now.timestamp()):
+        return "busy", current
+    seen_status, seen_token = current.status, current.token
+    current.status, current.token, current.lease_until = CLAIMED, token, lease_until
+    current.attempts = (current.attempts or 0) + 1
+    unchanged = Delivery.status == seen_status
+    unchanged &= (Delivery.token == seen_token) if seen_token else Delivery.token.does_not_exist()
+    try:
+        current.save(condition=unchanged)
+    except PutError as error:
+        if not _conditional_failed(error):
+            raise
+        return "busy", current
+    return CLAIMED, current
 
 
 def settle(item: Delivery, status: str, msgid: str | None = None, error: str | None = None) -> None:
     """End a claim: sent (with msgid), unreachable, rejected, or back to retry. Only the holder
     of the claim may settle it."""
-    actions = [Delivery.status.set(status), Delivery.token.remove(), Delivery.lease_until.set(0)]
+    token = item.token
+    item.status, item.token, item.lease_until = status, None, 0
     if msgid:
-        actions += [Delivery.msgid.set(msgid), Delivery.gsi2pk.set(f"MSG#{msgid}")]
+        item.msgid, item.gsi2pk = msgid, f"MSG#{msgid}"
     if status == SENT:
-        actions.append(Delivery.sent_at.set(clock.now()))
+        item.sent_at = clock.now()
     if error:
-        actions.append(Delivery.error.set(error[:200]))
-    item.update(actions=actions, condition=Delivery.token == item.token)
+        item.error = error[:200]
+    item.save(condition=Delivery.token == token)
 
 
 def get_delivery(event_id: str, channel: str, recipient: str) -> Delivery | None:
@@ -303,7 +310,7 @@ class Statement(_Item):
 
     @property
     def remaining_fen(self) -> int:
-        return max(0, self.amount_due_fen - self.paid_fen)
+        return max(0, int(self.amount_due_fen) - int(self.paid_fen))
 
 
 def save_statement(customer_id: str, last4: str, statement_id: str, amount_due_fen: int, minimum_due_fen: int,
@@ -332,7 +339,8 @@ def latest_statement(customer_id: str, last4: str) -> Statement | None:
 
 
 def find_statement(customer_id: str, last4: str, statement_id: str) -> Statement | None:
-    for statement in Statement.query(f"STMT#{customer_id}#{last4}", filter_condition=Statement.statement_id == statement_id):
+    matching = Statement.statement_id == statement_id
+    for statement in Statement.query(f"STMT#{customer_id}#{last4}", filter_condition=matching):
         return statement
     return None
 

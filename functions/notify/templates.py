@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from functions.common import clock, pii
 
@@ -87,7 +88,8 @@ TEMPLATES: dict[str, Template] = {t.key: t for t in (
     Template("bill_reminder", "还款提醒", ("character_string1", "amount2", "time3", "thing4"),
              lambda d: {"character_string1": pii.mask_card(d["card_last4"]), "amount2": clock.yuan(d["remaining_fen"]),
                         "time3": _date(d["due_date"]),
-                        "thing4": "今日为到期还款日" if d["days_left"] == 0 else f"{d['days_left']}天后到期，请按时还款"}),
+                        "thing4": "今日为到期还款日" if d["days_left"] == 0
+                        else f"{d['days_left']}天后到期，请按时还款"}),
     Template("payment_received", "还款成功", ("character_string1", "amount2", "time3"),
              lambda d: {"character_string1": pii.mask_card(d["card_last4"]), "amount2": clock.yuan(d["amount_fen"]),
                         "time3": clock.show_time(clock.parse_utc(d["occurred_at"]))}),

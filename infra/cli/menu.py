@@ -17,16 +17,22 @@ app = typer.Typer(help="The WeChat account menu (infra/menu.json).", no_args_is_
 
 
 def _client(stage: str | None):
-    from functions.common import aws, config
+    from functions.common import aws, config, dynamo
 
     if stage:
         from infra.local import slsconfig
 
         env = slsconfig.load(stage).environment
-        os.environ.update({k: env[k] for k in ("STAGE", "WECHAT_APP_ID", "WECHAT_SECRETS_PARAMETER")})
-        os.environ.update({"TABLE_WECHAT_STATE": env["TABLE_WECHAT_STATE"]})
+        # forget anything pointing at a local stack: real WeChat, real AWS, secrets from SSM
+        for key in [k for k in os.environ if k.startswith(("AWS_ENDPOINT_URL", "WECHAT_"))]:
+            del os.environ[key]
+        for key in config.SECRET_NAMES:
+            os.environ.pop(key, None)
+        keep = ("STAGE", "WECHAT_APP_ID", "WECHAT_SECRETS_PARAMETER", "TABLE_WECHAT_STATE")
+        os.environ.update({k: env[k] for k in keep})
         config.reset()
         aws.reset()
+        dynamo.reconnect()
     from functions.common.wechat.client import get_client
 
     return get_client()

@@ -96,6 +96,7 @@ class LocalStack:
         _quiet_werkzeug()
         self._saved_env = dict(os.environ)
         try:
+            resources.serialize_dynamodb()
             self._moto = ThreadedMotoServer(ip_address=HOST, port=0, verbose=False)
             self._moto.start()
             self._server = make_server(HOST, self.port, self._wsgi, threaded=True,
@@ -327,7 +328,7 @@ def _forget_cached_clients() -> None:
     """Start the functions afresh, as in a new Lambda container: they keep AWS clients,
     connections and settings made for the environment they first saw (functools caches,
     PynamoDB models' connections), and the stack's environment just changed."""
-    from pynamodb.models import Model
+    from functions.common import dynamo
 
     for name, module in list(sys.modules.items()):
         if module is None or not (name == "functions" or name.startswith("functions.")):
@@ -335,11 +336,7 @@ def _forget_cached_clients() -> None:
         for value in list(vars(module).values()):
             if getattr(value, "__module__", None) == name and callable(getattr(value, "cache_clear", None)):
                 value.cache_clear()
-    pending = list(Model.__subclasses__())
-    while pending:
-        model = pending.pop()
-        model._connection = None
-        pending.extend(model.__subclasses__())
+    dynamo.reconnect()
 
 
 def _quiet_werkzeug() -> None:

@@ -22,17 +22,18 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-PHONE = {"width": 1100, "height": 860}  # wide enough to show the phone and the panels side by side
+VIEWPORT = {"width": 1100, "height": 860}  # the phone and the panels side by side
 MISSING = ("Chromium not found (looked for $CHROMIUM_PATH, /usr/bin/chromium, chromium on PATH): "
            "browser journeys NOT run; install Debian's chromium package (.ci/run does)")
 
 
 def chromium_path() -> str | None:
-    for candidate in (os.environ.get("CHROMIUM_PATH"), "/usr/bin/chromium", shutil.which("chromium"),
-                      shutil.which("chromium-browser")):
-        if candidate and os.access(candidate, os.X_OK):
-            return candidate
-    return None
+    """$CHROMIUM_PATH when set (and only it), else Debian's chromium."""
+    if os.environ.get("CHROMIUM_PATH"):
+        candidates = [os.environ["CHROMIUM_PATH"]]
+    else:
+        candidates = ["/usr/bin/chromium", shutil.which("chromium"), shutil.which("chromium-browser")]
+    return next((c for c in candidates if c and os.access(c, os.X_OK)), None)
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
@@ -69,33 +70,13 @@ def stack():
     stack = LocalStack(port=0, queues=False, schedules=False, retry_delay_s=0, env=ANY_HOUR).start()
     yield stack
     stack.stop()
-    _repoint_models()
-
-
-def _repoint_models() -> None:
-    """PynamoDB models keep the endpoint the environment had when their class was made
-    (common/dynamo.py `table_meta`), and some are made lazily, on first use: a model made while
-    the stack ran would keep calling this stack's moto server after it stopped, failing the
-    next tests in this worker. Point every model back at the restored environment."""
-    import os
-
-    from pynamodb.models import Model
-
-    host = os.environ.get("AWS_ENDPOINT_URL_DYNAMODB") or os.environ.get("AWS_ENDPOINT_URL")
-    pending = list(Model.__subclasses__())
-    while pending:
-        model = pending.pop()
-        pending.extend(model.__subclasses__())
-        if hasattr(model, "Meta") and hasattr(model.Meta, "table_name"):
-            model.Meta.host = host
-            model._connection = None
 
 
 @pytest.fixture
 def page(browser, stack, request):
     """A fresh browser profile (no cookies) on the simulator page; the end state is saved as
     test-artifacts/browser/<test>.png whatever the outcome."""
-    context = browser.new_context(viewport=PHONE, locale="zh-CN", timezone_id="Asia/Shanghai")
+    context = browser.new_context(viewport=VIEWPORT, locale="zh-CN", timezone_id="Asia/Shanghai")
     context.set_default_timeout(15_000)
     page = context.new_page()
     errors: list[str] = []

@@ -127,7 +127,9 @@ class Writes:
 
 
 @pytest.fixture
-def writes(aws, monkeypatch):
+def moto_writes(monkeypatch):
+    """`Writes` for whatever moto runs in this process (in-process mocks or the local
+    stack's threaded server)."""
     from moto.dynamodb.responses import DynamoHandler
     from moto.sqs.responses import SQSResponse
 
@@ -135,3 +137,8 @@ def writes(aws, monkeypatch):
     monkeypatch.setattr(DynamoHandler, "call_action", recorder.wrap(DynamoHandler.call_action))
     monkeypatch.setattr(SQSResponse, "call_action", recorder.wrap(SQSResponse.call_action))
     return recorder
+
+
+@pytest.fixture
+def writes(aws, moto_writes):
+    return moto_writes

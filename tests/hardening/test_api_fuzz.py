@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from tests.hardening import apps
 from tests.hardening.conftest import customer, record, staff
 
-EXAMPLES = 50
+EXAMPLES = 100
 # no shrinking: a failing example is reported as found (shrinking re-runs moto hundreds of times)
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, database=None, derandomize=True,
                 phases=[Phase.explicit, Phase.generate],
@@ -85,12 +85,11 @@ class Harness:
 def world(aws, frozen_clock, writes):
     """Bookable branch T01 with managers, a core-banking customer with a card, and the
     current time at Monday 08:00 in Ningbo (booking's test week)."""
-    from tests.booking.conftest import MONDAY_8AM, branch
-
     from functions.booking import store as booking_store
     from functions.booking.service import Manager
     from functions.notify import corebank
     from infra.local.demo import branch_lookup
+    from tests.booking.conftest import MONDAY_8AM, branch
 
     frozen_clock(MONDAY_8AM)
     branch_lookup.load(branches=[branch("T01"), branch("T02", bookable=False)])

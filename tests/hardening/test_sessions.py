@@ -122,13 +122,12 @@ def test_tampered_and_expired_sessions_are_strangers(aws):
 @pytest.fixture
 def booked(aws, frozen_clock):
     """The victim's booking and loan application, made through the real APIs."""
-    from tests.booking.conftest import MONDAY_8AM, branch
-    from tests.booking.conftest import form as booking_form
-    from tests.loan_apply.conftest import form as loan_form
-
     from functions.booking import store
     from functions.booking.service import Manager
     from infra.local.demo import branch_lookup
+    from tests.booking.conftest import MONDAY_8AM, branch
+    from tests.booking.conftest import form as booking_form
+    from tests.loan_apply.conftest import form as loan_form
 
     frozen_clock(MONDAY_8AM)
     branch_lookup.load(branches=[branch("T01")])

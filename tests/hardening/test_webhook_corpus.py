@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter, defaultdict
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import boto3
 
@@ -105,7 +105,7 @@ def test_hostile_corpus_never_fails_and_stores_nothing(webhook, invocations):
 def test_a_replayed_delivery_is_answered_once_and_refused_after_the_window(webhook, invocations, frozen_clock):
     """A captured request sent again inside the window is answered from the de-duplication
     record (the feature runs once); outside the window it is refused."""
-    start = datetime.now(timezone.utc).replace(microsecond=0)
+    start = datetime.now(UTC).replace(microsecond=0)
     frozen_clock(start)
     sent = {}
     for mode in wx.MODES:

@@ -131,6 +131,7 @@ def sqs_event(*events_or_bodies, receive_count: int = 1) -> dict:
         records.append({
             "messageId": f"m{n}-{next(_serial)}", "receiptHandle": f"rh-{n}", "body": body,
             "attributes": {"ApproximateReceiveCount": str(receive_count)}, "messageAttributes": {},
-            "eventSource": "aws:sqs", "eventSourceARN": "arn:aws:sqs:cn-north-1:123456789012:q", "awsRegion": "cn-north-1",
+            "eventSource": "aws:sqs", "eventSourceARN": "arn:aws:sqs:cn-north-1:123456789012:q",
+            "awsRegion": "cn-north-1",
         })
     return {"Records": records}

@@ -2,17 +2,17 @@
 quiet hours, booking and loan messages, and the 账单 / 我的消息 replies."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from functions.common import clock, events
 from functions.common.intents import Intent
-from functions.notify import app, schedules, store
+from functions.notify import app, store
 
 
 def ningbo(day, hour, minute=0):
-    return datetime(2026, 3, day, hour, minute, tzinfo=clock.SHANGHAI).astimezone(timezone.utc)
+    return datetime(2026, 3, day, hour, minute, tzinfo=clock.SHANGHAI).astimezone(UTC)
 
 
 def statement(customer, statement_id="S202603", due="2026-03-25", amount=123456, minimum=12345):
@@ -145,7 +145,8 @@ def test_loan_status_is_a_template_message(fake_wechat_api, queue, frozen_clock)
 def test_bills_reply_lists_the_latest_statement_of_each_card(billed, make_customer, queue):
     second = make_customer()
     store.bind("o_bill", second.customer_id, second.card_hash, second.last4)
-    for intent in (Intent(kind="text", openid="o_bill", text="账单"), Intent(kind="click", openid="o_bill", key="BILLS")):
+    asks = (Intent(kind="text", openid="o_bill", text="账单"), Intent(kind="click", openid="o_bill", key="BILLS"))
+    for intent in asks:
         reply = app.answer(intent)
         assert reply.type == "text"
         assert f"尾号{billed.last4}：本期应还¥1,234.56，最低还款¥123.45，到期还款日2026-03-25" in reply.text

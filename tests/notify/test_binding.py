@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import boto3
 import pytest
@@ -13,7 +13,7 @@ from chalice.test import Client
 from functions.common import session
 from functions.notify import app as notify_app
 
-T0 = datetime(2026, 3, 2, 4, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 3, 2, 4, 0, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -41,7 +41,8 @@ def last_code(sms, phone):
 
 
 def bind(client, sms, openid, customer):
-    status, body = post(client, "/notify/api/otp", openid, {"card_number": customer.card_number, "phone": customer.phone})
+    ask = {"card_number": customer.card_number, "phone": customer.phone}
+    status, body = post(client, "/notify/api/otp", openid, ask)
     assert status == 200, body
     return post(client, "/notify/api/bindings", openid, {"code": last_code(sms, customer.phone)})
 

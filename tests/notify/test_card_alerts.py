@@ -3,7 +3,7 @@ SMS as well for large, cross-border or card-not-present payments; SMS instead wh
 cannot reach anyone."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -23,7 +23,7 @@ def txn(customer, amount_fen=1234, *, cross_border=False, card_present=True, mer
 
 @pytest.fixture
 def daytime(frozen_clock):
-    frozen_clock(datetime(2026, 3, 2, 6, 31, tzinfo=timezone.utc))  # 14:31 in Ningbo
+    frozen_clock(datetime(2026, 3, 2, 6, 31, tzinfo=UTC))  # 14:31 in Ningbo
 
 
 def templates(fake, openid):
@@ -119,7 +119,7 @@ def test_one_reachable_openid_is_enough(fake_wechat_api, make_customer, queue, s
 
 
 def test_card_alerts_ignore_quiet_hours(fake_wechat_api, make_customer, queue, frozen_clock):
-    frozen_clock(datetime(2026, 3, 2, 15, 0, tzinfo=timezone.utc))  # 23:00 in Ningbo
+    frozen_clock(datetime(2026, 3, 2, 15, 0, tzinfo=UTC))  # 23:00 in Ningbo
     customer = make_customer(openids=["o_night"])
     txn(customer)
     queue.drain()

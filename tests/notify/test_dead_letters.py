@@ -3,6 +3,7 @@ once (never dropped, never retried); nothing is sent for them."""
 from __future__ import annotations
 
 import json
+from datetime import UTC
 
 BAD = {
     "not-json": ("{not json", "not JSON"),
@@ -31,11 +32,11 @@ def test_bad_events_are_dead_lettered_with_a_reason(fake_wechat_api, queue):
 
 
 def test_good_events_in_the_same_batch_still_go_out(fake_wechat_api, queue, make_customer, frozen_clock):
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from functions.common import events
 
-    frozen_clock(datetime(2026, 3, 2, 4, 0, tzinfo=timezone.utc))
+    frozen_clock(datetime(2026, 3, 2, 4, 0, tzinfo=UTC))
     customer = make_customer(openids=["o_mixed"])
     queue.send_raw("{not json")
     events.publish("card_transaction", {

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import json
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from functions.common import clock, events
+from functions.common import events
 from functions.common.intents import Intent
 from functions.notify import app, consumer, schedules, store
 from tests.notify.conftest import sqs_event
 
-NOON = datetime(2026, 3, 2, 4, 0, tzinfo=timezone.utc)  # 12:00 in Ningbo
+NOON = datetime(2026, 3, 2, 4, 0, tzinfo=UTC)  # 12:00 in Ningbo
 
 
 def txn_event(customer, n, event_id=None):
@@ -128,7 +128,8 @@ def test_a_dead_consumers_claim_is_taken_over_after_its_lease(fake_wechat_api, m
     frozen_clock(NOON)
     customer = make_customer(openids=["o_dead"])
     event = txn_event(customer, 6)
-    state, _ = store.claim(event["id"], "card_transaction", "wx", "o_dead", "crashed-consumer", 180, "交易提醒", {}, None)
+    state, _ = store.claim(event["id"], "card_transaction", "wx", "o_dead", "crashed-consumer", 180,
+                           "交易提醒", {}, None)
     assert state == "claimed"
     assert app.events(sqs_event(event), None)["batchItemFailures"]  # still held
     assert fake_wechat_api.sent() == []

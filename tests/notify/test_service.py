@@ -1,7 +1,7 @@
 """The policy in plain Python: quiet hours, SMS rules, who hears of what."""
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import pytest
 
@@ -14,7 +14,7 @@ def at(hour, minute=0, day=2):
     """A UTC instant for a Ningbo wall time on 2026-03-<day>."""
     from functions.common import clock
 
-    return datetime(2026, 3, day, hour, minute, tzinfo=clock.SHANGHAI).astimezone(timezone.utc)
+    return datetime(2026, 3, day, hour, minute, tzinfo=clock.SHANGHAI).astimezone(UTC)
 
 
 @pytest.mark.parametrize("local,until", [

@@ -239,10 +239,14 @@ def _parse(xml: str) -> Any:
 
 
 def dedup_key(message: Any) -> str:
-    """WeChat's advice: MsgId; for events FromUserName+CreateTime(+Event+EventKey)."""
+    """WeChat's advice: MsgId; for events FromUserName+CreateTime(+Event+EventKey). Events
+    that carry their own MsgID (TEMPLATESENDJOBFINISH) are keyed on it too: two delivery
+    reports for one user can share a second."""
     raw = message._data
     if raw.get("MsgType") != "event" and raw.get("MsgId"):
         return f"msg:{raw['MsgId']}"
+    if raw.get("MsgID"):
+        return f"evt:{raw.get('FromUserName')}:{raw.get('Event', '')}:{raw['MsgID']}"
     event_key = raw.get("EventKey") if isinstance(raw.get("EventKey"), str) else ""
     return f"evt:{raw.get('FromUserName')}:{raw.get('CreateTime')}:{raw.get('Event', '')}:{event_key or ''}"
 

@@ -1,6 +1,7 @@
 """What was sent to a user, as the simulator's outbox shows it: template and custom messages
-from the fake WeChat API (over HTTP, its admin outbox) and SMS from SNS (moto runs in the
-stack's process, so its backend is read directly; SNS offers no API to list sent SMS)."""
+from the fake WeChat API (over HTTP, its admin outbox) and the SMS to the user's phones from
+SNS (moto runs in the stack's process, so its backend is read directly; SNS offers no API to
+list sent SMS)."""
 from __future__ import annotations
 
 from typing import Any
@@ -64,10 +65,24 @@ def sms_messages() -> list[dict[str, str]]:
     return out
 
 
+def phones_of(openid: str) -> set[str]:
+    """The mobile numbers (11 digits) on file for the cards `openid` has bound or is binding
+    (a pending one-time code): where this user's SMS go. Read from notify's tables, as the
+    operator's SMS gateway would know the phone."""
+    from functions.notify import corebank, store
+
+    customers = {b.customer_id for b in store.bindings_of(openid)}
+    pending = store.get_otp(openid)
+    if pending is not None:
+        customers.add(pending.customer_id)
+    return {phone[-11:] for phone in map(corebank.phone_of, customers) if phone}
+
+
 def for_user(stack_url: str, openid: str) -> dict[str, Any]:
     messages = wechat_messages(stack_url, openid)
+    phones = phones_of(openid)
     return {
         "templates": [m for m in messages if m["kind"] == "template"],
         "custom": [m for m in messages if m["kind"] != "template"],
-        "sms": sms_messages(),
+        "sms": [m for m in sms_messages() if m["phone"][-11:] in phones],
     }

@@ -6,7 +6,7 @@
 
   var $ = function (sel, root) { return (root || document).querySelector(sel); };
   var state = { users: [], current: null, menu: { button: [] }, places: [], encrypt: true };
-  var history = {};          // openid -> chat entries, kept in sessionStorage
+  var chats = {};            // openid -> chat entries, kept in sessionStorage
   var seenMessages = {};     // openid -> msgids of outbox messages already put in the chat
   var lastTime = {};         // openid -> time of the last entry, for the grey time labels
 
@@ -99,11 +99,11 @@
   // --- chat --------------------------------------------------------------------------
   function entries() {
     if (!state.current) { return []; }
-    if (!history[state.current]) {
-      try { history[state.current] = JSON.parse(sessionStorage.getItem("sim:" + state.current) || "[]"); }
-      catch (e) { history[state.current] = []; }
+    if (!chats[state.current]) {
+      try { chats[state.current] = JSON.parse(sessionStorage.getItem("sim:" + state.current) || "[]"); }
+      catch (e) { chats[state.current] = []; }
     }
-    return history[state.current];
+    return chats[state.current];
   }
 
   function remember(entry) {
@@ -448,7 +448,7 @@
       li.appendChild(el("p", "outbox__text", m.text));
       sms.appendChild(li);
     });
-    if (!box.sms.length) { sms.appendChild(el("li", "outbox__none", "还没有短信")); }
+    if (!box.sms.length) { sms.appendChild(el("li", "outbox__none", "没有发往该用户手机的短信")); }
   }
 
   function statusBadge(status) {

@@ -1,0 +1,245 @@
+"""Faults: DynamoDB throttling and 5xx injected at 20 % on every DynamoDB call (botocore's
+`before-send` event answers in DynamoDB's place, so the SDK's own retries see a real error
+response); a feature's intent failing or slow under the webhook; WeChat API faults and SQS
+redelivery beyond what tests/notify already covers (latency past the client's timeout,
+43004, concurrent consumers of a redelivered batch)."""
+from __future__ import annotations
+
+import json
+import random
+import threading
+from collections import Counter
+
+import botocore.session
+import pytest
+from botocore.awsrequest import AWSResponse
+from botocore.retries.standard import ExponentialBackoff
+from chalice.test import Client
+from pynamodb.models import Model
+
+from tests.hardening import apps
+from tests.hardening.conftest import customer, record
+from tests.webhook import wechat_side as wx
+
+ERRORS = [
+    (400, "ProvisionedThroughputExceededException", "The level of configured provisioned throughput exceeded"),
+    (400, "ThrottlingException", "Rate of requests exceeds the allowed throughput"),
+    (500, "InternalServerError", "Internal server error"),
+    (503, "ServiceUnavailable", "Service unavailable"),
+]
+
+
+class _Raw:
+    """What botocore's parser reads from a response body."""
+
+    def __init__(self, body: bytes):
+        self._body = body
+
+    def stream(self, **_):
+        yield self._body
+
+    def read(self, *_):
+        return self._body
+
+
+class Injector:
+    """Answers `rate` of DynamoDB requests with a throttling or server error, from a seeded
+    generator so a run is repeatable."""
+
+    def __init__(self, rate: float = 0.2, seed: int = 9):
+        self.rate = rate
+        self.on = False
+        self.rng = random.Random(seed)
+        self.lock = threading.Lock()
+        self.injected: Counter = Counter()
+        self.passed = 0
+
+    def __call__(self, request, **_):
+        with self.lock:
+            if not self.on or self.rng.random() >= self.rate:
+                self.passed += 1
+                return None
+            status, code, message = self.rng.choice(ERRORS)
+            self.injected[code] += 1
+        body = json.dumps({"__type": f"com.amazonaws.dynamodb.v20120810#{code}", "message": message}).encode()
+        headers = {"x-amzn-RequestId": "injected", "Content-Type": "application/x-amz-json-1.0"}
+        return AWSResponse(request.url, status, headers, _Raw(body))
+
+
+@pytest.fixture
+def dynamo_faults(aws, monkeypatch):
+    """Every botocore client made from now on (boto3's and PynamoDB's) carries the
+    injector on `before-send.dynamodb`; cached clients are dropped so they are remade."""
+    from functions.common import aws as common_aws
+
+    injector = Injector()
+    # the SDK's own backoff, scaled down (1 s base for throttling) so the test stays quick
+    monkeypatch.setitem(ExponentialBackoff._DEFAULT_BACKOFF_CONFIG, "throttling_base_scale", 0.01)
+    create_client = botocore.session.Session.create_client
+
+    def create_with_faults(self, service_name, *args, **kwargs):
+        client = create_client(self, service_name, *args, **kwargs)
+        if service_name == "dynamodb":
+            client.meta.events.register("before-send.dynamodb", injector)
+        return client
+
+    monkeypatch.setattr(botocore.session.Session, "create_client", create_with_faults)
+    common_aws.reset()
+    models = []
+    todo = list(Model.__subclasses__())
+    while todo:
+        model = todo.pop()
+        todo += model.__subclasses__()
+        models.append(model)
+    for model in models:
+        monkeypatch.setattr(model, "_connection", None, raising=False)
+    yield injector
+    injector.on = False
+    common_aws.reset()
+
+
+@pytest.fixture
+def world(aws, frozen_clock):
+    from functions.booking import store as booking_store
+    from functions.booking.service import Manager
+    from functions.notify import corebank
+    from infra.local.demo import branch_lookup
+    from tests.booking.conftest import MONDAY_8AM, branch
+
+    frozen_clock(MONDAY_8AM)
+    branch_lookup.load(branches=[branch("T01")])
+    for n in range(3):
+        booking_store.put_manager("T01", Manager(f"m{n}", f"经理{n}", frozenset({"wealth"})))
+    return corebank
+
+
+SLOTS = [f"2026-12-01T{h:02d}:{m:02d}:00Z" for h in (1, 2, 3) for m in (0, 30)]  # 09:00-11:30 in Ningbo
+
+
+def test_dynamodb_faults_at_20_percent_succeed_or_fail_cleanly(world, dynamo_faults):
+    from tests.booking.conftest import form as booking_form
+    from tests.loan_apply.conftest import form as loan_form
+
+    booking, loans = Client(apps.app("booking")), Client(apps.app("loan_apply"))
+    people = [f"o_fault_{n:03d}" for n in range(18)]
+    statuses: Counter = Counter()
+
+    def book(openid, slot):
+        return booking.http.post("/booking/api/bookings", headers={**customer(openid), "Idempotency-Key": openid},
+                                 body=json.dumps(booking_form(slot_start=slot, idempotency_key=f"k-{openid}")))
+
+    def apply(openid):
+        return loans.http.post("/loans/api/applications",
+                               headers={**customer(openid), "Idempotency-Key": f"idem-{openid}"},
+                               body=json.dumps(loan_form()))
+
+    dynamo_faults.on = True
+    first = {}
+    for n, openid in enumerate(people):
+        first[openid] = (book(openid, SLOTS[n % len(SLOTS)]), apply(openid))
+        for res in first[openid]:
+            statuses[res.status_code] += 1
+            assert res.status_code in (200, 201, 409, 503), (res.status_code, res.body[:300])
+            if res.status_code == 503:
+                assert json.loads(res.body)["code"] == "unavailable"
+    dynamo_faults.on = False
+    assert sum(dynamo_faults.injected.values()) >= 10  # the faults really happened
+
+    # the customer retries what failed; afterwards nothing is half-written: exactly one
+    # booking and one application each, and no slot holds more bookings than managers
+    held: Counter = Counter()
+    for n, openid in enumerate(people):
+        made_booking, made_application = first[openid]
+        if made_booking.status_code == 503:
+            made_booking = book(openid, SLOTS[n % len(SLOTS)])
+        if made_application.status_code == 503:
+            made_application = apply(openid)
+        mine = json.loads(booking.http.get("/booking/api/bookings", headers=customer(openid)).body)["bookings"]
+        if made_booking.status_code in (200, 201):
+            assert [b["id"] for b in mine] == [json.loads(made_booking.body)["booking"]["id"]]
+            held[SLOTS[n % len(SLOTS)]] += 1
+        else:
+            assert made_booking.status_code == 409 and mine == []  # the slot filled up meanwhile
+        applications = json.loads(loans.http.get("/loans/api/applications", headers=customer(openid)).body)["items"]
+        assert made_application.status_code in (200, 201)
+        assert [a["application_id"] for a in applications] == [
+            json.loads(made_application.body)["application"]["application_id"]]
+    slots = json.loads(booking.http.get("/booking/api/slots?branch_id=T01&service=wealth&date=2026-12-01",
+                                        headers=customer("o_look")).body)["slots"]
+    left = {s["start"]: s["available"] for s in slots}
+    for slot in SLOTS:
+        assert held[slot] <= 3
+        assert left.get(slot, 0) == 3 - held[slot], (slot, held[slot], left.get(slot))
+    injected = ", ".join(f"{n}×{code}" for code, n in dynamo_faults.injected.most_common())
+    outcome = ", ".join(f"{n}×{s}" for s, n in sorted(statuses.items()))
+    record("faults_dynamodb", "DynamoDB throttling and 5xx at 20 % (bookings, applications)",
+           sum(statuses.values()), f"{outcome}; injected {injected}; never 500; after retry every "
+           f"customer holds exactly one booking and one application; seat counters match")
+
+
+def test_card_binding_under_dynamodb_faults(world, dynamo_faults, monkeypatch):
+    """OTP request and confirm: a 503 leaves no binding, a 201 leaves exactly one."""
+    from functions.notify import binding, delivery, store
+
+    sent: dict[str, str] = {}
+    monkeypatch.setattr(delivery, "send_sms", lambda phone, text: sent.__setitem__(phone, text))
+    notify = Client(apps.app("notify"))
+    statuses: Counter = Counter()
+    for n in range(8):
+        phone, number = f"1390000{n:04d}", _card(n)
+        world.add_customer(f"CB{n:03d}", "测试客户", phone)
+        world.add_card(f"CB{n:03d}", number)
+        openid = f"o_bind_{n}"
+        dynamo_faults.on = True
+        res = notify.http.post("/notify/api/otp", headers=customer(openid),
+                               body=json.dumps({"card_number": number, "phone": phone}))
+        statuses[res.status_code] += 1
+        assert res.status_code in (200, 503, 429), res.body[:300]
+        if res.status_code == 200:
+            code = sent[phone].split("验证码")[1][:6]
+            res = notify.http.post("/notify/api/bindings", headers=customer(openid), body=json.dumps({"code": code}))
+            statuses[res.status_code] += 1
+            assert res.status_code in (201, 400, 503), res.body[:300]
+        dynamo_faults.on = False
+        bound = binding.bindings(openid)
+        assert len(bound) == (1 if res.status_code == 201 else 0)
+        assert len(store.bindings_of(openid)) == len(bound)
+    outcome = ", ".join(f"{n}×{s}" for s, n in sorted(statuses.items()))
+    record("faults_binding", "DynamoDB faults at 20 % during card binding", sum(statuses.values()),
+           f"{outcome}; never 500; a binding exists exactly when confirm said 201")
+
+
+def _card(seed: int) -> str:
+    from stdnum import luhn
+
+    body = f"62260{seed:010d}"
+    return body + luhn.calc_check_digit(body)
+
+
+# ----- the webhook's deadline ---------------------------------------------------------------
+
+@pytest.mark.parametrize("fault", ["fails", "slow"])
+def test_a_failing_or_slow_feature_gets_the_fallback(webhook, invocations, monkeypatch, fault):
+    """WeChat waits 5 s: the webhook answers the fallback text from its own deadline,
+    whatever the feature does."""
+    from functions.common import config
+    from functions.webhook import routes
+
+    monkeypatch.setenv("INTENT_DEADLINE_S", "0.5")
+    config.reset()
+    if fault == "fails":
+        invocations.fail = True
+    else:
+        invocations.delay_s = 1.5  # past the deadline, far inside WeChat's 5 s
+    for mode in wx.MODES:
+        path, body = wx.request(wx.msg("text", Content="我的预约"), mode)
+        res = webhook.http.post(path, headers={"Content-Type": "text/xml"}, body=body)
+        assert res.status_code == 200
+        assert wx.read_reply(res.body, mode)["Content"] == routes.fallback_text()
+    # a silent event (LOCATION) still answers `success`
+    path, body = wx.request(wx.event("LOCATION", Latitude=29.86, Longitude=121.54, Precision=30.0))
+    res = webhook.http.post(path, headers={"Content-Type": "text/xml"}, body=body)
+    assert res.status_code == 200 and res.body == b"success"
+    assert config.settings().intent_deadline_s < 5
+    record(f"intent_{fault}", f"Webhook: the feature behind an intent {fault}", 4,
+           "fallback text (or `success` for silent events) from the webhook's own deadline, inside 5 s")
