@@ -3,7 +3,12 @@
 - CPU: the webhook's whole path for a message (verify, decrypt, parse, de-duplicate,
   route, intent round trip, render, encrypt) with AWS I/O stubbed (an in-memory
   de-duplication store and an in-process invoker), divided by bare wechatpy doing
-  verify+decrypt+parse+reply+encrypt on the same messages in the same run.
+  verify+decrypt+parse+reply+encrypt on the same messages in the same run. Both sides get
+  the same safe-mode requests and answer each with the same text, so both verify two
+  signatures, parse two XML documents and run AES twice per message; the webhook also pays
+  for its own checks (timestamp window, size limit, DOCTYPE/ENTITY), de-duplication,
+  routing and the worker-thread handoff that enforces the intent deadline. CPU time counts
+  every thread of the process.
 - AWS calls per message, first delivery and a retry, counted with a botocore event hook:
   DynamoDB in moto, the Lambda Invoke API stubbed with botocore's Stubber.
 - Cold import of every handler module in serverless.yml, each in a fresh interpreter,

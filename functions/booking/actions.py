@@ -112,6 +112,13 @@ def owned(openid: str, booking_id: str) -> store.Booking:
     return booking
 
 
+def _books(openid: str, mobile_hash: str | None, now: datetime) -> store.Books:
+    """The ledgers a change of a booking rewrites: the customer's and, when the booking
+    knows it, the mobile number's; each pruned of past slots."""
+    found = [store.ledger(openid)] + ([store.mobile_ledger(mobile_hash)] if mobile_hash else [])
+    return [(book, service.upcoming(book.upcoming, now)) for book in found]
+
+
 def create(openid: str, form: dict[str, Any]) -> store.Booking:
     v = Validator()
     branch_id = str(form.get("branch_id") or "").strip()
@@ -130,12 +137,17 @@ def create(openid: str, form: dict[str, Any]) -> store.Booking:
     spot = place(branch_id, code)
     now = clock.now()
     service.check_slot(spot.branch, start, now)
+    mobile_hash = pii.keyed_hash(mobile, "phone")
     sealed = None
     for attempt in range(ATTEMPTS):
+        # the number's ledger is read first: when the customer's own bookings fill both, the
+        # customer's ledger read after it holds them too, and the refusal is too_many_bookings
+        by_mobile = store.mobile_ledger(mobile_hash)
         book = store.ledger(openid)
         if booking_id in book.upcoming:
             return create(openid, form)  # the same form won a moment ago: answer with it
         live = service.check_can_add(book.upcoming, start, now)
+        mobile_live = service.check_mobile_can_add(by_mobile.upcoming, now)
         state = store.day_state(branch_id, clock.local(start).date())
         free = service.free_managers(spot.roster, code, state, start)
         if service.available(spot.roster, code, state, start) == 0:
@@ -145,11 +157,13 @@ def create(openid: str, form: dict[str, Any]) -> store.Booking:
         booking = store.Booking(
             f"BOOKING#{booking_id}", "BOOKING", id=booking_id, openid=openid, branch_id=branch_id,
             branch_name=spot.branch["name"], service=code, sealed=sealed, name_masked=pii.mask_name(name),
-            mobile_masked=pii.mask_phone(mobile), created_at=stamp, updated_at=stamp, status="confirmed",
+            mobile_masked=pii.mask_phone(mobile), mobile_hash=mobile_hash, created_at=stamp, updated_at=stamp,
+            status="confirmed",
         )
         booking.place(start, free[0])
+        books = [(book, live), (by_mobile, mobile_live)]
         try:
-            store.create(booking, free[0], service.capacity(spot.roster, code), book, live)
+            store.create(booking, free[0], service.capacity(spot.roster, code), books)
         except store.Cancelled as lost:
             if "booking" in lost.failed:
                 return create(openid, form)  # the same form won a moment ago: answer with it
@@ -157,7 +171,7 @@ def create(openid: str, form: dict[str, Any]) -> store.Booking:
                 raise service.slot_taken_by_user() from None
             if "counter" in lost.failed:
                 raise service.slot_full() from None
-            _pause(attempt)  # a manager or the ledger changed meanwhile
+            _pause(attempt)  # a manager or a ledger changed meanwhile
             continue
         logger.info("booking confirmed", extra={"booking_id": booking_id, "branch_id": branch_id, "service_code": code})
         _announce("booking_confirmed", booking)
@@ -183,9 +197,8 @@ def cancel(openid: str, booking_id: str) -> store.Booking:
             return booking
         now = clock.now()
         service.check_changeable(booking.start, booking.status, now)
-        book = store.ledger(openid)
         try:
-            store.cancel(booking, book, service.upcoming(book.upcoming, now))
+            store.cancel(booking, _books(openid, booking.mobile_hash, now))
         except store.Cancelled:
             _pause(attempt)
             booking = owned(openid, booking_id)
@@ -212,16 +225,15 @@ def reschedule(openid: str, booking_id: str, slot_text: str | None) -> store.Boo
     service.check_slot(spot.branch, start, now)
     seen = booking.slot_start
     for attempt in range(ATTEMPTS):
-        book = store.ledger(openid)
-        live = service.upcoming(book.upcoming, now)
-        if clock.iso(start) in live.values():
+        books = _books(openid, booking.mobile_hash, now)
+        if clock.iso(start) in books[0][1].values():  # the customer's own ledger comes first
             raise service.slot_taken_by_user()
         state = store.day_state(booking.branch_id, clock.local(start).date())
         free = service.free_managers(spot.roster, booking.service, state, start)
         if service.available(spot.roster, booking.service, state, start) == 0:
             raise service.slot_full()
         try:
-            store.move(booking, start, free[0], service.capacity(spot.roster, booking.service), book, live)
+            store.move(booking, start, free[0], service.capacity(spot.roster, booking.service), books)
         except store.Cancelled as lost:
             if "booking" in lost.failed:
                 raise Conflict("booking_changed", "该预约刚刚已被修改，请刷新后重试") from None
@@ -264,9 +276,8 @@ def mark(booking_id: str, status: str | None) -> store.Booking:
             raise Conflict("not_active", "该预约已取消或已登记")
         if booking.day > clock.local(now).date():
             raise Conflict("not_yet", "预约日期未到，无法登记")
-        book = store.ledger(booking.openid)
         try:
-            store.mark(booking, status, book, service.upcoming(book.upcoming, now))
+            store.mark(booking, status, _books(booking.openid, booking.mobile_hash, now))
         except store.Cancelled:
             _pause(attempt)
             booking = store.get(booking_id) or booking

@@ -27,6 +27,7 @@ LEAD = timedelta(hours=1)  # the first bookable slot starts at least this far ah
 HORIZON_DAYS = 14  # bookable dates: today .. today + 14 (Asia/Shanghai)
 CANCEL_BEFORE = timedelta(hours=1)
 MAX_UPCOMING = 3
+MAX_UPCOMING_PER_MOBILE = 3  # across openids: many accounts cannot share one number round the limit
 NAME_MAX = 20
 NOTE_MAX = 200
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -70,6 +71,11 @@ def slot_full() -> ApiError:
 def too_many() -> ApiError:
     message = f"您最多可同时保留{MAX_UPCOMING}个预约，请先取消不需要的预约"
     return field_error(409, "too_many_bookings", "bookings", message)
+
+
+def mobile_limit() -> ApiError:
+    message = f"该手机号码最多可同时保留{MAX_UPCOMING_PER_MOBILE}个预约，请先取消不需要的预约"
+    return field_error(409, "phone_limit", "mobile", message)
 
 
 def slot_taken_by_user() -> ApiError:
@@ -219,6 +225,14 @@ def check_can_add(ledger: dict[str, str], start: datetime, now: datetime) -> dic
         raise slot_taken_by_user()
     if len(live) >= MAX_UPCOMING:
         raise too_many()
+    return live
+
+
+def check_mobile_can_add(ledger: dict[str, str], now: datetime) -> dict[str, str]:
+    """The mobile number's pruned ledger, if it may hold one more booking."""
+    live = upcoming(ledger, now)
+    if len(live) >= MAX_UPCOMING_PER_MOBILE:
+        raise mobile_limit()
     return live
 
 

@@ -3,12 +3,13 @@ transactions that keep seats, managers and customers' limits consistent.
 
 Every change of a booking is one DynamoDB transaction over:
   the booking item, the slot's seat counter for the service (capacity condition), the
-  manager's seat in the slot, the customer's guard for the slot, and the customer's ledger
-  of upcoming bookings (optimistic version).
+  manager's seat in the slot, the customer's guard for the slot, and the ledgers of upcoming
+  bookings (optimistic version) of the customer and of the mobile number booked with.
 A failed condition cancels the whole transaction; `Cancelled` names which parts failed.
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -35,6 +36,11 @@ def day_pk(branch_id: str, day: date) -> str:
 
 def user_pk(openid: str) -> str:
     return f"USER#{openid}"
+
+
+def mobile_pk(mobile_hash: str) -> str:
+    """A mobile number's partition, by keyed hash (pii.keyed_hash(number, "phone"))."""
+    return f"PHONE#{mobile_hash}"
 
 
 class RosterEntry(Model):
@@ -86,6 +92,7 @@ class Booking(Model):
     sealed = UnicodeAttribute()  # pii.seal({name, mobile, note}, {"booking_id": id})
     name_masked = UnicodeAttribute()
     mobile_masked = UnicodeAttribute()
+    mobile_hash = UnicodeAttribute(null=True)  # keyed hash: finds the mobile number's ledger
     created_at = UnicodeAttribute()
     updated_at = UnicodeAttribute()
     user_pk = UnicodeAttribute()
@@ -135,14 +142,24 @@ class Guard(Model):
 
 
 class Ledger(Model):
-    """USER#<openid> / LEDGER: {booking id: slot start} of upcoming bookings. Every change
-    goes through its version, so the per-customer limit holds under concurrency."""
+    """USER#<openid> / LEDGER or PHONE#<mobile hash> / LEDGER: {booking id: slot start} of
+    the upcoming bookings of a customer or of a mobile number. Every change goes through its
+    version, so the limits hold under concurrency; it expires with its last slot, like guards."""
 
     Meta = table_meta("bookings")
     pk = UnicodeAttribute(hash_key=True)
     sk = UnicodeAttribute(range_key=True, default="LEDGER")
     upcoming = JSONAttribute(default=dict)
     version = VersionAttribute()
+    expires_at = TTLAttribute(null=True)
+
+    @property
+    def label(self) -> str:
+        """Its part's name in a transaction (see `Cancelled`)."""
+        return "mobile_ledger" if self.pk.startswith("PHONE#") else "ledger"
+
+
+Books = Sequence[tuple[Ledger, dict[str, str]]]  # ledgers read for a change, each pruned of past slots
 
 
 # ----- reads -------------------------------------------------------------------------------
@@ -202,11 +219,19 @@ def on_date(day: date, branch_id: str | None = None) -> list[Booking]:
     return list(Booking.by_date.query(f"DATE#{day.isoformat()}", condition))
 
 
-def ledger(openid: str) -> Ledger:
+def _ledger(pk: str) -> Ledger:
     try:
-        return Ledger.get(user_pk(openid), "LEDGER", consistent_read=True)
+        return Ledger.get(pk, "LEDGER", consistent_read=True)
     except Ledger.DoesNotExist:
-        return Ledger(user_pk(openid), "LEDGER", upcoming={})
+        return Ledger(pk, "LEDGER", upcoming={})
+
+
+def ledger(openid: str) -> Ledger:
+    return _ledger(user_pk(openid))
+
+
+def mobile_ledger(mobile_hash: str) -> Ledger:
+    return _ledger(mobile_pk(mobile_hash))
 
 
 # ----- transactions ------------------------------------------------------------------------
@@ -291,35 +316,44 @@ def _release(tx: _Tx, prefix: str, booking: Booking) -> None:
               condition=Guard.booking_id == booking.id)
 
 
-def create(booking: Booking, manager: Manager, cap: int, book: Ledger, upcoming: dict[str, str]) -> None:
+def _write(tx: _Tx, books: Books, change: Callable[[dict[str, str]], dict[str, str]]) -> None:
+    """Put each ledger with `change` applied to its upcoming bookings (the put is conditioned
+    on the version read, so a ledger changed meanwhile cancels the transaction)."""
+    for book, upcoming in books:
+        book.upcoming = change(upcoming)
+        last = max((clock.parse_utc(s) for s in book.upcoming.values()), default=clock.now())
+        book.expires_at = _keep_until(last)
+        tx.put(book.label, book)
+
+
+def create(booking: Booking, manager: Manager, cap: int, books: Books) -> None:
     """Store a new booking with its seat. Parts: booking (exists → same request again),
     counter (full), seat (manager taken meanwhile), guard (customer has that slot),
-    ledger (changed meanwhile)."""
+    ledger and mobile_ledger (changed meanwhile)."""
     tx = _Tx()
     tx.put("booking", booking, condition=Booking.pk.does_not_exist())
     _take(tx, "", booking, booking.start, manager, cap)
-    book.upcoming = {**upcoming, booking.id: booking.slot_start}
-    tx.put("ledger", book)
+    _write(tx, books, lambda upcoming: {**upcoming, booking.id: booking.slot_start})
     tx.commit()
 
 
-def cancel(booking: Booking, book: Ledger, upcoming: dict[str, str]) -> None:
-    """Cancel a confirmed booking and free its seat. Parts: booking (no longer confirmed)."""
+def cancel(booking: Booking, books: Books) -> None:
+    """Cancel a confirmed booking, free its seat and its place in the ledgers. Parts:
+    booking (no longer confirmed)."""
     tx = _Tx()
     now = clock.iso(clock.now())
     tx.update("booking", booking, [Booking.status.set("cancelled"), Booking.updated_at.set(now)],
               condition=(Booking.status == "confirmed") & (Booking.slot_start == booking.slot_start))
     _release(tx, "old_", booking)
-    book.upcoming = {k: v for k, v in upcoming.items() if k != booking.id}
-    tx.put("ledger", book)
+    _write(tx, books, lambda upcoming: {k: v for k, v in upcoming.items() if k != booking.id})
     tx.commit()
     booking.status, booking.updated_at = "cancelled", now
 
 
-def move(booking: Booking, start: datetime, manager: Manager, cap: int, book: Ledger, upcoming: dict[str, str]) -> None:
+def move(booking: Booking, start: datetime, manager: Manager, cap: int, books: Books) -> None:
     """Move a booking to another slot: the new seat is taken and the old one released in one
     transaction, or nothing changes. Parts: booking (changed meanwhile), new_counter (full),
-    new_seat, new_guard, ledger."""
+    new_seat, new_guard, ledger, mobile_ledger."""
     tx = _Tx()
     old_start = booking.slot_start
     moved = Booking(**{k: getattr(booking, k) for k in booking.get_attributes()})
@@ -328,21 +362,19 @@ def move(booking: Booking, start: datetime, manager: Manager, cap: int, book: Le
     tx.put("booking", moved, condition=(Booking.status == "confirmed") & (Booking.slot_start == old_start))
     _release(tx, "old_", booking)
     _take(tx, "new_", moved, start, manager, cap)
-    book.upcoming = {**upcoming, booking.id: moved.slot_start}
-    tx.put("ledger", book)
+    _write(tx, books, lambda upcoming: {**upcoming, booking.id: moved.slot_start})
     tx.commit()
     for name in booking.get_attributes():
         setattr(booking, name, getattr(moved, name))
 
 
-def mark(booking: Booking, status: str, book: Ledger, upcoming: dict[str, str]) -> None:
-    """Staff record the outcome; the booking leaves the customer's upcoming ones, and its
-    seat stays taken (the manager's time was spent)."""
+def mark(booking: Booking, status: str, books: Books) -> None:
+    """Staff record the outcome; the booking leaves the upcoming ones of the customer and
+    the mobile number, and its seat stays taken (the manager's time was spent)."""
     tx = _Tx()
     now = clock.iso(clock.now())
     tx.update("booking", booking, [Booking.status.set(status), Booking.updated_at.set(now)],
               condition=Booking.status == "confirmed")
-    book.upcoming = {k: v for k, v in upcoming.items() if k != booking.id}
-    tx.put("ledger", book)
+    _write(tx, books, lambda upcoming: {k: v for k, v in upcoming.items() if k != booking.id})
     tx.commit()
     booking.status, booking.updated_at = status, now

@@ -3,10 +3,29 @@ yuan. `now()` is the one clock every function reads, so tests can freeze it."""
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from zoneinfo import ZoneInfo
+from functools import lru_cache
+from typing import TYPE_CHECKING
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
+if TYPE_CHECKING:
+    from zoneinfo import ZoneInfo
+
+    SHANGHAI: ZoneInfo
 _frozen: datetime | None = None
+
+
+@lru_cache(maxsize=1)
+def _shanghai() -> ZoneInfo:
+    from zoneinfo import ZoneInfo
+
+    return ZoneInfo("Asia/Shanghai")
+
+
+def __getattr__(name: str):
+    """`SHANGHAI`, loaded on first use: zoneinfo and the tz database cost a cold start
+    ~1 ms that handlers which show no time need not pay."""
+    if name == "SHANGHAI":
+        return _shanghai()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def now() -> datetime:
@@ -26,7 +45,7 @@ def freeze(at: datetime | None) -> None:
 
 def local(dt: datetime | None = None) -> datetime:
     """A UTC instant as Asia/Shanghai wall time."""
-    return (dt or now()).astimezone(SHANGHAI)
+    return (dt or now()).astimezone(_shanghai())
 
 
 def parse_utc(value: str) -> datetime:

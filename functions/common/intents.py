@@ -44,12 +44,14 @@ class Intent:
     v: int = VERSION
 
     def to_dict(self) -> dict[str, Any]:
-        # field by field rather than asdict(): this runs on every WeChat message
-        out: dict[str, Any] = {}
-        for name in self.__dataclass_fields__:
+        """`kind`, `v` and the fields that are set, in declaration order (by hand rather
+        than asdict(): this runs on every WeChat message)."""
+        out: dict[str, Any] = {"kind": self.kind}
+        for name in _OPTIONAL:
             value = getattr(self, name)
-            if value not in ("", None, 0) or name in ("v", "kind"):
-                out[name] = asdict(value) if isinstance(value, Location) else value
+            if value:
+                out[name] = value.__dict__.copy() if name == "location" else value
+        out["v"] = self.v
         return out
 
     @classmethod
@@ -59,6 +61,9 @@ class Intent:
         loc = data.get("location")
         fields = {k: data[k] for k in cls.__dataclass_fields__ if k in data and k != "location"}
         return cls(**fields, location=Location(**loc) if loc else None)
+
+
+_OPTIONAL = ("openid", "msg_id", "create_time", "text", "key", "location", "template_msg_id", "status")
 
 
 @dataclass(frozen=True)

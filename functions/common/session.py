@@ -7,7 +7,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-from http.cookies import SimpleCookie
 from urllib.parse import quote, urlencode
 
 from functions.common import clock, config
@@ -44,8 +43,10 @@ def verify(value: str | None) -> str | None:
 
 
 def openid_from_headers(headers: dict[str, str]) -> str | None:
+    from http.cookies import SimpleCookie  # only requests with a session pay for it
+
     raw = headers.get("cookie") or headers.get("Cookie") or ""
-    jar: SimpleCookie = SimpleCookie()
+    jar = SimpleCookie()
     try:
         jar.load(raw)
     except Exception:  # a malformed cookie header is the same as none

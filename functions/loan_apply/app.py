@@ -2,7 +2,7 @@
 from pathlib import Path
 
 from functions.common import config, http, intents, pages, session
-from functions.common.errors import ValidationFailed
+from functions.common.errors import ApiError
 from functions.common.intents import Intent, Reply
 from functions.loan_apply import catalogue, prescreen, service
 
@@ -54,7 +54,9 @@ def apply_submit():
     http.require_csrf(request, openid, form)
     try:
         result = service.submit(openid, form, form.get("idempotency_key"))
-    except ValidationFailed as failed:
+    except ApiError as failed:
+        if not failed.fields:  # a refusal of the whole request: the error page
+            raise
         errors = {f.field: f.message for f in failed.fields}
         return _form_page(openid, form, errors, failed.status)
     return http.redirect(f"/loans/mine/{result['application']['application_id']}?submitted=1")

@@ -9,12 +9,23 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import re
 import secrets
 from datetime import date, datetime, time, timedelta
+from time import sleep
 
 from functions.common import clock, events, pii
-from functions.common.errors import Conflict, FieldError, NotFound, TooManyRequests, ValidationFailed, Validator
+from functions.common.errors import (
+    ApiError,
+    Conflict,
+    FieldError,
+    NotFound,
+    ServiceUnavailable,
+    TooManyRequests,
+    ValidationFailed,
+    Validator,
+)
 from functions.common.log import get_logger
 from functions.loan_apply import catalogue, prescreen, status, store, validation
 
@@ -22,6 +33,7 @@ logger = get_logger()
 SOURCE = "loan_apply"
 _IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 PERSONAL_FIELDS = ("name", "id_number", "phone")
+ATTEMPTS = 5  # a submit that met another on a shared counter is tried again, a few times
 
 
 def purge_after_days() -> int:
@@ -32,6 +44,12 @@ def purge_after_days() -> int:
 def daily_limit() -> int:
     """Submissions allowed per openid per Asia/Shanghai day (env LOAN_DAILY_LIMIT)."""
     return int(os.environ.get("LOAN_DAILY_LIMIT", "3"))
+
+
+def phone_daily_limit() -> int:
+    """Submissions allowed per mobile number per Asia/Shanghai day, whichever openid sends
+    them (env LOAN_PHONE_DAILY_LIMIT)."""
+    return int(os.environ.get("LOAN_PHONE_DAILY_LIMIT", "3"))
 
 
 def _context(application_id: str) -> dict[str, str]:
@@ -178,18 +196,36 @@ def submit(openid: str, form: dict, idempotency_key: str | None) -> dict:
                           actor_role=status.APPLICANT, actor=openid, at=at, from_status=None,
                           to_status=status.SUBMITTED, reason=None)
     try:
-        store.create(app, first, openid, key, fingerprint, f"{clock.local(now):%Y-%m-%d}", daily_limit(), clock.epoch())
+        _create(app, first, openid, key, fingerprint, clock.local(now).date(), pii.keyed_hash(parsed.phone, "phone"))
     except store.DuplicateSubmission:
         claimed = store.idempotency(openid, key)
         if claimed is None:  # the key's first request is still being written, or was rolled back
             raise Conflict("submission_in_progress", "申请正在提交，请稍后刷新查看") from None
         return _replay(claimed, fingerprint)
-    except store.DailyLimitReached:
+    except store.DailyLimitReached as reached:
+        if reached.per == "phone":
+            message = f"该手机号码今天已提交{phone_daily_limit()}次申请，请明天再试"
+            field = FieldError("phone", "phone_daily_limit", message)
+            raise ApiError(429, "phone_daily_limit", message, [field]) from None
         raise TooManyRequests("daily_limit", f"每天最多提交{daily_limit()}次申请，请明天再试") from None
     logger.info("application submitted", extra={"application_id": application_id, "product": parsed.product,
                                                 "verdict": result.verdict})
     _publish(app, first)
     return {"application": view(app), "replayed": False}
+
+
+def _create(app: store.Application, first: store.History, openid: str, key: str, fingerprint: str, day: date,
+            phone_hash: str) -> None:
+    """store.create, tried again when another submission held a shared counter (the
+    per-phone one is shared across openids) at the same moment."""
+    for attempt in range(ATTEMPTS):
+        try:
+            store.create(app, first, openid, key, fingerprint, day.isoformat(), daily_limit(), clock.epoch(),
+                         phone_hash, phone_daily_limit())
+            return
+        except store.Contended:
+            sleep(random.uniform(0, 0.01 * 2**attempt))  # noqa: S311 - jitter, not security
+    raise ServiceUnavailable()
 
 
 def _owned(openid: str, application_id: str) -> store.Application:

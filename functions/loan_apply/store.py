@@ -5,6 +5,7 @@
   APP#<id> / A#<time>#<rand>     a staff read of its decrypted fields
   IDEM#<openid>#<key> / IDEM     a submit's idempotency key → the application it created
   DAILY#<openid>#<date> / DAILY  submissions of one openid on one Asia/Shanghai day
+  DAILY#PHONE#<hash>#<date> / DAILY  submissions with one mobile number (keyed hash) that day
 
 Every status change is one transaction: the application, conditioned on the status and
 revision the caller read, and its history item, conditioned on not existing yet.
@@ -31,7 +32,16 @@ class DuplicateSubmission(Exception):
 
 
 class DailyLimitReached(Exception):
-    pass
+    """A day's submissions are used up; `per` says whose: "openid" or "phone"."""
+
+    def __init__(self, per: str):
+        super().__init__(per)
+        self.per = per
+
+
+class Contended(Exception):
+    """Another submission held one of the day's counters at the same moment (DynamoDB's
+    TransactionConflict): nothing was written; trying again is safe."""
 
 
 class StaleStatus(Exception):
@@ -205,29 +215,38 @@ def open_products(id_hash: str, open_statuses: frozenset[str]) -> set[str]:
 
 
 def create(app: Application, history: History, openid: str, key: str, fingerprint: str, day: str,
-           daily_limit: int, now_epoch: int) -> None:
+           daily_limit: int, now_epoch: int, phone_hash: str, phone_daily_limit: int) -> None:
     """Write a new application in one transaction: claim the idempotency key, count the
-    submission against the day's limit, put the application and its first history item."""
+    submission against the day's limits of the openid and of the mobile number, put the
+    application and its first history item. A retry with a claimed key fails on the key, so
+    it never counts twice."""
     from pynamodb.transactions import TransactWrite
 
     idem = IdempotencyRecord(f"IDEM#{openid}#{key}", application_id=app.application_id,
                              fingerprint=fingerprint, expires_at=now_epoch + IDEMPOTENCY_TTL_S)
-    counter = DailyCounter(f"DAILY#{openid}#{day}")
+    counters = [(DailyCounter(f"DAILY#{openid}#{day}"), daily_limit),  # item 3
+                (DailyCounter(f"DAILY#PHONE#{phone_hash}#{day}"), phone_daily_limit)]  # item 4
     try:
         with TransactWrite(connection=_connection()) as tx:
             tx.save(idem, condition=IdempotencyRecord.pk.does_not_exist())  # item 0
             tx.save(app, condition=Application.pk.does_not_exist())  # item 1
             tx.save(history, condition=History.pk.does_not_exist())  # item 2
-            tx.update(counter, actions=[  # item 3
-                DailyCounter.submissions.add(1),
-                DailyCounter.expires_at.set(now_epoch + COUNTER_TTL_S),
-            ], condition=DailyCounter.submissions.does_not_exist() | (DailyCounter.submissions < daily_limit))
+            for counter, limit in counters:
+                tx.update(counter, actions=[
+                    DailyCounter.submissions.add(1),
+                    DailyCounter.expires_at.set(now_epoch + COUNTER_TTL_S),
+                ], condition=DailyCounter.submissions.does_not_exist() | (DailyCounter.submissions < limit))
     except TransactWriteError as error:
         # TransactionConflict: a concurrent request is writing the same key right now
         if 0 in _cancelled_at(error, "ConditionalCheckFailed", "TransactionConflict"):
             raise DuplicateSubmission from None
-        if 3 in _cancelled_at(error, "ConditionalCheckFailed"):
-            raise DailyLimitReached from None
+        full = _cancelled_at(error, "ConditionalCheckFailed")
+        if 3 in full:
+            raise DailyLimitReached("openid") from None
+        if 4 in full:
+            raise DailyLimitReached("phone") from None
+        if _cancelled_at(error, "TransactionConflict"):
+            raise Contended from None
         raise
 
 

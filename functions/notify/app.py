@@ -96,7 +96,7 @@ def answer(intent: Intent) -> Reply:
         store.deactivate_all(intent.openid)
         return Reply.nothing()
     if intent.kind == "delivery_report":
-        store.report(intent.template_msg_id, intent.status)
+        store.report(intent.template_msg_id, intent.status, intent.openid)
         return Reply.nothing()
     text = intent.text.strip() if intent.kind == "text" else ""
     key = intent.key if intent.kind == "click" else ""

@@ -5,12 +5,13 @@ Every delivery is claimed first with a conditional write (store.claim); only the
 a live claim sends, and it records the msgid when WeChat accepts. A redelivered or concurrent
 copy of the event finds the delivery sent (nothing to do) or claimed (try again later). A claim
 whose holder died is taken over once its lease has run out; the lease outlasts the function's
-timeout, so a live sender is never overtaken.
+timeout, so a live sender is never overtaken. A send that timed out after reaching WeChat
+is neither retried nor dropped: it waits for WeChat's delivery report (reconcile.py).
 """
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from functions.common import aws, clock, config
@@ -27,6 +28,7 @@ QUOTA_WAIT = timedelta(minutes=30)
 # Outcomes of one event
 DONE, RETRY, BUSY, PARKED = "done", "retry", "busy", "parked"
 QUOTA = "quota"        # a send hit WeChat's quota (45009)
+UNCERTAIN = store.UNCERTAIN  # a send may have been delivered; recheck it when its window ends
 
 _URLS = {"statement_issued": "/notify/bills", "bill_reminder": "/notify/bills", "payment_received": "/notify/bills"}
 
@@ -34,7 +36,8 @@ _URLS = {"statement_issued": "/notify/bills", "bill_reminder": "/notify/bills", 
 def process(event: dict[str, Any], policy: service.Policy | None = None) -> str:
     """Apply a valid event once more; safe to repeat. Returns DONE, RETRY (a transient
     failure: try again with backoff), BUSY (another consumer is sending it) or PARKED (kept in
-    the pending store until its time: quiet hours or spent quota)."""
+    the pending store until its time: quiet hours, spent quota, or an uncertain send's
+    reconciliation window)."""
     policy = policy or service.Policy.from_env()
     kind, data = event["type"], event["data"]
     facts = {**data, "occurred_at": event.get("occurred_at") or clock.iso(clock.now())}
@@ -50,16 +53,24 @@ def process(event: dict[str, Any], policy: service.Policy | None = None) -> str:
     template = TEMPLATES[plan.template]
     values = render(template, facts)
     url = _url(kind, data)
-    results = [_send_wechat(event, template, values, url, openid) for openid in plan.openids]
+    sends = [_send_wechat(event, template, values, url, openid, policy) for openid in plan.openids]
+    results = [result for result, _ in sends]
+    # when the last uncertain send's window ends (a time from the delivery, so that every
+    # copy of the event parks it as the same pending item)
+    recheck = max((at for result, at in sends if result == UNCERTAIN and at is not None), default=None)
     if QUOTA in results:
-        store.park(event, clock.now() + QUOTA_WAIT, "quota")
+        store.park(event, max(clock.now() + QUOTA_WAIT, recheck or clock.now()), "quota")
         return PARKED
     settled = all(r in store.DONE for r in results)
     if plan.sms == "always" or (plan.sms == "fallback" and settled and store.SENT not in results):
         results.append(_send_sms(event, template, values, data["customer_id"]))
+    if recheck is not None:
+        store.park(event, recheck, "uncertain")
     if BUSY in results:
         return BUSY
-    return RETRY if RETRY in results else DONE
+    if RETRY in results:
+        return RETRY
+    return PARKED if recheck is not None else DONE
 
 
 def _record(event: dict[str, Any], facts: dict[str, Any]) -> bool:
@@ -90,15 +101,39 @@ def _url(kind: str, data: dict[str, Any]) -> str | None:
     return config.settings().public_base_url + str(path)
 
 
-def _send_wechat(event: dict, template: Template, values: dict[str, str], url: str | None, openid: str) -> str:
+def _send_wechat(event: dict, template: Template, values: dict[str, str], url: str | None, openid: str,
+                 policy: service.Policy) -> tuple[str, datetime | None]:
+    """Send one template message unless done; returns the outcome and, for an uncertain
+    send, when its reconciliation window ends."""
     state, item = store.claim(event["id"], event["type"], "wx", openid, uuid.uuid4().hex, LEASE_S,
                               template.title, values, url)
+    if state == UNCERTAIN:
+        return UNCERTAIN, item.recheck_at
     if state != store.CLAIMED:
-        return item.status if state == "done" else BUSY
-    from functions.common.wechat.client import get_client
+        return (item.status if state == "done" else BUSY), None
+    if item.uncertain_at is not None:  # an earlier send timed out; its window is over
+        from functions.notify import reconcile
 
+        if reconcile.settle_from_report(item):
+            return store.SENT, None
+        if reconcile.give_up(item):
+            return store.UNCONFIRMED, None
+    result = _send_template(event, template, values, url, item, policy)
+    return result, item.recheck_at if result == UNCERTAIN else None
+
+
+def _send_template(event: dict, template: Template, values: dict[str, str], url: str | None,
+                   item: store.Delivery, policy: service.Policy) -> str:
+    from functions.notify import wxsend
+
+    started = clock.now()
     try:
-        msgid = get_client().send_template(openid, template.template_id, values, url)
+        msgid = wxsend.sender().send_template(item.recipient, template.template_id, values, url)
+    except wxsend.SendUncertain as error:
+        logger.warning("template message timed out; waiting for its delivery report",
+                       extra={"event_id": event["id"], "error": str(error)})
+        store.mark_uncertain(item, started, policy.reconcile_after, error=f"timed out: {error}")
+        return UNCERTAIN
     except wx.WeChatQuotaExceeded as error:
         store.settle(item, store.RETRY, error=str(error))
         return QUOTA
@@ -109,7 +144,7 @@ def _send_wechat(event: dict, template: Template, values: dict[str, str], url: s
         logger.error("template message rejected", extra={"event_id": event["id"], "error": str(error)})
         store.settle(item, store.REJECTED, error=str(error))
         return store.REJECTED
-    except Exception as error:  # noqa: BLE001 - -1, time-outs, tokens: all worth another try
+    except Exception as error:  # noqa: BLE001 - -1, refused connections, tokens: worth another try
         logger.warning("template message failed", extra={"event_id": event["id"], "error": repr(error)[:200]})
         store.settle(item, store.RETRY, error=repr(error))
         return RETRY

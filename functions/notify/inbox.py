@@ -12,6 +12,7 @@ HISTORY_DAYS = 30
 STATUS_TEXT = {
     store.SENT: "已发送", store.CLAIMED: "发送中", store.RETRY: "待重试",
     store.UNREACHABLE: "未送达", store.REJECTED: "发送失败",
+    store.UNCERTAIN: "发送中", store.UNCONFIRMED: "未确认",
     # TEMPLATESENDJOBFINISH statuses
     "success": "已送达", "failed:user block": "已拒收", "failed: system failed": "发送失败",
 }

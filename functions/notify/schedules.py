@@ -1,5 +1,6 @@
 """Scheduled work: bill reminders (10:00 Asia/Shanghai) and the pending store (messages
-that waited for the end of quiet hours, for WeChat's quota, or out a long outage).
+that waited for the end of quiet hours, for WeChat's quota, out a long outage, or for the
+delivery report of a send that timed out: see reconcile.py).
 
 A waiting message is an item in notify's table with its due time; every few minutes the
 pending schedule processes those that are due, through the same `delivery.process` as the

@@ -26,6 +26,8 @@ class Policy:
     sms_min_fen: int = 30000
     quiet_start: time = time(21, 0)
     quiet_end: time = time(8, 0)
+    # how long an uncertain template send waits for WeChat's delivery report (reconcile.py)
+    reconcile_after: timedelta = timedelta(minutes=10)
 
     @classmethod
     def from_env(cls) -> Policy:
@@ -34,6 +36,7 @@ class Policy:
             sms_min_fen=int(env("NOTIFY_SMS_MIN_FEN", "30000")),
             quiet_start=time.fromisoformat(env("NOTIFY_QUIET_START", "21:00")),
             quiet_end=time.fromisoformat(env("NOTIFY_QUIET_END", "08:00")),
+            reconcile_after=timedelta(seconds=int(env("NOTIFY_RECONCILE_S", "600"))),
         )
 
     def quiet_until(self, now: datetime) -> datetime | None:

@@ -5,6 +5,7 @@ Item kinds, by key:
   one-time   OTP#<openid> / OTP                         (TTL)
   rate       RATE#<scope>#<key>#<window> / RATE          (TTL)
   delivery   EVT#<event id> / <channel>#<recipient>      gsi1: INBOX#<openid> / <created>; gsi2: MSG#<msgid>
+  report     REPORT#<openid> / <msgid>                   (TTL; a delivery report no delivery knew)
   statement  STMT#<customer>#<last4> / <due date>#<id>   gsi1 while unpaid: DUE#<due date> / <customer>#<id>
   pending    PENDING / <due at>#<event id>               (a message waiting for its time)
 """
@@ -184,7 +185,11 @@ def take(scope: str, key: str, limit: int, window_s: int) -> bool:
 # --- deliveries -------------------------------------------------------------------------
 
 CLAIMED, RETRY, SENT, UNREACHABLE, REJECTED = "claimed", "retry", "sent", "unreachable", "rejected"
-DONE = frozenset({SENT, UNREACHABLE, REJECTED})
+# A send that timed out after reaching WeChat (see reconcile.py), and one that stayed so
+# after its single resend (never sent again).
+UNCERTAIN, UNCONFIRMED = "uncertain", "unconfirmed"
+DONE = frozenset({SENT, UNREACHABLE, REJECTED, UNCONFIRMED})
+REPORT_KEEP_DAYS = 2
 
 
 class Delivery(_Item):
@@ -204,6 +209,9 @@ class Delivery(_Item):
     error = UnicodeAttribute(null=True)
     created_at = UTCDateTimeAttribute(null=True)
     sent_at = UTCDateTimeAttribute(null=True)
+    uncertain_at = UTCDateTimeAttribute(null=True)   # start of the first send that timed out
+    recheck_at = UTCDateTimeAttribute(null=True)     # end of the latest such send's window
+    uncertain_sends = NumberAttribute(default=0)
     gsi1pk = UnicodeAttribute(null=True)
     gsi1sk = UnicodeAttribute(null=True)
     gsi2pk = UnicodeAttribute(null=True)
@@ -220,8 +228,10 @@ def claim(event_id: str, event_type: str, channel: str, recipient: str, token: s
           title: str, values: dict, url: str | None) -> tuple[str, Delivery]:
     """Take the right to send one delivery. Returns ("claimed", item) for the caller to send;
     ("done", item) when it was already sent or settled; ("busy", item) while another
-    consumer holds a live claim. A claim whose lease ran out (its holder died) is taken over.
-    Every step is a conditional write, so of two consumers racing only one gets the claim."""
+    consumer holds a live claim; ("uncertain", item) while an uncertain send waits for its
+    delivery report (until `recheck_at`). A claim whose lease ran out (its holder died), or
+    an uncertain send past its window, is taken over. Every step is a conditional write, so
+    of two consumers racing only one gets the claim."""
     now = clock.now()
     lease_until = int(now.timestamp()) + lease_s
     item = Delivery(
@@ -242,6 +252,8 @@ def claim(event_id: str, event_type: str, channel: str, recipient: str, token: s
         return "done", current
     if current.status == CLAIMED and current.lease_until >= int(now.timestamp()):
         return "busy", current
+    if current.status == UNCERTAIN and current.recheck_at is not None and now < current.recheck_at:
+        return UNCERTAIN, current
     seen_status, seen_token = current.status, current.token
     current.status, current.token, current.lease_until = CLAIMED, token, lease_until
     current.attempts = (current.attempts or 0) + 1
@@ -256,17 +268,33 @@ def claim(event_id: str, event_type: str, channel: str, recipient: str, token: s
     return CLAIMED, current
 
 
-def settle(item: Delivery, status: str, msgid: str | None = None, error: str | None = None) -> None:
-    """End a claim: sent (with msgid), unreachable, rejected, or back to retry. Only the holder
-    of the claim may settle it."""
+def settle(item: Delivery, status: str, msgid: str | None = None, error: str | None = None,
+           final_status: str | None = None) -> None:
+    """End a claim: sent (with msgid, and WeChat's report when that is what settled it),
+    unreachable, rejected, unconfirmed, or back to retry. Only the holder of the claim may
+    settle it."""
     token = item.token
     item.status, item.token, item.lease_until = status, None, 0
     if msgid:
         item.msgid, item.gsi2pk = msgid, f"MSG#{msgid}"
+    if final_status:
+        item.final_status = final_status
     if status == SENT:
         item.sent_at = clock.now()
     if error:
         item.error = error[:200]
+    item.save(condition=Delivery.token == token)
+
+
+def mark_uncertain(item: Delivery, started: datetime, window: timedelta, error: str) -> None:
+    """End a claim whose send timed out after reaching WeChat: nobody sends it again before
+    `started + window` (see reconcile.py)."""
+    token = item.token
+    item.status, item.token, item.lease_until = UNCERTAIN, None, 0
+    item.uncertain_at = item.uncertain_at or started
+    item.recheck_at = started + window
+    item.uncertain_sends = (item.uncertain_sends or 0) + 1
+    item.error = error[:200]
     item.save(condition=Delivery.token == token)
 
 
@@ -277,12 +305,63 @@ def get_delivery(event_id: str, channel: str, recipient: str) -> Delivery | None
         return None
 
 
-def report(msgid: str, status: str) -> bool:
-    """Record WeChat's final word on a template message (TEMPLATESENDJOBFINISH)."""
+def report(msgid: str, status: str, openid: str = "") -> bool:
+    """Record WeChat's final word on a template message (TEMPLATESENDJOBFINISH). A report
+    whose msgid no delivery knows is kept under its openid for an uncertain send to claim
+    (reconcile.py); False then."""
+    if msgid_known(msgid, status):
+        return True
+    if openid and msgid:
+        now = clock.now()
+        kept = Report(f"REPORT#{openid}", msgid, status=status, received_at=now,
+                      expires_at=expires_at(now + timedelta(days=REPORT_KEEP_DAYS)))
+        try:
+            kept.save(condition=Report.pk.does_not_exist())
+        except PutError as error:  # WeChat pushed it twice: kept once
+            if not _conditional_failed(error):
+                raise
+    return False
+
+
+def msgid_known(msgid: str, final_status: str | None = None) -> bool:
+    """Whether a delivery holds `msgid`; that delivery takes `final_status` if given."""
     for key in Delivery.by_msgid.query(f"MSG#{msgid}"):
-        Delivery(key.pk, key.sk).update(actions=[Delivery.final_status.set(status)])
+        if final_status:
+            Delivery(key.pk, key.sk).update(actions=[Delivery.final_status.set(final_status)])
         return True
     return False
+
+
+class Report(_Item):
+    """A delivery report that came before (or without) its delivery's msgid."""
+
+    status = UnicodeAttribute()
+    received_at = UTCDateTimeAttribute()
+    taken_by = UnicodeAttribute(null=True)
+    expires_at = TTLAttribute()
+
+    @property
+    def msgid(self) -> str:
+        return self.sk
+
+
+def kept_reports(openid: str, since: datetime) -> list[Report]:
+    """Reports kept for `openid` that came at or after `since`, oldest first."""
+    reports = [r for r in Report.query(f"REPORT#{openid}", consistent_read=True)
+               if r.received_at >= since and r.expires_at > clock.epoch()]
+    return sorted(reports, key=lambda r: (r.received_at, r.sk))
+
+
+def take_report(report: Report, taker: str) -> bool:
+    """Give a kept report to one delivery (`taker`, its key); False when another has it."""
+    try:
+        report.update(actions=[Report.taken_by.set(taker)],
+                      condition=Report.taken_by.does_not_exist() | (Report.taken_by == taker))
+    except UpdateError as error:
+        if _conditional_failed(error):
+            return False
+        raise
+    return True
 
 
 def inbox(openid: str, since: datetime, limit: int = 100) -> list[Delivery]:

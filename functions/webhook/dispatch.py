@@ -4,8 +4,6 @@ tests drive it the same way."""
 from __future__ import annotations
 
 import time
-from concurrent.futures import ThreadPoolExecutor
-from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any
 
 from functions.common import aws, config
@@ -13,11 +11,12 @@ from functions.common.intents import Intent, Reply
 from functions.common.log import get_logger
 from functions.common.wechat import protocol
 from functions.webhook import dedup, routes
+from functions.webhook.deadline import Handoff
 
 logger = get_logger()
 POLL_S = 0.1
 _store: dedup.Store | None = None
-_pool: ThreadPoolExecutor | None = None
+_handoff = Handoff(max_threads=8, name="intent")
 
 
 def store() -> dedup.Store:
@@ -31,13 +30,6 @@ def use_store(replacement: dedup.Store | None) -> None:
     """Swap the de-duplication store (the benchmark measures CPU without AWS I/O)."""
     global _store
     _store = replacement
-
-
-def _executor() -> ThreadPoolExecutor:
-    global _pool
-    if _pool is None:
-        _pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="intent")
-    return _pool
 
 
 def receive(params: dict[str, str], body: bytes, started: float | None = None) -> tuple[str, str]:
@@ -60,7 +52,6 @@ def answer(message: Any, deadline: float) -> Reply:
     route = routes.route(message)
     if route.function is None or route.intent is None:
         return route.reply or Reply.nothing()
-    fallback = Reply.nothing() if route.silent else Reply.say(routes.fallback_text())
     key = protocol.dedup_key(message)
     lease_s = config.settings().intent_deadline_s + 2
     try:
@@ -68,12 +59,12 @@ def answer(message: Any, deadline: float) -> Reply:
         while claim.state == "busy":
             if time.monotonic() + POLL_S > deadline:
                 logger.warning("duplicate still processing at the deadline")
-                return fallback
+                return _fallback(route)
             time.sleep(POLL_S)
             claim = store().peek(key)
     except Exception:  # noqa: BLE001 - the state store is down: answer, never process blind
         logger.exception("de-duplication store failed")
-        return fallback
+        return _fallback(route)
     if claim.state == "done":
         return Reply.from_dict(claim.reply or {"v": 1, "type": "none"})
     reply = process(route, deadline)
@@ -92,12 +83,16 @@ def process(route: routes.Route, deadline: float) -> Reply:
     except Exception as error:  # noqa: BLE001 - a failing feature must not fail the webhook
         logger.warning("intent failed", extra={"function": route.function, "kind": route.intent.kind,
                                                 "error": type(error).__name__})
-        return Reply.nothing() if route.silent else Reply.say(routes.fallback_text())
+        return _fallback(route)
     if route.silent:
         return Reply.nothing()
     if result.type == "none" and route.help_on_nothing:
         return Reply.say(routes.help_text())
     return result
+
+
+def _fallback(route: routes.Route) -> Reply:
+    return Reply.nothing() if route.silent else Reply.say(routes.fallback_text())
 
 
 def invoke(function: str, intent: Intent, deadline: float) -> Reply:
@@ -106,9 +101,5 @@ def invoke(function: str, intent: Intent, deadline: float) -> Reply:
     if remaining <= 0:
         raise TimeoutError("no time left")
     # a constant read timeout keeps one cached Lambda client; the deadline is enforced here
-    future = _executor().submit(aws.invoke, function, intent.to_dict(), config.settings().intent_deadline_s)
-    try:
-        return Reply.from_dict(future.result(timeout=remaining))
-    except FutureTimeout:
-        future.cancel()
-        raise TimeoutError(f"{function} past the deadline") from None
+    return Reply.from_dict(_handoff.call(remaining, aws.invoke, function, intent.to_dict(),
+                                         config.settings().intent_deadline_s))

@@ -10,6 +10,7 @@ The app is prefix-agnostic: `/cgi-bin/token` and `/_wechat/cgi-bin/token` are th
 endpoint, so the local stack can mount it under a prefix. Admin endpoints (JSON):
 
   GET    _admin/outbox[?openid=..]   messages sent (all, or one user's)
+  POST   _admin/reports/take         TEMPLATESENDJOBFINISH reports not yet taken, oldest first
   GET    _admin/stats                token fetches, valid tokens
   POST   _admin/faults               {"endpoint", "errcode"?, "latency"?, "count"?, "probability"?}
   DELETE _admin/faults               clear every fault
@@ -94,6 +95,8 @@ class FakeWeChat:
         self.secret = secret
         self._lock = threading.RLock()
         self._rng = rng or random.Random()
+        self._idle = threading.Condition(self._lock)
+        self._in_flight = 0  # requests being answered (a latency fault keeps them here)
         self.reset()
 
     # -- state, readable and changeable from Python -------------------------------------
@@ -109,6 +112,7 @@ class FakeWeChat:
             self.menu: dict | None = None
             self.unsubscribed: set[str] = set()
             self.delivery_status: dict[str, str] = {}
+            self.reports: list[dict] = []  # TEMPLATESENDJOBFINISH reports not yet taken
             self.codes: dict[str, str] = {}
             self._msgids = itertools.count(int(time.time()) * 1000)
 
@@ -144,6 +148,20 @@ class FakeWeChat:
         with self._lock:
             return [m for m in self.outbox if openid is None or m.openid == openid]
 
+    def take_reports(self) -> list[dict]:
+        """The TEMPLATESENDJOBFINISH reports WeChat would push to the account for template
+        messages it accepted ({"openid", "msgid", "status"}), oldest first; each is given
+        once. A message accepted after its caller timed out (a latency fault) has one too."""
+        with self._lock:
+            taken, self.reports = self.reports, []
+            return taken
+
+    def wait_idle(self, timeout: float = 10.0) -> bool:
+        """Wait until no request is being answered (e.g. sends held by a latency fault after
+        their callers gave up); False if that takes longer than `timeout` seconds."""
+        with self._idle:
+            return self._idle.wait_for(lambda: self._in_flight == 0, timeout)
+
     def valid_token(self, token: str | None) -> bool:
         with self._lock:
             return bool(token) and self.tokens.get(token, 0) > time.time()
@@ -155,10 +173,16 @@ class FakeWeChat:
 
     def wsgi_app(self, environ, start_response):
         request = Request(environ)
+        with self._lock:
+            self._in_flight += 1
         try:
             response = self.dispatch(request)
         except (ValueError, KeyError, TypeError) as error:
             response = _json({"errcode": 47001, "errmsg": f"data format error: {error}"})
+        finally:
+            with self._idle:
+                self._in_flight -= 1
+                self._idle.notify_all()
         return response(environ, start_response)
 
     def dispatch(self, request: Request) -> Response:
@@ -240,6 +264,8 @@ class FakeWeChat:
             status = self.delivery_status.get(openid, "success") if kind == "template" else "success"
             message = SentMessage(str(next(self._msgids)), openid, kind, payload, status)
             self.outbox.append(message)
+            if kind == "template":
+                self.reports.append({"openid": openid, "msgid": message.msgid, "status": status})
             return message
 
     def _message_template_send(self, request: Request) -> Response:
@@ -335,6 +361,8 @@ class FakeWeChat:
     def _admin(self, what: str, request: Request) -> Response:
         if what == "outbox" and request.method == "GET":
             return _json([m.to_dict() for m in self.sent(request.args.get("openid"))])
+        if what == "reports/take" and request.method == "POST":
+            return _json(self.take_reports())
         if what == "stats" and request.method == "GET":
             with self._lock:
                 return _json({"token_fetches": self.token_fetches, "calls": dict(self.calls),

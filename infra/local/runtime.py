@@ -5,8 +5,9 @@ from __future__ import annotations
 import importlib
 import json
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from infra.local.slsconfig import Function, ServerlessConfig
 

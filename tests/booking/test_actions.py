@@ -172,9 +172,9 @@ def test_reminders_go_out_for_tomorrows_bookings_only(world, frozen_clock):
     today = actions.create("o1", form(slot_start="2026-11-30T06:00:00Z"))
     tomorrow = actions.create("o2", form(slot_start="2026-12-01T01:00:00Z"))
     late_tomorrow = actions.create("o3", form(slot_start="2026-12-01T08:30:00Z"))  # 16:30 Ningbo
-    cancelled = actions.create("o4", form(slot_start="2026-12-01T02:00:00Z"))
+    cancelled = actions.create("o4", form(slot_start="2026-12-01T02:00:00Z", mobile="13812340004"))
     actions.cancel("o4", cancelled.id)
-    later = actions.create("o5", form(slot_start="2026-12-03T01:00:00Z"))
+    later = actions.create("o5", form(slot_start="2026-12-03T01:00:00Z", mobile="13812340005"))
     queued(world)
     frozen_clock(datetime(2026, 11, 30, 10, 0, tzinfo=UTC))  # 18:00 Monday in Ningbo
     assert actions.send_reminders() == 2

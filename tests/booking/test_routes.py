@@ -137,7 +137,7 @@ def test_json_api_full_slot_and_fourth_booking(world, client):
                          customer("o1")).status_code == 201
     fourth = post_json(client, "/booking/api/bookings", form(slot_start="2026-12-01T05:30:00Z"), customer("o1"))
     assert fourth.status_code == 409 and json.loads(fourth.body)["fields"][0]["field"] == "bookings"
-    full = post_json(client, "/booking/api/bookings", form(), customer("o2"))
+    full = post_json(client, "/booking/api/bookings", form(mobile="13812340002"), customer("o2"))
     assert full.status_code == 409 and json.loads(full.body)["fields"][0] == {
         "field": "slot_start", "code": "slot_full", "message": "该时段已约满，请选择其他时段"}
 

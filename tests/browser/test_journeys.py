@@ -180,5 +180,19 @@ def test_bind_a_card_then_card_alerts(sim):
     card_sms = sim.sms().filter(has_text=f"尾号{last4}").filter(has_not_text="验证码")
     expect(card_sms).to_have_count(1)  # ¥88 is WeChat only; ¥1,200 is WeChat and SMS
     expect(card_sms).to_contain_text("¥1,200.00")
-    card_sms.scroll_into_view_if_needed()  # the end state shows both channels
+    _scroll_to(card_sms)  # the end state shows both channels
     expect(sim.page.locator(".msg_account .template", has_text="¥1,200.00")).to_be_visible()
+
+
+def _scroll_to(locator) -> None:
+    """Scroll an outbox entry into view; the outbox re-renders as it polls, which can detach
+    the element between finding and scrolling it, so try again on a fresh one."""
+    from playwright.sync_api import Error
+
+    for attempt in range(5):
+        try:
+            locator.scroll_into_view_if_needed(timeout=2_000)
+            return
+        except Error:
+            if attempt == 4:
+                raise

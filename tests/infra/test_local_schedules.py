@@ -12,7 +12,6 @@ from infra.local.schedules import Cron, InvalidExpression, Rate, Schedule, Sched
 from tests.infra.test_local_fixture_app import CALLS, fixture_stack
 
 
-
 def shanghai_schedule(expression, **kw):
     return Schedule(name="s", function="f", expressions=[Cron.parse(expression)], timezone="Asia/Shanghai", **kw)
 

@@ -89,7 +89,8 @@ def test_at_most_three_submissions_per_openid_per_day(api, frozen_clock):
     assert refused.status_code == 429 and body(refused)["code"] == "daily_limit"
     assert len(applications()) == 3
     # another openid is not affected; the next Asia/Shanghai day starts at 16:00 UTC
-    assert api.submit("o_bob", form(id_number=resident_id(date(1980, 1, 1))), key="daily-key-b").status_code == 201
+    other = form(id_number=resident_id(date(1980, 1, 1)), phone="13912345678")
+    assert api.submit("o_bob", other, key="daily-key-b").status_code == 201
     frozen_clock(datetime(2026, 3, 15, 15, 59, tzinfo=UTC))
     assert api.submit("o_alice", form(amount="20001"), key="daily-key-4").status_code == 429
     frozen_clock(datetime(2026, 3, 15, 16, 0, tzinfo=UTC))
@@ -146,9 +147,12 @@ def test_age_is_counted_on_the_asia_shanghai_date(api, frozen_clock):
     turns_18_tomorrow = body(api.submit("o_b", form(id_number=resident_id(date(2008, 3, 16)))))["application"]
     assert turns_18_tomorrow["prescreen"]["verdict"] == "not_eligible"
     assert {r["code"] for r in turns_18_tomorrow["prescreen"]["reasons"]} == {"age"}
-    turned_66_today = body(api.submit("o_c", form(id_number=resident_id(date(1960, 3, 15)))))["application"]
+    # (another applicant's mobile number: one number sends three applications a day)
+    turned_66_today = body(api.submit("o_c", form(id_number=resident_id(date(1960, 3, 15)),
+                                                  phone="13912345678")))["application"]
     assert {r["code"] for r in turned_66_today["prescreen"]["reasons"]} == {"age"}
-    still_65 = body(api.submit("o_d", form(id_number=resident_id(date(1960, 3, 16)))))["application"]
+    still_65 = body(api.submit("o_d", form(id_number=resident_id(date(1960, 3, 16)),
+                                           phone="13912345678")))["application"]
     assert still_65["prescreen"]["verdict"] == "eligible"
 
 

@@ -21,7 +21,8 @@ PATHS = {  # how each status is reached: (target, role) steps after SUBMITTED
 
 def submitted(api, n: int = 0) -> tuple[str, str]:
     openid = f"o_applicant_{n}"
-    app = body(api.submit(openid, form(id_number=resident_id(date(1990, 1, 1), f"{100 + n}")), key=f"key-{n:08d}"))
+    data = form(id_number=resident_id(date(1990, 1, 1), f"{100 + n}"), phone=f"1381234{n:04d}")
+    app = body(api.submit(openid, data, key=f"key-{n:08d}"))
     return openid, app["application"]["application_id"]
 
 

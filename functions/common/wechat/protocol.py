@@ -14,7 +14,7 @@ import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Any
 
 from wechatpy.crypto import PrpCrypto, WeChatCrypto
@@ -78,9 +78,23 @@ def _same(expected: str, given: str | None) -> bool:
     return bool(given) and hmac.compare_digest(expected.encode(), str(given).encode())
 
 
-@lru_cache(maxsize=4)
-def _crypto(token: str, aes_key: str, appid: str) -> WeChatCrypto:
-    return WeChatCrypto(token, aes_key, appid)
+class _Prp(PrpCrypto):
+    """wechatpy's message cipher with a cryptographically random 16-byte prefix (wechatpy
+    draws it from `random`), built once per account rather than once per message."""
+
+    def get_random_string(self) -> str:
+        return secrets.token_hex(8)
+
+
+class _Crypto(WeChatCrypto):
+    """wechatpy's envelope (encrypt, sign) around the one `_Prp` of the account."""
+
+    def __init__(self, token: str, aes_key: str, appid: str):
+        super().__init__(token, aes_key, appid)
+        self.prp = _Prp(self.key)
+
+    def encrypt_message(self, msg: str, nonce: str, timestamp: str | None = None) -> str:
+        return self._encrypt_message(msg, nonce, timestamp, lambda _key: self.prp)
 
 
 @lru_cache(maxsize=4)
@@ -104,9 +118,9 @@ class Protocol:
         return _protocol(config.secret("WECHAT_TOKEN"), config.secret("WECHAT_ENCODING_AES_KEY"), s.wechat_app_id,
                          s.timestamp_window_s, s.max_body_bytes)
 
-    @property
-    def crypto(self) -> WeChatCrypto:
-        return _crypto(self.token, self.aes_key, self.appid)
+    @cached_property
+    def crypto(self) -> _Crypto:
+        return _Crypto(self.token, self.aes_key, self.appid)
 
     # -- inbound -------------------------------------------------------------------------
 
@@ -151,7 +165,7 @@ class Protocol:
         if not _same(expected, params.get("msg_signature")):
             raise BadSignature("msg_signature mismatch")
         try:
-            plain = PrpCrypto(self.crypto.key).decrypt(encrypt, self.appid)
+            plain = self.crypto.prp.decrypt(encrypt, self.appid)
         except Exception as error:  # wechatpy raises many kinds for bad ciphertext
             raise MalformedMessage(f"cannot decrypt: {type(error).__name__}") from None
         return _xml_text(plain if isinstance(plain, bytes) else plain.encode("utf-8"))
