@@ -4,21 +4,23 @@ local stack sets; tests call `reset()` when they start a fresh moto."""
 from __future__ import annotations
 
 import json
-from functools import lru_cache
-from typing import Any, Callable
+from collections.abc import Callable
+from functools import cache
+from typing import Any
 
 from functions.common import config
 
 
-@lru_cache(maxsize=None)
-def client(service: str, read_timeout: float = 5.0):
+@cache
+def client(service: str, read_timeout: float = 5.0, max_attempts: int = 3):
+    """A shared client; `max_attempts=1` where a retry could repeat an effect."""
     import boto3
     from botocore.config import Config
 
     cfg = Config(
         connect_timeout=2,
         read_timeout=read_timeout,
-        retries={"mode": "standard", "max_attempts": 3},
+        retries={"mode": "standard", "total_max_attempts": max_attempts},
     )
     return boto3.client(service, region_name=config.settings().region, config=cfg)
 
@@ -39,7 +41,8 @@ def invoke(function_key: str, payload: dict[str, Any], timeout_s: float) -> Any:
     Raises RuntimeError when the function failed; botocore errors on time-outs."""
     if _invoker is not None:
         return _invoker(function_key, payload, timeout_s)
-    lam = client("lambda", read_timeout=timeout_s)
+    # no retries: botocore would retry a read time-out, running the function again
+    lam = client("lambda", read_timeout=timeout_s, max_attempts=1)
     res = lam.invoke(
         FunctionName=config.settings().function_name(function_key),
         InvocationType="RequestResponse",

@@ -2,7 +2,7 @@
 yuan. `now()` is the one clock every function reads, so tests can freeze it."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
@@ -30,7 +30,7 @@ def __getattr__(name: str):
 
 def now() -> datetime:
     """Current time, timezone-aware UTC."""
-    return _frozen if _frozen is not None else datetime.now(timezone.utc)
+    return _frozen if _frozen is not None else datetime.now(UTC)
 
 
 def epoch() -> int:
@@ -40,7 +40,7 @@ def epoch() -> int:
 def freeze(at: datetime | None) -> None:
     """Freeze the clock at `at` (aware datetime), or unfreeze with None. For tests."""
     global _frozen
-    _frozen = at.astimezone(timezone.utc) if at is not None else None
+    _frozen = at.astimezone(UTC) if at is not None else None
 
 
 def local(dt: datetime | None = None) -> datetime:
@@ -51,11 +51,11 @@ def local(dt: datetime | None = None) -> datetime:
 def parse_utc(value: str) -> datetime:
     """Parse an ISO-8601 instant; naive values are taken as UTC."""
     dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    return dt.replace(tzinfo=timezone.utc) if dt.tzinfo is None else dt.astimezone(timezone.utc)
+    return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
 
 
 def iso(dt: datetime) -> str:
-    return dt.astimezone(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+    return dt.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def show_time(dt: datetime) -> str:

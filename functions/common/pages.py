@@ -3,7 +3,7 @@ feature's own templates in its pages/ folder."""
 from __future__ import annotations
 
 import os
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 from functions.common.errors import ApiError
@@ -13,7 +13,7 @@ COMMON_PAGES = Path(__file__).parent / "pages"
 WEUI_CSS = "https://res.wx.qq.com/open/libs/weui/2.6.21/weui.min.css"
 
 
-@lru_cache(maxsize=None)
+@cache
 def environment(feature_pages: str | None = None):
     from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescape
 

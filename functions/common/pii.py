@@ -15,7 +15,6 @@ import os
 from functions.common import aws, config
 
 
-
 def seal(fields: dict[str, str], context: dict[str, str]) -> str:
     """Encrypt a dict of personal fields; returns an opaque string to store."""
     from cryptography.hazmat.primitives.ciphers.aead import AESGCM

@@ -124,12 +124,12 @@ def _send_wechat(event: dict, template: Template, values: dict[str, str], url: s
 
 def _send_template(event: dict, template: Template, values: dict[str, str], url: str | None,
                    item: store.Delivery, policy: service.Policy) -> str:
-    from functions.notify import wxsend
+    from functions.common.wechat.client import get_client
 
     started = clock.now()
     try:
-        msgid = wxsend.sender().send_template(item.recipient, template.template_id, values, url)
-    except wxsend.SendUncertain as error:
+        msgid = get_client().send_template(item.recipient, template.template_id, values, url)
+    except wx.WeChatUncertain as error:
         logger.warning("template message timed out; waiting for its delivery report",
                        extra={"event_id": event["id"], "error": str(error)})
         store.mark_uncertain(item, started, policy.reconcile_after, error=f"timed out: {error}")

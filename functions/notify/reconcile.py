@@ -1,7 +1,7 @@
 """Template sends whose answer timed out: delivered or not?
 
 WeChat's template API takes no idempotency key, and a send whose request reached WeChat but
-whose answer came too late (wxsend.SendUncertain) may well have been delivered. Sending it
+whose answer came too late (WeChatUncertain, from the shared client) may well have been delivered. Sending it
 again at once, as for -1 or a refused connection, would show it twice. Instead:
 
 1. The delivery is marked `uncertain` with its send time; nobody sends it for the

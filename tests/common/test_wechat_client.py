@@ -14,6 +14,7 @@ from functions.common.wechat.errors import (
     WeChatQuotaExceeded,
     WeChatRejected,
     WeChatTransient,
+    WeChatUncertain,
     WeChatUserUnreachable,
 )
 
@@ -181,9 +182,20 @@ def test_slow_wechat_times_out_as_transient(fake_wechat_api, monkeypatch):
     client.access_token  # noqa: B018
     client.timeout = 0.05
     monkeypatch.setattr(client, "max_transient_retries", 0)
-    fake_wechat_api.inject("message/custom/send", latency=0.5, count=1)
+    fake_wechat_api.inject("menu/get", latency=0.5, count=1)
     with pytest.raises(WeChatTransient):
+        client.get_menu()
+
+
+def test_a_message_send_whose_answer_is_late_is_uncertain_and_never_repeated(fake_wechat_api):
+    client = _new_client()
+    client.access_token  # noqa: B018
+    client.timeout = 0.05
+    fake_wechat_api.inject("message/custom/send", latency=0.5, count=1)
+    with pytest.raises(WeChatUncertain):
         client.send_text(OPENID, "一")
+    fake_wechat_api.wait_idle()
+    assert [m.kind for m in fake_wechat_api.sent(OPENID)] == ["text"]  # delivered once, not retried
 
 
 def test_menu_round_trip(fake_wechat_api):

@@ -28,6 +28,7 @@ from functions.common.wechat.errors import (
     WeChatQuotaExceeded,
     WeChatRejected,
     WeChatTransient,
+    WeChatUncertain,
     WeChatUserUnreachable,
 )
 
@@ -157,6 +158,22 @@ def _condition_failed(error: Exception) -> bool:
     return cause == "ConditionalCheckFailedException"
 
 
+# APIs whose repetition the customer would see; WeChat offers no idempotency key for them.
+MESSAGE_SENDS = ("message/template/send", "message/custom/send")
+
+
+def _answer_lost(error: Exception) -> bool:
+    """The request left but its answer did not come back in time (as opposed to a refused
+    or timed-out connection, where nothing reached WeChat)."""
+    import requests
+    from urllib3.exceptions import ReadTimeoutError
+
+    if isinstance(error, requests.ReadTimeout):
+        return True
+    return isinstance(error, requests.ConnectionError) and bool(error.args) and isinstance(
+        error.args[0], ReadTimeoutError)
+
+
 class BankWeChatClient(WeChatClient):
     """WeChatClient with a configurable base, a shared stable token and typed errors."""
 
@@ -241,7 +258,9 @@ class BankWeChatClient(WeChatClient):
     # -- transport ---------------------------------------------------------------------
 
     def _send(self, method: str, url: str, params: dict | None = None, json_body: Any = None) -> dict:
-        """One HTTP call with the timeout; -1 and transport failures retried with backoff."""
+        """One HTTP call with the timeout; -1 and transport failures retried with backoff,
+        except a message send whose answer timed out: it may have been delivered, so it
+        raises WeChatUncertain rather than risk a second message on the customer's phone."""
         import requests
 
         attempt = 0
@@ -269,6 +288,8 @@ class BankWeChatClient(WeChatClient):
                     raise error_for(errcode, str(result.get("errmsg", "")))
                 return result
             except requests.RequestException as error:
+                if _answer_lost(error) and url.split("?", 1)[0].endswith(MESSAGE_SENDS):
+                    raise WeChatUncertain(None, type(error).__name__) from error
                 failure: WeChatError = WeChatTransient(None, type(error).__name__)
                 failure.__cause__ = error
             except WeChatTransient as error:

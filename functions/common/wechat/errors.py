@@ -29,3 +29,9 @@ class WeChatInvalidToken(WeChatError):
 
 class WeChatRejected(WeChatError):
     """Anything else: our request is wrong (bad template id, bad data); do not retry."""
+
+
+class WeChatUncertain(WeChatError):
+    """A message send reached WeChat but its answer was lost or late, so WeChat may have
+    delivered it. Message APIs take no idempotency key: never resend blindly; settle it
+    from WeChat's delivery report (TEMPLATESENDJOBFINISH)."""

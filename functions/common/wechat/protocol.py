@@ -9,6 +9,7 @@ input.
 """
 from __future__ import annotations
 
+import hashlib
 import hmac
 import re
 import secrets
@@ -258,11 +259,14 @@ def dedup_key(message: Any) -> str:
     reports for one user can share a second."""
     raw = message._data
     if raw.get("MsgType") != "event" and raw.get("MsgId"):
-        return f"msg:{raw['MsgId']}"
-    if raw.get("MsgID"):
-        return f"evt:{raw.get('FromUserName')}:{raw.get('Event', '')}:{raw['MsgID']}"
-    event_key = raw.get("EventKey") if isinstance(raw.get("EventKey"), str) else ""
-    return f"evt:{raw.get('FromUserName')}:{raw.get('CreateTime')}:{raw.get('Event', '')}:{event_key or ''}"
+        key = f"msg:{raw['MsgId']}"
+    elif raw.get("MsgID"):
+        key = f"evt:{raw.get('FromUserName')}:{raw.get('Event', '')}:{raw['MsgID']}"
+    else:
+        event_key = raw.get("EventKey") if isinstance(raw.get("EventKey"), str) else ""
+        key = f"evt:{raw.get('FromUserName')}:{raw.get('CreateTime')}:{raw.get('Event', '')}:{event_key or ''}"
+    # DynamoDB keys stop at 2048 bytes; absurdly long fields are hashed, not refused
+    return key if len(key) <= 512 else "sha256:" + hashlib.sha256(key.encode()).hexdigest()
 
 
 def event_name(message: Any) -> str:
