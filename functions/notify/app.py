@@ -6,7 +6,7 @@ from pathlib import Path
 
 from functions.common import config, http, intents, pages, session
 from functions.common.intents import Intent, Reply
-from functions.notify import binding, inbox, store
+from functions.notify import binding, inbox, service, store
 
 app = http.FeatureApp(app_name="notify")
 PAGES = Path(__file__).parent / "pages"
@@ -96,7 +96,8 @@ def answer(intent: Intent) -> Reply:
         store.deactivate_all(intent.openid)
         return Reply.nothing()
     if intent.kind == "delivery_report":
-        store.report(intent.template_msg_id, intent.status, intent.openid)
+        if service.is_delivery_report(intent.template_msg_id, intent.status):
+            store.report(intent.template_msg_id, intent.status, intent.openid)
         return Reply.nothing()
     text = intent.text.strip() if intent.kind == "text" else ""
     key = intent.key if intent.kind == "click" else ""

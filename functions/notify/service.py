@@ -3,6 +3,7 @@ Thresholds and hours come from the environment (see `Policy.from_env`)."""
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -94,3 +95,13 @@ def validate_internal(event: dict[str, Any]) -> None:
 def backoff_s(receive_count: int, base_s: int = 10, cap_s: int = 900) -> int:
     """Visibility delay before the next try of a message received `receive_count` times."""
     return min(cap_s, base_s * 2 ** max(0, receive_count - 1))
+
+
+_REPORT_MSGID = re.compile(r"[0-9]{1,20}")
+
+
+def is_delivery_report(msgid: str, status: str) -> bool:
+    """What WeChat sends in TEMPLATESENDJOBFINISH: a numeric 64-bit MsgID and a status of
+    `success` or `failed:...`. Anything else is not a report and is not kept."""
+    return (bool(_REPORT_MSGID.fullmatch(msgid or "")) and int(msgid) < 2**64
+            and isinstance(status, str) and len(status) <= 64 and status.startswith(("success", "failed")))

@@ -124,14 +124,18 @@ def test_dynamodb_faults_at_20_percent_succeed_or_fail_cleanly(world, dynamo_fau
     people = [f"o_fault_{n:03d}" for n in range(18)]
     statuses: Counter = Counter()
 
+    def phone(openid, prefix):  # each customer their own number (limits per number apply)
+        return f"{prefix}0000{openid[-3:]}"
+
     def book(openid, slot):
+        body = booking_form(slot_start=slot, idempotency_key=f"k-{openid}", mobile=phone(openid, "1390"))
         return booking.http.post("/booking/api/bookings", headers={**customer(openid), "Idempotency-Key": openid},
-                                 body=json.dumps(booking_form(slot_start=slot, idempotency_key=f"k-{openid}")))
+                                 body=json.dumps(body))
 
     def apply(openid):
         return loans.http.post("/loans/api/applications",
                                headers={**customer(openid), "Idempotency-Key": f"idem-{openid}"},
-                               body=json.dumps(loan_form()))
+                               body=json.dumps(loan_form(phone=phone(openid, "1370"))))
 
     dynamo_faults.on = True
     first = {}

@@ -60,3 +60,14 @@ def test_reminder_dates():
 def test_backoff_grows_and_is_capped():
     assert [service.backoff_s(n) for n in (1, 2, 3)] == [10, 20, 40]
     assert service.backoff_s(50) == 900
+
+
+def test_only_well_formed_delivery_reports_are_kept():
+    from functions.notify.service import is_delivery_report
+
+    assert is_delivery_report("200163836", "success")
+    assert is_delivery_report("200163836", "failed:user block")
+    assert not is_delivery_report("abc", "success")
+    assert not is_delivery_report("9" * 40, "success")
+    assert not is_delivery_report("200163836", "{'x': 'y'}")
+    assert not is_delivery_report("", "success")
