@@ -1,8 +1,14 @@
-"""Faults: DynamoDB throttling and 5xx injected at 20 % on every DynamoDB call (botocore's
-`before-send` event answers in DynamoDB's place, so the SDK's own retries see a real error
-response); a feature's intent failing or slow under the webhook; WeChat API faults and SQS
-redelivery beyond what tests/notify already covers (latency past the client's timeout,
-43004, concurrent consumers of a redelivered batch)."""
+"""Faults: DynamoDB throttling and 5xx at 20 % of DynamoDB calls, in two modes; a feature's
+intent failing or slow under the webhook. WeChat API faults and SQS redelivery are in
+test_notify_faults.py.
+
+The two DynamoDB modes (seeded, so a run is repeatable):
+- `refused`: what the issue asks for. moto's DynamoDB handler raises the error before the
+  request reaches its backend, so DynamoDB refused it and applied nothing; the SDK's own
+  retries see a real error response.
+- `lost_answer`: harsher. A `before-send.dynamodb` hook answers with the error, but botocore
+  runs every `before-send` handler, so moto still applies the request: a write DynamoDB made
+  whose answer never reached the caller, and which the SDK then retries."""
 from __future__ import annotations
 
 import json
@@ -27,6 +33,8 @@ ERRORS = [
     (500, "InternalServerError", "Internal server error"),
     (503, "ServiceUnavailable", "Service unavailable"),
 ]
+MODES = ("refused", "lost_answer")
+TITLES = {"refused": "refused (not applied)", "lost_answer": "lost answer (applied, then an error)"}
 
 
 class _Raw:
@@ -43,10 +51,11 @@ class _Raw:
 
 
 class Injector:
-    """Answers `rate` of DynamoDB requests with a throttling or server error, from a seeded
-    generator so a run is repeatable."""
+    """Fails `rate` of DynamoDB calls with a throttling or server error, chosen by a seeded
+    generator so a run is repeatable; `mode` says whether the failed call was applied."""
 
-    def __init__(self, rate: float = 0.2, seed: int = 9):
+    def __init__(self, mode: str, rate: float = 0.2, seed: int = 9):
+        self.mode = mode
         self.rate = rate
         self.on = False
         self.rng = random.Random(seed)
@@ -54,33 +63,69 @@ class Injector:
         self.injected: Counter = Counter()
         self.passed = 0
 
-    def __call__(self, request, **_):
+    def pick(self) -> tuple[int, str, str] | None:
         with self.lock:
             if not self.on or self.rng.random() >= self.rate:
                 self.passed += 1
                 return None
             status, code, message = self.rng.choice(ERRORS)
             self.injected[code] += 1
-        body = json.dumps({"__type": f"com.amazonaws.dynamodb.v20120810#{code}", "message": message}).encode()
+            return status, f"com.amazonaws.dynamodb.v20120810#{code}", message
+
+    def refuse(self, call_action):
+        """`refused`: wraps moto's DynamoHandler.call_action; a picked call raises before
+        moto's backend sees it (moto turns the exception into the HTTP error answer)."""
+        from moto.core.exceptions import JsonRESTError
+
+        injector = self
+
+        def call(handler):
+            error = injector.pick()
+            if error is None:
+                return call_action(handler)
+            status, error_type, message = error
+            refusal = JsonRESTError(error_type, message)
+            refusal.code = status
+            raise refusal
+
+        call.serialized = getattr(call_action, "serialized", False)  # type: ignore[attr-defined]
+        return call
+
+    def answer(self, request, **_):
+        """`lost_answer`: a `before-send.dynamodb` handler; its answer wins over moto's, which
+        has applied the request all the same."""
+        error = self.pick()
+        if error is None:
+            return None
+        status, error_type, message = error
+        body = json.dumps({"__type": error_type, "message": message}).encode()
         headers = {"x-amzn-RequestId": "injected", "Content-Type": "application/x-amz-json-1.0"}
         return AWSResponse(request.url, status, headers, _Raw(body))
 
 
-@pytest.fixture
-def dynamo_faults(aws, monkeypatch):
-    """Every botocore client made from now on (boto3's and PynamoDB's) carries the
-    injector on `before-send.dynamodb`; cached clients are dropped so they are remade."""
+@pytest.fixture(params=MODES)
+def dynamo_faults(request, aws, monkeypatch):
+    """An `Injector` in each mode, installed (off until a test turns it on)."""
+    from moto.dynamodb.responses import DynamoHandler
+
     from functions.common import aws as common_aws
 
-    injector = Injector()
+    injector = Injector(request.param)
     # the SDK's own backoff, scaled down (1 s base for throttling) so the test stays quick
     monkeypatch.setitem(ExponentialBackoff._DEFAULT_BACKOFF_CONFIG, "throttling_base_scale", 0.01)
+    if injector.mode == "refused":
+        monkeypatch.setattr(DynamoHandler, "call_action", injector.refuse(DynamoHandler.call_action))
+        yield injector
+        injector.on = False
+        return
+    # every botocore client made from now on (boto3's and PynamoDB's) carries the hook;
+    # cached clients are dropped so they are remade
     create_client = botocore.session.Session.create_client
 
     def create_with_faults(self, service_name, *args, **kwargs):
         client = create_client(self, service_name, *args, **kwargs)
         if service_name == "dynamodb":
-            client.meta.events.register("before-send.dynamodb", injector)
+            client.meta.events.register("before-send.dynamodb", injector.answer)
         return client
 
     monkeypatch.setattr(botocore.session.Session, "create_client", create_with_faults)
@@ -96,6 +141,27 @@ def dynamo_faults(aws, monkeypatch):
     yield injector
     injector.on = False
     common_aws.reset()
+
+
+def test_each_mode_does_what_its_name_says(dynamo_faults):
+    """At rate 1 a put fails in both modes; only `lost_answer` leaves the item stored."""
+    import boto3
+    from botocore.config import Config
+    from botocore.exceptions import ClientError
+
+    ddb = boto3.client("dynamodb", config=Config(retries={"mode": "standard", "total_max_attempts": 1}))
+    ddb.create_table(TableName="fault_probe", BillingMode="PAY_PER_REQUEST",
+                     AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+                     KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}])
+    dynamo_faults.rate, dynamo_faults.on = 1.0, True
+    with pytest.raises(ClientError) as failed:
+        ddb.put_item(TableName="fault_probe", Item={"pk": {"S": "probe"}})
+    dynamo_faults.on = False
+    code = failed.value.response["Error"]["Code"]
+    assert code in {c for _, c, _ in ERRORS}
+    assert dynamo_faults.injected == Counter({code: 1})
+    stored = "Item" in ddb.get_item(TableName="fault_probe", Key={"pk": {"S": "probe"}}, ConsistentRead=True)
+    assert stored == (dynamo_faults.mode == "lost_answer")
 
 
 @pytest.fixture
@@ -176,7 +242,8 @@ def test_dynamodb_faults_at_20_percent_succeed_or_fail_cleanly(world, dynamo_fau
         assert left.get(slot, 0) == 3 - held[slot], (slot, held[slot], left.get(slot))
     injected = ", ".join(f"{n}×{code}" for code, n in dynamo_faults.injected.most_common())
     outcome = ", ".join(f"{n}×{s}" for s, n in sorted(statuses.items()))
-    record("faults_dynamodb", "DynamoDB throttling and 5xx at 20 % (bookings, applications)",
+    record(f"faults_dynamodb_{dynamo_faults.mode}",
+           f"DynamoDB throttling and 5xx at 20 %, {TITLES[dynamo_faults.mode]}: bookings, applications",
            sum(statuses.values()), f"{outcome}; injected {injected}; never 500; after retry every "
            f"customer holds exactly one booking and one application; seat counters match")
 
@@ -209,8 +276,10 @@ def test_card_binding_under_dynamodb_faults(world, dynamo_faults, monkeypatch):
         assert len(bound) == (1 if res.status_code == 201 else 0)
         assert len(store.bindings_of(openid)) == len(bound)
     outcome = ", ".join(f"{n}×{s}" for s, n in sorted(statuses.items()))
-    record("faults_binding", "DynamoDB faults at 20 % during card binding", sum(statuses.values()),
-           f"{outcome}; never 500; a binding exists exactly when confirm said 201")
+    injected = ", ".join(f"{n}×{code}" for code, n in dynamo_faults.injected.most_common())
+    record(f"faults_binding_{dynamo_faults.mode}",
+           f"DynamoDB throttling and 5xx at 20 %, {TITLES[dynamo_faults.mode]}: card binding", sum(statuses.values()),
+           f"{outcome}; injected {injected}; never 500; a binding exists exactly when confirm said 201")
 
 
 def _card(seed: int) -> str:
