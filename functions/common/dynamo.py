@@ -62,8 +62,14 @@ class TTLAttribute(NumberAttribute):
     expiry themselves, since deletion can lag by up to two days."""
 
 
+def condition_failed(error: Exception) -> bool:
+    """Whether a PynamoDB write failed on its condition (as opposed to throttling or an
+    outage, which the caller must not mistake for "someone else got there first")."""
+    return getattr(error, "cause_response_code", None) == "ConditionalCheckFailedException"
+
+
 def is_live(expires: int | None) -> bool:
     return expires is None or expires > clock.epoch()
 
 
-__all__ = ["Model", "table_meta", "expires_in", "expires_at", "TTLAttribute", "is_live"]
+__all__ = ["Model", "table_meta", "expires_in", "expires_at", "TTLAttribute", "is_live", "condition_failed"]

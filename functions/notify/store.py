@@ -24,15 +24,11 @@ from pynamodb.attributes import (
 from pynamodb.exceptions import PutError, UpdateError
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
 
-from functions.common import clock
+from functions.common import clock, dynamo
 from functions.common.dynamo import Model, TTLAttribute, expires_at, table_meta
 
 DELIVERY_KEEP_DAYS = 90
 
-
-def _conditional_failed(error: Exception) -> bool:
-    cause = getattr(error, "cause_response_code", None)
-    return cause == "ConditionalCheckFailedException"
 
 
 class Gsi1(GlobalSecondaryIndex):
@@ -150,7 +146,7 @@ def spend_try(otp: Otp, max_tries: int) -> bool:
     try:
         otp.update(actions=[Otp.tries.add(1)], condition=Otp.tries < max_tries)
     except UpdateError as error:
-        if _conditional_failed(error):
+        if dynamo.condition_failed(error):
             return False
         raise
     return True
@@ -176,7 +172,7 @@ def take(scope: str, key: str, limit: int, window_s: int) -> bool:
             condition=RateCounter.hits.does_not_exist() | (RateCounter.hits < limit),
         )
     except UpdateError as error:
-        if _conditional_failed(error):
+        if dynamo.condition_failed(error):
             return False
         raise
     return True
@@ -245,7 +241,7 @@ def claim(event_id: str, event_type: str, channel: str, recipient: str, token: s
         item.save(condition=Delivery.pk.does_not_exist())
         return CLAIMED, item
     except PutError as error:
-        if not _conditional_failed(error):
+        if not dynamo.condition_failed(error):
             raise
     current = Delivery.get(*delivery_key(event_id, channel, recipient), consistent_read=True)
     if current.status in DONE:
@@ -262,7 +258,7 @@ def claim(event_id: str, event_type: str, channel: str, recipient: str, token: s
     try:
         current.save(condition=unchanged)
     except PutError as error:
-        if not _conditional_failed(error):
+        if not dynamo.condition_failed(error):
             raise
         return "busy", current
     return CLAIMED, current
@@ -318,7 +314,7 @@ def report(msgid: str, status: str, openid: str = "") -> bool:
         try:
             kept.save(condition=Report.pk.does_not_exist())
         except PutError as error:  # WeChat pushed it twice: kept once
-            if not _conditional_failed(error):
+            if not dynamo.condition_failed(error):
                 raise
     return False
 
@@ -358,7 +354,7 @@ def take_report(report: Report, taker: str) -> bool:
         report.update(actions=[Report.taken_by.set(taker)],
                       condition=Report.taken_by.does_not_exist() | (Report.taken_by == taker))
     except UpdateError as error:
-        if _conditional_failed(error):
+        if dynamo.condition_failed(error):
             return False
         raise
     return True
@@ -405,7 +401,7 @@ def save_statement(customer_id: str, last4: str, statement_id: str, amount_due_f
     try:
         statement.save(condition=Statement.pk.does_not_exist())
     except PutError as error:
-        if _conditional_failed(error):
+        if dynamo.condition_failed(error):
             return False
         raise
     return True
@@ -433,7 +429,7 @@ def apply_payment(statement: Statement, payment_id: str, amount_fen: int) -> boo
             condition=Statement.payments.does_not_exist() | ~Statement.payments.contains(payment_id),
         )
     except UpdateError as error:
-        if _conditional_failed(error):
+        if dynamo.condition_failed(error):
             return False
         raise
     if statement.remaining_fen == 0 and statement.gsi1pk:

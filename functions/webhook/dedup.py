@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
-from functions.common import clock
+from functions.common import clock, dynamo
 
 KEEP_S = 3600
 
@@ -67,9 +67,6 @@ def _build_model():
     return Delivery
 
 
-def _condition_failed(error: Exception) -> bool:
-    return getattr(error, "cause_response_code", None) == "ConditionalCheckFailedException"
-
 
 class DynamoStore:
     """The store in AWS and in tests: one conditional put per first delivery (and one
@@ -86,7 +83,7 @@ class DynamoStore:
                   expires_at=clock.epoch() + KEEP_S).save(condition=model.pk.does_not_exist())
             return Claim("new")
         except PutError as error:
-            if not _condition_failed(error):
+            if not dynamo.condition_failed(error):
                 raise
         item = self._item(pk)
         if item is None or item.status == "done" or item.lease_until >= now:
@@ -96,7 +93,7 @@ class DynamoStore:
                              condition=(model.status == "processing") & (model.lease_until < now))
             return Claim("new")
         except UpdateError as error:
-            if not _condition_failed(error):
+            if not dynamo.condition_failed(error):
                 raise
             return self.peek(key)
 

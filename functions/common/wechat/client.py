@@ -21,7 +21,7 @@ from typing import Any
 from wechatpy import WeChatClient
 from wechatpy.session import SessionStorage
 
-from functions.common import clock, config
+from functions.common import clock, config, dynamo
 from functions.common.wechat.errors import (
     WeChatError,
     WeChatInvalidToken,
@@ -123,7 +123,7 @@ class DynamoSessionStorage(SessionStorage):
             self.model(key).delete(condition=self.model.value == value)
             return True
         except DeleteError as error:
-            if _condition_failed(error):
+            if dynamo.condition_failed(error):
                 return False
             raise
 
@@ -139,7 +139,7 @@ class DynamoSessionStorage(SessionStorage):
             )
             return True
         except PutError as error:
-            if _condition_failed(error):
+            if dynamo.condition_failed(error):
                 return False
             raise
 
@@ -149,13 +149,9 @@ class DynamoSessionStorage(SessionStorage):
         try:
             self.model(key).delete(condition=self.model.owner == owner)
         except DeleteError as error:
-            if not _condition_failed(error):
+            if not dynamo.condition_failed(error):
                 raise
 
-
-def _condition_failed(error: Exception) -> bool:
-    cause = getattr(error, "cause_response_code", None)
-    return cause == "ConditionalCheckFailedException"
 
 
 # APIs whose repetition the customer would see; WeChat offers no idempotency key for them.
