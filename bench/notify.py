@@ -223,8 +223,11 @@ class _Bench:
                         {"Id": str(k), "ReceiptHandle": m["ReceiptHandle"]} for k, m in enumerate(done)])
                 for m in messages:
                     if m["MessageId"] in failed:  # fast-forward the backoff
-                        self.sqs.change_message_visibility(QueueUrl=self.url, ReceiptHandle=m["ReceiptHandle"],
-                                                           VisibilityTimeout=0)
+                        try:
+                            self.sqs.change_message_visibility(QueueUrl=self.url, ReceiptHandle=m["ReceiptHandle"],
+                                                               VisibilityTimeout=0)
+                        except self.sqs.exceptions.ReceiptHandleIsInvalid:
+                            pass  # the handler already moved it (parked or dead-lettered)
 
         threads = [threading.Thread(target=poller) for _ in range(instances)]
         for t in threads:

@@ -84,6 +84,10 @@ def main() -> int:
             print(f"   {row['metric']}: {_fmt(row['value'])} {row.get('unit') or ''}  {row.get('goal') or ''}")
         rows.extend(got)
         print(f"   ({time.time() - started:.0f} s)")
+    if args.only and RESULTS.exists():  # a partial run keeps the other benchmarks' rows
+        ran = {r["benchmark"] for r in rows} | set(failed)
+        kept = [r for r in json.loads(RESULTS.read_text())["rows"] if r["benchmark"] not in ran]
+        rows = kept + rows
     result = {
         "machine": {"python": platform.python_version(), "platform": platform.platform(), "cpus": _cpus()},
         "quick": args.quick,

@@ -12,7 +12,8 @@ FORM = ["application/x-www-form-urlencoded", "application/json"]
 
 
 def _query() -> dict:
-    return dict(app.current_request.query_params or {})
+    request = app.current_request
+    return dict((request.query_params if request else None) or {})
 
 
 def _customer_form() -> tuple[str, dict]:

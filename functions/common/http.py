@@ -121,7 +121,7 @@ class FeatureApp(Chalice):
         return decorator
 
 
-def _is_aws_unavailable(error: Exception) -> bool:
+def _is_aws_unavailable(error: BaseException) -> bool:
     from botocore.exceptions import BotoCoreError, ClientError
 
     if isinstance(error, ClientError):
