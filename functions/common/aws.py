@@ -4,6 +4,7 @@ local stack sets; tests call `reset()` when they start a fresh moto."""
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Callable
 from functools import cache
 from typing import Any
@@ -12,13 +13,13 @@ from functions.common import config
 
 
 @cache
-def client(service: str, read_timeout: float = 5.0, max_attempts: int = 3):
+def client(service: str, read_timeout: float = 5.0, max_attempts: int = 3, connect_timeout: float = 2.0):
     """A shared client; `max_attempts=1` where a retry could repeat an effect."""
     import boto3
     from botocore.config import Config
 
     cfg = Config(
-        connect_timeout=2,
+        connect_timeout=connect_timeout,
         read_timeout=read_timeout,
         retries={"mode": "standard", "total_max_attempts": max_attempts},
     )
@@ -27,22 +28,51 @@ def client(service: str, read_timeout: float = 5.0, max_attempts: int = 3):
 
 Invoker = Callable[[str, dict[str, Any], float], Any]
 _invoker: Invoker | None = None
+_invoker_keeps_time = False
+INVOKE_CONNECT_S = 0.5
 
 
-def set_invoker(invoker: Invoker | None) -> None:
-    """Route `invoke` to another transport (the tests' in-process Lambda runtime);
-    None restores the Lambda API."""
-    global _invoker
-    _invoker = invoker
+def set_invoker(invoker: Invoker | None, keeps_time: bool = False) -> None:
+    """Route `invoke` to another transport (the tests' in-process Lambda runtime); None
+    restores the Lambda API. Unless the invoker `keeps_time` itself, `invoke` runs it on a
+    worker thread and stops waiting at its timeout, as the Lambda API client would."""
+    global _invoker, _invoker_keeps_time
+    _invoker, _invoker_keeps_time = invoker, keeps_time
+
+
+_worker = threading.local()
+
+
+def _on_worker(invoker: Invoker, function_key: str, payload: dict[str, Any], timeout_s: float) -> Any:
+    _worker.busy = True
+    try:
+        return invoker(function_key, payload, timeout_s)
+    finally:
+        _worker.busy = False
+
+
+@cache
+def _handoff():
+    from functions.common.deadline import Handoff
+
+    return Handoff(max_threads=8, name="invoke")
 
 
 def invoke(function_key: str, payload: dict[str, Any], timeout_s: float) -> Any:
-    """Invoke a function of this stack synchronously by its serverless.yml key.
-    Raises RuntimeError when the function failed; botocore errors on time-outs."""
+    """Invoke a function of this stack synchronously by its serverless.yml key, answering
+    within `timeout_s`. Raises RuntimeError when the function failed, TimeoutError or a
+    botocore time-out when it did not answer in time.
+
+    The Lambda API answers an Invoke in one read once the function returns, so the client's
+    connect and read timeouts bound the wait; there are no retries (botocore would retry a
+    read time-out, running the function again). Read timeouts are whole quarter seconds, so
+    a container caches a handful of clients."""
     if _invoker is not None:
-        return _invoker(function_key, payload, timeout_s)
-    # no retries: botocore would retry a read time-out, running the function again
-    lam = client("lambda", read_timeout=timeout_s, max_attempts=1)
+        if _invoker_keeps_time or getattr(_worker, "busy", False):  # nested: the outer wait bounds it
+            return _invoker(function_key, payload, timeout_s)
+        return _handoff().call(timeout_s, _on_worker, _invoker, function_key, payload, timeout_s)
+    read_s = max(0.25, int((timeout_s - INVOKE_CONNECT_S) * 4) / 4)
+    lam = client("lambda", read_timeout=read_s, max_attempts=1, connect_timeout=INVOKE_CONNECT_S)
     res = lam.invoke(
         FunctionName=config.settings().function_name(function_key),
         InvocationType="RequestResponse",

@@ -11,12 +11,10 @@ from functions.common.intents import Intent, Reply
 from functions.common.log import get_logger
 from functions.common.wechat import protocol
 from functions.webhook import dedup, routes
-from functions.webhook.deadline import Handoff
 
 logger = get_logger()
 POLL_S = 0.1
 _store: dedup.Store | None = None
-_handoff = Handoff(max_threads=8, name="intent")
 
 
 def store() -> dedup.Store:
@@ -100,6 +98,4 @@ def invoke(function: str, intent: Intent, deadline: float) -> Reply:
     remaining = deadline - time.monotonic()
     if remaining <= 0:
         raise TimeoutError("no time left")
-    # a constant read timeout keeps one cached Lambda client; the deadline is enforced here
-    return Reply.from_dict(_handoff.call(remaining, aws.invoke, function, intent.to_dict(),
-                                         config.settings().intent_deadline_s))
+    return Reply.from_dict(aws.invoke(function, intent.to_dict(), remaining))

@@ -5,7 +5,7 @@ import threading
 
 import pytest
 
-from functions.webhook.deadline import Handoff
+from functions.common.deadline import Handoff
 
 
 def test_result_and_exception_come_back_to_the_caller():

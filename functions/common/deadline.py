@@ -1,11 +1,11 @@
 """Run a call on another thread and stop waiting for it at a deadline.
 
-The webhook must answer within the deadline even when a feature hangs, and a blocked
-socket read cannot be interrupted from the waiting thread; so the call runs on a worker
-thread. ThreadPoolExecutor does the same with a Future and a Condition per call; this
-handoff (a queue, one lock per call, reused daemon threads) costs about half as much CPU,
-which is measurable next to the rest of a message's work (bench/webhook.py). A call that
-times out before a worker has picked it up never starts, as with `Future.cancel()`.
+For invokers that cannot keep a deadline themselves (an in-process Lambda runtime): the
+Lambda API client keeps it with socket timeouts, but a plain function call cannot be
+interrupted from the waiting thread, so it runs on a worker. ThreadPoolExecutor does the
+same with a Future and a Condition per call; this handoff (a queue, one lock per call,
+reused daemon threads) costs about half as much CPU. A call that times out before a worker
+has picked it up never starts, as with `Future.cancel()`.
 """
 from __future__ import annotations
 
