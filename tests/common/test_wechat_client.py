@@ -74,9 +74,6 @@ def test_expired_token_in_table_is_not_used(fake_wechat_api, frozen_clock):
 
 
 def test_many_threads_cause_one_fetch(fake_wechat_api):
-    from infra.local import resources
-
-    resources.serialize_dynamodb()  # DynamoDB applies each request atomically; make moto do so
     clients = [_new_client() for _ in range(12)]
     barrier = threading.Barrier(len(clients))
     tokens: list[str] = []

@@ -65,9 +65,6 @@ def test_events_are_deduplicated_on_sender_time_event_and_key(webhook, invocatio
 @pytest.mark.parametrize("mode", ["plain", "safe"])
 def test_concurrent_copies_are_processed_once(aws, invocations, mode):
     """Copies arriving at once (other instances, simulated by threads) wait for the first."""
-    from infra.local import resources
-
-    resources.serialize_dynamodb()  # DynamoDB applies each request atomically; make moto do so
     invocations.delay_s = 0.5
     path, body = wx.request(wx.msg("text", Content="我的预约"), mode)
     params = dict(parse_qsl(urlsplit(path).query))
