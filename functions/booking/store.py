@@ -17,10 +17,9 @@ from pynamodb.attributes import JSONAttribute, NumberAttribute, UnicodeAttribute
 from pynamodb.exceptions import TransactWriteError
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
-from pynamodb.transactions import TransactWrite
 
 from functions.booking.service import DayState, Manager
-from functions.common import clock
+from functions.common import clock, dynamo
 from functions.common.dynamo import TTLAttribute, expires_at, table_meta
 
 KEEP_SLOT_ITEMS = timedelta(days=30)  # counters, seats and guards outlive their slot by this
@@ -266,7 +265,7 @@ class _Tx:
     def commit(self) -> None:
         labels: list[str] = []
         try:
-            with TransactWrite(connection=Booking._get_connection().connection) as tx:
+            with dynamo.transaction(Booking) as tx:
                 for kind in self._ORDER:
                     for op, label, model, kwargs in self.parts:
                         if op != kind:

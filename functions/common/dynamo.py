@@ -62,6 +62,14 @@ class TTLAttribute(NumberAttribute):
     expiry themselves, since deletion can lag by up to two days."""
 
 
+def transaction(model: type[Model]):
+    """A TransactWrite on the connection `model` keeps (and `reconnect` resets), so a
+    transaction follows the same table endpoint as the model's own calls."""
+    from pynamodb.transactions import TransactWrite
+
+    return TransactWrite(connection=model._get_connection().connection)
+
+
 def condition_failed(error: Exception) -> bool:
     """Whether a PynamoDB write failed on its condition (as opposed to throttling or an
     outage, which the caller must not mistake for "someone else got there first")."""
@@ -72,4 +80,6 @@ def is_live(expires: int | None) -> bool:
     return expires is None or expires > clock.epoch()
 
 
-__all__ = ["Model", "table_meta", "expires_in", "expires_at", "TTLAttribute", "is_live", "condition_failed"]
+__all__ = [
+    "Model", "table_meta", "expires_in", "expires_at", "TTLAttribute", "is_live", "condition_failed", "transaction",
+]

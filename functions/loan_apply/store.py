@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import base64
 import json
-from functools import lru_cache
 
 from pynamodb.attributes import ListAttribute, MapAttribute, NumberAttribute, UnicodeAttribute
 from pynamodb.exceptions import TransactWriteError
 from pynamodb.expressions.update import Action
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, IncludeProjection
 
+from functions.common import dynamo
 from functions.common.dynamo import Model, TTLAttribute, table_meta
 
 IDEMPOTENCY_TTL_S = 7 * 86400
@@ -183,13 +183,6 @@ def history_sk(seq: int) -> str:
     return f"H#{seq:04d}"
 
 
-@lru_cache(maxsize=1)
-def _connection():
-    from pynamodb.connection import Connection
-
-    return Connection(region=Application.Meta.region, host=Application.Meta.host)
-
-
 def _cancelled_at(error: TransactWriteError, *codes: str) -> set[int]:
     """Indexes of the transaction items cancelled for one of `codes`."""
     return {i for i, r in enumerate(error.cancellation_reasons or []) if r and r.code in codes}
@@ -220,14 +213,12 @@ def create(app: Application, history: History, openid: str, key: str, fingerprin
     submission against the day's limits of the openid and of the mobile number, put the
     application and its first history item. A retry with a claimed key fails on the key, so
     it never counts twice."""
-    from pynamodb.transactions import TransactWrite
-
     idem = IdempotencyRecord(f"IDEM#{openid}#{key}", application_id=app.application_id,
                              fingerprint=fingerprint, expires_at=now_epoch + IDEMPOTENCY_TTL_S)
     counters = [(DailyCounter(f"DAILY#{openid}#{day}"), daily_limit),  # item 3
                 (DailyCounter(f"DAILY#PHONE#{phone_hash}#{day}"), phone_daily_limit)]  # item 4
     try:
-        with TransactWrite(connection=_connection()) as tx:
+        with dynamo.transaction(Application) as tx:
             tx.save(idem, condition=IdempotencyRecord.pk.does_not_exist())  # item 0
             tx.save(app, condition=Application.pk.does_not_exist())  # item 1
             tx.save(history, condition=History.pk.does_not_exist())  # item 2
@@ -254,8 +245,6 @@ def transition(app: Application, history: History, expires_at: int | None) -> No
     """Move `app` to `history.to_status`, only if it is still in the status and revision the
     caller read. When the new status is purged later, every item of the application gets
     the same expiry."""
-    from pynamodb.transactions import TransactWrite
-
     actions: list[Action] = [
         Application.status.set(history.to_status),
         Application.status_product.set(f"{history.to_status}#{app.product}"),
@@ -266,7 +255,7 @@ def transition(app: Application, history: History, expires_at: int | None) -> No
         actions.append(Application.expires_at.set(expires_at))
         history.expires_at = expires_at
     try:
-        with TransactWrite(connection=_connection()) as tx:
+        with dynamo.transaction(Application) as tx:
             tx.save(history, condition=History.pk.does_not_exist())
             tx.update(app, actions=actions,
                       condition=(Application.status == app.status) & (Application.revision == app.revision))

@@ -84,25 +84,21 @@ def bindings_for_card(customer_id: str, last4: str) -> list[Binding]:
 
 
 def bind(openid: str, customer_id: str, card_hash: str, last4: str) -> Binding:
-    from pynamodb.transactions import TransactWrite
-
     now = clock.now()
     items = [Binding(pk, sk, openid=openid, customer_id=customer_id, card_hash=card_hash, card_last4=last4,
                      active=True, bound_at=now) for pk, sk in _binding_keys(openid, customer_id, card_hash, last4)]
-    with TransactWrite(connection=Binding._get_connection().connection) as tx:
+    with dynamo.transaction(Binding) as tx:
         for item in items:
             tx.save(item)
     return items[0]
 
 
 def unbind(openid: str, card_hash: str) -> bool:
-    from pynamodb.transactions import TransactWrite
-
     try:
         binding = Binding.get(f"OPENID#{openid}", f"CARD#{card_hash}", consistent_read=True)
     except Binding.DoesNotExist:
         return False
-    with TransactWrite(connection=Binding._get_connection().connection) as tx:
+    with dynamo.transaction(Binding) as tx:
         for pk, sk in _binding_keys(openid, binding.customer_id, card_hash, binding.card_last4):
             tx.delete(Binding(pk, sk))
     return True
