@@ -118,13 +118,10 @@ class Gate:
 
 @pytest.fixture
 def atomic_moto(monkeypatch):
-    """moto with DynamoDB's guarantee that each request applies atomically (threads race
-    between requests, never inside one), plus a gate to line transactions up."""
+    """A gate to line transactions up (moto already applies each request atomically, as
+    DynamoDB does: tests/conftest.py)."""
     from moto.dynamodb.responses import DynamoHandler
 
-    from infra.local import resources
-
-    resources.serialize_dynamodb()
     gate = Gate()
     monkeypatch.setattr(DynamoHandler, "call_action", gate.around(DynamoHandler.call_action))
     return gate

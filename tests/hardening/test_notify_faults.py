@@ -17,7 +17,7 @@ from functions.common.intents import Intent
 from functions.common.wechat import client as wechat_client
 from functions.notify import app, schedules, store
 from tests.hardening.conftest import record
-from tests.notify.conftest import atomic_dynamodb, fake_wechat_api, make_customer, queue, sms, sqs_event  # noqa: F401
+from tests.notify.conftest import fake_wechat_api, make_customer, queue, sms, sqs_event  # noqa: F401
 from tests.notify.test_exactly_once import NOON, merchants, txn_event
 
 ERRORS = {  # one errcode a round: the fake answers a call with the last pending fault's

@@ -101,25 +101,3 @@ def raw_items() -> list[dict]:
 
     table = os.environ["TABLE_APPLICATIONS"]
     return boto3.client("dynamodb").scan(TableName=table, ConsistentRead=True)["Items"]
-
-
-@pytest.fixture
-def atomic_dynamodb(monkeypatch):
-    """DynamoDB applies each write (and each transaction) atomically; moto's in-memory
-    backend does not when called from several threads (a failed transaction restores a
-    table snapshot taken before a concurrent commit). Serialise its operations so the
-    concurrency tests exercise our conditions, not moto's races."""
-    import functools
-    import threading
-
-    from moto.dynamodb.models import DynamoDBBackend
-
-    lock = threading.RLock()
-    for name in ("put_item", "get_item", "update_item", "delete_item", "query", "scan", "transact_write_items"):
-        original = getattr(DynamoDBBackend, name)
-
-        def locked(*args, __original=original, **kwargs):
-            with lock:
-                return __original(*args, **kwargs)
-
-        monkeypatch.setattr(DynamoDBBackend, name, functools.wraps(original)(locked))

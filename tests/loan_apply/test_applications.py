@@ -70,7 +70,7 @@ def test_the_same_key_with_other_data_is_refused(api):
     assert len(applications()) == 1
 
 
-def test_concurrent_submits_with_one_key_make_one_application(api, aws, atomic_dynamodb):
+def test_concurrent_submits_with_one_key_make_one_application(api, aws):
     from functions.loan_apply import service
 
     with ThreadPoolExecutor(max_workers=8) as pool:

@@ -103,7 +103,7 @@ def test_the_form_shows_the_refusal_at_the_phone_field(api):
     assert len(applications()) == 3
 
 
-def test_racing_submissions_from_many_openids_store_three(api, atomic_dynamodb):
+def test_racing_submissions_from_many_openids_store_three(api):
     from functions.loan_apply import service
 
     def attempt(n: int) -> str:

@@ -95,7 +95,7 @@ def test_a_repeated_change_by_the_same_actor_republishes_the_same_event(api, aws
     assert ids.count(f"loan_status_changed:{app_id}:2") == 2  # notify drops the duplicate by id
 
 
-def test_conflicting_decisions_at_once_leave_exactly_one(api, atomic_dynamodb):
+def test_conflicting_decisions_at_once_leave_exactly_one(api):
     from functions.common.errors import Conflict
     from functions.loan_apply import service
 

@@ -14,15 +14,6 @@ from tests.webhook import fake_api
 _serial = itertools.count(1)
 
 
-@pytest.fixture(autouse=True)
-def atomic_dynamodb():
-    """Conditional writes are atomic in DynamoDB; make them so in moto (exactly-once rests
-    on them)."""
-    from infra.local import resources
-
-    resources.serialize_dynamodb()
-
-
 def card_number(seed: int) -> str:
     """A valid (Luhn) fictional card number."""
     from stdnum import luhn
