@@ -31,7 +31,7 @@ def book(openid: str) -> Reply:
         logger.warning("nearest branches unavailable")
         near = []
     if near:
-        named = "、".join(f"{b['name']}（{service.distance_label(b.get('distance_m', 0))}）" for b in near)
+        named = "、".join(f"{b['name']}（{branches.show_distance(b.get('distance_m', 0))}）" for b in near)
         description = f"离您最近的可预约网点：{named}。点击选择网点、业务和时间。"
     else:
         description = "选择网点、业务和时间，客户经理将在网点为您服务。"

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from functions.booking import actions, service
-from functions.common import clock, pages, session
+from functions.common import branches, clock, pages, session
 from functions.common.errors import ApiError
 
 PAGES = Path(__file__).parent / "pages"
@@ -78,7 +78,7 @@ def _is_instant(value: str) -> bool:
 
 
 def index(openid: str) -> str:
-    found = [{**b, "distance": service.distance_label(b["distance_m"]) if "distance_m" in b else ""}
+    found = [{**b, "distance": branches.show_distance(b["distance_m"]) if "distance_m" in b else ""}
              for b in actions.bookable_branches(openid)]
     return render("index.html", openid, branches=found)
 

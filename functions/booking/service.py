@@ -162,9 +162,6 @@ def open_slots(branch: dict, roster: list[Manager], service: str, day: date, sta
     return out
 
 
-def distance_label(metres: float) -> str:
-    """850米 below a kilometre, 1.2公里 above."""
-    return f"{int(metres)}米" if metres < 1000 else f"{metres / 1000:.1f}公里"
 
 
 # ----- checks ------------------------------------------------------------------------------

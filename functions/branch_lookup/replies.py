@@ -9,6 +9,7 @@ from typing import Any
 from functions.branch_lookup import hours, service
 from functions.branch_lookup.schema import SERVICES
 from functions.branch_lookup.service import Found
+from functions.common.branches import show_distance
 
 TEXT_LIMIT_BYTES = 2048
 LIST_SIZE = 5
@@ -34,7 +35,7 @@ def _link(url: str, label: str) -> str:
 
 def _item(n: int, branch: dict[str, Any], base_url: str, at: datetime | None, distance: float | None) -> str:
     title = _link(service.page_url(base_url, branch["id"]), branch["name"])
-    where = service.show_distance(distance) if distance is not None else branch["address"]
+    where = show_distance(distance) if distance is not None else branch["address"]
     return f"{n}. {title}\n{where} · {hours.status(branch, at).label()}"
 
 

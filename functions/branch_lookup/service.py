@@ -217,8 +217,3 @@ def list_url(base_url: str, q: str) -> str:
     return f"{base_url}/branches/search?q={quote(q)}"
 
 
-def show_distance(metres: float) -> str:
-    """850米 below a kilometre, 1.2公里 above."""
-    if metres < 995:
-        return f"{max(10, round(metres / 10) * 10)}米"
-    return f"{metres / 1000:.1f}公里" if metres < 9950 else f"{round(metres / 1000)}公里"

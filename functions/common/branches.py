@@ -25,6 +25,14 @@ FUNCTION = "branchLookupQuery"
 TIMEOUT_S = 3.0
 
 
+def show_distance(metres: float) -> str:
+    """A branch's `distance_m` as customers read it: 850米 below a kilometre, 1.2公里
+    above, whole kilometres from 10 km."""
+    if metres < 995:
+        return f"{max(10, round(metres / 10) * 10)}米"
+    return f"{metres / 1000:.1f}公里" if metres < 9950 else f"{round(metres / 1000)}公里"
+
+
 def get(ids: list[str]) -> list[dict[str, Any]]:
     return aws.invoke(FUNCTION, {"op": "get", "ids": list(ids)}, TIMEOUT_S)["branches"]
 
