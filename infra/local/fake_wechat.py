@@ -268,28 +268,30 @@ class FakeWeChat:
                 self.reports.append({"openid": openid, "msgid": message.msgid, "status": status})
             return message
 
-    def _message_template_send(self, request: Request) -> Response:
+    def _message_to_follower(self, request: Request) -> tuple[dict, Response | None]:
+        """A message send's body, or WeChat's refusal (bad token, user not following)."""
         refused = self._authorized(request)
         if refused:
-            return refused
+            return {}, refused
         body = json.loads(request.get_data() or b"{}")
-        openid = body["touser"]
-        if openid in self.unsubscribed:
-            return _error(43004)
+        if body["touser"] in self.unsubscribed:
+            return body, _error(43004)
+        return body, None
+
+    def _message_template_send(self, request: Request) -> Response:
+        body, refused = self._message_to_follower(request)
+        if refused:
+            return refused
         if not body.get("template_id") or not isinstance(body.get("data"), dict):
             return _error(47001)
-        message = self._record(openid, "template", body)
+        message = self._record(body["touser"], "template", body)
         return _json({"errcode": 0, "errmsg": "ok", "msgid": int(message.msgid)})
 
     def _message_custom_send(self, request: Request) -> Response:
-        refused = self._authorized(request)
+        body, refused = self._message_to_follower(request)
         if refused:
             return refused
-        body = json.loads(request.get_data() or b"{}")
-        openid = body["touser"]
-        if openid in self.unsubscribed:
-            return _error(43004)
-        self._record(openid, body["msgtype"], body)
+        self._record(body["touser"], body["msgtype"], body)
         return _json({"errcode": 0, "errmsg": "ok"})
 
     def _menu_create(self, request: Request) -> Response:
