@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Any
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
@@ -49,11 +49,32 @@ class ConcurrentBatchProcessor(BatchProcessor):
 
 def handle_batch(event: dict, context: Any = None) -> dict:
     processor = ConcurrentBatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
-    return dict(process_partial_response(event=event, record_handler=handle_record, processor=processor,
+    handler = partial(handle_record, listening=_listening(event.get("Records") or []))
+    return dict(process_partial_response(event=event, record_handler=handler, processor=processor,
                                          context=context))
 
 
-def handle_record(record: SQSRecord) -> str:
+def _listening(records: list[dict]) -> dict[tuple[str, str], list[str]]:
+    """Who is bound to the cards of a batch's customer events, in one read. A record this
+    cannot make sense of, or a failed read, is left to the record's own handling."""
+    cards = set()
+    for record in records:
+        try:
+            event = json.loads(record["body"])
+            if event["type"] in service.CUSTOMER_EVENTS:
+                cards.add((str(event["data"]["customer_id"]), str(event["data"]["card_last4"])))
+        except (ValueError, TypeError, KeyError):
+            continue
+    if not cards:
+        return {}
+    try:
+        return store.listening(sorted(cards))
+    except Exception as error:  # noqa: BLE001 - each record reads its own instead
+        logger.warning("could not read a batch's bindings", extra={"error": type(error).__name__})
+        return {}
+
+
+def handle_record(record: SQSRecord, listening: dict[tuple[str, str], list[str]] | None = None) -> str:
     try:
         event = events.validate(json.loads(record.body))
     except (ValueError, events.InvalidEvent) as error:
@@ -61,7 +82,7 @@ def handle_record(record: SQSRecord) -> str:
         dead_letter(record.body, reason, record.message_id)
         return "dead-lettered"
     try:
-        outcome = delivery.process(event)
+        outcome = delivery.process(event, listening=listening)
     except (ValueError, TypeError, KeyError) as error:  # valid envelope, unusable data
         dead_letter(record.body, f"unprocessable: {type(error).__name__}: {error}", record.message_id)
         return "dead-lettered"

@@ -33,11 +33,13 @@ UNCERTAIN = store.UNCERTAIN  # a send may have been delivered; recheck it when i
 _URLS = {"statement_issued": "/notify/bills", "bill_reminder": "/notify/bills", "payment_received": "/notify/bills"}
 
 
-def process(event: dict[str, Any], policy: service.Policy | None = None) -> str:
+def process(event: dict[str, Any], policy: service.Policy | None = None,
+            listening: dict[tuple[str, str], list[str]] | None = None) -> str:
     """Apply a valid event once more; safe to repeat. Returns DONE, RETRY (a transient
     failure: try again with backoff), BUSY (another consumer is sending it) or PARKED (kept in
     the pending store until its time: quiet hours, spent quota, or an uncertain send's
-    reconciliation window)."""
+    reconciliation window). `listening`: the openids bound to the event's card, when the
+    caller read them already (store.listening, for a whole batch)."""
     policy = policy or service.Policy.from_env()
     kind, data = event["type"], event["data"]
     facts = {**data, "occurred_at": event.get("occurred_at") or clock.iso(clock.now())}
@@ -45,7 +47,8 @@ def process(event: dict[str, Any], policy: service.Policy | None = None) -> str:
         return DONE
     active: list[str] = []
     if kind in service.CUSTOMER_EVENTS:
-        active = [b.openid for b in store.bindings_for_card(data["customer_id"], data["card_last4"]) if b.active]
+        card = (data["customer_id"], data["card_last4"])
+        active = (listening if listening and card in listening else store.listening([card]))[card]
     plan = service.plan(event, active, clock.now(), policy)
     if plan.wait_until is not None:
         store.park(event, plan.wait_until, "quiet_hours")

@@ -1,7 +1,8 @@
 """notify's table (single-table design) and its queries.
 
 Item kinds, by key:
-  binding    OPENID#<openid> / CARD#<card hash>, and LISTEN#<customer>#<last4> / <openid>#<card hash>
+  binding    OPENID#<openid> / CARD#<card hash>
+  listeners  LISTEN#<customer>#<last4> / LISTENERS      (the card's active bindings)
   one-time   OTP#<openid> / OTP                         (TTL)
   rate       RATE#<scope>#<key>#<window> / RATE          (TTL)
   delivery   EVT#<event id> / <channel>#<recipient>      gsi1: INBOX#<openid> / <created>; gsi2: MSG#<msgid>
@@ -58,9 +59,8 @@ class _Item(Model):
 
 
 class Binding(_Item):
-    """A card bound to an openid, stored twice: under the openid (its page) and under the
-    card (who to tell about the card's events). Both are main-table items, so either read is
-    strongly consistent: a card bound a second ago already gets its alerts."""
+    """A card bound to an openid, under the openid (its page). Who to tell about a card's
+    events is kept apart, in the card's Listeners item."""
 
     openid = UnicodeAttribute()
     customer_id = UnicodeAttribute()
@@ -70,27 +70,40 @@ class Binding(_Item):
     bound_at = UTCDateTimeAttribute()
 
 
-def _binding_keys(openid: str, customer_id: str, card_hash: str, last4: str) -> list[tuple[str, str]]:
-    return [(f"OPENID#{openid}", f"CARD#{card_hash}"), (f"LISTEN#{customer_id}#{last4}", f"{openid}#{card_hash}")]
+class Listeners(_Item):
+    """The active bindings of a customer's card (by its last four digits), as
+    `<openid>#<card hash>`: one item, so the consumer reads a whole batch's with one
+    BatchGetItem. Written in the same transaction as the bindings themselves; reads are
+    strongly consistent, so a card bound a second ago already gets its alerts."""
+
+    active = UnicodeSetAttribute(null=True)
+
+
+def _listeners_key(customer_id: str, last4: str) -> tuple[str, str]:
+    return f"LISTEN#{customer_id}#{last4}", "LISTENERS"
 
 
 def bindings_of(openid: str) -> list[Binding]:
     return list(Binding.query(f"OPENID#{openid}", Binding.sk.startswith("CARD#"), consistent_read=True))
 
 
-def bindings_for_card(customer_id: str, last4: str) -> list[Binding]:
-    """Every openid bound to a customer's card (active or not)."""
-    return list(Binding.query(f"LISTEN#{customer_id}#{last4}", consistent_read=True))
+def listening(cards: list[tuple[str, str]]) -> dict[tuple[str, str], list[str]]:
+    """The openids actively bound to each (customer, last four digits), in one batch read."""
+    keys = {_listeners_key(*card): card for card in cards}
+    found: dict[tuple[str, str], list[str]] = {card: [] for card in cards}
+    for item in Listeners.batch_get(list(keys), consistent_read=True):
+        found[keys[(item.pk, item.sk)]] = sorted({member.split("#", 1)[0] for member in item.active or ()})
+    return found
 
 
 def bind(openid: str, customer_id: str, card_hash: str, last4: str) -> Binding:
-    now = clock.now()
-    items = [Binding(pk, sk, openid=openid, customer_id=customer_id, card_hash=card_hash, card_last4=last4,
-                     active=True, bound_at=now) for pk, sk in _binding_keys(openid, customer_id, card_hash, last4)]
+    binding = Binding(f"OPENID#{openid}", f"CARD#{card_hash}", openid=openid, customer_id=customer_id,
+                      card_hash=card_hash, card_last4=last4, active=True, bound_at=clock.now())
     with dynamo.transaction(Binding) as tx:
-        for item in items:
-            tx.save(item)
-    return items[0]
+        tx.save(binding)
+        tx.update(Listeners(*_listeners_key(customer_id, last4)),
+                  actions=[Listeners.active.add({f"{openid}#{card_hash}"})])
+    return binding
 
 
 def unbind(openid: str, card_hash: str) -> bool:
@@ -99,8 +112,9 @@ def unbind(openid: str, card_hash: str) -> bool:
     except Binding.DoesNotExist:
         return False
     with dynamo.transaction(Binding) as tx:
-        for pk, sk in _binding_keys(openid, binding.customer_id, card_hash, binding.card_last4):
-            tx.delete(Binding(pk, sk))
+        tx.delete(binding)
+        tx.update(Listeners(*_listeners_key(binding.customer_id, binding.card_last4)),
+                  actions=[Listeners.active.delete({f"{openid}#{card_hash}"})])
     return True
 
 
@@ -108,8 +122,10 @@ def deactivate_all(openid: str) -> int:
     """The openid unfollowed: its bindings stay, silent, until it binds again."""
     bindings = [b for b in bindings_of(openid) if b.active]
     for b in bindings:
-        for pk, sk in _binding_keys(openid, b.customer_id, b.card_hash, b.card_last4):
-            Binding(pk, sk).update(actions=[Binding.active.set(False)], condition=Binding.pk.exists())
+        with dynamo.transaction(Binding) as tx:
+            tx.update(b, actions=[Binding.active.set(False)], condition=Binding.pk.exists())
+            tx.update(Listeners(*_listeners_key(b.customer_id, b.card_last4)),
+                      actions=[Listeners.active.delete({f"{openid}#{b.card_hash}"})])
     return len(bindings)
 
 

@@ -73,6 +73,27 @@ def test_expired_token_in_table_is_not_used(fake_wechat_api, frozen_clock):
     assert fake_wechat_api.token_fetches == 2
 
 
+def test_a_token_is_remembered_briefly_and_forgotten_on_a_token_error(fake_wechat_api, frozen_clock, monkeypatch):
+    from datetime import datetime, timedelta
+
+    start = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
+    frozen_clock(start)
+    client = _new_client()
+    client.send_text(OPENID, "一")
+    reads: list[str] = []
+    read = client.session.get
+    monkeypatch.setattr(client.session, "get", lambda key, default=None: reads.append(key) or read(key, default))
+    client.send_text(OPENID, "二")
+    assert reads == []  # no read of the shared store per send
+    frozen_clock(start + timedelta(seconds=client.token_memory_s + 1))
+    client.send_text(OPENID, "三")
+    assert reads == [client.access_token_key]
+    fake_wechat_api.revoke_tokens()
+    client.send_text(OPENID, "四")
+    assert fake_wechat_api.token_fetches == 2
+    assert [m.text for m in fake_wechat_api.sent(OPENID)] == ["一", "二", "三", "四"]
+
+
 def test_many_threads_cause_one_fetch(fake_wechat_api):
     clients = [_new_client() for _ in range(12)]
     barrier = threading.Barrier(len(clients))

@@ -124,3 +124,39 @@ def test_card_alerts_ignore_quiet_hours(fake_wechat_api, make_customer, queue, f
     txn(customer)
     queue.drain()
     assert len(templates(fake_wechat_api, "o_night")) == 1
+
+
+def test_a_batch_reads_its_cards_bindings_once(fake_wechat_api, make_customer, queue, daytime, monkeypatch):
+    customers = [make_customer(openids=[f"o_batch{i}"]) for i in range(5)]
+    reads = []
+    listening = store.listening
+    monkeypatch.setattr(store, "listening", lambda cards: reads.append(sorted(cards)) or listening(cards))
+    for customer in customers:
+        txn(customer)
+    queue.drain()
+    assert reads == [sorted((c.customer_id, c.last4) for c in customers)]
+    assert all(len(templates(fake_wechat_api, f"o_batch{i}")) == 1 for i in range(5))
+
+
+def test_unbinding_silences_only_that_binding(fake_wechat_api, make_customer, queue, sms, daytime):
+    customer = make_customer(openids=["o_keep", "o_drop"])
+    assert store.unbind("o_drop", customer.card_hash)
+    assert store.listening([(customer.customer_id, customer.last4)]) == {
+        (customer.customer_id, customer.last4): ["o_keep"]}
+    txn(customer)
+    queue.drain()
+    assert len(templates(fake_wechat_api, "o_keep")) == 1 and templates(fake_wechat_api, "o_drop") == []
+    assert store.unbind("o_keep", customer.card_hash) and not store.unbind("o_keep", customer.card_hash)
+    txn(customer, 500)
+    queue.drain()
+    assert len(templates(fake_wechat_api, "o_keep")) == 1 and len(sms()) == 1
+
+
+def test_binding_again_after_unfollowing_brings_the_alerts_back(fake_wechat_api, make_customer, queue, daytime):
+    customer = make_customer(openids=["o_back"])
+    app.answer(Intent(kind="unsubscribe", openid="o_back"))
+    assert store.listening([(customer.customer_id, customer.last4)])[(customer.customer_id, customer.last4)] == []
+    store.bind("o_back", customer.customer_id, customer.card_hash, customer.last4)
+    txn(customer)
+    queue.drain()
+    assert len(templates(fake_wechat_api, "o_back")) == 1

@@ -179,6 +179,9 @@ class BankWeChatClient(WeChatClient):
     # One refresher at a time: the lease lives this long; waiters re-read until then.
     lease_s = 10
     lease_poll_s = 0.05
+    # A token read from the shared store is kept in memory this long. The store hands out
+    # only tokens with more than a minute to live, and a token error drops it at once.
+    token_memory_s = 30.0
 
     def __init__(self, appid: str, secret: str, api_base: str, session: SessionStorage | None = None,
                  timeout: float = 5.0):
@@ -187,6 +190,7 @@ class BankWeChatClient(WeChatClient):
         self.api_root = api_base.rstrip("/") + "/"
         self.API_BASE_URL = self.api_root + "cgi-bin/"
         self._refresh_lock = threading.Lock()
+        self._remembered: tuple[str | None, float] = (None, 0.0)
 
     @property
     def access_token_key(self) -> str:
@@ -200,8 +204,13 @@ class BankWeChatClient(WeChatClient):
 
     @property
     def access_token(self) -> str:
-        token = self.session.get(self.access_token_key)
-        return token or self._refresh(force=False)
+        """The shared token; from memory while it is fresh, so a send costs no read."""
+        token, until = self._remembered
+        if token and clock.epoch() < until:
+            return token
+        token = self.session.get(self.access_token_key) or self._refresh(force=False)
+        self._remembered = (token, clock.epoch() + self.token_memory_s)
+        return token
 
     def fetch_access_token(self, force: bool = False) -> dict:
         """POST cgi-bin/stable_token and store the result (the caller holds the lease)."""
@@ -243,6 +252,7 @@ class BankWeChatClient(WeChatClient):
                     storage.release(self.lease_key, owner)
 
     def _drop_token(self, token: str) -> bool:
+        self._remembered = (None, 0.0)
         storage = self.session
         if isinstance(storage, DynamoSessionStorage):
             return storage.delete_if(self.access_token_key, token)
