@@ -92,7 +92,7 @@ def _bound_user(sim, nickname: str) -> tuple[str, dict]:
 
 
 def test_card_alerts_reach_the_outbox_and_delivery_reports_reach_notify(stack, sim):
-    from functions.notify import inbox
+    from functions.notify import corebank, inbox
 
     openid, card = _bound_user(sim, "提醒")
     assert sim(f"bank?openid={openid}")["cards"] == [{**card, "label": f"尾号{card['card_last4']}"}]
@@ -104,6 +104,8 @@ def test_card_alerts_reach_the_outbox_and_delivery_reports_reach_notify(stack, s
     box = sim(f"outbox?openid={openid}")
     assert [(t["title"], t["status"]) for t in box["templates"]] == [("交易提醒", "success")]
     assert any("¥1,200.00" in m["text"] and f"尾号{card['card_last4']}" in m["text"] for m in box["sms"])
+    phone = corebank.phone_of(card["customer_id"]) or ""
+    assert {m["phone"] for m in box["sms"]} == {f"{phone[-11:-8]}****{phone[-4:]}"}  # shown masked
     other = follow(sim, "旁人")  # another user's outbox holds none of it
     assert sim(f"outbox?openid={other}") == {"templates": [], "custom": [], "sms": []}
     # reading the outbox played WeChat's TEMPLATESENDJOBFINISH report through the webhook

@@ -79,10 +79,13 @@ def phones_of(openid: str) -> set[str]:
 
 
 def for_user(stack_url: str, openid: str) -> dict[str, Any]:
+    """The user's outbox; SMS show the phone masked, as every page shows personal data."""
+    from functions.common.pii import mask_phone
+
     messages = wechat_messages(stack_url, openid)
     phones = phones_of(openid)
     return {
         "templates": [m for m in messages if m["kind"] == "template"],
         "custom": [m for m in messages if m["kind"] != "template"],
-        "sms": [m for m in sms_messages() if m["phone"][-11:] in phones],
+        "sms": [{**m, "phone": mask_phone(m["phone"])} for m in sms_messages() if m["phone"][-11:] in phones],
     }
