@@ -16,15 +16,6 @@ def _query() -> dict:
     return dict((request.query_params if request else None) or {})
 
 
-def _customer_form() -> tuple[str, dict]:
-    """The customer and the posted form, CSRF checked."""
-    request = app.current_request
-    openid = http.customer(request)
-    form = http.body(request, flat=True)
-    http.require_csrf(request, openid, form)
-    return openid, form
-
-
 @app.route("/booking/health")
 def health():
     return {"status": "ok"}
@@ -44,7 +35,7 @@ def new_page():
 
 @app.route("/booking/new", methods=["POST"], content_types=FORM)
 def new_submit():
-    openid, form = _customer_form()
+    openid, form = http.customer_post(app.current_request, flat=True)
     try:
         booking = actions.create(openid, form)
     except ApiError as error:
@@ -67,7 +58,7 @@ def booking_page(booking_id):
 
 @app.route("/booking/b/{booking_id}/cancel", methods=["POST"], content_types=FORM)
 def cancel_submit(booking_id):
-    openid, _ = _customer_form()
+    openid, _ = http.customer_post(app.current_request, flat=True)
     actions.cancel(openid, booking_id)
     return http.redirect(f"/booking/b/{booking_id}?notice=cancelled")
 
@@ -80,7 +71,7 @@ def reschedule_page(booking_id):
 
 @app.route("/booking/b/{booking_id}/reschedule", methods=["POST"], content_types=FORM)
 def reschedule_submit(booking_id):
-    openid, form = _customer_form()
+    openid, form = http.customer_post(app.current_request, flat=True)
     try:
         actions.reschedule(openid, booking_id, form.get("slot_start"))
     except ApiError as error:
@@ -115,7 +106,7 @@ def api_mine():
 
 @app.route("/booking/api/bookings", methods=["POST"], content_types=FORM)
 def api_create():
-    openid, form = _customer_form()
+    openid, form = http.customer_post(app.current_request, flat=True)
     form.setdefault("idempotency_key", app.current_request.headers.get("idempotency-key"))
     return http.json_response({"booking": actions.describe(actions.create(openid, form))}, 201)
 
@@ -128,13 +119,13 @@ def api_booking(booking_id):
 
 @app.route("/booking/api/bookings/{booking_id}/cancel", methods=["POST"], content_types=FORM)
 def api_cancel(booking_id):
-    openid, _ = _customer_form()
+    openid, _ = http.customer_post(app.current_request, flat=True)
     return {"booking": actions.describe(actions.cancel(openid, booking_id))}
 
 
 @app.route("/booking/api/bookings/{booking_id}/reschedule", methods=["POST"], content_types=FORM)
 def api_reschedule(booking_id):
-    openid, form = _customer_form()
+    openid, form = http.customer_post(app.current_request, flat=True)
     return {"booking": actions.describe(actions.reschedule(openid, booking_id, form.get("slot_start")))}
 
 

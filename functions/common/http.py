@@ -164,6 +164,15 @@ def require_csrf(request, openid: str, form: dict | None = None) -> None:
         raise Forbidden("csrf_failed", "页面已过期，请刷新后重试")
 
 
+def customer_post(request, flat: bool = False) -> tuple[str, dict]:
+    """The customer and the body of a state-changing request, its CSRF token checked
+    (`flat` as for `body`)."""
+    openid = customer(request)
+    data = body(request, flat=flat)
+    require_csrf(request, openid, data)
+    return openid, data
+
+
 def require_staff(request) -> str:
     """Back-office calls carry the staff key (`X-Api-Key`); returns a staff identity."""
     given = request.headers.get("x-api-key") or ""

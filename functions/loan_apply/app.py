@@ -48,10 +48,7 @@ def apply_page():
 
 @app.route("/loans/apply", methods=["POST"], content_types=FORM_BODY)
 def apply_submit():
-    request = app.current_request
-    openid = http.customer(request)
-    form = http.form_body(request)
-    http.require_csrf(request, openid, form)
+    openid, form = http.customer_post(app.current_request)
     try:
         result = service.submit(openid, form, form.get("idempotency_key"))
     except ApiError as failed:
@@ -78,10 +75,7 @@ def detail_page(application_id):
 
 @app.route("/loans/mine/{application_id}/withdraw", methods=["POST"], content_types=FORM_BODY)
 def withdraw_page(application_id):
-    request = app.current_request
-    openid = http.customer(request)
-    form = http.form_body(request)
-    http.require_csrf(request, openid, form)
+    openid, form = http.customer_post(app.current_request)
     service.withdraw(openid, application_id, form.get("reason"))
     return http.redirect(f"/loans/mine/{application_id}")
 
@@ -102,9 +96,7 @@ def products_api():
 @app.route("/loans/api/applications", methods=["POST"], content_types=API_BODY)
 def submit_api():
     request = app.current_request
-    openid = http.customer(request)
-    body = http.body(request, flat=True)
-    http.require_csrf(request, openid, body)
+    openid, body = http.customer_post(request, flat=True)
     key = request.headers.get("idempotency-key") or body.get("idempotency_key")
     result = service.submit(openid, body, key)
     return http.json_response(result, 200 if result["replayed"] else 201)
@@ -122,10 +114,7 @@ def one_api(application_id):
 
 @app.route("/loans/api/applications/{application_id}/withdraw", methods=["POST"], content_types=API_BODY)
 def withdraw_api(application_id):
-    request = app.current_request
-    openid = http.customer(request)
-    body = http.body(request)
-    http.require_csrf(request, openid, body)
+    openid, body = http.customer_post(app.current_request)
     return http.json_response(service.withdraw(openid, application_id, body.get("reason")))
 
 

@@ -54,19 +54,13 @@ def list_bindings():
 
 @app.route("/notify/api/otp", methods=["POST"])
 def request_code():
-    request = app.current_request
-    openid = http.customer(request)
-    form = http.body(request)
-    http.require_csrf(request, openid, form)
+    openid, form = http.customer_post(app.current_request)
     return http.json_response(binding.request_code(openid, form.get("card_number", ""), form.get("phone", "")))
 
 
 @app.route("/notify/api/bindings", methods=["POST"])
 def confirm_binding():
-    request = app.current_request
-    openid = http.customer(request)
-    form = http.body(request)
-    http.require_csrf(request, openid, form)
+    openid, form = http.customer_post(app.current_request)
     return http.json_response({"binding": binding.confirm(openid, form.get("code", ""))}, status=201)
 
 
