@@ -62,13 +62,13 @@ def _listening(records: list[dict]) -> dict[tuple[str, str], list[str]]:
         try:
             event = json.loads(record["body"])
             if event["type"] in service.CUSTOMER_EVENTS:
-                cards.add((str(event["data"]["customer_id"]), str(event["data"]["card_last4"])))
+                cards.add((event["data"]["customer_id"], event["data"]["card_last4"]))
         except (ValueError, TypeError, KeyError):
             continue
     if not cards:
         return {}
     try:
-        return store.listening(sorted(cards))
+        return store.listening(list(cards))
     except Exception as error:  # noqa: BLE001 - each record reads its own instead
         logger.warning("could not read a batch's bindings", extra={"error": type(error).__name__})
         return {}
