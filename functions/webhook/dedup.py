@@ -10,12 +10,11 @@ table's TTL (`expires_at`).
 from __future__ import annotations
 
 import json
-import threading
 import time
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol
+from typing import Literal, Protocol
 
-from functions.common import clock, dynamo
+from functions.common import clock, dynamo, lazy
 
 KEEP_S = 3600
 
@@ -37,21 +36,9 @@ class Store(Protocol):
     def finish(self, key: str, reply: dict) -> None: ...
 
 
-_lock = threading.Lock()
-_model: Any = None
-
-
+@lazy.once
 def _delivery_model():
-    """Built once, on first use (PynamoDB is not on the webhook's import path)."""
-    global _model
-    if _model is None:
-        with _lock:
-            if _model is None:
-                _model = _build_model()
-    return _model
-
-
-def _build_model():
+    """Built on first use (PynamoDB is not on the webhook's import path)."""
     from pynamodb.attributes import NumberAttribute, UnicodeAttribute
 
     from functions.common.dynamo import Model, TTLAttribute, table_meta

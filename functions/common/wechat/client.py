@@ -21,7 +21,7 @@ from typing import Any
 from wechatpy import WeChatClient
 from wechatpy.session import SessionStorage
 
-from functions.common import clock, config, dynamo
+from functions.common import clock, config, dynamo, lazy
 from functions.common.wechat.errors import (
     WeChatError,
     WeChatInvalidToken,
@@ -52,23 +52,10 @@ def error_for(errcode: int | None, errmsg: str = "") -> WeChatError:
     return WeChatRejected(errcode, errmsg)
 
 
-_model_lock = threading.Lock()
-_model: Any = None
-
-
+@lazy.once
 def _state_model():
-    """PynamoDB model of the wechat-state items this module writes (token, lease).
-    Built once, on first use, so importing the client costs no PynamoDB (under a lock:
-    two threads building it would get two different DoesNotExist classes)."""
-    global _model
-    if _model is None:
-        with _model_lock:
-            if _model is None:
-                _model = _build_state_model()
-    return _model
-
-
-def _build_state_model():
+    """PynamoDB model of the wechat-state items this module writes (token, lease), built
+    on first use rather than at import."""
     from pynamodb.attributes import UnicodeAttribute
 
     from functions.common.dynamo import Model, TTLAttribute, table_meta
