@@ -3,7 +3,7 @@ client (the baseline, measured in the same run), and 64 clients on a one-seat sl
 
 Runs the real code path (actions.create: branch data through branchLookupQuery, roster,
 ledger, day state, KMS seal, one DynamoDB transaction, the event on the notify queue)
-in-process against moto, with DynamoDB's per-request atomicity (resources.serialize_dynamodb).
+in-process against moto, with DynamoDB's per-request atomicity (resources.serialize_requests).
 Each measurement starts from a fresh, empty account.
 """
 from __future__ import annotations
@@ -50,7 +50,7 @@ def _stack():
     from functions.common import aws, clock
     from functions.common import config as settings
 
-    resources.serialize_dynamodb()
+    resources.serialize_requests()
     with mock_aws():
         aws.reset()
         refs = resources.create_all(config)

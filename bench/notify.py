@@ -1,39 +1,42 @@
 """notify's throughput: card_transaction events through the notify queue to the fake WeChat
 API answering each template message after 20 ms.
 
-As deployed, AWS and WeChat are other machines. Here each runs in a process of its own:
-moto's server (SQS, DynamoDB, SNS) and the fake WeChat API; this process plays the Lambda
-instances and their event source mapping.
+As deployed, AWS and WeChat are other machines, and each Lambda instance is a process of its
+own. Here too: moto's server for SQS and SNS, another for DynamoDB (two services, two
+endpoints), the fake WeChat API, and one process per notifyEvents instance, which receives
+batches like Lambda's event source mapping and hands them to the real handler. This process
+only publishes and counts.
 
-Concurrent: INSTANCES consumers at once, each receiving batches of 10 and handing them to the
-real handler, which reads the batch's bindings once and sends its records from a pool of
+Concurrent: INSTANCES instances, batches of 10, each batch's records sent from a pool of
 consumer.WORKERS threads (INSTANCES x WORKERS = 40 sends in flight, well inside WeChat's
-limits). One by one: a single consumer, one record at a time, measured on a sample and
+limits). One by one: a single instance, one record at a time, measured on a sample and
 extrapolated (it would take minutes for every event). Both in the same run; then the
-concurrent run again with 10 % of sends failing with -1. Lost and duplicated messages are
-counted in the fake's outbox. Retries of failed records are fast-forwarded (visible again at
-once instead of after their backoff), so the figure is throughput, not waiting.
+concurrent run again with 10 % of sends failing with -1. Each run starts its instances with
+an untimed warm-up (their cold starts). Lost and duplicated messages are counted in the
+fake's outbox. Retries of failed records are fast-forwarded (visible again at once instead of
+after their backoff), so the figure is throughput, not waiting.
 
 The run also reports the CPU each process spent per message while consuming: on a machine
 with few cores the emulators' CPU, which real AWS and WeChat spend elsewhere, caps the
 concurrent rate (see the README's notes on this benchmark).
 
-moto is not DynamoDB or SQS: its table query sorts the whole table, and it recomputes every
-queue attribute (a walk over all messages) for each message it hands out, so its cost grows
-with what the run has stored. Its server therefore (1) answers main-table queries from the
-one partition asked for (the same items, in the same order), (2) checks a message's retention
-against the queue's setting directly, and the run (3) feeds the queue in waves of WAVE events,
-timing only the consuming. All apply equally to the one-by-one baseline.
+moto is not DynamoDB or SQS: its table query sorts the whole table, and its queue
+recomputes every attribute (a walk over all messages) for each message it hands out and
+works out the time with datetime arithmetic for every message it looks at. Its server
+therefore (1) answers main-table queries from the one partition asked for (the same items, in
+the same order), (2) checks a message's retention against the queue's setting directly,
+(3) reads the clock once per check, (4) lists its handlers' methods once instead of per
+request, and the run (5) feeds the queue in waves of WAVE events, timing only the consuming.
+All apply equally to the one-by-one baseline.
 """
 from __future__ import annotations
 
 import json
 import os
-import threading
 import time
 from collections import Counter
 from collections.abc import Callable
-from datetime import UTC
+from datetime import UTC, datetime
 from typing import Any
 
 EVENTS = 10_000
@@ -44,6 +47,9 @@ LATENCY_S = 0.020
 INSTANCES = 4
 GOAL = 10.0
 WAVE = 500
+WARM_UP = 100
+IDLE_POLL_S = 0.02  # moto's server takes a connection and a thread per request: poll gently
+NOON_IN_NINGBO = datetime(2026, 3, 2, 4, 0, tzinfo=UTC)  # nothing waits for quiet hours
 
 
 def _partition_queries() -> None:
@@ -84,6 +90,31 @@ def _retention_from_attribute() -> None:
     SQSBackend.is_message_valid_based_on_retention_period = valid  # type: ignore[method-assign]
 
 
+def _wall_clock() -> None:
+    """Read the time once per check: moto's queue works out "now" through two datetime
+    conversions for every message it walks, twice per message on each receive."""
+    from moto.sqs import models
+
+    def unix_time(dt=None) -> float:
+        return time.time() if dt is None else whole_unix_time(dt)
+
+    def unix_time_millis(dt=None) -> float:
+        return unix_time(dt) * 1000.0
+
+    whole_unix_time = models.unix_time
+    models.unix_time, models.unix_time_millis = unix_time, unix_time_millis
+
+
+def _known_actions() -> None:
+    """List a response class's methods once: moto lists them (inspect.getmembers) for every
+    request it answers."""
+    from functools import cache
+
+    from moto.core import responses
+
+    responses.method_names_from_class = cache(responses.method_names_from_class)
+
+
 def _serve_aws(conn) -> None:
     """AWS for the run: moto's server."""
     from moto.server import ThreadedMotoServer
@@ -91,9 +122,11 @@ def _serve_aws(conn) -> None:
     from infra.local import resources
 
     _quiet()
-    resources.serialize_dynamodb()
+    resources.serialize_requests()
     _partition_queries()
     _retention_from_attribute()
+    _wall_clock()
+    _known_actions()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     _answer(conn, f"http://127.0.0.1:{server.get_host_and_port()[1]}")
@@ -109,13 +142,9 @@ def _serve_wechat(conn, appid: str, secret: str) -> None:
 
 
 def _quiet() -> None:
-    """Keep connections alive, as AWS and WeChat do (werkzeug's server closes each one after
-    its answer unless it speaks HTTP/1.1), and log no requests."""
+    """Log no requests."""
     import logging
 
-    from werkzeug.serving import WSGIRequestHandler
-
-    WSGIRequestHandler.protocol_version = "HTTP/1.1"
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
 
 
@@ -157,7 +186,7 @@ def _environment():
     os.environ.update({"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench",
                        "AWS_DEFAULT_REGION": "cn-north-1",
                        "AWS_REGION": "cn-north-1"})
-    for key in ("AWS_ENDPOINT_URL", "AWS_PROFILE"):
+    for key in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB", "AWS_PROFILE"):
         os.environ.pop(key, None)
     from infra.local import resources, slsconfig
 
@@ -169,19 +198,19 @@ def _environment():
 
 def run(quick: bool = False) -> list[dict[str, Any]]:
     config = _environment()
-    aws = _Service(_serve_aws)
+    aws, dynamodb = _Service(_serve_aws), _Service(_serve_aws)
     wechat = _Service(_serve_wechat, os.environ["WECHAT_APP_ID"], os.environ["WECHAT_APP_SECRET"])
     try:
-        os.environ.update({"AWS_ENDPOINT_URL": aws.url, "WECHAT_API_BASE": wechat.url})
-        return _run(config, QUICK_EVENTS if quick else EVENTS, _Fake(wechat), aws)
+        os.environ.update({"AWS_ENDPOINT_URL": aws.url, "AWS_ENDPOINT_URL_DYNAMODB": dynamodb.url,
+                           "WECHAT_API_BASE": wechat.url})
+        return _run(config, QUICK_EVENTS if quick else EVENTS, _Fake(wechat),
+                    {"AWS (moto: SQS)": aws, "AWS (moto: DynamoDB)": dynamodb})
     finally:
-        aws.stop()
-        wechat.stop()
+        for service in (aws, dynamodb, wechat):
+            service.stop()
 
 
-def _run(config, total: int, fake: _Fake, emulator: _Service) -> list[dict[str, Any]]:
-    from datetime import datetime
-
+def _run(config, total: int, fake: _Fake, emulators: dict[str, _Service]) -> list[dict[str, Any]]:
     from functions.common import aws, clock
     from functions.common import config as settings
     from functions.common.wechat import client
@@ -192,7 +221,7 @@ def _run(config, total: int, fake: _Fake, emulator: _Service) -> list[dict[str, 
     os.environ.update(resources.local_environment(config, refs))
     settings.reset()
     client._client.cache_clear()
-    clock.freeze(datetime(2026, 3, 2, 4, 0, tzinfo=UTC))  # noon in Ningbo: nothing waits
+    clock.freeze(NOON_IN_NINGBO)
     try:
         from functions.notify import store
 
@@ -200,8 +229,8 @@ def _run(config, total: int, fake: _Fake, emulator: _Service) -> list[dict[str, 
         for i, openid in enumerate(openids):
             store.bind(openid, f"B{i:04d}", f"hash{i:04d}", f"{i % 10000:04d}")
         fake.inject(latency=LATENCY_S)
-        bench = _Bench(refs["NotifyEventsQueue"]["Ref"], {"functions": time.process_time, "AWS (moto)": emulator.cpu,
-                                                         "WeChat (fake)": fake.service.cpu})
+        clocks = {**{who: service.cpu for who, service in emulators.items()}, "WeChat (fake)": fake.service.cpu}
+        bench = _Bench(refs["NotifyEventsQueue"]["Ref"], clocks)
 
         sample, elapsed, _ = bench.run(SAMPLE, "s", instances=1, one_by_one=True)
         serial_rate = SAMPLE / elapsed
@@ -285,19 +314,35 @@ class _Bench:
     def run(self, count: int, prefix: str, instances: int,
             one_by_one: bool = False) -> tuple[list[str], float, dict[str, float]]:
         """Publish and consume `count` events in waves; returns the merchants, the time spent
-        consuming and the CPU time each process spent meanwhile."""
+        consuming and the CPU time each process spent meanwhile (the instances' together, as
+        "functions")."""
+        lambdas = [_Service(_serve_instance, self.url, 1 if one_by_one else 10) for _ in range(instances)]
+        clocks = {"functions": lambda: sum(instance.cpu() for instance in lambdas), **self.cpu_clocks}
         merchants: list[str] = []
         elapsed = 0.0
-        cpu = dict.fromkeys(self.cpu_clocks, 0.0)
-        for start in range(0, count, WAVE):
-            merchants += self.publish(min(WAVE, count - start), prefix, start)
-            before = {who: clock() for who, clock in self.cpu_clocks.items()}
-            t0 = time.perf_counter()
-            self.consume(instances, one_by_one)
-            elapsed += time.perf_counter() - t0
-            for who, clock in self.cpu_clocks.items():
-                cpu[who] += clock() - before[who]
+        cpu = dict.fromkeys(clocks, 0.0)
+        try:
+            self.publish(WARM_UP, "w" + prefix)  # each instance's cold start, untimed
+            self.consume(lambdas)
+            for start in range(0, count, WAVE):
+                merchants += self.publish(min(WAVE, count - start), prefix, start)
+                before = {who: clock() for who, clock in clocks.items()}
+                t0 = time.perf_counter()
+                self.consume(lambdas)
+                elapsed += time.perf_counter() - t0
+                for who, clock in clocks.items():
+                    cpu[who] += clock() - before[who]
+        finally:
+            for instance in lambdas:
+                instance.stop()
         return merchants, elapsed, cpu
+
+    @staticmethod
+    def consume(lambdas: list[_Service]) -> None:
+        for instance in lambdas:
+            instance.conn.send("consume")
+        for instance in lambdas:
+            instance.conn.recv()
 
     def publish(self, count: int, prefix: str, first: int = 0) -> list[str]:
         """`count` small domestic card payments (WeChat only), each with a unique merchant."""
@@ -321,48 +366,59 @@ class _Bench:
             self.sqs.send_message_batch(QueueUrl=self.url, Entries=entries)
         return merchants
 
-    def consume(self, instances: int, one_by_one: bool = False) -> None:
-        """Poll like Lambda's event source mapping until the queue is empty."""
-        from functions.notify import app
 
-        batch = 1 if one_by_one else 10
+def _serve_instance(conn, queue_url: str, batch: int) -> None:
+    """One Lambda instance of notifyEvents with its share of the event source mapping: a
+    process of its own, handling one batch at a time. Asked to "consume", it polls until the
+    queue is empty; asked anything else, it answers its CPU time so far."""
+    import boto3
 
-        def poller():
-            from infra.local.queues import sqs_record
+    from functions.common import clock
+    from functions.notify import app
+    from infra.local.queues import sqs_record
 
-            while True:
-                messages = self.sqs.receive_message(QueueUrl=self.url, MaxNumberOfMessages=batch,
-                                                    AttributeNames=["All"]).get("Messages", [])
-                if not messages:
-                    if self.empty():
-                        return
-                    time.sleep(0.005)
-                    continue
-                records = [sqs_record(m, "arn:bench", "cn-north-1") for m in messages]
-                failed = {f["itemIdentifier"] for f in app.events({"Records": records}, None)["batchItemFailures"]}
-                done = [m for m in messages if m["MessageId"] not in failed]
-                if done:
-                    self.sqs.delete_message_batch(QueueUrl=self.url, Entries=[
-                        {"Id": str(k), "ReceiptHandle": m["ReceiptHandle"]} for k, m in enumerate(done)])
-                for m in messages:
-                    if m["MessageId"] in failed:  # fast-forward the backoff
-                        try:
-                            self.sqs.change_message_visibility(QueueUrl=self.url, ReceiptHandle=m["ReceiptHandle"],
-                                                               VisibilityTimeout=0)
-                        except self.sqs.exceptions.ReceiptHandleIsInvalid:
-                            pass  # the handler already moved it (parked or dead-lettered)
+    clock.freeze(NOON_IN_NINGBO)
+    sqs = boto3.client("sqs")
 
-        threads = [threading.Thread(target=poller) for _ in range(instances)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-
-    def empty(self) -> bool:
+    def empty() -> bool:
         """Nothing waiting and nothing in flight."""
-        attributes = self.sqs.get_queue_attributes(QueueUrl=self.url, AttributeNames=[
+        attributes = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=[
             "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"])["Attributes"]
         return attributes["ApproximateNumberOfMessages"] == attributes["ApproximateNumberOfMessagesNotVisible"] == "0"
+
+    def consume() -> None:
+        while True:
+            messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=batch,
+                                           AttributeNames=["All"]).get("Messages", [])
+            if not messages:  # the wave's last batches are in flight elsewhere
+                if empty():
+                    return
+                time.sleep(IDLE_POLL_S)
+                continue
+            records = [sqs_record(m, "arn:bench", "cn-north-1") for m in messages]
+            failed = {f["itemIdentifier"] for f in app.events({"Records": records}, None)["batchItemFailures"]}
+            done = [m for m in messages if m["MessageId"] not in failed]
+            if done:
+                sqs.delete_message_batch(QueueUrl=queue_url, Entries=[
+                    {"Id": str(k), "ReceiptHandle": m["ReceiptHandle"]} for k, m in enumerate(done)])
+            for m in messages:
+                if m["MessageId"] in failed:  # fast-forward the backoff
+                    try:
+                        sqs.change_message_visibility(QueueUrl=queue_url, ReceiptHandle=m["ReceiptHandle"],
+                                                      VisibilityTimeout=0)
+                    except sqs.exceptions.ReceiptHandleIsInvalid:
+                        pass  # the handler already moved it (parked or dead-lettered)
+
+    conn.send("ready")
+    try:
+        while command := conn.recv():
+            if command == "consume":
+                consume()
+                conn.send(True)
+            else:
+                conn.send(time.process_time())
+    except EOFError:
+        pass
 
 
 if __name__ == "__main__":

@@ -40,8 +40,9 @@ def _reuse_moto_signing_keys() -> None:
 
 
 _reuse_moto_signing_keys()
-# DynamoDB applies each request atomically; moto must too, or conditional writes race.
-resources.serialize_dynamodb()
+# DynamoDB and SQS apply each request atomically; moto must too, or conditional writes and
+# receives race.
+resources.serialize_requests()
 
 
 @functools.lru_cache(maxsize=1)

@@ -228,6 +228,9 @@ class Delivery(_Item):
     by_msgid = Gsi2()
 
 
+_settles = dynamo.WriteGroup(Delivery)
+
+
 def delivery_key(event_id: str, channel: str, recipient: str) -> tuple[str, str]:
     return f"EVT#{event_id}", f"{channel}#{recipient}"
 
@@ -239,7 +242,8 @@ def claim(event_id: str, event_type: str, channel: str, recipient: str, token: s
     consumer holds a live claim; ("uncertain", item) while an uncertain send waits for its
     delivery report (until `recheck_at`). A claim whose lease ran out (its holder died), or
     an uncertain send past its window, is taken over. Every step is a conditional write, so
-    of two consumers racing only one gets the claim."""
+    of two consumers racing only one gets the claim; a write whose condition fails on our own
+    token landed before the SDK retried it (a read timeout), and the claim is ours."""
     now = clock.now()
     lease_until = int(now.timestamp()) + lease_s
     item = Delivery(
@@ -256,6 +260,8 @@ def claim(event_id: str, event_type: str, channel: str, recipient: str, token: s
         if not dynamo.condition_failed(error):
             raise
     current = Delivery.get(*delivery_key(event_id, channel, recipient), consistent_read=True)
+    if current.status == CLAIMED and current.token == token:  # ours: the SDK retried a write that landed
+        return CLAIMED, current
     if current.status in DONE:
         return "done", current
     if current.status == CLAIMED and current.lease_until >= int(now.timestamp()):
@@ -272,16 +278,25 @@ def claim(event_id: str, event_type: str, channel: str, recipient: str, token: s
     except PutError as error:
         if not dynamo.condition_failed(error):
             raise
-        return "busy", current
+        ours = get_delivery(event_id, channel, recipient)
+        return (CLAIMED, ours) if ours is not None and ours.token == token else ("busy", current)
     return CLAIMED, current
+
+
+def settling():
+    """The block around a claim and its send: its settle waits for, and is written with, the
+    settles of the sends running beside it (see settle)."""
+    return _settles.promise()
 
 
 def settle(item: Delivery, status: str, msgid: str | None = None, error: str | None = None,
            final_status: str | None = None) -> None:
     """End a claim: sent (with msgid, and WeChat's report when that is what settled it),
-    unreachable, rejected, unconfirmed, or back to retry. Only the holder of the claim may
-    settle it."""
-    token = item.token
+    unreachable, rejected, unconfirmed, or back to retry. Only the holder of a live claim
+    settles it, so the write needs no condition: while the lease runs nobody else writes the
+    delivery (claims are conditional on it), and a holder settles long before its lease ends
+    (LEASE_S outlasts notifyEvents' whole timeout). The settles of a batch's concurrent sends
+    are written together (dynamo.WriteGroup)."""
     item.status, item.token, item.lease_until = status, None, 0
     if msgid:
         item.msgid, item.gsi2pk = msgid, f"MSG#{msgid}"
@@ -291,7 +306,7 @@ def settle(item: Delivery, status: str, msgid: str | None = None, error: str | N
         item.sent_at = clock.now()
     if error:
         item.error = error[:200]
-    item.save(condition=Delivery.token == token)
+    _settles.save(item)
 
 
 def mark_uncertain(item: Delivery, started: datetime, window: timedelta, error: str) -> None:

@@ -112,22 +112,27 @@ def local_environment(config: ServerlessConfig, refs: dict) -> dict[str, str]:
     return env
 
 
-def serialize_dynamodb() -> None:
-    """Make moto's DynamoDB apply each request atomically, as DynamoDB does. moto checks a
-    ConditionExpression and writes without a lock, so two threads (or two requests to the
-    threaded moto server) can both pass the same condition. Idempotent; process-wide."""
+def serialize_requests() -> None:
+    """Make moto's DynamoDB and SQS apply each request atomically, as the services do.
+    moto checks a ConditionExpression and writes without a lock, so two threads (or two
+    requests to the threaded moto server) can both pass the same condition; and its queue
+    marks messages received while other requests walk the same messages, so a receive can
+    fail half-way (an error the SDK retries) and leave its messages in flight until their
+    visibility timeout. A receive must not long-poll (it would hold the queue's lock).
+    Idempotent; process-wide; a lock per service."""
     import threading
 
     from moto.dynamodb.responses import DynamoHandler
+    from moto.sqs.responses import SQSResponse
 
-    if getattr(DynamoHandler.call_action, "serialized", False):
-        return
-    lock = threading.Lock()
-    unlocked = DynamoHandler.call_action
+    for handler in (DynamoHandler, SQSResponse):
+        if getattr(handler.call_action, "serialized", False):
+            continue
+        lock, unlocked = threading.Lock(), handler.call_action
 
-    def call_action(self):
-        with lock:
-            return unlocked(self)
+        def call_action(self, lock=lock, unlocked=unlocked):
+            with lock:
+                return unlocked(self)
 
-    call_action.serialized = True  # type: ignore[attr-defined]
-    DynamoHandler.call_action = call_action  # type: ignore[method-assign]
+        call_action.serialized = True  # type: ignore[attr-defined]
+        handler.call_action = call_action  # type: ignore[method-assign]

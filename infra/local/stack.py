@@ -96,7 +96,7 @@ class LocalStack:
         _quiet_werkzeug()
         self._saved_env = dict(os.environ)
         try:
-            resources.serialize_dynamodb()
+            resources.serialize_requests()
             self._moto = ThreadedMotoServer(ip_address=HOST, port=0, verbose=False)
             self._moto.start()
             self._server = make_server(HOST, self.port, self._wsgi, threaded=True,

@@ -173,3 +173,51 @@ def test_fault_injection_delivers_every_event_exactly_once(fake_wechat_api, make
     assert sent == [f"商户{i}" for i in range(40)]
     assert fake_wechat_api.calls["cgi-bin/message/template/send"] > 40  # faults really happened
     assert sms() == []
+
+
+def test_a_batch_claims_each_delivery_alone_and_settles_them_together(fake_wechat_api, make_customer, frozen_clock,
+                                                                     monkeypatch):
+    """Claims are conditional writes, one per delivery; the outcomes go in BatchWriteItems."""
+    from pynamodb.connection.table import TableConnection
+
+    frozen_clock(NOON)
+    customers = [make_customer(openids=[f"o_grp{i}"]) for i in range(5)]
+    puts, settled = [], []
+    put_item, batch_write_item = TableConnection.put_item, TableConnection.batch_write_item
+
+    def counted_put(self, hash_key, *args, **kwargs):
+        if hash_key.startswith("EVT#"):  # deliveries (the access token has its own writes)
+            puts.append(kwargs.get("condition") is not None)
+        return put_item(self, hash_key, *args, **kwargs)
+
+    def counted_batch(self, put_items=None, delete_items=None, **kwargs):
+        settled.extend(item["sk"]["S"] for item in put_items or [])
+        return batch_write_item(self, put_items=put_items, delete_items=delete_items, **kwargs)
+
+    monkeypatch.setattr(TableConnection, "put_item", counted_put)
+    monkeypatch.setattr(TableConnection, "batch_write_item", counted_batch)
+    assert app.events(sqs_event(*[txn_event(c, 40 + i) for i, c in enumerate(customers)]), None) == {
+        "batchItemFailures": []}
+    assert puts == [True] * 5
+    assert sorted(settled) == [f"wx#o_grp{i}" for i in range(5)]
+    assert sorted(merchants(fake_wechat_api)) == [f"商户{40 + i}" for i in range(5)]
+
+
+@pytest.mark.parametrize("first_claim", [True, False], ids=["claim", "take-over"])
+def test_a_claim_whose_write_landed_before_the_sdk_retried_it_is_ours(aws, monkeypatch, frozen_clock, first_claim):
+    """A read timeout makes the SDK send the conditional write again; the retry fails on the
+    claim the first one made. That claim is ours, not another consumer's."""
+    frozen_clock(NOON)
+    claim = ("e_retried", "card_transaction", "wx", "o_retried")
+    if not first_claim:  # an earlier attempt failed and left the delivery to retry
+        _, earlier = store.claim(*claim, "earlier", 180, "交易提醒", {}, None)
+        store.settle(earlier, store.RETRY, error="-1")
+    write = store.Delivery.save
+
+    def landed_then_retried(self, *args, **kwargs):
+        write(self, *args, **kwargs)
+        return write(self, *args, **kwargs)
+
+    monkeypatch.setattr(store.Delivery, "save", landed_then_retried)
+    state, item = store.claim(*claim, "mine", 180, "交易提醒", {}, None)
+    assert (state, item.token) == (store.CLAIMED, "mine")
