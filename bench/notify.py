@@ -46,7 +46,7 @@ CUSTOMERS = 500
 LATENCY_S = 0.020
 INSTANCES = 4
 GOAL = 10.0
-WAVE = 500
+WAVE = 1000
 WARM_UP = 100
 IDLE_POLL_S = 0.02  # moto's server takes a connection and a thread per request: poll gently
 NOON_IN_NINGBO = datetime(2026, 3, 2, 4, 0, tzinfo=UTC)  # nothing waits for quiet hours
