@@ -120,8 +120,9 @@ def _serve_aws(conn) -> None:
     from moto.server import ThreadedMotoServer
 
     from infra.local import resources
+    from infra.local.stack import quiet_werkzeug
 
-    _quiet()
+    quiet_werkzeug()
     resources.serialize_requests()
     _partition_queries()
     _retention_from_attribute()
@@ -135,25 +136,24 @@ def _serve_aws(conn) -> None:
 def _serve_wechat(conn, appid: str, secret: str) -> None:
     """WeChat for the run: the fake WeChat API."""
     from infra.local import fake_wechat
+    from infra.local.stack import quiet_werkzeug
 
-    _quiet()
+    quiet_werkzeug()
     _, base = fake_wechat.serve(0, fake_wechat.FakeWeChat(appid=appid, secret=secret))
     _answer(conn, base)
 
 
-def _quiet() -> None:
-    """Log no requests."""
-    import logging
-
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)
-
-
-def _answer(conn, url: str) -> None:
-    """Tell the run where the service is, then the CPU time spent so far whenever asked."""
-    conn.send(url)
+def _answer(conn, first: str, consume: Callable[[], None] | None = None) -> None:
+    """Tell the run where the service is (or that it is ready). Then, asked to "consume",
+    consume and say when done; asked anything else, answer the CPU time spent so far."""
+    conn.send(first)
     try:
-        while conn.recv():
-            conn.send(time.process_time())
+        while command := conn.recv():
+            if command == "consume" and consume is not None:
+                consume()
+                conn.send(True)
+            else:
+                conn.send(time.process_time())
     except EOFError:
         pass
 
@@ -369,8 +369,8 @@ class _Bench:
 
 def _serve_instance(conn, queue_url: str, batch: int) -> None:
     """One Lambda instance of notifyEvents with its share of the event source mapping: a
-    process of its own, handling one batch at a time. Asked to "consume", it polls until the
-    queue is empty; asked anything else, it answers its CPU time so far."""
+    process of its own, handling one batch at a time; to "consume" is to poll until the
+    queue is empty."""
     import boto3
 
     from functions.common import clock
@@ -409,16 +409,7 @@ def _serve_instance(conn, queue_url: str, batch: int) -> None:
                     except sqs.exceptions.ReceiptHandleIsInvalid:
                         pass  # the handler already moved it (parked or dead-lettered)
 
-    conn.send("ready")
-    try:
-        while command := conn.recv():
-            if command == "consume":
-                consume()
-                conn.send(True)
-            else:
-                conn.send(time.process_time())
-    except EOFError:
-        pass
+    _answer(conn, "ready", consume)
 
 
 if __name__ == "__main__":

@@ -162,8 +162,6 @@ def open_slots(branch: dict, roster: list[Manager], service: str, day: date, sta
     return out
 
 
-
-
 # ----- checks ------------------------------------------------------------------------------
 
 def parse_date(value: str | None, v: Validator, field: str = "date") -> date | None:

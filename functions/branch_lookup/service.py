@@ -215,5 +215,3 @@ def list_url(base_url: str, q: str) -> str:
     from urllib.parse import quote
 
     return f"{base_url}/branches/search?q={quote(q)}"
-
-

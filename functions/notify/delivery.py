@@ -104,16 +104,11 @@ def _url(kind: str, data: dict[str, Any]) -> str | None:
     return config.settings().public_base_url + str(path)
 
 
+@store.settling()
 def _send_wechat(event: dict, template: Template, values: dict[str, str], url: str | None, openid: str,
                  policy: service.Policy) -> tuple[str, datetime | None]:
     """Send one template message unless done; returns the outcome and, for an uncertain
     send, when its reconciliation window ends."""
-    with store.settling():
-        return _claim_and_send(event, template, values, url, openid, policy)
-
-
-def _claim_and_send(event: dict, template: Template, values: dict[str, str], url: str | None, openid: str,
-                    policy: service.Policy) -> tuple[str, datetime | None]:
     state, item = store.claim(event["id"], event["type"], "wx", openid, uuid.uuid4().hex, LEASE_S,
                               template.title, values, url)
     if state == UNCERTAIN:
@@ -161,12 +156,8 @@ def _send_template(event: dict, template: Template, values: dict[str, str], url:
     return store.SENT
 
 
+@store.settling()
 def _send_sms(event: dict, template: Template, values: dict[str, str], customer_id: str) -> str:
-    with store.settling():
-        return _claim_and_text(event, template, values, customer_id)
-
-
-def _claim_and_text(event: dict, template: Template, values: dict[str, str], customer_id: str) -> str:
     state, item = store.claim(event["id"], event["type"], "sms", customer_id, uuid.uuid4().hex, LEASE_S,
                               template.title, values, None)
     if state != store.CLAIMED:

@@ -284,8 +284,8 @@ def claim(event_id: str, event_type: str, channel: str, recipient: str, token: s
 
 
 def settling():
-    """The block around a claim and its send: its settle waits for, and is written with, the
-    settles of the sends running beside it (see settle)."""
+    """Around a claim and its send (a `with` block or a decorator): its settle waits for,
+    and is written with, the settles of the sends running beside it (see settle)."""
     return _settles.promise()
 
 
