@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import json
 import os
+import statistics
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -170,15 +171,15 @@ def _serve_wechat(conn, appid: str, secret: str) -> None:
     _answer(conn, _keep_alive(fake_wechat.FakeWeChat(appid=appid, secret=secret)) + "/")
 
 
-def _answer(conn, first: str, consume: Callable[[], None] | None = None) -> None:
+def _answer(conn, first: str, consume: Callable[[], Any] | None = None) -> None:
     """Tell the run where the service is (or that it is ready). Then, asked to "consume",
-    consume and say when done; asked anything else, answer the CPU time spent so far."""
+    consume and answer what that returns; asked anything else, answer the CPU time spent so
+    far."""
     conn.send(first)
     try:
         while command := conn.recv():
             if command == "consume" and consume is not None:
-                consume()
-                conn.send(True)
+                conn.send(consume())
             else:
                 conn.send(time.process_time())
     except EOFError:
@@ -266,14 +267,16 @@ def _run(config, total: int, fake: _Fake, emulators: dict[str, _Service]) -> lis
             fake.inject(latency=LATENCY_S)
             if failures:
                 fake.inject(errcode=-1, probability=failures)
-            sample, elapsed, _ = bench.run(SAMPLE, "t" if failures else "s", instances=1, one_by_one=True)
+            sample, elapsed, _, _ = bench.run(SAMPLE, "t" if failures else "s", instances=1, one_by_one=True)
             serial_rate = SAMPLE / elapsed
             serial_lost, serial_dup = fake.audit(sample)
-            published, elapsed, cpu = bench.run(total, "f" if failures else "c", instances=INSTANCES)
+            published, elapsed, cpu, cold = bench.run(total, "f" if failures else "c", instances=INSTANCES)
             rate = total / elapsed
             lost, duplicated = fake.audit(published)
             if not failures:
                 cpu_rows = [_row(f"CPU per message, {who}", 1000 * spent / total, "ms") for who, spent in cpu.items()]
+                cpu_rows.append(_row(f"CPU of a cold instance's first batch of 10 (median of {len(cold)})",
+                                     1000 * statistics.median(cold), "ms"))
             ratio = rate / serial_rate
             rows += [
                 _row(f"messages per second, one by one{label} (sample of {SAMPLE}, extrapolated)", serial_rate,
@@ -333,10 +336,10 @@ class _Bench:
         self.cpu_clocks = cpu_clocks
 
     def run(self, count: int, prefix: str, instances: int,
-            one_by_one: bool = False) -> tuple[list[str], float, dict[str, float]]:
+            one_by_one: bool = False) -> tuple[list[str], float, dict[str, float], list[float]]:
         """Publish and consume `count` events in waves; returns the merchants, the time spent
-        consuming and the CPU time each process spent meanwhile (the instances' together, as
-        "functions")."""
+        consuming, the CPU time each process spent meanwhile (the instances' together, as
+        "functions") and the CPU time of each instance's first batch (its cold start)."""
         lambdas = [_Service(_serve_instance, self.url, 1 if one_by_one else 10) for _ in range(instances)]
         clocks = {"functions": lambda: sum(instance.cpu() for instance in lambdas), **self.cpu_clocks}
         merchants: list[str] = []
@@ -344,7 +347,7 @@ class _Bench:
         cpu = dict.fromkeys(clocks, 0.0)
         try:
             self.publish(WARM_UP, "w" + prefix)  # each instance's cold start, untimed
-            self.consume(lambdas)
+            cold = [first for first in self.consume(lambdas) if first is not None]
             for start in range(0, count, WAVE):
                 merchants += self.publish(min(WAVE, count - start), prefix, start)
                 before = {who: clock() for who, clock in clocks.items()}
@@ -356,14 +359,14 @@ class _Bench:
         finally:
             for instance in lambdas:
                 instance.stop()
-        return merchants, elapsed, cpu
+        return merchants, elapsed, cpu, cold
 
     @staticmethod
-    def consume(lambdas: list[_Service]) -> None:
+    def consume(lambdas: list[_Service]) -> list[float | None]:
+        """Let every instance consume until the queue is empty; their first batches' CPU."""
         for instance in lambdas:
             instance.conn.send("consume")
-        for instance in lambdas:
-            instance.conn.recv()
+        return [instance.conn.recv() for instance in lambdas]
 
     def publish(self, count: int, prefix: str, first: int = 0) -> list[str]:
         """`count` small domestic card payments (WeChat only), each with a unique merchant."""
@@ -400,6 +403,7 @@ def _serve_instance(conn, queue_url: str, batch: int) -> None:
 
     clock.freeze(NOON_IN_NINGBO)
     sqs = boto3.client("sqs")
+    first_batch_cpu: list[float] = []
 
     def empty() -> bool:
         """Nothing waiting and nothing in flight."""
@@ -407,17 +411,21 @@ def _serve_instance(conn, queue_url: str, batch: int) -> None:
             "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"])["Attributes"]
         return attributes["ApproximateNumberOfMessages"] == attributes["ApproximateNumberOfMessagesNotVisible"] == "0"
 
-    def consume() -> None:
+    def consume() -> float | None:
+        """Handle batches until the queue is empty; the CPU time of this instance's first."""
         while True:
             messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=batch,
                                            AttributeNames=["All"]).get("Messages", [])
             if not messages:  # the wave's last batches are in flight elsewhere
                 if empty():
-                    return
+                    return first_batch_cpu[0] if first_batch_cpu else None
                 time.sleep(IDLE_POLL_S)
                 continue
             records = [sqs_record(m, "arn:bench", "cn-north-1") for m in messages]
+            started = time.process_time()
             failed = {f["itemIdentifier"] for f in app.events({"Records": records}, None)["batchItemFailures"]}
+            if not first_batch_cpu:
+                first_batch_cpu.append(time.process_time() - started)
             done = [m for m in messages if m["MessageId"] not in failed]
             if done:
                 sqs.delete_message_batch(QueueUrl=queue_url, Entries=[

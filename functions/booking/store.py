@@ -16,11 +16,10 @@ from typing import Any
 from pynamodb.attributes import JSONAttribute, NumberAttribute, UnicodeAttribute, UnicodeSetAttribute, VersionAttribute
 from pynamodb.exceptions import TransactWriteError
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
-from pynamodb.models import Model
 
 from functions.booking.service import DayState, Manager
 from functions.common import clock, dynamo
-from functions.common.dynamo import TTLAttribute, expires_at, table_meta
+from functions.common.dynamo import Model, TTLAttribute, expires_at, table_meta
 
 KEEP_SLOT_ITEMS = timedelta(days=30)  # counters, seats and guards outlive their slot by this
 

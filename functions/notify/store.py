@@ -31,7 +31,6 @@ from functions.common.dynamo import Model, TTLAttribute, expires_at, table_meta
 DELIVERY_KEEP_DAYS = 90
 
 
-
 class Gsi1(GlobalSecondaryIndex):
     class Meta:
         index_name = "gsi1"

@@ -1,0 +1,44 @@
+"""dynamo.Model: a model's connection and botocore client are made once per container, even
+when its first use comes from many threads at once (a batch's record workers)."""
+from __future__ import annotations
+
+import threading
+import time
+
+import botocore.session
+from pynamodb.attributes import UnicodeAttribute
+
+from functions.common.dynamo import Model, table_meta
+
+
+class Mark(Model):
+    Meta = table_meta("notify")
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+
+
+def test_threads_using_a_model_first_together_share_one_client(aws, monkeypatch):
+    made: list[str] = []
+    real = botocore.session.Session.create_client
+
+    def slow_create_client(self, service_name, *args, **kwargs):
+        made.append(service_name)
+        time.sleep(0.05)  # long enough for every thread to arrive while the first is making it
+        return real(self, service_name, *args, **kwargs)
+
+    monkeypatch.setattr(botocore.session.Session, "create_client", slow_create_client)
+    monkeypatch.setattr(Mark, "_connection", None)
+    start = threading.Barrier(10)
+
+    def first_save(i: int) -> None:
+        start.wait()
+        Mark(f"MARK#{i}", "MARK").save()
+
+    threads = [threading.Thread(target=first_save, args=(i,)) for i in range(10)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10)
+
+    assert made == ["dynamodb"]
+    assert sorted(m.pk for m in Mark.scan()) == sorted(f"MARK#{i}" for i in range(10))
