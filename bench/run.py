@@ -87,7 +87,8 @@ def main() -> int:
     if args.only and RESULTS.exists():  # a partial run keeps the other benchmarks' rows
         ran = {r["benchmark"] for r in rows} | set(failed)
         kept = [r for r in json.loads(RESULTS.read_text())["rows"] if r["benchmark"] not in ran]
-        rows = kept + rows
+        order = {name: i for i, name in enumerate(MODULES)}  # the table keeps one order
+        rows = sorted(kept + rows, key=lambda r: order.get(r["benchmark"], len(order)))
     result = {
         "machine": {"python": platform.python_version(), "platform": platform.platform(), "cpus": _cpus()},
         "quick": args.quick,
