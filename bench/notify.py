@@ -13,10 +13,11 @@ Concurrent: INSTANCES instances, batches of 10, each batch's records sent from a
 consumer.WORKERS threads (INSTANCES x WORKERS = 40 sends in flight, well inside WeChat's
 limits). One by one: a single instance, one record at a time, measured on a sample and
 extrapolated (it would take minutes for every event). Both in the same run; then both again
-with 10 % of sends failing with -1. Each run starts its instances with
-an untimed warm-up (their cold starts). Lost and duplicated messages are counted in the
-fake's outbox. Retries of failed records are fast-forwarded (visible again at once instead of
-after their backoff), so the figure is throughput, not waiting.
+with 10 % of sends failing with -1. Each run starts its instances with an untimed warm-up
+(their cold starts; the CPU of each instance's first batch is reported). Lost and duplicated
+messages are counted in the fake's outbox. Retries of failed records are fast-forwarded
+(visible again at once instead of after their backoff), so the figure is throughput, not
+waiting.
 
 The run also reports the CPU each process spent per message while consuming: on a machine
 with few cores the emulators' CPU, which real AWS and WeChat spend elsewhere, caps the
