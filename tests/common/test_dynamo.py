@@ -1,5 +1,6 @@
-"""dynamo.Model: a model's connection and botocore client are made once per container, even
-when its first use comes from many threads at once (a batch's record workers)."""
+"""dynamo.Model: a model's connection and botocore client are made once per container, from
+one botocore session, even when its first use comes from many threads at once (a batch's
+record workers)."""
 from __future__ import annotations
 
 import threading
@@ -17,22 +18,29 @@ class Mark(Model):
     sk = UnicodeAttribute(range_key=True)
 
 
-def test_threads_using_a_model_first_together_share_one_client(aws, monkeypatch):
-    made: list[str] = []
+class Tag(Model):
+    Meta = table_meta("notify")
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+
+
+def test_threads_using_models_first_together_share_a_client_each_and_one_session(aws, monkeypatch):
+    made: list[tuple[str, int]] = []
     real = botocore.session.Session.create_client
 
     def slow_create_client(self, service_name, *args, **kwargs):
-        made.append(service_name)
+        made.append((service_name, id(self)))
         time.sleep(0.05)  # long enough for every thread to arrive while the first is making it
         return real(self, service_name, *args, **kwargs)
 
     monkeypatch.setattr(botocore.session.Session, "create_client", slow_create_client)
-    monkeypatch.setattr(Mark, "_connection", None)
+    for model in (Mark, Tag):
+        monkeypatch.setattr(model, "_connection", None)
     start = threading.Barrier(10)
 
     def first_save(i: int) -> None:
         start.wait()
-        Mark(f"MARK#{i}", "MARK").save()
+        (Mark if i % 2 else Tag)(f"MARK#{i}", "MARK").save()
 
     threads = [threading.Thread(target=first_save, args=(i,)) for i in range(10)]
     for t in threads:
@@ -40,5 +48,6 @@ def test_threads_using_a_model_first_together_share_one_client(aws, monkeypatch)
     for t in threads:
         t.join(10)
 
-    assert made == ["dynamodb"]
+    assert [service for service, _ in made] == ["dynamodb", "dynamodb"]  # one client per model
+    assert len({session for _, session in made}) == 1
     assert sorted(m.pk for m in Mark.scan()) == sorted(f"MARK#{i}" for i in range(10))
