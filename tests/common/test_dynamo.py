@@ -18,10 +18,8 @@ class Mark(Model):
     sk = UnicodeAttribute(range_key=True)
 
 
-class Tag(Model):
-    Meta = table_meta("notify")
-    pk = UnicodeAttribute(hash_key=True)
-    sk = UnicodeAttribute(range_key=True)
+class Tag(Mark):
+    """A second model: a connection of its own once its `_connection` is reset."""
 
 
 def test_threads_using_models_first_together_share_a_client_each_and_one_session(aws, monkeypatch):
