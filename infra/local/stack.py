@@ -93,7 +93,7 @@ class LocalStack:
         from moto.server import ThreadedMotoServer
         from werkzeug.serving import make_server
 
-        quiet_werkzeug()
+        _quiet_werkzeug()
         self._saved_env = dict(os.environ)
         try:
             resources.serialize_requests()
@@ -339,7 +339,7 @@ def _forget_cached_clients() -> None:
     dynamo.reconnect()
 
 
-def quiet_werkzeug() -> None:
+def _quiet_werkzeug() -> None:
     """moto's server logs every request through werkzeug's logger; keep it to warnings."""
     log = logging.getLogger("werkzeug")
     if log.level == logging.NOTSET:
