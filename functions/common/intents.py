@@ -5,12 +5,17 @@ knows banking. The webhook invokes a feature's `intent` function with `Intent.to
 the feature returns `Reply.to_dict()`.
 
 Intent kinds:
-  text             a text message (`text`)
+  ask              the customer asked for something, by words, voice or a menu click: `name`
+                   is one of NAMES (the webhook alone reads the customer's words and decides
+                   it); `query` is the place or branch words of a `branch.search` and
+                   `service` a branch service filter (`atm`) of the branch intents
   location         a location message or location_select menu event (`location`)
   location_report  the LOCATION event, auto-reported position (`location`); never answered
-  click            a menu CLICK event (`key`)
   unsubscribe      the user unfollowed
   delivery_report  TEMPLATESENDJOBFINISH (`template_msg_id`, `status`)
+
+The kinds `text` (`text`) and `click` (`key`) are what the webhook sent before `ask`; they
+go once no feature reads them.
 """
 from __future__ import annotations
 
@@ -19,7 +24,23 @@ from typing import Any, Literal
 
 VERSION = 1
 
-IntentKind = Literal["text", "location", "location_report", "click", "unsubscribe", "delivery_report"]
+IntentKind = Literal["ask", "location", "location_report", "unsubscribe", "delivery_report", "text", "click"]
+
+# What a customer can ask for, by name. The webhook maps words, voice and menu keys to these
+# (functions/webhook/phrases.py) and each name to the one feature that answers it.
+BRANCH_NEARBY = "branch.nearby"      # the nearest branches to the customer's last location
+BRANCH_SEARCH = "branch.search"      # branches matching `query` (a district, street or name)
+BOOKING_BOOK = "booking.book"        # book a customer manager
+BOOKING_MINE = "booking.mine"        # my bookings
+LOAN_APPLY = "loan.apply"            # apply for a loan
+CARD_APPLY = "card.apply"            # apply for a credit card
+LOAN_MINE = "loan.mine"              # my loan and card applications
+CARD_BIND = "card.bind"              # bind a bank card (alerts and bills)
+BILLS_SHOW = "bills.show"            # my bills
+MESSAGES_SHOW = "messages.show"      # my messages
+NAMES = frozenset({BRANCH_NEARBY, BRANCH_SEARCH, BOOKING_BOOK, BOOKING_MINE, LOAN_APPLY, CARD_APPLY, LOAN_MINE,
+                   CARD_BIND, BILLS_SHOW, MESSAGES_SHOW})
+ATM = "atm"  # the `service` of a branch intent for cash machines
 
 
 @dataclass(frozen=True)
@@ -32,10 +53,13 @@ class Location:
 
 @dataclass(frozen=True)
 class Intent:
-    kind: str
+    kind: str  # IntentKind
     openid: str
     msg_id: str = ""
     create_time: int = 0
+    name: str = ""
+    query: str = ""
+    service: str = ""
     text: str = ""
     key: str = ""
     location: Location | None = None
@@ -63,7 +87,7 @@ class Intent:
         return cls(**fields, location=Location(**loc) if loc else None)
 
 
-_OPTIONAL = ("openid", "msg_id", "create_time", "text", "key", "location", "template_msg_id", "status")
+_OPTIONAL = ("openid", "msg_id", "create_time", "name", "query", "service", "text", "key", "location", "template_msg_id", "status")
 
 
 @dataclass(frozen=True)
