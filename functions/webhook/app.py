@@ -1,6 +1,6 @@
 """webhook: the only WeChat endpoint (verify, decrypt, parse, de-duplicate, route, reply)
-and the OAuth2 callback of the H5 pages. The WeChat machinery is imported on first use so
-a cold start pays only for Chalice."""
+and the H5 pages' login (OAuth2 callback) and logout. The WeChat machinery is imported on
+first use so a cold start pays only for Chalice."""
 from __future__ import annotations
 
 import time
@@ -44,13 +44,23 @@ def receive():
 
 @app.route("/oauth/callback", methods=["GET"])
 def oauth_callback():
-    """WeChat sends the user back here with a code; the session cookie carries the openid."""
+    """WeChat sends the browser back here with a code. Only the browser that started this
+    login (its login cookie's nonce matches the state) gets a session; any other is offered a
+    login of its own, and the code is never spent for it."""
     from functions.common.wechat.client import get_client
     from functions.common.wechat.errors import WeChatRejected, WeChatTransient
 
-    query = app.current_request.query_params or {}
-    return_to = session.return_to_from(query.get("state") or "")
-    if not return_to or not query.get("code"):
+    request = app.current_request
+    query = request.query_params or {}
+    return_to = session.safe_return_path(query.get(session.RETURN_PARAM))
+    if not return_to:
+        raise ApiError(400, "bad_oauth_callback", "链接已失效，请返回公众号重新打开")
+    if not session.login_is_ours(request.headers, query.get("state"), return_to):
+        from functions.common import pages
+
+        error = ApiError(403, "login_not_started_here", "登录链接已失效，或不是在本机发起的")
+        return http.html_response(pages.render(None, "login_again.html", error=error, return_to=return_to), 403)
+    if not query.get("code"):
         raise ApiError(400, "bad_oauth_callback", "链接已失效，请返回公众号重新打开")
     try:
         openid = get_client().oauth_openid(query["code"])
@@ -58,4 +68,18 @@ def oauth_callback():
         raise ServiceUnavailable() from None
     except WeChatRejected:
         raise ApiError(400, "oauth_code_invalid", "登录已过期，请返回公众号重新打开") from None
-    return http.redirect(return_to, headers={"Set-Cookie": session.set_cookie(session.issue(openid))})
+    started = session.start(openid)
+    return http.redirect(return_to, headers={"Set-Cookie": [session.set_cookie(started), session.clear_login_cookie()]})
+
+
+@app.route("/oauth/logout", methods=["POST"], content_types=["application/x-www-form-urlencoded", "application/json"])
+def logout():
+    """The logout of every page's menu: this browser's session ends on the server."""
+    from functions.common import pages
+
+    request = app.current_request
+    current = http.signed_in(request)
+    if current is not None:
+        http.require_csrf(request, current.openid, http.body(request))
+        session.end(current)
+    return http.html_response(pages.render(None, "signed_out.html"), headers={"Set-Cookie": session.clear_cookie()})
