@@ -58,8 +58,10 @@ def oauth_callback():
     if not session.login_is_ours(request.headers, query.get("state"), return_to):
         from functions.common import pages
 
-        error = ApiError(403, "login_not_started_here", "登录链接已失效，或不是在本机发起的")
-        return http.html_response(pages.render(None, "login_again.html", error=error, return_to=return_to), 403)
+        page = pages.render(None, "notice.html", name="login-again", icon="weui-icon-warn",
+                            title="登录链接已失效，或不是在本机发起的", code="login_not_started_here",
+                            lines=["为保护您的账户，只能在发起登录的手机上完成登录。"], action=("重新登录", return_to))
+        return http.html_response(page, 403)
     if not query.get("code"):
         raise ApiError(400, "bad_oauth_callback", "链接已失效，请返回公众号重新打开")
     try:
@@ -82,4 +84,6 @@ def logout():
     if current is not None:
         http.require_csrf(request, current.openid, http.body(request))
         session.end(current)
-    return http.html_response(pages.render(None, "signed_out.html"), headers={"Set-Cookie": session.clear_cookie()})
+    page = pages.render(None, "notice.html", name="signed-out", icon="weui-icon-success", title="您已安全退出",
+                        lines=["如需继续办理，请返回公众号重新打开。"])
+    return http.html_response(page, headers={"Set-Cookie": session.clear_cookie()})

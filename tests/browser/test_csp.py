@@ -185,7 +185,7 @@ def test_the_simulator_still_frames_the_pages_and_logout_works(page, stack):
     cookie = next(c["value"] for c in page.context.cookies() if c["name"] == session.COOKIE)
     assert session.find(cookie).openid == openid
     bind.locator("[data-logout]").click()
-    expect(bind.locator("[data-signed-out]")).to_have_text("您已安全退出")
+    expect(bind.locator("[data-notice=signed-out] .weui-msg__title")).to_have_text("您已安全退出")
     assert session.find(cookie) is None
     sim.close_h5()
     again = sim.open_link(sim.send_text("绑卡"))

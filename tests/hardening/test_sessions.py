@@ -326,7 +326,7 @@ def test_a_login_cannot_be_forced_on_another_browser(local_stack):  # noqa: F811
         tried += 1
         assert res.status_code == 403, (situation, res.status_code)
         assert session.COOKIE not in victim.cookies, situation
-        restart = re.search(r'href="([^"]+)" data-login-again', res.text).group(1)
+        restart = re.search(r'href="([^"]+)" data-action', res.text).group(1)
         assert restart == "/notify/bind"
     # the page's link: the victim's own login, which signs in the victim
     res = victim.get(urljoin(url, restart), timeout=20)

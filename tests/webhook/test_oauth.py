@@ -92,7 +92,8 @@ def test_a_callback_without_its_browsers_nonce_is_refused_with_a_fresh_login(fak
             assert "text/html" in res.headers["Content-Type"]
             assert _session_of(res) is None and session.COOKIE not in str(_set_cookies(res))
             page = res.body.decode()
-            assert "login_not_started_here" in page and 'href="/notify/bind"' in page and "重新登录" in page
+            assert 'data-code="login_not_started_here"' in page and "重新登录" in page
+            assert 'href="/notify/bind" data-action' in page
     assert fake_wechat_api.calls.get("sns/oauth2/access_token", 0) == 0
     # the attacker's own browser could still have used it: nothing was spent
     with _client() as client:
@@ -166,7 +167,7 @@ def test_logout_ends_the_session_on_the_server(aws):
     other, _ = _signed_in("o_logout")  # the same customer on another device
     with _client() as client:
         res = client.http.post("/oauth/logout", headers=headers, body=f"csrf_token={s.csrf_token}".encode())
-    assert res.status_code == 200 and "data-signed-out" in res.body.decode()
+    assert res.status_code == 200 and 'data-notice="signed-out"' in res.body.decode()
     assert "data-logout" not in res.body.decode()  # no menu of a session that is gone
     assert SimpleCookie(_set_cookies(res)[0])[session.COOKIE]["max-age"] == "0"
     assert session.find(s.cookie_value) is None
