@@ -21,7 +21,7 @@ import hashlib
 import hmac
 import re
 import secrets
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 from dataclasses import dataclass
 from urllib.parse import quote, urlencode, urlsplit
 
@@ -146,12 +146,12 @@ def current() -> Session | None:
     return _current.get()
 
 
-def use(session: Session | None):
+def use(session: Session | None) -> Token[Session | None]:
     """Make `session` the current one; returns the token that `restore` takes."""
     return _current.set(session)
 
 
-def restore(token) -> None:
+def restore(token: Token[Session | None]) -> None:
     _current.reset(token)
 
 
