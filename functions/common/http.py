@@ -1,5 +1,5 @@
 """Chalice glue shared by every feature: one error shape, page vs JSON answers, the
-customer's session, CSRF and the staff key.
+security headers of every answer, the customer's session, CSRF and the staff key.
 
 Conventions: JSON routes have `/api/` in their path (customer) or `/staff/` (back office);
 every other route is an H5 page and gets an HTML error page or a login redirect.
@@ -10,6 +10,7 @@ import functools
 import hmac
 import json
 from typing import Any
+from urllib.parse import urlsplit
 
 from chalice import Chalice, Response
 
@@ -27,12 +28,63 @@ from functions.common.log import get_logger
 
 logger = get_logger()
 
-SECURITY_HEADERS = {
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "same-origin",
-    "X-Frame-Options": "SAMEORIGIN",
-    "Cache-Control": "no-store",
-}
+# WeChat's JS-SDK (jweixin), by name: the only scripts pages load from elsewhere.
+JS_SDK_HOSTS = ("https://res.wx.qq.com", "https://res2.wx.qq.com")
+HSTS = "max-age=31536000; includeSubDomains"
+
+
+@functools.lru_cache(maxsize=4)
+def security_headers(settings: config.Settings, page: bool) -> dict[str, str]:
+    """The headers of every answer, pages (`page`) or anything else (JSON, redirects, WeChat's
+    XML). Pages run only the inline scripts and styles of the templates this function ships
+    (by hash, computed once from the template files, never from what a response contains),
+    the JS-SDK and WeUI's stylesheet; nothing may frame them in AWS (the local stack's
+    simulator frames them from the stack's own origin)."""
+    from functions.common import pages
+
+    ancestors = "'none'" if settings.is_aws else "'self'"
+    if page:
+        scripts, styles = pages.inline_hashes()
+        policy = "; ".join((
+            "default-src 'none'",
+            f"script-src {' '.join(scripts + JS_SDK_HOSTS)}",
+            f"style-src {' '.join((_origin(pages.weui_css()),) + styles)}",
+            "img-src 'self' data:",
+            "connect-src 'self'",
+            # a form whose session ended is sent on to WeChat's login
+            f"form-action 'self' {_origin(settings.wechat_open_base)}",
+            "base-uri 'none'",
+            f"frame-ancestors {ancestors}",
+        ))
+    else:
+        policy = f"default-src 'none'; frame-ancestors {ancestors}"
+    headers = {
+        "Content-Security-Policy": policy,
+        "X-Content-Type-Options": "nosniff",
+        "Referrer-Policy": "same-origin",
+        "X-Frame-Options": "DENY" if settings.is_aws else "SAMEORIGIN",
+        "Cache-Control": "no-store",
+    }
+    if settings.is_aws:
+        headers["Strict-Transport-Security"] = HSTS
+    return headers
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def secure(response: dict) -> dict:
+    """A Lambda proxy response with the security headers it does not set itself."""
+    headers = response.get("headers") or {}
+    multi = response.get("multiValueHeaders") or {}
+    ctype = str(headers.get("Content-Type") or headers.get("content-type") or "")
+    for name, value in security_headers(config.settings(), ctype.startswith("text/html")).items():
+        if name not in headers and name not in multi:
+            headers[name] = value
+    response["headers"] = headers
+    return response
 
 
 class LoginRequired(ApiError):
@@ -49,7 +101,7 @@ def json_response(body: Any, status: int = 200, headers: dict | None = None) -> 
     return Response(
         body=json.dumps(body, ensure_ascii=False),
         status_code=status,
-        headers={"Content-Type": "application/json; charset=utf-8", **SECURITY_HEADERS, **(headers or {})},
+        headers={"Content-Type": "application/json; charset=utf-8", **(headers or {})},
     )
 
 
@@ -57,17 +109,18 @@ def html_response(html: str, status: int = 200, headers: dict | None = None) -> 
     return Response(
         body=html,
         status_code=status,
-        headers={"Content-Type": "text/html; charset=utf-8", **SECURITY_HEADERS, **(headers or {})},
+        headers={"Content-Type": "text/html; charset=utf-8", **(headers or {})},
     )
 
 
 def redirect(location: str, headers: dict | None = None) -> Response:
-    return Response(body="", status_code=302, headers={"Location": location, **SECURITY_HEADERS, **(headers or {})})
+    return Response(body="", status_code=302, headers={"Location": location, **(headers or {})})
 
 
 def error_response(error: ApiError, path: str) -> Response:
     if isinstance(error, LoginRequired) and not is_api(path):
-        return redirect(session.login_url(error.return_to))
+        login = session.begin_login(error.return_to)
+        return redirect(login.url, headers={"Set-Cookie": login.cookie})
     if is_api(path):
         return json_response(error.body(), error.status)
     from functions.common import pages
@@ -79,7 +132,8 @@ class FeatureApp(Chalice):
     """A Chalice app whose views answer every failure in the one error shape: ApiError as
     itself, DynamoDB throttling and AWS outages as a clean 503, anything else a 500 that
     shows nothing of the cause. (Chalice turns view exceptions into its own 500 before any
-    middleware sees them, so the guard wraps each view.)"""
+    middleware sees them, so the guard wraps each view.) Every answer, Chalice's own
+    included, leaves with the security headers."""
 
     def __call__(self, event: Any, context: Any) -> Any:
         response = super().__call__(event, context)
@@ -96,7 +150,7 @@ class FeatureApp(Chalice):
             response.update(body=body, isBase64Encoded=False)
             response.setdefault("headers", {})["Content-Type"] = ctype
             response.get("multiValueHeaders", {}).pop("Content-Type", None)
-        return response
+        return secure(response) if isinstance(response, dict) else response
 
     def route(self, path: str, **kwargs: Any):
         register = super().route(path, **kwargs)
@@ -104,6 +158,7 @@ class FeatureApp(Chalice):
         def decorator(view):
             @functools.wraps(view)
             def guarded(*args, **kw):
+                no_session_yet = session.use(None)  # a warm container's last request is gone
                 try:
                     return view(*args, **kw)
                 except ApiError as error:
@@ -114,6 +169,8 @@ class FeatureApp(Chalice):
                         return error_response(ServiceUnavailable(), self.current_request.path)
                     logger.exception("unhandled error")
                     return error_response(ApiError(500, "internal", "系统错误，请稍后再试"), self.current_request.path)
+                finally:
+                    session.restore(no_session_yet)
 
             register(guarded)
             return view
@@ -149,18 +206,27 @@ def request_path(request) -> str:
     return path
 
 
+def signed_in(request) -> session.Session | None:
+    """The live session the request came with, now the request's current session (one
+    consistent read of the sessions table, once per request)."""
+    found = session.current() or session.from_headers(request.headers)
+    session.use(found)
+    return found
+
+
 def customer(request) -> str:
-    """The openid of the customer's session, or LoginRequired."""
-    openid = session.openid_from_headers(request.headers)
-    if not openid:
+    """The openid of the customer's live session, or LoginRequired."""
+    found = signed_in(request)
+    if found is None:
         raise LoginRequired(request_path(request))
-    return openid
+    return found.openid
 
 
 def require_csrf(request, openid: str, form: dict | None = None) -> None:
-    """State-changing requests carry the session's CSRF token (header or form field)."""
+    """State-changing requests carry their session's CSRF token (header or form field)."""
     token = request.headers.get(session.CSRF_HEADER) or (form or {}).get(session.CSRF_FIELD)
-    if not session.csrf_ok(openid, token):
+    found = session.current()
+    if found is None or found.openid != openid or not session.csrf_ok(found, token):
         raise Forbidden("csrf_failed", "页面已过期，请刷新后重试")
 
 

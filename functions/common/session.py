@@ -1,102 +1,257 @@
-"""H5 sessions: WeChat OAuth2 (snsapi_base) gives an openid; we keep it in a short-lived,
-HMAC-signed cookie (HttpOnly, SameSite=Lax, Secure outside the local stack). State-changing
-requests also carry a CSRF token derived from the session (double submit, stateless).
+"""H5 sessions.
+
+Login: a page without a session sends the browser to WeChat's OAuth2 authorize URL
+(snsapi_base) and sets a short-lived login cookie holding a random nonce. The OAuth `state`
+is a MAC of that nonce and the return path, so /oauth/callback signs in only the browser that
+started the login: a callback link carried to another browser (login CSRF) has no nonce
+there. WeChat allows only [a-zA-Z0-9], at most 128 bytes, in `state`; the return path
+travels in the redirect URI, bound by the same MAC.
+
+Sessions live on the server, in the sessions table: one item per session under its
+customer's key, with its expiry (TTL). The cookie holds the customer key and a 256-bit random
+secret, of which the item keeps only a hash. Every customer request reads its item once
+(one consistent GetItem), so a session ended by logout, by unfollowing or by unbinding the
+last card is refused at its next request. The CSRF token is a MAC of the session's secret:
+every session has its own, and it dies with it.
 """
 from __future__ import annotations
 
 import base64
 import hashlib
 import hmac
-from urllib.parse import quote, urlencode
+import re
+import secrets
+from contextvars import ContextVar, Token
+from dataclasses import dataclass
+from urllib.parse import quote, urlencode, urlsplit
 
-from functions.common import clock, config
+from functions.common import clock, config, lazy
 
 COOKIE = "wxsession"
+LOGIN_COOKIE = "wxlogin"
 TTL_S = 30 * 60
+LOGIN_TTL_S = 10 * 60
 CSRF_HEADER = "x-csrf-token"
 CSRF_FIELD = "csrf_token"
+RETURN_PARAM = "to"
+MAX_RETURN_PATH = 2000  # the return path rides in a URL WeChat hands back
+_COOKIE_VALUE = re.compile(r"([A-Za-z0-9_-]{22})\.([A-Za-z0-9_-]{43})")
+_NONCE = re.compile(r"[A-Za-z0-9_-]{32}")
 
 
-def _sign(message: str) -> str:
+@dataclass(frozen=True)
+class Session:
+    """A live session: `secret` is the cookie's random part, known only to the browser."""
+
+    customer_key: str
+    secret: str
+    openid: str
+    expires: int
+
+    @property
+    def cookie_value(self) -> str:
+        return f"{self.customer_key}.{self.secret}"
+
+    @property
+    def csrf_token(self) -> str:
+        return _mac("csrf:" + self.secret)
+
+
+_current: ContextVar[Session | None] = ContextVar("session", default=None)
+
+
+def _mac(message: str) -> str:
     key = config.secret("SESSION_SECRET").encode()
     digest = hmac.new(key, message.encode(), hashlib.sha256).digest()
     return base64.urlsafe_b64encode(digest).decode().rstrip("=")
 
 
-def issue(openid: str, ttl_s: int = TTL_S) -> str:
-    """A cookie value binding `openid` until now + ttl."""
-    expires = clock.epoch() + ttl_s
-    body = f"{openid}|{expires}"
-    return f"{body}|{_sign('session:' + body)}"
+def _digest(text: str) -> str:
+    return base64.urlsafe_b64encode(hashlib.sha256(text.encode()).digest()).decode().rstrip("=")
 
 
-def verify(value: str | None) -> str | None:
-    """The openid of a valid, unexpired cookie value; None for anything else."""
-    if not value or value.count("|") != 2:
+def customer_key(openid: str) -> str:
+    """The partition of a customer's sessions (what ends them all at once)."""
+    return _digest("customer:" + openid)[:22]
+
+
+@lazy.once
+def _model():
+    """Built on first use (PynamoDB stays off the import path of every function)."""
+    from pynamodb.attributes import UnicodeAttribute
+
+    from functions.common.dynamo import Model, TTLAttribute, table_meta
+
+    class SessionItem(Model):
+        Meta = table_meta("sessions")
+        pk = UnicodeAttribute(hash_key=True)  # customer key
+        sk = UnicodeAttribute(range_key=True)  # hash of the session's secret
+        openid = UnicodeAttribute()
+        expires_at = TTLAttribute()
+
+    return SessionItem
+
+
+# --- sessions ---------------------------------------------------------------------------
+
+def start(openid: str, ttl_s: int = TTL_S) -> Session:
+    """A new session for `openid`, stored; its `cookie_value` goes to the browser."""
+    session = Session(customer_key(openid), secrets.token_urlsafe(32), openid, clock.epoch() + ttl_s)
+    model = _model()
+    model(session.customer_key, _digest(session.secret), openid=openid, expires_at=session.expires).save()
+    return session
+
+
+def find(cookie_value: str | None) -> Session | None:
+    """The live session a cookie value names; None for anything else (a malformed value
+    costs no read)."""
+    match = _COOKIE_VALUE.fullmatch(cookie_value or "")
+    if not match:
         return None
-    openid, expires, signature = value.split("|")
-    if not hmac.compare_digest(signature, _sign(f"session:{openid}|{expires}")):
-        return None
-    if not expires.isdigit() or int(expires) < clock.epoch():
-        return None
-    return openid
-
-
-def openid_from_headers(headers: dict[str, str]) -> str | None:
-    from http.cookies import SimpleCookie  # only requests with a session pay for it
-
-    raw = headers.get("cookie") or headers.get("Cookie") or ""
-    jar = SimpleCookie()
+    key, secret = match.groups()
+    model = _model()
     try:
-        jar.load(raw)
-    except Exception:  # a malformed cookie header is the same as none
+        item = model.get(key, _digest(secret), consistent_read=True)
+    except model.DoesNotExist:
         return None
-    morsel = jar.get(COOKIE)
-    return verify(morsel.value if morsel else None)
+    if item.expires_at <= clock.epoch():  # TTL deletion lags
+        return None
+    return Session(key, secret, item.openid, int(item.expires_at))
 
 
-def set_cookie(value: str, ttl_s: int = TTL_S) -> str:
-    secure = "; Secure" if config.settings().is_aws else ""
-    return f"{COOKIE}={value}; Path=/; Max-Age={ttl_s}; HttpOnly; SameSite=Lax{secure}"
+def from_headers(headers: dict[str, str]) -> Session | None:
+    return find(cookie(headers, COOKIE))
+
+
+def end(session: Session) -> None:
+    """Logout: this session only."""
+    model = _model()
+    model(session.customer_key, _digest(session.secret)).delete()
+    if _current.get() == session:
+        _current.set(None)
+
+
+def end_all(openid: str) -> int:
+    """Every session of the customer, ended (unfollowed, or the last card unbound)."""
+    model = _model()
+    items = list(model.query(customer_key(openid), consistent_read=True))
+    with model.batch_write() as batch:
+        for item in items:
+            batch.delete(item)
+    return len(items)
+
+
+def current() -> Session | None:
+    """The session the request being answered came with (set by `http.customer`)."""
+    return _current.get()
+
+
+def use(session: Session | None) -> Token[Session | None]:
+    """Make `session` the current one; returns the token that `restore` takes."""
+    return _current.set(session)
+
+
+def restore(token: Token[Session | None]) -> None:
+    _current.reset(token)
 
 
 def csrf_token(openid: str) -> str:
-    """A token only the holder of this openid's session can know."""
-    return _sign("csrf:" + openid)
+    """The CSRF token of the current request's session, which must be `openid`'s."""
+    session = _current.get()
+    if session is None or session.openid != openid:
+        raise LookupError("no session of this customer in this request")
+    return session.csrf_token
 
 
-def csrf_ok(openid: str, token: str | None) -> bool:
-    return bool(token) and hmac.compare_digest(str(token), csrf_token(openid))
+def csrf_ok(session: Session, token: str | None) -> bool:
+    return bool(token) and hmac.compare_digest(str(token).encode(), session.csrf_token.encode())
 
 
-def state_for(return_to: str) -> str:
-    """OAuth `state`: the page to return to, signed so it cannot be turned into an open
-    redirect."""
-    encoded = base64.urlsafe_b64encode(return_to.encode()).decode().rstrip("=")
-    return f"{encoded}.{_sign('state:' + return_to)[:16]}"
+# --- cookies ----------------------------------------------------------------------------
 
+def cookie(headers: dict[str, str], name: str) -> str | None:
+    from http.cookies import CookieError, SimpleCookie  # only requests with cookies pay for it
 
-def return_to_from(state: str) -> str | None:
-    encoded, _, signature = state.partition(".")
+    raw = headers.get("cookie") or headers.get("Cookie") or ""
+    if not raw:
+        return None
+    jar: SimpleCookie = SimpleCookie()
     try:
-        return_to = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4)).decode()
-    except Exception:
+        jar.load(raw)
+    except CookieError:  # a malformed cookie header is the same as none
         return None
-    if not hmac.compare_digest(signature, _sign("state:" + return_to)[:16]):
-        return None
-    if not return_to.startswith("/") or return_to.startswith("//"):
-        return None
-    return return_to
+    morsel = jar.get(name)
+    return morsel.value if morsel else None
 
 
-def login_url(return_to: str) -> str:
-    """WeChat's authorize URL; WeChat sends the user back to /oauth/callback with a code."""
+def _cookie(name: str, value: str, max_age: int, path: str) -> str:
+    secure = "; Secure" if config.settings().is_aws else ""
+    return f"{name}={value}; Path={path}; Max-Age={max_age}; HttpOnly; SameSite=Lax{secure}"
+
+
+def set_cookie(session: Session) -> str:
+    return _cookie(COOKIE, session.cookie_value, max(0, session.expires - clock.epoch()), "/")
+
+
+def clear_cookie() -> str:
+    return _cookie(COOKIE, "", 0, "/")
+
+
+# --- login ------------------------------------------------------------------------------
+
+def _callback_url() -> str:
+    return f"{config.settings().public_base_url}/oauth/callback"
+
+
+def _login_cookie(nonce: str, max_age: int) -> str:
+    # sent to the callback only, wherever the stage or base path puts it
+    return _cookie(LOGIN_COOKIE, nonce, max_age, urlsplit(_callback_url()).path)
+
+
+def clear_login_cookie() -> str:
+    return _login_cookie("", 0)
+
+
+def login_state(nonce: str, return_to: str) -> str:
+    """OAuth `state`: 32 hex digits binding the browser's nonce to the return path."""
+    key = config.secret("SESSION_SECRET").encode()
+    return hmac.new(key, f"login:{nonce}|{return_to}".encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def safe_return_path(value: str | None) -> str | None:
+    """A path on this site to send the browser back to, or None (never another site)."""
+    if not value or len(value) > MAX_RETURN_PATH or not value.startswith("/"):
+        return None
+    if value.startswith(("//", "/\\")) or any(c < " " or c == "\x7f" for c in value):
+        return None
+    return value
+
+
+@dataclass(frozen=True)
+class Login:
+    url: str  # WeChat's authorize URL
+    cookie: str  # Set-Cookie value binding the login to this browser
+
+
+def begin_login(return_to: str) -> Login:
+    """Where a page without a session sends the browser, and the login cookie it sets."""
+    return_to = safe_return_path(return_to) or safe_return_path(return_to.partition("?")[0]) or "/"
+    nonce = secrets.token_urlsafe(24)
     s = config.settings()
     params = {
         "appid": s.wechat_app_id,
-        "redirect_uri": f"{s.public_base_url}/oauth/callback",
+        "redirect_uri": f"{_callback_url()}?{urlencode({RETURN_PARAM: return_to})}",
         "response_type": "code",
         "scope": "snsapi_base",
-        "state": state_for(return_to),
+        "state": login_state(nonce, return_to),
     }
-    return f"{s.wechat_open_base}connect/oauth2/authorize?{urlencode(params, quote_via=quote)}#wechat_redirect"
+    url = f"{s.wechat_open_base}connect/oauth2/authorize?{urlencode(params, quote_via=quote)}#wechat_redirect"
+    return Login(url, _login_cookie(nonce, LOGIN_TTL_S))
+
+
+def login_is_ours(headers: dict[str, str], state: str | None, return_to: str) -> bool:
+    """Whether this browser started the login that `state` names."""
+    nonce = cookie(headers, LOGIN_COOKIE) or ""
+    if not _NONCE.fullmatch(nonce) or not state:
+        return False
+    return hmac.compare_digest(state.encode(), login_state(nonce, return_to).encode())

@@ -85,9 +85,11 @@ def list_bills():
 
 def answer(intent: Intent) -> Reply:
     """账单 / BILLS, 绑卡 / BIND_CARD, 我的消息 / MY_MESSAGES; unsubscribe silences the
-    openid's bindings; delivery reports settle a template message's final status."""
+    openid's bindings and ends its sessions; delivery reports settle a template message's
+    final status."""
     if intent.kind == "unsubscribe":
         store.deactivate_all(intent.openid)
+        session.end_all(intent.openid)
         return Reply.nothing()
     if intent.kind == "delivery_report":
         if service.is_delivery_report(intent.template_msg_id, intent.status):

@@ -12,7 +12,7 @@ import os
 import secrets
 from typing import Any
 
-from functions.common import clock, pii
+from functions.common import clock, pii, session
 from functions.common.errors import ApiError, NotFound, TooManyRequests, Validator
 from functions.notify import corebank, delivery, store
 
@@ -98,9 +98,12 @@ def confirm(openid: str, code: str) -> dict[str, Any]:
 
 
 def unbind(openid: str, binding_id: str) -> None:
-    for binding in store.bindings_of(openid):
+    held = store.bindings_of(openid)
+    for binding in held:
         if binding_id and view(binding)["id"] == binding_id:
             store.unbind(openid, binding.card_hash)
+            if len(held) == 1:  # the last card: the customer's sessions end with it
+                session.end_all(openid)
             return
     raise NotFound("未找到该绑定卡")
 

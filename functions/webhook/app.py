@@ -1,6 +1,6 @@
 """webhook: the only WeChat endpoint (verify, decrypt, parse, de-duplicate, route, reply)
-and the OAuth2 callback of the H5 pages. The WeChat machinery is imported on first use so
-a cold start pays only for Chalice."""
+and the H5 pages' login (OAuth2 callback) and logout. The WeChat machinery is imported on
+first use so a cold start pays only for Chalice."""
 from __future__ import annotations
 
 import time
@@ -44,13 +44,25 @@ def receive():
 
 @app.route("/oauth/callback", methods=["GET"])
 def oauth_callback():
-    """WeChat sends the user back here with a code; the session cookie carries the openid."""
+    """WeChat sends the browser back here with a code. Only the browser that started this
+    login (its login cookie's nonce matches the state) gets a session; any other is offered a
+    login of its own, and the code is never spent for it."""
     from functions.common.wechat.client import get_client
     from functions.common.wechat.errors import WeChatRejected, WeChatTransient
 
-    query = app.current_request.query_params or {}
-    return_to = session.return_to_from(query.get("state") or "")
-    if not return_to or not query.get("code"):
+    request = app.current_request
+    query = request.query_params or {}
+    return_to = session.safe_return_path(query.get(session.RETURN_PARAM))
+    if not return_to:
+        raise ApiError(400, "bad_oauth_callback", "链接已失效，请返回公众号重新打开")
+    if not session.login_is_ours(request.headers, query.get("state"), return_to):
+        from functions.common import pages
+
+        page = pages.render(None, "notice.html", name="login-again", icon="weui-icon-warn",
+                            title="登录链接已失效，或不是在本机发起的", code="login_not_started_here",
+                            lines=["为保护您的账户，只能在发起登录的手机上完成登录。"], action=("重新登录", return_to))
+        return http.html_response(page, 403)
+    if not query.get("code"):
         raise ApiError(400, "bad_oauth_callback", "链接已失效，请返回公众号重新打开")
     try:
         openid = get_client().oauth_openid(query["code"])
@@ -58,4 +70,20 @@ def oauth_callback():
         raise ServiceUnavailable() from None
     except WeChatRejected:
         raise ApiError(400, "oauth_code_invalid", "登录已过期，请返回公众号重新打开") from None
-    return http.redirect(return_to, headers={"Set-Cookie": session.set_cookie(session.issue(openid))})
+    started = session.start(openid)
+    return http.redirect(return_to, headers={"Set-Cookie": [session.set_cookie(started), session.clear_login_cookie()]})
+
+
+@app.route("/oauth/logout", methods=["POST"], content_types=["application/x-www-form-urlencoded", "application/json"])
+def logout():
+    """The logout of every page's menu: this browser's session ends on the server."""
+    from functions.common import pages
+
+    request = app.current_request
+    current = http.signed_in(request)
+    if current is not None:
+        http.require_csrf(request, current.openid, http.body(request))
+        session.end(current)
+    page = pages.render(None, "notice.html", name="signed-out", icon="weui-icon-success", title="您已安全退出",
+                        lines=["如需继续办理，请返回公众号重新打开。"])
+    return http.html_response(page, headers={"Set-Cookie": session.clear_cookie()})

@@ -22,6 +22,7 @@ from __future__ import annotations
 import itertools
 import json
 import random
+import re
 import secrets
 import threading
 import time
@@ -32,6 +33,8 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from werkzeug.wrappers import Request, Response
 
 DEFAULT_OPENID = "o_demo_customer"
+# What WeChat's OAuth2 documentation allows in `state`.
+STATE = re.compile(r"[a-zA-Z0-9]{0,128}")
 TOKEN_TTL_S = 7200
 ERRMSG = {
     -1: "system error",
@@ -331,6 +334,8 @@ class FakeWeChat:
         redirect_uri = args.get("redirect_uri")
         if not redirect_uri:
             return Response("redirect_uri missing", status=400)
+        if not STATE.fullmatch(args.get("state", "")):
+            return Response("state must be [a-zA-Z0-9], at most 128 bytes", status=400)
         openid = request.cookies.get("sim_openid") or args.get("openid") or DEFAULT_OPENID
         code = secrets.token_urlsafe(16)
         with self._lock:

@@ -9,6 +9,8 @@ from datetime import UTC, datetime
 
 import pytest
 
+from tests.sessions import customer  # noqa: F401 - booking's tests sign customers in with it
+
 UTC = UTC
 WEEKDAY = [["09:00", "12:00"], ["13:30", "17:00"]]
 # Monday 2026-11-30, 08:00 in Ningbo
@@ -55,14 +57,6 @@ def client():
 
     with Client(app) as c:
         yield c
-
-
-def customer(openid: str, form: bool = False) -> dict[str, str]:
-    from functions.common import session
-
-    headers = {"Cookie": f"wxsession={session.issue(openid)}", "X-CSRF-Token": session.csrf_token(openid)}
-    headers["Content-Type"] = "application/x-www-form-urlencoded" if form else "application/json"
-    return headers
 
 
 def staff() -> dict[str, str]:

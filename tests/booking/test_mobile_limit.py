@@ -120,10 +120,8 @@ def test_the_json_api_names_the_mobile_field(world, client):
 def test_the_form_shows_the_refusal_at_the_mobile_field(world, client):
     from urllib.parse import urlencode
 
-    from functions.common import session
-
     fill()
-    fields = {**form(slot_start=SLOTS[3], mobile=PHONE), "date": "2026-12-03", "csrf_token": session.csrf_token("o9")}
+    fields = {**form(slot_start=SLOTS[3], mobile=PHONE), "date": "2026-12-03"}
     response = client.http.post("/booking/new", headers=customer("o9", form=True), body=urlencode(fields))
     assert response.status_code == 409
     html = response.body.decode()

@@ -53,8 +53,7 @@ def test_the_h5_steps_from_branch_to_confirmation(world, client):
     token = re.search(r'name="csrf_token" value="([^"]+)"', step).group(1)
     submit = {"csrf_token": token, "idempotency_key": key, "branch_id": "T01", "service": "wealth",
               "date": "2026-12-01", "slot_start": "2026-12-01T01:00:00Z", "name": "张三", "mobile": "13812345678"}
-    headers = {**customer("o1", form=True)}
-    del headers["X-CSRF-Token"]  # the form field carries it
+    headers = {"Cookie": me["Cookie"], "Content-Type": "application/x-www-form-urlencoded"}  # the field carries it
     done = post_form(client, "/booking/new", submit, headers)
     assert done.status_code == 302
     location = done.headers["Location"]

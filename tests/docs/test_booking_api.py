@@ -9,6 +9,7 @@ import pytest
 from chalice.test import Client
 
 from scripts import openapi_check as oc
+from tests import sessions
 from tests.docs.conformance import conforms
 
 SPEC = oc.load("booking")
@@ -37,10 +38,7 @@ def client(aws, frozen_clock):
 
 
 def customer(openid: str = "o_docs_1") -> dict[str, str]:
-    from functions.common import session
-
-    return {"Cookie": f"wxsession={session.issue(openid)}", "X-CSRF-Token": session.csrf_token(openid),
-            "Content-Type": "application/json"}
+    return sessions.customer(openid)
 
 
 STAFF = {"X-Api-Key": "local-staff-key", "Content-Type": "application/json"}

@@ -8,6 +8,7 @@ import pytest
 from chalice.test import Client
 
 from scripts import openapi_check as oc
+from tests import sessions
 from tests.docs.conformance import conforms
 
 SPEC = oc.load("loan_apply")
@@ -31,10 +32,7 @@ def client(aws, frozen_clock):
 
 
 def customer(openid: str = "o_docs_loan", **extra) -> dict[str, str]:
-    from functions.common import session
-
-    return {"Cookie": f"wxsession={session.issue(openid)}", "X-CSRF-Token": session.csrf_token(openid),
-            "Content-Type": "application/json", **extra}
+    return {**sessions.customer(openid), **extra}
 
 
 def form(**overrides) -> dict:
@@ -101,9 +99,8 @@ def test_refusals_match_the_documented_error_shape(client):
 
 
 def test_pages_match_the_documented_answers(client):
-    from functions.common import session
-
-    page = {"Cookie": f"wxsession={session.issue('o_docs_loan')}"}
+    signed = sessions.signed_in("o_docs_loan")
+    page = sessions.cookie(signed)
     for url, template in [("/loans/apply?product=credit_card", "/loans/apply"), ("/loans/mine", "/loans/mine")]:
         response = client.http.get(url, headers=page)
         assert response.status_code == 200, url
@@ -112,7 +109,7 @@ def test_pages_match_the_documented_answers(client):
     from urllib.parse import urlencode
 
     body = urlencode({**form(phone="1"), "idempotency_key": "docs-key-0003",
-                      "csrf_token": session.csrf_token("o_docs_loan")})
+                      "csrf_token": signed.csrf_token})
     refused = client.http.post("/loans/apply", headers=posted, body=body.encode())
     assert refused.status_code == 400
     conforms(SPEC, "POST", "/loans/apply", refused)

@@ -10,6 +10,7 @@ from pathlib import Path
 import boto3
 import pytest
 
+from tests.sessions import customer  # noqa: F401 - the hardening tests' customer, as everywhere
 from tests.webhook.conftest import invocations, webhook  # noqa: F401 - fixtures reused as they are
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "hardening"
@@ -55,17 +56,6 @@ def changes(before: dict[str, list[str]], after: dict[str, list[str]]) -> dict[s
         if new or gone:
             out[name] = new + [f"(removed) {g}" for g in gone]
     return out
-
-
-def customer(openid: str, form: bool = False, csrf: bool = True) -> dict[str, str]:
-    """Headers of a logged-in customer (cookie, CSRF token, content type)."""
-    from functions.common import session
-
-    headers = {"Cookie": f"wxsession={session.issue(openid)}"}
-    if csrf:
-        headers["X-CSRF-Token"] = session.csrf_token(openid)
-    headers["Content-Type"] = "application/x-www-form-urlencoded" if form else "application/json"
-    return headers
 
 
 def staff(key: str | None = None) -> dict[str, str]:

@@ -188,6 +188,7 @@ def test_dynamodb_faults_at_20_percent_succeed_or_fail_cleanly(world, dynamo_fau
 
     booking, loans = Client(apps.app("booking")), Client(apps.app("loan_apply"))
     people = [f"o_fault_{n:03d}" for n in range(18)]
+    signed_in = {openid: customer(openid) for openid in people + ["o_look"]}  # before any fault
     statuses: Counter = Counter()
 
     def phone(openid, prefix):  # each customer their own number (limits per number apply)
@@ -195,12 +196,12 @@ def test_dynamodb_faults_at_20_percent_succeed_or_fail_cleanly(world, dynamo_fau
 
     def book(openid, slot):
         body = booking_form(slot_start=slot, idempotency_key=f"k-{openid}", mobile=phone(openid, "1390"))
-        return booking.http.post("/booking/api/bookings", headers={**customer(openid), "Idempotency-Key": openid},
+        return booking.http.post("/booking/api/bookings", headers={**signed_in[openid], "Idempotency-Key": openid},
                                  body=json.dumps(body))
 
     def apply(openid):
         return loans.http.post("/loans/api/applications",
-                               headers={**customer(openid), "Idempotency-Key": f"idem-{openid}"},
+                               headers={**signed_in[openid], "Idempotency-Key": f"idem-{openid}"},
                                body=json.dumps(loan_form(phone=phone(openid, "1370"))))
 
     dynamo_faults.on = True
@@ -224,18 +225,18 @@ def test_dynamodb_faults_at_20_percent_succeed_or_fail_cleanly(world, dynamo_fau
             made_booking = book(openid, SLOTS[n % len(SLOTS)])
         if made_application.status_code == 503:
             made_application = apply(openid)
-        mine = json.loads(booking.http.get("/booking/api/bookings", headers=customer(openid)).body)["bookings"]
+        mine = json.loads(booking.http.get("/booking/api/bookings", headers=signed_in[openid]).body)["bookings"]
         if made_booking.status_code in (200, 201):
             assert [b["id"] for b in mine] == [json.loads(made_booking.body)["booking"]["id"]]
             held[SLOTS[n % len(SLOTS)]] += 1
         else:
             assert made_booking.status_code == 409 and mine == []  # the slot filled up meanwhile
-        applications = json.loads(loans.http.get("/loans/api/applications", headers=customer(openid)).body)["items"]
+        applications = json.loads(loans.http.get("/loans/api/applications", headers=signed_in[openid]).body)["items"]
         assert made_application.status_code in (200, 201)
         assert [a["application_id"] for a in applications] == [
             json.loads(made_application.body)["application"]["application_id"]]
     slots = json.loads(booking.http.get("/booking/api/slots?branch_id=T01&service=wealth&date=2026-12-01",
-                                        headers=customer("o_look")).body)["slots"]
+                                        headers=signed_in["o_look"]).body)["slots"]
     left = {s["start"]: s["available"] for s in slots}
     for slot in SLOTS:
         assert held[slot] <= 3
@@ -261,14 +262,15 @@ def test_card_binding_under_dynamodb_faults(world, dynamo_faults, monkeypatch):
         world.add_customer(f"CB{n:03d}", "测试客户", phone)
         world.add_card(f"CB{n:03d}", number)
         openid = f"o_bind_{n}"
+        signed_in = customer(openid)
         dynamo_faults.on = True
-        res = notify.http.post("/notify/api/otp", headers=customer(openid),
+        res = notify.http.post("/notify/api/otp", headers=signed_in,
                                body=json.dumps({"card_number": number, "phone": phone}))
         statuses[res.status_code] += 1
         assert res.status_code in (200, 503, 429), res.body[:300]
         if res.status_code == 200:
             code = sent[phone].split("验证码")[1][:6]
-            res = notify.http.post("/notify/api/bindings", headers=customer(openid), body=json.dumps({"code": code}))
+            res = notify.http.post("/notify/api/bindings", headers=signed_in, body=json.dumps({"code": code}))
             statuses[res.status_code] += 1
             assert res.status_code in (201, 400, 503), res.body[:300]
         dynamo_faults.on = False

@@ -8,6 +8,8 @@ from datetime import UTC, date, datetime
 import pytest
 from chalice.test import Client
 
+from tests.sessions import customer
+
 STAFF_KEY = "local-staff-key"
 # Ningbo's Haishu district; a valid area code for every birth year we use.
 AREA = "330203"
@@ -52,10 +54,7 @@ class Api:
         self.http = client.http
 
     def headers(self, openid: str, **extra) -> dict:
-        from functions.common import session
-
-        return {"Cookie": f"wxsession={session.issue(openid)}", "X-CSRF-Token": session.csrf_token(openid),
-                "Content-Type": "application/json", **extra}
+        return {**customer(openid), **extra}
 
     def submit(self, openid: str, body: dict, key: str = "key-0000001"):
         return self.http.post("/loans/api/applications", headers=self.headers(openid, **{"Idempotency-Key": key}),

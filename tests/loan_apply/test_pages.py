@@ -3,18 +3,20 @@ import re
 from datetime import date
 from urllib.parse import urlencode
 
-from functions.common import session
 from tests.loan_apply.conftest import form, raw_items, resident_id
+from tests.sessions import cookie, customer, signed_in
 
 
 def page_headers(openid: str, posting: bool = False) -> dict:
-    headers = {"Cookie": f"wxsession={session.issue(openid)}"}
-    return {**headers, "Content-Type": "application/x-www-form-urlencoded"} if posting else headers
+    """A page's request: the session cookie (a form's CSRF token goes in its fields)."""
+    return customer(openid, form=True, csrf=False) if posting else cookie(signed_in(openid))
 
 
 def post_form(api, openid: str, data: dict, key: str = "page-key-000001"):
-    fields = {**data, "csrf_token": session.csrf_token(openid), "idempotency_key": key}
-    return api.http.post("/loans/apply", headers=page_headers(openid, posting=True), body=urlencode(fields))
+    signed = signed_in(openid)
+    fields = {**data, "csrf_token": signed.csrf_token, "idempotency_key": key}
+    headers = {**cookie(signed), "Content-Type": "application/x-www-form-urlencoded"}
+    return api.http.post("/loans/apply", headers=headers, body=urlencode(fields))
 
 
 def test_without_a_session_the_form_sends_the_user_through_wechat_oauth(offline_api):
@@ -24,9 +26,10 @@ def test_without_a_session_the_form_sends_the_user_through_wechat_oauth(offline_
 
 
 def test_the_form_has_three_steps_consent_and_the_tokens(api):
-    html = api.http.get("/loans/apply?product=credit_card", headers=page_headers("o_alice")).body.decode()
+    signed = signed_in("o_alice")
+    html = api.http.get("/loans/apply?product=credit_card", headers=cookie(signed)).body.decode()
     assert html.count('class="step"') == 3 and 'id="summary"' in html
-    assert f'name="csrf_token" value="{session.csrf_token("o_alice")}"' in html
+    assert f'name="csrf_token" value="{signed.csrf_token}"' in html
     assert re.search(r'name="idempotency_key" value="[A-Za-z0-9_-]{20,}"', html)
     assert 'name="consent_version" value="2026-01"' in html and "个人信息处理授权书" in html
     assert 'value="credit_card" checked' in html

@@ -8,9 +8,10 @@ from urllib.parse import urlencode
 
 import pytest
 
-from functions.common import pii, session
+from functions.common import pii
 from tests.loan_apply.conftest import form, raw_items, resident_id
 from tests.loan_apply.test_applications import applications, body
+from tests.sessions import cookie, signed_in
 
 PHONE = "13700009999"
 
@@ -93,8 +94,9 @@ def test_the_openid_limit_is_reported_first_when_both_are_reached(api):
 def test_the_form_shows_the_refusal_at_the_phone_field(api):
     for n in range(3):
         send(api, n)
-    fields = {**applicant(3), "csrf_token": session.csrf_token("o_lp3"), "idempotency_key": "page-key-000003"}
-    headers = {"Cookie": f"wxsession={session.issue('o_lp3')}", "Content-Type": "application/x-www-form-urlencoded"}
+    signed = signed_in("o_lp3")
+    fields = {**applicant(3), "csrf_token": signed.csrf_token, "idempotency_key": "page-key-000003"}
+    headers = {**cookie(signed), "Content-Type": "application/x-www-form-urlencoded"}
     response = api.http.post("/loans/apply", headers=headers, body=urlencode(fields))
     assert response.status_code == 429
     html = response.body.decode()

@@ -14,16 +14,16 @@ STAFF_ROUTES = [
 ]
 
 
-def test_staff_routes_need_the_staff_key(offline_api):
+def test_staff_routes_need_the_staff_key(api):
     for method, path, payload in STAFF_ROUTES:
-        call = getattr(offline_api.http, method)
+        call = getattr(api.http, method)
         kwargs = {"body": json.dumps(payload)} if payload else {}
         missing = call(path, headers={"Content-Type": "application/json"}, **kwargs)
         assert missing.status_code == 401, path
         wrong = call(path, headers={"Content-Type": "application/json", "X-Api-Key": "guess"}, **kwargs)
         assert wrong.status_code == 403 and body(wrong)["code"] == "bad_staff_key", path
         # a customer's session is no staff key
-        customer = call(path, headers=offline_api.headers("o_alice"), **kwargs)
+        customer = call(path, headers=api.headers("o_alice"), **kwargs)
         assert customer.status_code == 401, path
 
 

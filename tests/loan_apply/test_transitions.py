@@ -166,14 +166,14 @@ def test_approved_applications_are_kept(api):
 
 
 def test_withdrawal_from_the_page_returns_to_the_application(api):
-    from functions.common import session
+    from tests.sessions import cookie, signed_in
 
     openid, app_id = submitted(api)
-    headers = {"Cookie": api.headers(openid)["Cookie"], "Content-Type": "application/x-www-form-urlencoded"}
+    signed = signed_in(openid)
+    headers = {**cookie(signed), "Content-Type": "application/x-www-form-urlencoded"}
     forged = api.http.post(f"/loans/mine/{app_id}/withdraw", headers=headers, body="csrf_token=nope")
     assert forged.status_code == 403
-    done = api.http.post(f"/loans/mine/{app_id}/withdraw", headers=headers,
-                         body=f"csrf_token={session.csrf_token(openid)}")
+    done = api.http.post(f"/loans/mine/{app_id}/withdraw", headers=headers, body=f"csrf_token={signed.csrf_token}")
     assert done.status_code == 302 and done.headers["Location"].endswith(f"/loans/mine/{app_id}")
     assert current(api, openid, app_id)["status"] == "WITHDRAWN"
     page = api.http.get(f"/loans/mine/{app_id}", headers=api.headers(openid)).body.decode()

@@ -10,8 +10,8 @@ import boto3
 import pytest
 from chalice.test import Client
 
-from functions.common import session
 from functions.notify import app as notify_app
+from tests.sessions import cookie, customer, signed_in
 
 T0 = datetime(2026, 3, 2, 4, 0, tzinfo=UTC)
 
@@ -24,10 +24,7 @@ def client(aws, frozen_clock):
 
 
 def headers(openid, csrf=True):
-    out = {"Cookie": f"wxsession={session.issue(openid)}", "Content-Type": "application/json"}
-    if csrf:
-        out["X-CSRF-Token"] = session.csrf_token(openid)
-    return out
+    return customer(openid, csrf=csrf)
 
 
 def post(client, path, openid, body, csrf=True):
@@ -63,8 +60,9 @@ def test_bind_two_cards_then_unbind_one(client, make_customer, sms):
     assert bind(client, sms, "o_b1", second)[0] == 201
     listed = json.loads(client.http.get("/notify/api/bindings", headers=headers("o_b1")).body)["bindings"]
     assert sorted(b["last4"] for b in listed) == sorted([first.last4, second.last4])
-    page = client.http.get("/notify/bind", headers=headers("o_b1")).body.decode()
-    assert f"尾号{first.last4}" in page and session.csrf_token("o_b1") in page
+    signed = signed_in("o_b1")
+    page = client.http.get("/notify/bind", headers=cookie(signed)).body.decode()
+    assert f"尾号{first.last4}" in page and signed.csrf_token in page
     res = client.http.delete(f"/notify/api/bindings/{listed[0]['id']}", headers=headers("o_b1"))
     assert res.status_code == 200
     assert len(json.loads(client.http.get("/notify/api/bindings", headers=headers("o_b1")).body)["bindings"]) == 1

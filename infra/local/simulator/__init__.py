@@ -1,7 +1,8 @@
 """The simulator: a phone-shaped page for playing a WeChat user against the local stack.
 
 Mount `make_app(stack_url)` at /_local/simulator/ on the stack's own origin (the H5 pages
-open in an iframe and send `X-Frame-Options: SAMEORIGIN`). Every chat action goes through
+open in an iframe, and outside AWS their policy lets only their own origin frame them:
+`frame-ancestors 'self'`). Every chat action goes through
 the real webhook over HTTP, signed and optionally encrypted as WeChat would (wechat_side);
 the core-banking panel publishes on the notify queue; the outbox reads what the fake WeChat
 API and SNS recorded. Nothing here calls a feature directly."""
