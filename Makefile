@@ -45,7 +45,7 @@ layer: $(VENV)/.installed
 
 ## package: template + one zip per function in build/package/$(STAGE)/, offline; prints sizes
 package: $(VENV)/.installed node_modules/.installed $(LAYER_ZIP)
-	$(PY) -m scripts.stack --stage $(STAGE) --arch $(ARCH)
+	$(PY) -m scripts.packaging --stage $(STAGE) --arch $(ARCH)
 
 ## deploy: STAGE=dev|prod, the whole stack; FUNCTION=<key> updates that function's code only
 deploy: $(VENV)/.installed node_modules/.installed

@@ -23,7 +23,7 @@ import subprocess
 import sys
 from collections.abc import Iterable
 
-from scripts import stack
+from scripts import osls
 
 WHOLE_STACK = (
     "functions/common/*",
@@ -69,16 +69,16 @@ def functions_by_feature(stage: str) -> dict[str, list[str]]:
 
 
 def full_deploy(stage: str, arch: str) -> list[list[str]]:
-    layer = stack.layer_zip(arch).relative_to(stack.ROOT)
+    layer = osls.layer_zip(arch).relative_to(osls.ROOT)
     return [
         ["python", "scripts/build_layer.py", "--arch", arch, "--out", str(layer)],
-        ["osls", "deploy", *stack.osls_args(stage, arch, layer)],
+        ["osls", "deploy", *osls.osls_args(stage, arch, layer)],
     ]
 
 
 def function_deploy(key: str, stage: str, arch: str) -> list[str]:
-    layer = stack.layer_zip(arch).relative_to(stack.ROOT)
-    return ["osls", "deploy", "function", "-f", key, *stack.osls_args(stage, arch, layer)]
+    layer = osls.layer_zip(arch).relative_to(osls.ROOT)
+    return ["osls", "deploy", "function", "-f", key, *osls.osls_args(stage, arch, layer)]
 
 
 def plan(paths: Iterable[str], stage: str, arch: str = "x86_64",
@@ -110,7 +110,7 @@ def changed_paths(base: str | None, head: str) -> list[str] | None:
         return None
     result = subprocess.run(  # noqa: S603 - fixed argv
         ["git", "diff", "--name-only", base, head],  # noqa: S607
-        cwd=stack.ROOT, capture_output=True, text=True, check=False,
+        cwd=osls.ROOT, capture_output=True, text=True, check=False,
     )
     return result.stdout.splitlines() if result.returncode == 0 else None
 
@@ -118,10 +118,10 @@ def changed_paths(base: str | None, head: str) -> list[str] | None:
 def execute(commands: list[list[str]]) -> int:
     for command in commands:
         print("+", shlex.join(command), flush=True)
-        program = {"osls": str(stack.OSLS), "python": sys.executable}[command[0]]
-        with stack.exclusive():
+        program = {"osls": str(osls.OSLS), "python": sys.executable}[command[0]]
+        with osls.exclusive():
             code = subprocess.run(  # noqa: S603 - commands from plan()
-                [program, *command[1:]], cwd=stack.ROOT, env=stack.osls_env(), check=False
+                [program, *command[1:]], cwd=osls.ROOT, env=osls.osls_env(), check=False
             ).returncode
         if code:
             return code

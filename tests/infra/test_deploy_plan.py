@@ -7,7 +7,7 @@ import sys
 import pytest
 
 from infra.local import slsconfig
-from scripts import deploy_plan, stack
+from scripts import deploy_plan, osls
 
 FEATURES = {
     "webhook": ["webhook"],
@@ -52,7 +52,7 @@ def test_two_features_deploy_both_and_only_them():
     "infra/functions/booking.yml",
     "infra/resources/notify.yml",
     "infra/iam/booking.yml",
-    "infra/plugins/bank-stack.js",
+    "infra/plugins/template-rules.js",
     "package-lock.json",
     "scripts/build_layer.py",
     "functions/new_feature/app.py",
@@ -93,7 +93,7 @@ def test_an_unknown_base_commit_deploys_everything():
 def test_the_cli_prints_the_commands():
     result = subprocess.run(
         [sys.executable, "-m", "scripts.deploy_plan", "--stage", "prod", "functions/webhook/routes.py", "docs/a.md"],
-        cwd=stack.ROOT, capture_output=True, text=True, check=True,
+        cwd=osls.ROOT, capture_output=True, text=True, check=True,
     )
     assert result.stdout.splitlines() == [
         "osls deploy function -f webhook --stage prod --param=architecture=x86_64 "
@@ -104,7 +104,7 @@ def test_the_cli_prints_the_commands():
 def test_the_cli_refuses_an_unknown_function():
     result = subprocess.run(
         [sys.executable, "-m", "scripts.deploy_plan", "--stage", "dev", "--function", "nope"],
-        cwd=stack.ROOT, capture_output=True, text=True, check=False,
+        cwd=osls.ROOT, capture_output=True, text=True, check=False,
     )
     assert result.returncode == 2 and "unknown function" in result.stderr
 

@@ -19,11 +19,11 @@ from pathlib import Path
 import pytest
 
 from infra.local import slsconfig
-from scripts import build_layer, stack
+from scripts import build_layer, osls, packaging
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("package")]
 
-ROOT = stack.ROOT
+ROOT = osls.ROOT
 
 
 @dataclass
@@ -60,14 +60,14 @@ def build_package(stage: str, base: Path) -> Package:
     layer = base / f"{stage}-layer.zip"
     with zipfile.ZipFile(layer, "w") as archive:
         archive.writestr("python/stand_in_layer.py", "")
-    if not stack.OSLS.exists():
+    if not osls.OSLS.exists():
         pytest.fail("osls is not installed: run `npm ci`")
     try:
-        stack.package(stage, out, layer=layer)
+        packaging.package(stage, out, layer=layer)
     except subprocess.CalledProcessError as exc:
         pytest.fail(f"osls package exited with {exc.returncode}:\n{exc.stdout}\n{exc.stderr}")
     slsconfig.load.cache_clear()
-    _BUILT[stage] = Package(stage, out, stack.template(out), slsconfig.load(stage))
+    _BUILT[stage] = Package(stage, out, packaging.template(out), slsconfig.load(stage))
     return _BUILT[stage]
 
 
@@ -94,7 +94,7 @@ def shipped_files(feature: str) -> set[str]:
 
 def test_package_writes_the_templates_and_one_zip_per_function(packaged):
     assert (packaged.out / "cloudformation-template-create-stack.json").exists()
-    assert set(stack.function_zips(packaged.out)) == set(packaged.config.functions)
+    assert set(packaging.function_zips(packaged.out)) == set(packaged.config.functions)
 
 
 def test_each_zip_holds_exactly_its_folder_and_common(packaged):
@@ -109,8 +109,8 @@ def test_each_zip_holds_exactly_its_folder_and_common(packaged):
 
 
 def test_zips_stay_within_the_size_goal(packaged):
-    for key, path in stack.function_zips(packaged.out).items():
-        assert path.stat().st_size <= stack.ZIP_GOAL_BYTES, f"{key}.zip is {path.stat().st_size} bytes"
+    for key, path in packaging.function_zips(packaged.out).items():
+        assert path.stat().st_size <= packaging.ZIP_GOAL_BYTES, f"{key}.zip is {path.stat().st_size} bytes"
 
 
 def test_every_function_runs_with_the_runtime_layer(packaged):
@@ -180,7 +180,7 @@ def test_chalices_runtime_module_needs_only_the_standard_library():
 
 
 def test_package_script_reports_sizes(packaged):
-    table, ok = stack.report(packaged.out, stack.layer_zip("x86_64"))
+    table, ok = packaging.report(packaged.out, osls.layer_zip("x86_64"))
     assert ok
     for key in packaged.config.functions:
         assert key in table

@@ -22,9 +22,9 @@
  *   as the one just built (to skip its upload); that question belongs to `deploy`, which
  *   still asks it.
  *
- * Settings come from `custom.stack` in serverless.yml.
+ * Settings come from `custom.template` in serverless.yml.
  */
-class BankStack {
+class TemplateRules {
   constructor(serverless) {
     this.serverless = serverless;
     this.hooks = {
@@ -64,7 +64,7 @@ class BankStack {
   }
 
   finishTemplate() {
-    const settings = (this.serverless.service.custom || {}).stack || {};
+    const settings = (this.serverless.service.custom || {}).template || {};
     const resources = this.serverless.service.provider.compiledCloudFormationTemplate.Resources;
     this.completeRoles(resources);
     this.protectTables(resources, settings.deletionProtection);
@@ -74,7 +74,7 @@ class BankStack {
   }
 
   fail(message) {
-    throw new this.serverless.classes.Error(`bank-stack: ${message}`);
+    throw new this.serverless.classes.Error(`template-rules: ${message}`);
   }
 
   completeRoles(resources) {
@@ -273,4 +273,4 @@ class BankStack {
   }
 }
 
-module.exports = BankStack;
+module.exports = TemplateRules;
