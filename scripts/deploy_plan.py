@@ -59,11 +59,9 @@ def _matches(path: str, patterns: Iterable[str]) -> bool:
 
 
 def functions_by_feature(stage: str) -> dict[str, list[str]]:
-    """{feature folder: [function keys]} from serverless.yml."""
-    from infra.local import slsconfig
-
+    """{feature folder: [function keys]} from serverless.yml, as osls resolves it."""
     out: dict[str, list[str]] = {}
-    for key, function in slsconfig.load(stage).functions.items():
+    for key, function in osls.resolved(stage).functions.items():
         out.setdefault(function.feature, []).append(key)
     return out
 

@@ -1,13 +1,20 @@
 """Run osls (the deploy tool) for this repository, the same way from the Makefile, the deploy
 planner and the tests: the options every command of this service takes, an environment
-without telemetry, and one osls at a time per checkout.
+without telemetry, one osls at a time per checkout, and the configuration as osls resolves
+it (`resolved`), wherever the real resolution matters.
 """
 from __future__ import annotations
 
 import contextlib
 import fcntl
+import hashlib
+import json
 import os
+import re
+import subprocess
 from pathlib import Path
+
+from infra.local.slsconfig import ServerlessConfig
 
 ROOT = Path(__file__).resolve().parents[1]
 OSLS = ROOT / "node_modules" / ".bin" / "osls"
@@ -40,3 +47,41 @@ def exclusive():
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+# Everything `osls print` reads besides the environment: the service file, what it includes,
+# the plugins, and the deploy tool's own version.
+CONFIG_INPUTS = ("serverless.yml", "infra/**/*.yml", "infra/plugins/*.js", "package-lock.json")
+_ENV_SOURCE = re.compile(r"\$\{env:(\w+)")
+
+
+def _config_digest(argv: list[str]) -> str:
+    digest = hashlib.sha256("\0".join(argv).encode())
+    names: set[str] = set()
+    for pattern in CONFIG_INPUTS:
+        for path in sorted(ROOT.glob(pattern)):
+            data = path.read_bytes()
+            digest.update(f"\0{path.relative_to(ROOT)}\0".encode() + data)
+            names |= set(_ENV_SOURCE.findall(data.decode("utf-8", "replace")))
+    for name in sorted(names):
+        digest.update(f"\0{name}={os.environ.get(name, '')}".encode())
+    return digest.hexdigest()[:24]
+
+
+def resolved(stage: str, arch: str = "x86_64", params: dict[str, str] | None = None) -> ServerlessConfig:
+    """serverless.yml as the deploy tool resolves it for `stage` (`osls print`), kept under
+    build/osls-print/ by a hash of everything it reads, so unchanged files cost no second run."""
+    argv = [*osls_args(stage, arch), *(f"--param={k}={v}" for k, v in sorted((params or {}).items()))]
+    cached = ROOT / "build" / "osls-print" / f"{_config_digest(argv)}.json"
+    if not cached.exists():
+        printed = subprocess.run(  # noqa: S603 - fixed argv
+            [str(OSLS), "print", "--format", "json", *argv],
+            cwd=ROOT, env=osls_env(), check=False, capture_output=True, text=True,
+        )
+        if printed.returncode:
+            raise RuntimeError(f"osls print failed for stage {stage}:\n{printed.stdout}{printed.stderr}")
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        partial = cached.with_suffix(f".{os.getpid()}.tmp")
+        partial.write_text(printed.stdout, encoding="utf-8")
+        os.replace(partial, cached)
+    return ServerlessConfig(raw=json.loads(cached.read_text(encoding="utf-8")), stage=stage)

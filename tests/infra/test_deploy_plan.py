@@ -6,7 +6,6 @@ import sys
 
 import pytest
 
-from infra.local import slsconfig
 from scripts import deploy_plan, osls
 
 FEATURES = {
@@ -76,7 +75,7 @@ def test_docs_and_tests_deploy_nothing(paths):
 
 def test_functions_are_read_from_serverless_yml():
     features = deploy_plan.functions_by_feature("dev")
-    config = slsconfig.load("dev")
+    config = osls.resolved("dev")
     assert sorted(k for keys in features.values() for k in keys) == sorted(config.functions)
     for feature, keys in features.items():
         assert all(config.functions[k].handler.startswith(f"functions/{feature}/") for k in keys)

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from infra.local import slsconfig
+from infra.local.slsconfig import ServerlessConfig
 from scripts import build_layer, osls, packaging
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("package")]
@@ -31,7 +31,7 @@ class Package:
     stage: str
     out: Path
     template: dict
-    config: slsconfig.ServerlessConfig
+    config: ServerlessConfig
 
     @property
     def resources(self) -> dict[str, dict]:
@@ -66,8 +66,7 @@ def build_package(stage: str, base: Path) -> Package:
         packaging.package(stage, out, layer=layer)
     except subprocess.CalledProcessError as exc:
         pytest.fail(f"osls package exited with {exc.returncode}:\n{exc.stdout}\n{exc.stderr}")
-    slsconfig.load.cache_clear()
-    _BUILT[stage] = Package(stage, out, packaging.template(out), slsconfig.load(stage))
+    _BUILT[stage] = Package(stage, out, packaging.template(out), osls.resolved(stage))
     return _BUILT[stage]
 
 
