@@ -1,10 +1,11 @@
 """Least privilege, read from the packaged template: one role per function, naming only the
-tables, indexes, queues, key, parameter and functions that its feature's code uses.
+tables, indexes, queues, key, secrets and functions that its code uses.
 
 What a feature's code uses is found in the code itself: the tables it names through
 `table_meta("...")`, the function keys it names (intent and query invocations), whether it
-reaches `events.publish`, `pii.seal/unseal`, `config.secret` or SNS, following imports from
-its folder into functions/common.
+reaches `events.publish`, `pii.seal/unseal` or SNS, following imports from its folder into
+functions/common. Which secrets a function reads is followed from its own handler
+(tests/infra/code_map.py), so a role is held to exactly its function's secrets.
 """
 from __future__ import annotations
 
@@ -16,6 +17,8 @@ from functools import cache
 
 import pytest
 
+from functions.common import config
+from tests.infra import code_map
 from tests.infra.test_package import ROOT, Package, packaged  # noqa: F401 - shared fixture
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("package")]
@@ -64,7 +67,6 @@ class Uses:
     functions: set[str] = field(default_factory=set)
     publishes: bool = False
     pii: bool = False
-    secrets: bool = False
     sms: bool = False
 
 
@@ -84,7 +86,6 @@ def uses(feature: str, function_keys: set[str]) -> Uses:
         found.functions |= {n.value for n in ast.walk(tree) if isinstance(n, ast.Constant) and n.value in function_keys}
         found.publishes |= "events.publish(" in source and module != "functions.common.events"
         found.pii |= bool(re.search(r"pii\.(seal|unseal)\(", source))
-        found.secrets |= "config.secret(" in source or "pii.keyed_hash(" in source
         found.sms |= 'client("sns")' in source
     return found
 
@@ -156,9 +157,9 @@ def grants(pkg: Package, role: dict) -> list[Grant]:
                 assert name.startswith(prefix) and name[len(prefix):] in pkg.config.functions, name
                 out.append(Grant("function", name[len(prefix):], actions))
             elif match := re.fullmatch(r"arn:\$\{AWS::Partition\}:ssm:\$\{AWS::Region\}:\$\{AWS::AccountId\}"
-                                       r":parameter(/.+)", text):
-                assert match.group(1) == env["WECHAT_SECRETS_PARAMETER"], text
-                out.append(Grant("parameter", match.group(1), actions))
+                                       r":parameter(/.+)/(\w+)", text):
+                assert match.group(1) == env["SECRETS_PATH"], text
+                out.append(Grant("secret", match.group(2), actions))
             else:
                 pytest.fail(f"unrecognised resource {text}")
     return out
@@ -249,10 +250,43 @@ def test_each_role_names_only_what_its_features_code_uses(packaged):  # noqa: F8
                 assert grant.name in queues, where
             elif grant.kind == "key":
                 assert code.pii or queues, where
-            elif grant.kind == "parameter":
-                assert code.secrets and grant.actions == {"ssm:GetParameter"}, where
+            elif grant.kind == "secret":
+                assert grant.actions == {"ssm:GetParameter"}, where
             elif grant.kind == "sms":
                 assert code.sms, where
+
+
+def secrets_granted(pkg: Package, key: str) -> set[str]:
+    return {g.name for g in grants(pkg, role_of(pkg, key)[1]) if g.kind == "secret"}
+
+
+def test_each_role_reads_exactly_the_secrets_its_functions_code_reads(packaged):  # noqa: F811
+    """No role can read another function's secret: the parameters a role may read are the
+    secrets its handler's code reaches (config.secret), no more and no fewer."""
+    for key, function in packaged.config.functions.items():
+        assert secrets_granted(packaged, key) == code_map.reach(function.handler).secrets, key
+
+
+def test_the_secrets_map_sees_what_each_function_does(packaged):  # noqa: F811
+    """The map is not vacuous: the webhook checks WeChat's signatures and starts sessions,
+    back offices check the staff key, an intent or a reminder reads no secret at all."""
+    read = {key: code_map.reach(f.handler).secrets for key, f in packaged.config.functions.items()}
+    assert read["webhook"] >= {"WECHAT_TOKEN", "WECHAT_ENCODING_AES_KEY", "WECHAT_APP_SECRET", "SESSION_SECRET"}
+    assert "STAFF_API_KEY" in read["bookingApi"] and "STAFF_API_KEY" not in read["notifyApi"]
+    assert "WECHAT_APP_SECRET" in read["notifyEvents"] and "SESSION_SECRET" not in read["notifyEvents"]
+    assert read["bookingIntent"] == read["bookingReminders"] == read["branchLookupQuery"] == set()
+    assert set().union(*read.values()) == set(config.SECRET_NAMES)
+
+
+def test_a_role_reading_another_functions_secret_is_caught(packaged):  # noqa: F811
+    """What the comparison above refuses: the booking intent given the session key."""
+    _, role = role_of(packaged, "bookingIntent")
+    stray = {"Effect": "Allow", "Action": "ssm:GetParameter", "Resource": {
+        "Fn::Sub": packaged.config.raw["custom"]["secretArn"] + "/SESSION_SECRET"}}
+    widened = {"Properties": {"Policies": [*role["Properties"]["Policies"],
+                                           {"PolicyDocument": {"Statement": [stray]}}]}}
+    granted = {g.name for g in grants(packaged, widened) if g.kind == "secret"}
+    assert granted == {"SESSION_SECRET"} != code_map.reach(packaged.config.functions["bookingIntent"].handler).secrets
 
 
 def test_a_feature_naming_another_features_table_is_caught(packaged):  # noqa: F811
