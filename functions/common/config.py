@@ -33,6 +33,7 @@ class Settings:
     function_prefix: str
     notify_queue_url: str
     pii_kms_key_id: str
+    pii_context_feature: str
     intent_deadline_s: float
     timestamp_window_s: int
     max_body_bytes: int
@@ -64,6 +65,7 @@ def settings() -> Settings:
         function_prefix=env("FUNCTION_PREFIX", "wechat-bank-local-"),
         notify_queue_url=env("NOTIFY_QUEUE_URL", ""),
         pii_kms_key_id=env("PII_KMS_KEY_ID", ""),
+        pii_context_feature=env("PII_CONTEXT_FEATURE", ""),
         intent_deadline_s=float(env("INTENT_DEADLINE_S", "4")),
         timestamp_window_s=int(env("WECHAT_TIMESTAMP_WINDOW_S", "300")),
         max_body_bytes=int(env("WECHAT_MAX_BODY_BYTES", "65536")),

@@ -26,7 +26,8 @@ PACKAGE = "functions"
 
 Node = tuple[str, str]  # (module, top-level name)
 SECRET_READER: Node = ("functions.common.config", "secret")
-PII_ENVELOPE = {("functions.common.pii", "seal"), ("functions.common.pii", "unseal")}
+PII_SEAL: Node = ("functions.common.pii", "seal")
+PII_UNSEAL: Node = ("functions.common.pii", "unseal")
 WECHAT_API = {("functions.common.wechat.client", "get_client")}
 
 
@@ -160,8 +161,14 @@ class Reach:
     secrets: set[str]
 
     @property
-    def seals_personal_data(self) -> bool:
-        return bool(self.nodes & PII_ENVELOPE)
+    def seals(self) -> bool:
+        """Encrypts personal data (pii.seal)."""
+        return PII_SEAL in self.nodes
+
+    @property
+    def opens(self) -> bool:
+        """Decrypts personal data (pii.unseal)."""
+        return PII_UNSEAL in self.nodes
 
     @property
     def calls_wechat_api(self) -> bool:

@@ -115,9 +115,10 @@ def as_list(value) -> list:
 
 @dataclass
 class Grant:
-    kind: str  # table, index, queue, key, function, parameter, logs
+    kind: str  # table, index, queue, key, function, secret, logs, sms
     name: str
     actions: frozenset[str]
+    condition: dict = field(default_factory=dict)
 
 
 def grants(pkg: Package, role: dict) -> list[Grant]:
@@ -141,7 +142,7 @@ def grants(pkg: Package, role: dict) -> list[Grant]:
                 assert attribute == "Arn", resource
                 kind = {"AWS::DynamoDB::Table": "table", "AWS::SQS::Queue": "queue", "AWS::KMS::Key": "key",
                         "AWS::Logs::LogGroup": "logs"}[pkg.resources[logical]["Type"]]
-                out.append(Grant(kind, logical, actions))
+                out.append(Grant(kind, logical, actions, statement.get("Condition", {})))
                 continue
             text = resource["Fn::Sub"]
             assert "*" not in text, f"wildcard in {text}"
@@ -287,6 +288,35 @@ def test_a_role_reading_another_functions_secret_is_caught(packaged):  # noqa: F
                                            {"PolicyDocument": {"Statement": [stray]}}]}}
     granted = {g.name for g in grants(packaged, widened) if g.kind == "secret"}
     assert granted == {"SESSION_SECRET"} != code_map.reach(packaged.config.functions["bookingIntent"].handler).secrets
+
+
+VIA_SQS = {"StringEquals": {"kms:ViaService": {"Fn::Sub": "sqs.${AWS::Region}.${AWS::URLSuffix}"}}}
+
+
+def test_the_pii_key_is_used_only_under_the_functions_own_feature_or_through_sqs(packaged):  # noqa: F811
+    """A role decrypts only what was sealed for its own feature: every grant on the key
+    carries either the feature's encryption-context condition (the function's own
+    PII_CONTEXT_FEATURE, which pii.seal/unseal add) or SQS as the only way in (the queue's
+    encryption). Sealing needs GenerateDataKey, opening Decrypt; nothing else is granted."""
+    with_feature = set()
+    for key, function in packaged.config.functions.items():
+        reach = code_map.reach(function.handler)
+        env = {**packaged.config.environment, **function.environment}
+        on_key = [g for g in grants(packaged, role_of(packaged, key)[1]) if g.kind == "key"]
+        for grant in on_key:
+            assert grant.condition, f"{key}: the PII key without a condition"
+        by_feature = [g for g in on_key if g.condition != VIA_SQS]
+        if not (reach.seals or reach.opens):
+            assert not by_feature and "PII_CONTEXT_FEATURE" not in env, key
+            continue
+        with_feature.add(key)
+        assert env["PII_CONTEXT_FEATURE"] == function.feature, key
+        assert [g.condition for g in by_feature] == [
+            {"StringEquals": {"kms:EncryptionContext:feature": function.feature}}], key
+        needed = {"kms:GenerateDataKey"} if reach.seals else set()
+        needed |= {"kms:Decrypt"} if reach.opens else set()
+        assert set(by_feature[0].actions) == needed, key
+    assert with_feature == {"bookingApi", "loanApplyApi", "notifyEvents", "notifyBills", "notifyPending"}
 
 
 def test_a_feature_naming_another_features_table_is_caught(packaged):  # noqa: F811
