@@ -3,7 +3,9 @@ hold every role to what its function uses (and no more).
 
 From the handler a function runs (serverless.yml's `handler`), every module-level function,
 class and variable its code names is followed, across modules through their imports,
-function-local imports included. A class reached counts whole (all its methods). Chalice's
+function-local imports included. A class reached counts whole (all its methods), and so does
+a module used as a value, unless it is passed where a Protocol is expected (the store passed
+to the rules as their `Repo`): then only what the Protocol lists. Chalice's
 app object is the one exception: a route or `lambda_function` handler naming `app` does not
 reach the other routes; only the API function, whose handler *is* the app, reaches every
 `@app.route` view (and the app's class). Module-level code runs at import and is not
@@ -127,21 +129,59 @@ def _target(binding: tuple[str, str | None]) -> Node | None:
     return None
 
 
-def _references(module: Module, body: ast.AST, skip: set[str]) -> Iterator[Node]:
-    """Every definition named in `body`: `name`, `module.name`, `package.module.name`."""
-    local = _import_bindings(body, set(modules()))
+def _protocol_members(module: Module, callee: ast.AST, argument: int | str) -> set[str] | None:
+    """The members a parameter's Protocol type lists (`repo: Repo`), or None."""
+    if not isinstance(callee, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        return None
+    params = [*callee.args.posonlyargs, *callee.args.args]
+    if isinstance(argument, int):
+        param = params[argument] if argument < len(params) else None
+    else:
+        param = next((a for a in [*params, *callee.args.kwonlyargs] if a.arg == argument), None)
+    annotation = param.annotation if param is not None else None
+    if not isinstance(annotation, ast.Name):
+        return None
+    binding = _resolve(module, {}, annotation.id)
+    target = _target(binding) if binding else None
+    if target is None:
+        return None
+    cls = modules()[target[0]].definitions[target[1]]
+    if not (isinstance(cls, ast.ClassDef) and any(isinstance(b, ast.Name) and b.id == "Protocol" for b in cls.bases)):
+        return None
+    return {f.name for f in cls.body if isinstance(f, (ast.FunctionDef, ast.AsyncFunctionDef))}
+
+
+def _module_values(module: Module, body: ast.AST, local: dict) -> dict[int, set[str] | None]:
+    """Modules passed as arguments where the parameter is a Protocol: {id(name node): members}."""
+    out: dict[int, set[str] | None] = {}
+    for call in (n for n in ast.walk(body) if isinstance(n, ast.Call)):
+        callee = next(_references(module, call.func, set(), local), None) if _is_name_chain(call.func) else None
+        where = modules()[callee[0]] if callee else None
+        definition = where.definitions.get(callee[1]) if where and callee else None
+        for position, argument in [*enumerate(call.args), *((k.arg, k.value) for k in call.keywords if k.arg)]:
+            if isinstance(argument, ast.Name) and definition is not None and where is not None:
+                out[id(argument)] = _protocol_members(where, definition, position)
+    return out
+
+
+def _references(module: Module, body: ast.AST, skip: set[str], local: dict | None = None) -> Iterator[Node]:
+    """Every definition named in `body`: `name`, `module.name`, `package.module.name`. A
+    module used as a value counts whole, unless it is passed where a Protocol is expected
+    (`service.nearby(store, ...)` with `repo: Repo`): then only the Protocol's members."""
+    local = _import_bindings(body, set(modules())) if local is None else local
+    inner = {id(node.value) for node in ast.walk(body) if isinstance(node, ast.Attribute)}
+    narrowed: dict[int, set[str] | None] | None = None
     for node in ast.walk(body):
+        if id(node) in inner:
+            continue  # part of a longer name, resolved from its outermost attribute
         chain: list[str] = []
         current = node
         while isinstance(current, ast.Attribute):
             chain.insert(0, current.attr)
             current = current.value
-        if not isinstance(current, ast.Name):
+        if not isinstance(current, ast.Name) or current.id in skip:
             continue
-        name = current.id
-        if name in skip:
-            continue
-        binding = _resolve(module, local, name)
+        binding = _resolve(module, local, current.id)
         if binding is None:
             continue
         # walk attributes down through modules: config.secret, functions.common.pii.seal
@@ -150,6 +190,15 @@ def _references(module: Module, body: ast.AST, skip: set[str]) -> Iterator[Node]
                 break
             deeper = f"{binding[0]}.{attr}"
             binding = (deeper, None) if deeper in modules() else (binding[0], attr)
+        if binding[1] is None:
+            used = modules().get(binding[0])
+            if used is None:
+                continue
+            if narrowed is None:
+                narrowed = _module_values(module, body, local)
+            members = narrowed.get(id(node))
+            yield from ((used.name, name) for name in used.definitions if members is None or name in members)
+            continue
         target = _target(binding)
         if target is not None:
             yield target

@@ -319,6 +319,48 @@ def test_the_pii_key_is_used_only_under_the_functions_own_feature_or_through_sqs
     assert with_feature == {"bookingApi", "loanApplyApi", "notifyEvents", "notifyBills", "notifyPending"}
 
 
+WRITES = {"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"}
+BRANCH_STORE = "functions.branch_lookup.store"
+
+
+def _writers(module: str) -> set[str]:
+    """The functions of a module that write to DynamoDB (save, batch_write, update, delete)."""
+    out = set()
+    for definition in code_map.modules()[module].definitions.values():
+        for node in ast.walk(definition):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in (
+                    "save", "batch_write", "update", "delete"):
+                out.add(definition.name)
+    return out
+
+
+def _table_actions(pkg: Package, key: str, table: str) -> set[str]:
+    return set().union(*(g.actions for g in grants(pkg, role_of(pkg, key)[1]) if g.name == table))
+
+
+def test_no_function_writes_the_branches_table_only_the_operators_import_does(packaged):  # noqa: F811
+    """Branches are written by store.save_all alone, which only the operator's import command
+    calls (infra/cli/branch_import.py, with the operator's own credentials): no function's
+    code reaches it, and no role may write the table."""
+    assert _writers(BRANCH_STORE) == {"save_all", "save_location"}
+    assert "BranchRecord" not in ast.unparse(code_map.modules()[BRANCH_STORE].definitions["save_location"])
+    for key, function in packaged.config.functions.items():
+        assert (BRANCH_STORE, "save_all") not in code_map.reach(function.handler).nodes, key
+        assert not _table_actions(packaged, key, "BranchesTable") & WRITES, key
+    assert "store.save_all(" in (ROOT / "infra" / "cli" / "branch_import.py").read_text()
+
+
+def test_customers_locations_are_written_by_the_intent_and_read_where_used(packaged):  # noqa: F811
+    """The location a customer sends is kept by the intent; the query (booking's nearest
+    branches) reads it; the API's pages never touch it."""
+    for key, function in packaged.config.functions.items():
+        reach = code_map.reach(function.handler).nodes
+        needed = {"dynamodb:PutItem"} if (BRANCH_STORE, "save_location") in reach else set()
+        needed |= {"dynamodb:GetItem"} if (BRANCH_STORE, "last_location") in reach else set()
+        assert _table_actions(packaged, key, "UserLocationsTable") == needed, key
+    assert not _table_actions(packaged, "branchLookupApi", "UserLocationsTable")
+
+
 def test_a_feature_naming_another_features_table_is_caught(packaged):  # noqa: F811
     """The check above fails on a role that strays into another feature's data."""
     keys = set(packaged.config.functions)
