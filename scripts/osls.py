@@ -24,10 +24,30 @@ def layer_zip(arch: str) -> Path:
     return ROOT / "build" / "layer" / f"runtime-{arch}.zip"
 
 
-def osls_args(stage: str, arch: str = "x86_64", layer: Path | None = None) -> list[str]:
+class NoRegion(SystemExit):
+    """The stack has no default region: a deploy goes where someone chose, or nowhere."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "no AWS region: set AWS_REGION (e.g. cn-north-1, cn-northwest-1, ap-east-1) or pass REGION=... to make; "
+            "serverless.yml has no default region, so nothing is packaged or deployed to a region nobody chose"
+        )
+
+
+def region(chosen: str | None = None) -> str:
+    """The region to work in: the one given, else AWS_REGION or AWS_DEFAULT_REGION (as the
+    AWS tools read them); NoRegion when there is none."""
+    found = chosen or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+    if not found:
+        raise NoRegion()
+    return found
+
+
+def osls_args(stage: str, arch: str = "x86_64", layer: Path | None = None, in_region: str | None = None) -> list[str]:
     """The options every osls command of this service takes."""
     layer = layer or layer_zip(arch)
-    return ["--stage", stage, f"--param=architecture={arch}", f"--param=runtimeLayerZip={layer}"]
+    return ["--stage", stage, "--region", region(in_region), f"--param=architecture={arch}",
+            f"--param=runtimeLayerZip={layer}"]
 
 
 def osls_env() -> dict[str, str]:
@@ -68,10 +88,12 @@ def _config_digest(argv: list[str]) -> str:
     return digest.hexdigest()[:24]
 
 
-def resolved(stage: str, arch: str = "x86_64", params: dict[str, str] | None = None) -> ServerlessConfig:
+def resolved(stage: str, arch: str = "x86_64", params: dict[str, str] | None = None,
+             in_region: str | None = None) -> ServerlessConfig:
     """serverless.yml as the deploy tool resolves it for `stage` (`osls print`), kept under
     build/osls-print/ by a hash of everything it reads, so unchanged files cost no second run."""
-    argv = [*osls_args(stage, arch), *(f"--param={k}={v}" for k, v in sorted((params or {}).items()))]
+    argv = osls_args(stage, arch, in_region=in_region)
+    argv += [f"--param={k}={v}" for k, v in sorted((params or {}).items())]
     cached = ROOT / "build" / "osls-print" / f"{_config_digest(argv)}.json"
     if not cached.exists():
         printed = subprocess.run(  # noqa: S603 - fixed argv

@@ -16,9 +16,12 @@ from scripts.osls import OSLS, ROOT, exclusive, layer_zip, osls_args, osls_env
 ZIP_GOAL_BYTES = 200 * 1024
 
 
-def package(stage: str, out: Path, arch: str = "x86_64", layer: Path | None = None) -> subprocess.CompletedProcess:
-    """`osls package` into `out`; raises CalledProcessError with osls's output on failure."""
-    command = [str(OSLS), "package", *osls_args(stage, arch, layer), "--package", str(out)]
+def package(stage: str, out: Path, arch: str = "x86_64", layer: Path | None = None, region: str | None = None,
+            params: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """`osls package` into `out` (`params` override infra/stages.yml); raises
+    CalledProcessError with osls's output on failure."""
+    extra = [f"--param={k}={v}" for k, v in sorted((params or {}).items())]
+    command = [str(OSLS), "package", *osls_args(stage, arch, layer, region), *extra, "--package", str(out)]
     with exclusive():
         return subprocess.run(  # noqa: S603 - fixed argv
             command, cwd=ROOT, env=osls_env(), check=True, capture_output=True, text=True
@@ -58,13 +61,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Package the stack offline and report sizes.")
     parser.add_argument("--stage", default="dev")
     parser.add_argument("--arch", default="x86_64", choices=["x86_64", "arm64"])
+    parser.add_argument("--region", help="default: AWS_REGION (there is no default region)")
     parser.add_argument("--out", type=Path, help="default: build/package/<stage>")
     args = parser.parse_args(argv)
     # Not .serverless/: osls wipes that scratch directory at the start of every run.
     args.out = args.out or ROOT / "build" / "package" / args.stage
     layer = layer_zip(args.arch)
     try:
-        package(args.stage, args.out, args.arch, layer)
+        package(args.stage, args.out, args.arch, layer, args.region)
     except subprocess.CalledProcessError as exc:
         sys.stderr.write(exc.stdout + exc.stderr)
         return exc.returncode

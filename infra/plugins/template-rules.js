@@ -9,7 +9,9 @@
  * - every function runs under its own role, `<FunctionKey>Role` (e.g. `BookingApiRole`)
  *   unless it names another with `role:`, defined in infra/iam/<feature>.yml with only its
  *   data statements; this adds the Lambda trust policy, log writing scoped to the
- *   function's own log group, and X-Ray;
+ *   function's own log group, X-Ray, and the role's name, `<service>-<stage>-<key>`
+ *   (`osls deploy function` finds a function's role by that name; IAM names are per
+ *   account, so a stage's name must be unique in the account across regions);
  * - DynamoDB tables get deletion protection and a retain policy where the stage asks for it;
  * - the API stage gets throttling (osls only offers throttling on usage plans, which apply
  *   to API-key clients alone);
@@ -17,10 +19,6 @@
  *   and nothing else (osls would otherwise hand the scheduler the function's own role);
  * - alarms on every function's error rate and throttles and every dead-letter queue's depth,
  *   and the stage's e-mail subscription to the alarm topic when it has one.
- *
- * - `package` stays offline: osls asks CloudFormation whether the deployed layer is the same
- *   as the one just built (to skip its upload); that question belongs to `deploy`, which
- *   still asks it.
  *
  * Settings come from `custom.template` in serverless.yml.
  */
@@ -31,7 +29,6 @@ class TemplateRules {
       initialize: () => {
         this.excludeBytecode();
         this.assignRoles();
-        this.packageOffline();
       },
       'after:aws:package:finalize:mergeCustomProviderResources': () => this.finishTemplate(),
     };
@@ -47,13 +44,6 @@ class TemplateRules {
       fn.package = fn.package || {};
       fn.package.patterns = [...(fn.package.patterns || []), '!**/__pycache__/**', '!**/*.py[co]'];
     }
-  }
-
-  packageOffline() {
-    if ((this.serverless.processedInput.commands || [])[0] !== 'package') return;
-    const layers = this.serverless.pluginManager.plugins.find((p) => p.constructor.name === 'AwsCompileLayers');
-    if (!layers) this.fail('osls no longer has AwsCompileLayers; check the offline package step');
-    layers.compareWithLastLayer = async () => undefined;
   }
 
   assignRoles() {
@@ -88,6 +78,7 @@ class TemplateRules {
       if (owners[roleId]) this.fail(`functions ${owners[roleId]} and ${key} share the role ${roleId}`);
       owners[roleId] = key;
       const props = resources[roleId].Properties || (resources[roleId].Properties = {});
+      props.RoleName = this.roleName(key);
       props.AssumeRolePolicyDocument = {
         Version: '2012-10-17',
         Statement: [
@@ -120,6 +111,13 @@ class TemplateRules {
         ...(props.Policies || []),
       ];
     }
+  }
+
+  roleName(key) {
+    const { service } = this.serverless.service;
+    const name = `${service}-${this.serverless.getProvider('aws').getStage()}-${key}`;
+    if (name.length > 64) this.fail(`role name ${name} is longer than IAM's 64 characters; shorten the stage name`);
+    return name;
   }
 
   protectTables(resources, protection) {

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.infra.test_package import packaged, packaged_prod  # noqa: F401 - shared fixtures
+from tests.infra.test_package import ROOT, packaged, packaged_prod  # noqa: F401 - shared fixtures
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("package")]
 
@@ -138,9 +138,26 @@ def test_queue_events_report_batch_item_failures_and_queues_outlast_their_consum
         assert queue.get("VisibilityTimeout", 30) >= timeout, f"{logical}: visibility below the function timeout"
 
 
-def test_the_notify_sender_has_reserved_concurrency(packaged):  # noqa: F811
-    _, sender = packaged.function_resource("notifyEvents")
-    assert 1 <= sender["Properties"]["ReservedConcurrentExecutions"] <= 50
+def test_reserved_concurrency_is_the_stages_choice(packaged, packaged_prod):  # noqa: F811
+    """A young account (a concurrency limit of 10) can reserve nothing: dev reserves
+    nothing, prod reserves for the notify sender what infra/stages.yml says."""
+    for pkg in (packaged, packaged_prod):
+        reserved = {key for key in pkg.config.functions
+                    if "ReservedConcurrentExecutions" in pkg.function_resource(key)[1]["Properties"]}
+        assert reserved == (set() if pkg.stage == "dev" else {"notifyEvents"}), pkg.stage
+    _, sender = packaged_prod.function_resource("notifyEvents")
+    assert sender["Properties"]["ReservedConcurrentExecutions"] == 20
+
+
+def test_account_dependent_numbers_are_stage_parameters():
+    """No number that depends on the account is written in the functions' or resources'
+    files: concurrency, throttling, WAF limits and log retention come from infra/stages.yml."""
+    for path in [ROOT / "serverless.yml", *(ROOT / "infra").glob("*/*.yml")]:
+        text = path.read_text(encoding="utf-8")
+        for setting in ("reservedConcurrency", "provisionedConcurrency", "logRetentionInDays", "rateLimit",
+                        "burstLimit", "Limit", "maximumConcurrency"):
+            for value in re.findall(rf"\b{setting}:\s*(\S+)", text):
+                assert value.startswith("${param:"), f"{path.relative_to(ROOT)}: {setting}: {value}"
 
 
 def test_schedules_run_in_shanghai_time_under_the_scheduler_role(packaged):  # noqa: F811
