@@ -10,20 +10,23 @@
  * - `package` stays offline: osls asks CloudFormation whether the deployed layer is the same
  *   as the one just built (to skip its upload); that question belongs to `deploy`, which
  *   still asks it.
- * - `deploy function` runs with the shared layer the stack last deployed: the template names
- *   it with a `Ref`, which `UpdateFunctionConfiguration` cannot take, so the layer's version
- *   ARN is read from the stack's outputs (`<Layer>LambdaLayerQualifiedArn`). The function's
- *   role is found by its `RoleName` (infra/plugins/template-rules.js gives every role one).
+ * - `deploy function` changes a function's code, never its layer: the template names the
+ *   shared layer with a `Ref`, which `UpdateFunctionConfiguration` cannot take, so the `Ref`
+ *   stands for the layer version the stack attached to the deployed function (osls has just
+ *   read the function's configuration). A new layer is a whole-stack deploy
+ *   (scripts/deploy_plan.py), which gives every function the stack's new version. The
+ *   function's role is found by its `RoleName` (infra/plugins/template-rules.js names every
+ *   role).
  */
 class AwsDeploy {
-  constructor(serverless) {
+  constructor(serverless, options) {
     this.serverless = serverless;
+    this.options = options || {};
+    // before any hook: osls keeps the clients it makes, and some make one early
+    this.useEndpoint();
     this.hooks = {
-      initialize: () => {
-        this.useEndpoint();
-        this.packageOffline();
-      },
-      'before:deploy:function:deploy': () => this.resolveLayers(),
+      initialize: () => this.packageOffline(),
+      'before:deploy:function:deploy': () => this.keepDeployedLayers(),
     };
   }
 
@@ -49,29 +52,15 @@ class AwsDeploy {
     layers.compareWithLastLayer = async () => undefined;
   }
 
-  async resolveLayers() {
-    const stackName = this.provider.naming.getStackName();
-    const described = await this.provider.request('CloudFormation', 'describeStacks', { StackName: stackName });
-    const outputs = Object.fromEntries(
-      (described.Stacks[0].Outputs || []).map((o) => [o.OutputKey, o.OutputValue])
-    );
-    const versions = {};
-    for (const name of Object.keys(this.serverless.service.layers || {})) {
-      versions[this.provider.naming.getLambdaLayerLogicalId(name)] =
-        outputs[this.provider.naming.getLambdaLayerOutputLogicalId(name)];
-    }
-    const resolve = (layers) => layers && layers.map((layer) => {
-      if (!layer || typeof layer !== 'object') return layer;
-      const version = layer.Ref && versions[layer.Ref];
-      if (!version) this.fail(`stack ${stackName} has no deployed version of ${JSON.stringify(layer)}; deploy the stack first`);
-      return version;
-    });
+  keepDeployedLayers() {
+    const remote = this.serverless.service.provider.remoteFunctionData;
+    if (!remote) this.fail('osls no longer reads the deployed function before deploying it; check deploy function');
+    const deployed = (remote.Configuration.Layers || []).map((layer) => layer.Arn);
+    const keep = (layers) => (layers && layers.some((layer) => layer && typeof layer === 'object') ? deployed : layers);
     const { provider } = this.serverless.service;
-    provider.layers = resolve(provider.layers);
-    for (const key of this.serverless.service.getAllFunctions()) {
-      const fn = this.serverless.service.getFunction(key);
-      fn.layers = resolve(fn.layers);
-    }
+    provider.layers = keep(provider.layers);
+    const fn = this.serverless.service.getFunction(this.options.function);
+    fn.layers = keep(fn.layers);
   }
 }
 

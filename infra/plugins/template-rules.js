@@ -12,6 +12,7 @@
  *   function's own log group, X-Ray, and the role's name, `<service>-<stage>-<key>`
  *   (`osls deploy function` finds a function's role by that name; IAM names are per
  *   account, so a stage's name must be unique in the account across regions);
+ * - a function does not also `DependsOn` the role it `GetAtt`s (osls adds both);
  * - DynamoDB tables get deletion protection and a retain policy where the stage asks for it;
  * - the API stage gets throttling (osls only offers throttling on usage plans, which apply
  *   to API-key clients alone);
@@ -47,9 +48,15 @@ class TemplateRules {
   }
 
   assignRoles() {
+    // named here, in the service's own resources, where `osls deploy function` looks
+    const declared = ((this.serverless.service.resources || {}).Resources) || {};
     for (const key of this.serverless.service.getAllFunctions()) {
       const fn = this.serverless.service.getFunction(key);
       if (!fn.role) fn.role = `${this.naming.getNormalizedFunctionName(key)}Role`;
+      const role = typeof fn.role === 'string' ? declared[fn.role] : null;
+      if (role && role.Type === 'AWS::IAM::Role') {
+        role.Properties = { ...(role.Properties || {}), RoleName: this.roleName(key) };
+      }
     }
   }
 
@@ -57,6 +64,7 @@ class TemplateRules {
     const settings = (this.serverless.service.custom || {}).template || {};
     const resources = this.serverless.service.provider.compiledCloudFormationTemplate.Resources;
     this.completeRoles(resources);
+    this.dropRedundantDependencies(resources);
     this.protectTables(resources, settings.deletionProtection);
     this.throttleStage(resources, settings.throttle || {});
     this.routeSchedules(resources);
@@ -78,7 +86,6 @@ class TemplateRules {
       if (owners[roleId]) this.fail(`functions ${owners[roleId]} and ${key} share the role ${roleId}`);
       owners[roleId] = key;
       const props = resources[roleId].Properties || (resources[roleId].Properties = {});
-      props.RoleName = this.roleName(key);
       props.AssumeRolePolicyDocument = {
         Version: '2012-10-17',
         Statement: [
@@ -110,6 +117,16 @@ class TemplateRules {
         },
         ...(props.Policies || []),
       ];
+    }
+  }
+
+  dropRedundantDependencies(resources) {
+    // osls adds `DependsOn: <role>` to a function that already `GetAtt`s that role; the
+    // reference is the dependency (cfn-lint W3005, and moto's template validation refuses it)
+    for (const resource of Object.values(resources)) {
+      if (resource.Type !== 'AWS::Lambda::Function' || !Array.isArray(resource.DependsOn)) continue;
+      const role = (resource.Properties.Role || {})['Fn::GetAtt'];
+      if (role) resource.DependsOn = resource.DependsOn.filter((id) => id !== role[0]);
     }
   }
 

@@ -192,6 +192,8 @@ def test_every_function_has_a_role_of_its_own_that_only_lambda_assumes(packaged)
         trust = role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
         assert trust == [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"},
                           "Action": "sts:AssumeRole"}], key
+        # `osls deploy function` finds the role by this name
+        assert role["Properties"]["RoleName"] == packaged.config.function_name(key), key
     assert "IamRoleLambdaExecution" not in packaged.resources
 
 
