@@ -81,7 +81,8 @@ def rehearsal(tmp_path_factory):
         return result
 
     session = boto3.session.Session(region_name=REGION, aws_access_key_id="testing", aws_secret_access_key="testing")
-    clients = {name: session.client(name, endpoint_url=env["AWS_ENDPOINT_URL"]) for name in ("cloudformation", "lambda")}
+    clients = {name: session.client(name, endpoint_url=env["AWS_ENDPOINT_URL"])
+               for name in ("cloudformation", "lambda")}
     try:
         yield {"checkout": checkout, "make_deploy": make_deploy, **clients}
     finally:
