@@ -51,7 +51,15 @@ class Package:
 _BUILT: dict[str, Package] = {}
 
 
-def build_package(stage: str, base: Path) -> Package:
+# The customers' domain a bank gives prod (infra/stages.yml leaves it to each bank's account).
+PROD_DOMAIN = {
+    "domainName": "wx.example-bank.cn",
+    "certificateArn": "arn:aws-cn:acm:cn-north-1:111122223333:certificate/0f3c0b5e-3e5b-4a5e-9d7a-7a0e2c1d9b11",
+    "basePath": "bank",
+}
+
+
+def build_package(stage: str, base: Path, params: dict[str, str] | None = None) -> Package:
     """Package a stage once per process: test modules import the fixtures below, and each
     import is a fixture of its own to pytest, so the result is kept here."""
     if stage in _BUILT:
@@ -63,10 +71,10 @@ def build_package(stage: str, base: Path) -> Package:
     if not osls.OSLS.exists():
         pytest.fail("osls is not installed: run `npm ci`")
     try:
-        packaging.package(stage, out, layer=layer)
+        packaging.package(stage, out, layer=layer, params=params)
     except subprocess.CalledProcessError as exc:
         pytest.fail(f"osls package exited with {exc.returncode}:\n{exc.stdout}\n{exc.stderr}")
-    _BUILT[stage] = Package(stage, out, packaging.template(out), osls.resolved(stage))
+    _BUILT[stage] = Package(stage, out, packaging.template(out), osls.resolved(stage, params=params))
     return _BUILT[stage]
 
 
@@ -78,7 +86,8 @@ def packaged(tmp_path_factory) -> Package:
 
 @pytest.fixture(scope="session")
 def packaged_prod(tmp_path_factory) -> Package:
-    return build_package("prod", tmp_path_factory.getbasetemp())
+    """The prod stage (its fixed egress on), with a custom domain."""
+    return build_package("prod", tmp_path_factory.getbasetemp(), PROD_DOMAIN)
 
 
 def shipped_files(feature: str) -> set[str]:
