@@ -55,7 +55,7 @@ deploy: $(VENV)/.installed node_modules/.installed $(LAYER_ZIP)
 
 ## secrets: put the stage's WeChat and signing secrets in SSM (one SecureString each), asking
 ## for what is missing; refuses published or malformed values
-secrets: $(VENV)/.installed
+secrets: $(VENV)/.installed node_modules/.installed
 	$(PY) -m scripts.put_secrets --stage $(STAGE)
 
 ## audit: pip-audit on the pinned requirements, bandit on functions/ and infra/ (security/)
