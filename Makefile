@@ -45,14 +45,17 @@ layer: $(VENV)/.installed
 
 ## package: template + one zip per function in build/package/$(STAGE)/, offline; prints sizes
 package: $(VENV)/.installed node_modules/.installed $(LAYER_ZIP)
-	$(PY) -m scripts.stack --stage $(STAGE) --arch $(ARCH)
+	$(PY) -m scripts.packaging --stage $(STAGE) --arch $(ARCH) $(if $(REGION),--region $(REGION))
 
-## deploy: STAGE=dev|prod, the whole stack; FUNCTION=<key> updates that function's code only
-deploy: $(VENV)/.installed node_modules/.installed
-	$(PY) -m scripts.deploy_plan --stage $(STAGE) --arch $(ARCH) $(if $(FUNCTION),--function $(FUNCTION),--all) --execute
+## deploy: STAGE=dev|prod [REGION=...] the whole stack; FUNCTION=<feature or function key> that
+## code only (e.g. booking: all of booking's functions); BASE=<sha> what changed since <sha>
+deploy: $(VENV)/.installed node_modules/.installed $(LAYER_ZIP)
+	$(PY) -m scripts.deploy_plan --stage $(STAGE) --arch $(ARCH) --layer $(LAYER_ZIP) $(if $(REGION),--region $(REGION)) \
+	  $(if $(FUNCTION),--function $(FUNCTION),$(if $(BASE),--base $(BASE) --head $(or $(HEAD),HEAD),--all)) --execute
 
-## secrets: put the stage's WeChat and signing secrets in SSM (SecureString), asking for each
-secrets: $(VENV)/.installed
+## secrets: put the stage's WeChat and signing secrets in SSM (one SecureString each), asking
+## for what is missing; refuses published or malformed values
+secrets: $(VENV)/.installed node_modules/.installed
 	$(PY) -m scripts.put_secrets --stage $(STAGE)
 
 ## audit: pip-audit on the pinned requirements, bandit on functions/ and infra/ (security/)

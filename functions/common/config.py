@@ -1,12 +1,13 @@
 """Configuration, read once per container from the environment.
 
 Secrets (WeChat token, AES key, app secret, session and hashing keys, staff key) come from
-the environment when set (the local stack, tests) and otherwise from one SecureString
-parameter per stage in SSM Parameter Store (a JSON object), cached by Powertools.
+the environment when set (the local stack, tests) and otherwise each from its own
+SecureString parameter in SSM Parameter Store, `<SECRETS_PATH>/<NAME>`, read when first
+needed and cached by Powertools. A function's role may read only the parameters of the
+secrets its code uses (infra/iam), so no function holds another's secrets.
 """
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass
 from functools import lru_cache
@@ -32,6 +33,7 @@ class Settings:
     function_prefix: str
     notify_queue_url: str
     pii_kms_key_id: str
+    pii_context_feature: str
     intent_deadline_s: float
     timestamp_window_s: int
     max_body_bytes: int
@@ -63,6 +65,7 @@ def settings() -> Settings:
         function_prefix=env("FUNCTION_PREFIX", "wechat-bank-local-"),
         notify_queue_url=env("NOTIFY_QUEUE_URL", ""),
         pii_kms_key_id=env("PII_KMS_KEY_ID", ""),
+        pii_context_feature=env("PII_CONTEXT_FEATURE", ""),
         intent_deadline_s=float(env("INTENT_DEADLINE_S", "4")),
         timestamp_window_s=int(env("WECHAT_TIMESTAMP_WINDOW_S", "300")),
         max_body_bytes=int(env("WECHAT_MAX_BODY_BYTES", "65536")),
@@ -70,22 +73,16 @@ def settings() -> Settings:
     )
 
 
-@lru_cache(maxsize=1)
-def secrets() -> dict[str, str]:
-    """Secrets by name; environment first, then the stage's SSM parameter."""
-    found = {name: os.environ[name] for name in SECRET_NAMES if os.environ.get(name)}
-    missing = [name for name in SECRET_NAMES if name not in found]
-    parameter = os.environ.get("WECHAT_SECRETS_PARAMETER")
-    if missing and parameter and settings().is_aws:
+def secret(name: str) -> str:
+    """One secret: the environment's value, else its own parameter (in AWS stages)."""
+    if name not in SECRET_NAMES:
+        raise KeyError(f"unknown secret {name}")
+    value = os.environ.get(name)
+    path = os.environ.get("SECRETS_PATH")
+    if not value and path and settings().is_aws:
         from aws_lambda_powertools.utilities import parameters
 
-        stored = json.loads(parameters.get_parameter(parameter, decrypt=True, max_age=300))
-        found.update({name: stored[name] for name in missing if name in stored})
-    return found
-
-
-def secret(name: str) -> str:
-    value = secrets().get(name)
+        value = parameters.get_parameter(f"{path}/{name}", decrypt=True, max_age=300)
     if not value:
         raise RuntimeError(f"secret {name} is not configured")
     return value
@@ -94,4 +91,3 @@ def secret(name: str) -> str:
 def reset() -> None:
     """Forget cached settings (tests change the environment between cases)."""
     settings.cache_clear()
-    secrets.cache_clear()

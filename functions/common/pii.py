@@ -3,6 +3,13 @@
 `seal` asks KMS for a fresh data key bound to an encryption context (e.g. the record id),
 encrypts the fields with AES-256-GCM under it and keeps only the KMS-wrapped key beside the
 ciphertext. A sealed blob moved to another record fails to open, because the context differs.
+
+The context also names the feature the data was sealed for (`feature`, the function's own
+PII_CONTEXT_FEATURE setting, added to whatever the caller gives): each role may use the key
+only under its own feature's context (`kms:EncryptionContext:feature` in infra/iam), so a
+function of one feature cannot open another's data even with the key's permission. The local
+stack runs every feature in one process and sets no feature; deployed functions that seal or
+open personal data must.
 """
 from __future__ import annotations
 
@@ -15,10 +22,21 @@ import os
 from functions.common import aws, config
 
 
+def _bound(context: dict[str, str]) -> dict[str, str]:
+    """The caller's context with this function's feature."""
+    settings = config.settings()
+    if settings.pii_context_feature:
+        return {**context, "feature": settings.pii_context_feature}
+    if settings.is_aws:
+        raise RuntimeError("PII_CONTEXT_FEATURE is not set: this function may not seal or open personal data")
+    return dict(context)
+
+
 def seal(fields: dict[str, str], context: dict[str, str]) -> str:
     """Encrypt a dict of personal fields; returns an opaque string to store."""
     from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+    context = _bound(context)
     key = aws.client("kms").generate_data_key(
         KeyId=config.settings().pii_kms_key_id, KeySpec="AES_256", EncryptionContext=context
     )
@@ -33,6 +51,7 @@ def unseal(blob: str, context: dict[str, str]) -> dict[str, str]:
     """Decrypt what `seal` returned, under the same encryption context."""
     from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+    context = _bound(context)
     version, wrapped, nonce, ciphertext = blob.split(".")
     if version != "v1":
         raise ValueError("unknown sealed-data version")

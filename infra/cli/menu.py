@@ -1,6 +1,6 @@
 """The account menu: `menu push` uploads infra/menu.json to WeChat, `menu show` prints what
 WeChat has. Against the running local stack by default (its fake WeChat); with `--stage`
-against a deployed stage's app (secrets from that stage's SSM parameter, AWS credentials
+against a deployed stage's app (secrets from that stage's SSM parameters, AWS credentials
 from the shell)."""
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ def _client(stage: str | None):
             del os.environ[key]
         for key in config.SECRET_NAMES:
             os.environ.pop(key, None)
-        keep = ("STAGE", "WECHAT_APP_ID", "WECHAT_SECRETS_PARAMETER", "TABLE_WECHAT_STATE")
+        keep = ("STAGE", "WECHAT_APP_ID", "SECRETS_PATH", "TABLE_WECHAT_STATE")
         os.environ.update({k: env[k] for k in keep})
         config.reset()
         aws.reset()

@@ -129,6 +129,8 @@ class _Resolver:
         # ${opt:stage, 'dev'} style fallbacks
         parts = _split_top(expr)
         for part in parts:
+            if part.strip() == "null":  # `${param:x, null}`: no value is a value
+                return None
             value = self._lookup_one(part.strip(), base)
             if value is not None:
                 return value

@@ -41,7 +41,7 @@ DUMMY_CREDENTIALS = {
     "AWS_SECURITY_TOKEN": "testing",
 }
 # Settings that wire the functions to the stack's own resources; never taken from the shell.
-WIRING = ("STAGE", "FUNCTION_PREFIX", "NOTIFY_QUEUE_URL", "PII_KMS_KEY_ID", "WECHAT_SECRETS_PARAMETER",
+WIRING = ("STAGE", "FUNCTION_PREFIX", "NOTIFY_QUEUE_URL", "PII_KMS_KEY_ID", "SECRETS_PATH",
           "POWERTOOLS_SERVICE_NAME")
 
 
@@ -275,14 +275,17 @@ class LocalStack:
         return env
 
     def _put_secrets_parameter(self) -> None:
-        """The stage's secrets as the SecureString parameter AWS would read (locally the
-        environment wins, but the parameter is there for whatever reads it)."""
+        """The stage's secrets as the SecureString parameters AWS would read, one per secret
+        (locally the environment wins, but the parameters are there for whatever reads them)."""
         from functions.common.config import SECRET_NAMES
 
-        name = self.environment.get("WECHAT_SECRETS_PARAMETER")
-        if name:
-            value = json.dumps({k: self.environment[k] for k in SECRET_NAMES if k in self.environment})
-            self._session.client("ssm").put_parameter(Name=name, Value=value, Type="SecureString", Overwrite=True)
+        path = self.environment.get("SECRETS_PATH")
+        if path:
+            ssm = self._session.client("ssm")
+            for name in SECRET_NAMES:
+                if name in self.environment:
+                    ssm.put_parameter(Name=f"{path}/{name}", Value=self.environment[name], Type="SecureString",
+                                      Overwrite=True)
 
     def _build_app(self):
         from werkzeug.middleware.dispatcher import DispatcherMiddleware

@@ -1,5 +1,5 @@
 """docs/runbook.md names every alarm the stack defines: those written in infra/resources and
-those infra/plugins/bank-stack.js adds per function and per dead-letter queue."""
+those infra/plugins/template-rules.js adds per function and per dead-letter queue."""
 from __future__ import annotations
 
 import re
@@ -10,7 +10,7 @@ from infra.local import slsconfig
 ROOT = Path(slsconfig.ROOT)
 RUNBOOK = (ROOT / "docs" / "runbook.md").read_text(encoding="utf-8")
 CONFIG = slsconfig.load("dev")
-PLUGIN = (ROOT / "infra" / "plugins" / "bank-stack.js").read_text(encoding="utf-8")
+PLUGIN = (ROOT / "infra" / "plugins" / "template-rules.js").read_text(encoding="utf-8")
 
 
 def headings() -> set[str]:
@@ -25,7 +25,7 @@ def test_every_alarm_written_in_infra_has_a_section():
 
 def test_every_alarm_the_plugin_adds_per_function_has_a_section():
     suffixes = set(re.findall(r"resources\[`\$\{base\}(\w+Alarm)`\]", PLUGIN))
-    assert suffixes, "bank-stack.js no longer adds per-function alarms this way; update this test"
+    assert suffixes, "template-rules.js no longer adds per-function alarms this way; update this test"
     assert {f"<Function>{suffix}" for suffix in suffixes} - headings() == set()
 
 

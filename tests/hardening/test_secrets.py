@@ -1,7 +1,8 @@
-"""Keys and secrets: deployed stages read every secret from SSM (one SecureString per stage)
-and personal-data keys from KMS; no secret value is written in serverless.yml, infra/ or any
-tracked file; the local stack's published development secrets never reach a deployed
-stage."""
+"""Keys and secrets: deployed stages read every secret from SSM (one SecureString parameter
+per secret) and personal-data keys from KMS; no secret value is written in serverless.yml,
+infra/ or any tracked file; `make secrets` writes nothing unless every value is shaped as
+the protocol requires and none is a value published with the code, so the local stack's
+development secrets never reach a deployed stage."""
 from __future__ import annotations
 
 import re
@@ -11,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from functions.common import config
-from infra.local import resources, slsconfig
+from infra.local import resources
+from scripts import osls, put_secrets
 
 ROOT = Path(__file__).resolve().parents[2]
 # Shapes of real credentials, whatever the file.
@@ -38,11 +40,11 @@ def _local_secret_values() -> dict[str, str]:
 
 @pytest.mark.parametrize("stage", ["dev", "prod"])
 def test_deployed_stages_take_secrets_from_ssm_and_keys_from_kms(stage):
-    cfg = slsconfig.load(stage)
+    cfg = osls.resolved(stage)
     environments = [cfg.environment] + [f.environment for f in cfg.functions.values() if hasattr(f, "environment")]
     for env in environments:
         assert not set(config.SECRET_NAMES) & set(env or {}), "a secret is configured as a plain variable"
-    assert cfg.environment["WECHAT_SECRETS_PARAMETER"].startswith("/")
+    assert cfg.environment["SECRETS_PATH"] == f"/wechat-bank/{stage}/secrets"
     assert cfg.environment["PII_KMS_KEY_ID"].startswith("alias/")
     text = str(cfg.resources)
     for name, value in _local_secret_values().items():
@@ -69,20 +71,119 @@ def test_no_secret_in_tracked_files():
     assert not findings, "\n".join(findings)
 
 
-def test_secrets_resolve_from_ssm_when_not_in_the_environment(aws, monkeypatch):
-    """Outside the local stack the SecureString parameter is the source."""
-    import json
+@pytest.fixture
+def from_ssm(monkeypatch):
+    """A deployed stage's view: no secret in the environment, SSM under the stage's path."""
+    from aws_lambda_powertools.utilities import parameters
 
-    import boto3
-
-    values = {name: f"ssm-{name.lower()}-value" for name in config.SECRET_NAMES}
-    boto3.client("ssm").put_parameter(Name="/wechat-bank/test/wechat", Type="SecureString", Value=json.dumps(values))
     for name in config.SECRET_NAMES:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("STAGE", "dev")
-    monkeypatch.setenv("WECHAT_SECRETS_PARAMETER", "/wechat-bank/test/wechat")
+    monkeypatch.setenv("SECRETS_PATH", "/wechat-bank/dev/secrets")
     config.reset()
-    try:
-        assert config.secrets() == values
-    finally:
-        config.reset()
+    parameters.clear_caches()
+    yield "/wechat-bank/dev/secrets"
+    parameters.clear_caches()
+    config.reset()
+
+
+def test_each_secret_resolves_from_its_own_parameter(aws, from_ssm):
+    """Outside the local stack each secret is read from its own parameter, when needed."""
+    import boto3
+    from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
+
+    boto3.client("ssm").put_parameter(Name=f"{from_ssm}/WECHAT_TOKEN", Type="SecureString", Value="tokenfromssm")
+    assert config.secret("WECHAT_TOKEN") == "tokenfromssm"
+    with pytest.raises(GetParameterError, match=f"{from_ssm}/SESSION_SECRET"):
+        config.secret("SESSION_SECRET")
+
+
+def fit_values() -> dict[str, str]:
+    """Values a deployed stage accepts: WeChat's shapes, random keys."""
+    import base64
+    import secrets
+
+    return {
+        "WECHAT_TOKEN": secrets.token_hex(16),
+        "WECHAT_ENCODING_AES_KEY": base64.b64encode(secrets.token_bytes(32)).decode().rstrip("="),
+        "WECHAT_APP_SECRET": secrets.token_hex(16),
+    }
+
+
+def test_make_secrets_writes_one_parameter_per_secret_that_the_functions_read(aws, from_ssm, monkeypatch):
+    import boto3
+
+    given = fit_values()
+    monkeypatch.setenv("WECHAT_TOKEN", given["WECHAT_TOKEN"])
+    asked = []
+    path = put_secrets.put("dev", lambda n: asked.append(n) or given[n], published=[])
+    assert path == from_ssm
+    assert sorted(asked) == ["WECHAT_APP_SECRET", "WECHAT_ENCODING_AES_KEY"]
+    monkeypatch.delenv("WECHAT_TOKEN")
+
+    names = {p["Name"]: p["Type"] for p in boto3.client("ssm").describe_parameters()["Parameters"]}
+    assert names == {f"{path}/{name}": "SecureString" for name in config.SECRET_NAMES}
+    generated = {name: config.secret(name) for name in put_secrets.GENERATED}
+    assert len(set(generated.values())) == 3
+    assert all(len(put_secrets.key_bytes(v)) >= 32 for v in generated.values())
+
+    rotated = fit_values()["WECHAT_APP_SECRET"]
+    monkeypatch.setenv("WECHAT_APP_SECRET", rotated)
+    put_secrets.put("dev", lambda n: pytest.fail(f"asked again for {n}"), published=[])
+    monkeypatch.delenv("WECHAT_APP_SECRET")
+    from aws_lambda_powertools.utilities import parameters
+
+    parameters.clear_caches()
+    assert config.secret("WECHAT_APP_SECRET") == rotated
+    assert config.secret("WECHAT_TOKEN") == given["WECHAT_TOKEN"]
+    assert {name: config.secret(name) for name in put_secrets.GENERATED} == generated
+
+
+@pytest.mark.parametrize("name", sorted(_local_secret_values()))
+def test_make_secrets_refuses_each_published_development_value(aws, from_ssm, monkeypatch, name):
+    """The README's local defaults (or anything else in the repository's files) are refused
+    for a deployed stage, with the secret named, and nothing is written."""
+    import boto3
+
+    values = {**fit_values(), name: _local_secret_values()[name]}
+    for key, value in values.items():
+        monkeypatch.setenv(key, value)
+    with pytest.raises(put_secrets.Refused) as refused:
+        put_secrets.put("prod", lambda n: pytest.fail(f"asked for {n}"))
+    assert name in refused.value.reasons
+    assert set(refused.value.reasons) <= set(_local_secret_values())
+    assert boto3.client("ssm").describe_parameters()["Parameters"] == []
+
+
+@pytest.mark.parametrize(("name", "value"), [
+    ("WECHAT_TOKEN", "ab"),
+    ("WECHAT_TOKEN", "has a space"),
+    ("WECHAT_TOKEN", "t" * 33),
+    ("WECHAT_ENCODING_AES_KEY", "A" * 42),
+    ("WECHAT_ENCODING_AES_KEY", "A" * 44),
+    ("WECHAT_ENCODING_AES_KEY", "-" * 43),
+    ("WECHAT_APP_SECRET", "0123456789abcdef0123456789abcde"),
+    ("WECHAT_APP_SECRET", "0123456789abcdef0123456789abcdeg"),
+    ("SESSION_SECRET", "too-short"),
+    ("PII_HASH_KEY", "0123456789abcdef" * 4),
+    ("STAFF_API_KEY", "a" * 64),
+])
+def test_make_secrets_refuses_a_value_shaped_otherwise_than_the_protocol_requires(name, value):
+    values = {**fit_values(), **{n: put_secrets.random.token_urlsafe(32) for n in put_secrets.GENERATED}}
+    put_secrets.check(values, published=[])
+    with pytest.raises(put_secrets.Refused) as refused:
+        put_secrets.check({**values, name: value}, published=[])
+    assert list(refused.value.reasons) == [name]
+
+
+def test_the_command_says_which_secrets_and_why_and_stores_nothing(aws, from_ssm, monkeypatch, capsys):
+    import boto3
+
+    for key, value in {**fit_values(), "WECHAT_TOKEN": "localtoken", "SESSION_SECRET": "short"}.items():
+        monkeypatch.setenv(key, value)
+    assert put_secrets.main(["--stage", "prod"]) == 2
+    out = capsys.readouterr().out
+    assert "nothing stored for prod" in out
+    assert "WECHAT_TOKEN: this value is written in the repository" in out
+    assert "SESSION_SECRET: needs at least 32 random bytes" in out
+    assert boto3.client("ssm").describe_parameters()["Parameters"] == []

@@ -1,13 +1,13 @@
 """scripts/deploy_plan.py: changed paths in, deploy commands out."""
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
 import pytest
 
-from infra.local import slsconfig
-from scripts import deploy_plan, stack
+from scripts import deploy_plan, osls
 
 FEATURES = {
     "webhook": ["webhook"],
@@ -15,18 +15,16 @@ FEATURES = {
     "notify": ["notifyApi", "notifyEvents"],
 }
 LAYER = "build/layer/runtime-x86_64.zip"
-PARAMS = ["--param=architecture=x86_64", f"--param=runtimeLayerZip={LAYER}"]
+REGION = "cn-northwest-1"
+PARAMS = ["--region", REGION, "--param=architecture=x86_64", f"--param=runtimeLayerZip={LAYER}"]
 
 
 def plan(*paths: str, stage: str = "dev") -> list[list[str]]:
-    return deploy_plan.plan(paths, stage, features=FEATURES)
+    return deploy_plan.plan(paths, deploy_plan.Target(stage, REGION), features=FEATURES)
 
 
 def is_full(commands: list[list[str]], stage: str = "dev") -> bool:
-    return commands == [
-        ["python", "scripts/build_layer.py", "--arch", "x86_64", "--out", LAYER],
-        ["osls", "deploy", "--stage", stage, *PARAMS],
-    ]
+    return commands == [["osls", "deploy", "--stage", stage, *PARAMS]]
 
 
 def test_a_feature_change_deploys_that_features_functions_alone():
@@ -52,7 +50,7 @@ def test_two_features_deploy_both_and_only_them():
     "infra/functions/booking.yml",
     "infra/resources/notify.yml",
     "infra/iam/booking.yml",
-    "infra/plugins/bank-stack.js",
+    "infra/plugins/template-rules.js",
     "package-lock.json",
     "scripts/build_layer.py",
     "functions/new_feature/app.py",
@@ -76,11 +74,11 @@ def test_docs_and_tests_deploy_nothing(paths):
 
 def test_functions_are_read_from_serverless_yml():
     features = deploy_plan.functions_by_feature("dev")
-    config = slsconfig.load("dev")
+    config = osls.resolved("dev")
     assert sorted(k for keys in features.values() for k in keys) == sorted(config.functions)
     for feature, keys in features.items():
         assert all(config.functions[k].handler.startswith(f"functions/{feature}/") for k in keys)
-    [command] = deploy_plan.plan(["functions/webhook/app.py"], "dev")
+    [command] = deploy_plan.plan(["functions/webhook/app.py"], deploy_plan.Target("dev", REGION))
     assert command[:5] == ["osls", "deploy", "function", "-f", "webhook"]
 
 
@@ -90,58 +88,45 @@ def test_an_unknown_base_commit_deploys_everything():
     assert deploy_plan.changed_paths("f" * 40, "HEAD") is None
 
 
+def run_planner(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "scripts.deploy_plan", *args], cwd=osls.ROOT, env=env,
+                          capture_output=True, text=True, check=False)
+
+
 def test_the_cli_prints_the_commands():
-    result = subprocess.run(
-        [sys.executable, "-m", "scripts.deploy_plan", "--stage", "prod", "functions/webhook/routes.py", "docs/a.md"],
-        cwd=stack.ROOT, capture_output=True, text=True, check=True,
-    )
+    result = run_planner("--stage", "prod", "--region", REGION, "functions/webhook/routes.py", "docs/a.md")
+    assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == [
-        "osls deploy function -f webhook --stage prod --param=architecture=x86_64 "
+        f"osls deploy function -f webhook --stage prod --region {REGION} --param=architecture=x86_64 "
         f"--param=runtimeLayerZip={LAYER}"
     ]
 
 
-def test_the_cli_refuses_an_unknown_function():
-    result = subprocess.run(
-        [sys.executable, "-m", "scripts.deploy_plan", "--stage", "dev", "--function", "nope"],
-        cwd=stack.ROOT, capture_output=True, text=True, check=False,
-    )
-    assert result.returncode == 2 and "unknown function" in result.stderr
+def test_a_feature_name_deploys_all_of_that_features_functions():
+    """`make deploy FUNCTION=booking`: booking's API, intent and schedules."""
+    result = run_planner("--stage", "dev", "--function", "booking")
+    assert result.returncode == 0, result.stderr
+    deployed = [line.split()[4] for line in result.stdout.splitlines()]
+    assert deployed == deploy_plan.functions_by_feature("dev")["booking"]
+    assert set(deployed) == {"bookingApi", "bookingIntent", "bookingReminders"}
 
 
-# ----- `make secrets`: the SecureString parameter CloudFormation cannot create --------------
+def test_a_function_key_deploys_that_function_alone():
+    result = run_planner("--stage", "dev", "--function", "notifyEvents")
+    assert result.returncode == 0, result.stderr
+    assert [line.split()[4] for line in result.stdout.splitlines()] == ["notifyEvents"]
 
-def test_make_secrets_stores_what_the_functions_read(monkeypatch):
-    from moto import mock_aws
 
-    from functions.common import config
-    from scripts import put_secrets
+def test_the_cli_refuses_an_unknown_name_listing_features_and_functions():
+    result = run_planner("--stage", "dev", "--function", "nope")
+    assert result.returncode == 2
+    assert "unknown function 'nope'; a feature: booking, branch_lookup, loan_apply, notify, webhook;" in result.stderr
+    assert "or a function: bookingApi, bookingIntent," in result.stderr
 
-    with mock_aws():
-        for name in config.SECRET_NAMES:
-            monkeypatch.delenv(name, raising=False)
-        monkeypatch.setenv("WECHAT_TOKEN", "token-from-env")
-        asked = []
-        answers = {"WECHAT_ENCODING_AES_KEY": "k" * 43, "WECHAT_APP_SECRET": "app-secret"}
-        name = put_secrets.put("dev", lambda n: asked.append(n) or answers[n])
-        assert name == "/wechat-bank/dev/wechat"
-        assert sorted(asked) == ["WECHAT_APP_SECRET", "WECHAT_ENCODING_AES_KEY"]
 
-        monkeypatch.setenv("WECHAT_APP_SECRET", "rotated")
-        monkeypatch.delenv("WECHAT_TOKEN")
-        put_secrets.put("dev", lambda n: pytest.fail(f"asked again for {n}"))
-
-        monkeypatch.setenv("STAGE", "dev")
-        monkeypatch.setenv("WECHAT_SECRETS_PARAMETER", name)
-        monkeypatch.delenv("WECHAT_APP_SECRET")
-        config.reset()
-        try:
-            stored = config.secrets()
-        finally:
-            from aws_lambda_powertools.utilities import parameters
-
-            parameters.clear_caches()
-            config.reset()
-        assert stored["WECHAT_TOKEN"] == "token-from-env"
-        assert stored["WECHAT_APP_SECRET"] == "rotated"
-        assert len(stored["PII_HASH_KEY"]) >= 32 and stored["SESSION_SECRET"] != stored["PII_HASH_KEY"]
+def test_without_a_region_nothing_is_planned_and_the_error_says_how_to_choose_one():
+    env = {k: v for k, v in os.environ.items() if k not in ("AWS_REGION", "AWS_DEFAULT_REGION")}
+    result = run_planner("--stage", "dev", "--all", env=env)
+    assert result.returncode == 1
+    assert "no AWS region: set AWS_REGION" in result.stderr and "no default region" in result.stderr
+    assert not result.stdout

@@ -1,10 +1,11 @@
 """Least privilege, read from the packaged template: one role per function, naming only the
-tables, indexes, queues, key, parameter and functions that its feature's code uses.
+tables, indexes, queues, key, secrets and functions that its code uses.
 
 What a feature's code uses is found in the code itself: the tables it names through
 `table_meta("...")`, the function keys it names (intent and query invocations), whether it
-reaches `events.publish`, `pii.seal/unseal`, `config.secret` or SNS, following imports from
-its folder into functions/common.
+reaches `events.publish`, `pii.seal/unseal` or SNS, following imports from its folder into
+functions/common. Which secrets a function reads is followed from its own handler
+(tests/infra/code_map.py), so a role is held to exactly its function's secrets.
 """
 from __future__ import annotations
 
@@ -16,6 +17,8 @@ from functools import cache
 
 import pytest
 
+from functions.common import config
+from tests.infra import code_map
 from tests.infra.test_package import ROOT, Package, packaged  # noqa: F401 - shared fixture
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("package")]
@@ -64,7 +67,6 @@ class Uses:
     functions: set[str] = field(default_factory=set)
     publishes: bool = False
     pii: bool = False
-    secrets: bool = False
     sms: bool = False
 
 
@@ -84,7 +86,6 @@ def uses(feature: str, function_keys: set[str]) -> Uses:
         found.functions |= {n.value for n in ast.walk(tree) if isinstance(n, ast.Constant) and n.value in function_keys}
         found.publishes |= "events.publish(" in source and module != "functions.common.events"
         found.pii |= bool(re.search(r"pii\.(seal|unseal)\(", source))
-        found.secrets |= "config.secret(" in source or "pii.keyed_hash(" in source
         found.sms |= 'client("sns")' in source
     return found
 
@@ -114,9 +115,10 @@ def as_list(value) -> list:
 
 @dataclass
 class Grant:
-    kind: str  # table, index, queue, key, function, parameter, logs
+    kind: str  # table, index, queue, key, function, secret, logs, sms
     name: str
     actions: frozenset[str]
+    condition: dict = field(default_factory=dict)
 
 
 def grants(pkg: Package, role: dict) -> list[Grant]:
@@ -140,7 +142,7 @@ def grants(pkg: Package, role: dict) -> list[Grant]:
                 assert attribute == "Arn", resource
                 kind = {"AWS::DynamoDB::Table": "table", "AWS::SQS::Queue": "queue", "AWS::KMS::Key": "key",
                         "AWS::Logs::LogGroup": "logs"}[pkg.resources[logical]["Type"]]
-                out.append(Grant(kind, logical, actions))
+                out.append(Grant(kind, logical, actions, statement.get("Condition", {})))
                 continue
             text = resource["Fn::Sub"]
             assert "*" not in text, f"wildcard in {text}"
@@ -156,9 +158,9 @@ def grants(pkg: Package, role: dict) -> list[Grant]:
                 assert name.startswith(prefix) and name[len(prefix):] in pkg.config.functions, name
                 out.append(Grant("function", name[len(prefix):], actions))
             elif match := re.fullmatch(r"arn:\$\{AWS::Partition\}:ssm:\$\{AWS::Region\}:\$\{AWS::AccountId\}"
-                                       r":parameter(/.+)", text):
-                assert match.group(1) == env["WECHAT_SECRETS_PARAMETER"], text
-                out.append(Grant("parameter", match.group(1), actions))
+                                       r":parameter(/.+)/(\w+)", text):
+                assert match.group(1) == env["SECRETS_PATH"], text
+                out.append(Grant("secret", match.group(2), actions))
             else:
                 pytest.fail(f"unrecognised resource {text}")
     return out
@@ -190,6 +192,8 @@ def test_every_function_has_a_role_of_its_own_that_only_lambda_assumes(packaged)
         trust = role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
         assert trust == [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"},
                           "Action": "sts:AssumeRole"}], key
+        # `osls deploy function` finds the role by this name
+        assert role["Properties"]["RoleName"] == packaged.config.function_name(key), key
     assert "IamRoleLambdaExecution" not in packaged.resources
 
 
@@ -249,10 +253,114 @@ def test_each_role_names_only_what_its_features_code_uses(packaged):  # noqa: F8
                 assert grant.name in queues, where
             elif grant.kind == "key":
                 assert code.pii or queues, where
-            elif grant.kind == "parameter":
-                assert code.secrets and grant.actions == {"ssm:GetParameter"}, where
+            elif grant.kind == "secret":
+                assert grant.actions == {"ssm:GetParameter"}, where
             elif grant.kind == "sms":
                 assert code.sms, where
+
+
+def secrets_granted(pkg: Package, key: str) -> set[str]:
+    return {g.name for g in grants(pkg, role_of(pkg, key)[1]) if g.kind == "secret"}
+
+
+def test_each_role_reads_exactly_the_secrets_its_functions_code_reads(packaged):  # noqa: F811
+    """No role can read another function's secret: the parameters a role may read are the
+    secrets its handler's code reaches (config.secret), no more and no fewer."""
+    for key, function in packaged.config.functions.items():
+        assert secrets_granted(packaged, key) == code_map.reach(function.handler).secrets, key
+
+
+def test_the_secrets_map_sees_what_each_function_does(packaged):  # noqa: F811
+    """The map is not vacuous: the webhook checks WeChat's signatures and starts sessions,
+    back offices check the staff key, an intent or a reminder reads no secret at all."""
+    read = {key: code_map.reach(f.handler).secrets for key, f in packaged.config.functions.items()}
+    assert read["webhook"] >= {"WECHAT_TOKEN", "WECHAT_ENCODING_AES_KEY", "WECHAT_APP_SECRET", "SESSION_SECRET"}
+    assert "STAFF_API_KEY" in read["bookingApi"] and "STAFF_API_KEY" not in read["notifyApi"]
+    assert "WECHAT_APP_SECRET" in read["notifyEvents"] and "SESSION_SECRET" not in read["notifyEvents"]
+    assert read["bookingIntent"] == read["bookingReminders"] == read["branchLookupQuery"] == set()
+    assert set().union(*read.values()) == set(config.SECRET_NAMES)
+
+
+def test_a_role_reading_another_functions_secret_is_caught(packaged):  # noqa: F811
+    """What the comparison above refuses: the booking intent given the session key."""
+    _, role = role_of(packaged, "bookingIntent")
+    stray = {"Effect": "Allow", "Action": "ssm:GetParameter", "Resource": {
+        "Fn::Sub": packaged.config.raw["custom"]["secretArn"] + "/SESSION_SECRET"}}
+    widened = {"Properties": {"Policies": [*role["Properties"]["Policies"],
+                                           {"PolicyDocument": {"Statement": [stray]}}]}}
+    granted = {g.name for g in grants(packaged, widened) if g.kind == "secret"}
+    assert granted == {"SESSION_SECRET"} != code_map.reach(packaged.config.functions["bookingIntent"].handler).secrets
+
+
+VIA_SQS = {"StringEquals": {"kms:ViaService": {"Fn::Sub": "sqs.${AWS::Region}.${AWS::URLSuffix}"}}}
+
+
+def test_the_pii_key_is_used_only_under_the_functions_own_feature_or_through_sqs(packaged):  # noqa: F811
+    """A role decrypts only what was sealed for its own feature: every grant on the key
+    carries either the feature's encryption-context condition (the function's own
+    PII_CONTEXT_FEATURE, which pii.seal/unseal add) or SQS as the only way in (the queue's
+    encryption). Sealing needs GenerateDataKey, opening Decrypt; nothing else is granted."""
+    with_feature = set()
+    for key, function in packaged.config.functions.items():
+        reach = code_map.reach(function.handler)
+        env = {**packaged.config.environment, **function.environment}
+        on_key = [g for g in grants(packaged, role_of(packaged, key)[1]) if g.kind == "key"]
+        for grant in on_key:
+            assert grant.condition, f"{key}: the PII key without a condition"
+        by_feature = [g for g in on_key if g.condition != VIA_SQS]
+        if not (reach.seals or reach.opens):
+            assert not by_feature and "PII_CONTEXT_FEATURE" not in env, key
+            continue
+        with_feature.add(key)
+        assert env["PII_CONTEXT_FEATURE"] == function.feature, key
+        assert [g.condition for g in by_feature] == [
+            {"StringEquals": {"kms:EncryptionContext:feature": function.feature}}], key
+        needed = {"kms:GenerateDataKey"} if reach.seals else set()
+        needed |= {"kms:Decrypt"} if reach.opens else set()
+        assert set(by_feature[0].actions) == needed, key
+    assert with_feature == {"bookingApi", "loanApplyApi", "notifyEvents", "notifyBills", "notifyPending"}
+
+
+WRITES = {"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"}
+BRANCH_STORE = "functions.branch_lookup.store"
+
+
+def _writers(module: str) -> set[str]:
+    """The functions of a module that write to DynamoDB (save, batch_write, update, delete)."""
+    out = set()
+    for definition in code_map.modules()[module].definitions.values():
+        for node in ast.walk(definition):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in (
+                    "save", "batch_write", "update", "delete"):
+                out.add(definition.name)
+    return out
+
+
+def _table_actions(pkg: Package, key: str, table: str) -> set[str]:
+    return set().union(*(g.actions for g in grants(pkg, role_of(pkg, key)[1]) if g.name == table))
+
+
+def test_no_function_writes_the_branches_table_only_the_operators_import_does(packaged):  # noqa: F811
+    """Branches are written by store.save_all alone, which only the operator's import command
+    calls (infra/cli/branch_import.py, with the operator's own credentials): no function's
+    code reaches it, and no role may write the table."""
+    assert _writers(BRANCH_STORE) == {"save_all", "save_location"}
+    assert "BranchRecord" not in ast.unparse(code_map.modules()[BRANCH_STORE].definitions["save_location"])
+    for key, function in packaged.config.functions.items():
+        assert (BRANCH_STORE, "save_all") not in code_map.reach(function.handler).nodes, key
+        assert not _table_actions(packaged, key, "BranchesTable") & WRITES, key
+    assert "store.save_all(" in (ROOT / "infra" / "cli" / "branch_import.py").read_text()
+
+
+def test_customers_locations_are_written_by_the_intent_and_read_where_used(packaged):  # noqa: F811
+    """The location a customer sends is kept by the intent; the query (booking's nearest
+    branches) reads it; the API's pages never touch it."""
+    for key, function in packaged.config.functions.items():
+        reach = code_map.reach(function.handler).nodes
+        needed = {"dynamodb:PutItem"} if (BRANCH_STORE, "save_location") in reach else set()
+        needed |= {"dynamodb:GetItem"} if (BRANCH_STORE, "last_location") in reach else set()
+        assert _table_actions(packaged, key, "UserLocationsTable") == needed, key
+    assert not _table_actions(packaged, "branchLookupApi", "UserLocationsTable")
 
 
 def test_a_feature_naming_another_features_table_is_caught(packaged):  # noqa: F811

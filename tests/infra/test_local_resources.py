@@ -65,16 +65,16 @@ def test_queues_and_redrive_equal_their_definitions(stack):
             assert "RedrivePolicy" not in attrs, logical
 
 
-def test_the_pii_key_alias_and_the_secrets_parameter_exist(stack):
+def test_the_pii_key_alias_and_the_secrets_parameters_exist(stack):
     kms = stack._session.client("kms")
     aliases = {a["AliasName"] for a in kms.list_aliases()["Aliases"]}
     assert stack.environment["PII_KMS_KEY_ID"] in aliases
     ssm = stack._session.client("ssm")
-    parameter = ssm.get_parameter(Name=stack.environment["WECHAT_SECRETS_PARAMETER"], WithDecryption=True)["Parameter"]
-    assert parameter["Type"] == "SecureString"
-    secrets = json.loads(parameter["Value"])
-    assert secrets["WECHAT_TOKEN"] == stack.environment["WECHAT_TOKEN"]
-    assert set(secrets) >= {"WECHAT_ENCODING_AES_KEY", "WECHAT_APP_SECRET", "SESSION_SECRET"}
+    path = stack.environment["SECRETS_PATH"]
+    for name in ("WECHAT_TOKEN", "WECHAT_ENCODING_AES_KEY", "WECHAT_APP_SECRET", "SESSION_SECRET"):
+        parameter = ssm.get_parameter(Name=f"{path}/{name}", WithDecryption=True)["Parameter"]
+        assert parameter["Type"] == "SecureString"
+        assert parameter["Value"] == stack.environment[name]
 
 
 def test_functions_see_the_stack(stack):

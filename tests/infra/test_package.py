@@ -18,12 +18,12 @@ from pathlib import Path
 
 import pytest
 
-from infra.local import slsconfig
-from scripts import build_layer, stack
+from infra.local.slsconfig import ServerlessConfig
+from scripts import build_layer, osls, packaging
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("package")]
 
-ROOT = stack.ROOT
+ROOT = osls.ROOT
 
 
 @dataclass
@@ -31,7 +31,7 @@ class Package:
     stage: str
     out: Path
     template: dict
-    config: slsconfig.ServerlessConfig
+    config: ServerlessConfig
 
     @property
     def resources(self) -> dict[str, dict]:
@@ -51,7 +51,15 @@ class Package:
 _BUILT: dict[str, Package] = {}
 
 
-def build_package(stage: str, base: Path) -> Package:
+# The customers' domain a bank gives prod (infra/stages.yml leaves it to each bank's account).
+PROD_DOMAIN = {
+    "domainName": "wx.example-bank.cn",
+    "certificateArn": "arn:aws-cn:acm:cn-north-1:111122223333:certificate/0f3c0b5e-3e5b-4a5e-9d7a-7a0e2c1d9b11",
+    "basePath": "bank",
+}
+
+
+def build_package(stage: str, base: Path, params: dict[str, str] | None = None) -> Package:
     """Package a stage once per process: test modules import the fixtures below, and each
     import is a fixture of its own to pytest, so the result is kept here."""
     if stage in _BUILT:
@@ -60,14 +68,13 @@ def build_package(stage: str, base: Path) -> Package:
     layer = base / f"{stage}-layer.zip"
     with zipfile.ZipFile(layer, "w") as archive:
         archive.writestr("python/stand_in_layer.py", "")
-    if not stack.OSLS.exists():
+    if not osls.OSLS.exists():
         pytest.fail("osls is not installed: run `npm ci`")
     try:
-        stack.package(stage, out, layer=layer)
+        packaging.package(stage, out, layer=layer, params=params)
     except subprocess.CalledProcessError as exc:
         pytest.fail(f"osls package exited with {exc.returncode}:\n{exc.stdout}\n{exc.stderr}")
-    slsconfig.load.cache_clear()
-    _BUILT[stage] = Package(stage, out, stack.template(out), slsconfig.load(stage))
+    _BUILT[stage] = Package(stage, out, packaging.template(out), osls.resolved(stage, params=params))
     return _BUILT[stage]
 
 
@@ -79,7 +86,8 @@ def packaged(tmp_path_factory) -> Package:
 
 @pytest.fixture(scope="session")
 def packaged_prod(tmp_path_factory) -> Package:
-    return build_package("prod", tmp_path_factory.getbasetemp())
+    """The prod stage (its fixed egress on), with a custom domain."""
+    return build_package("prod", tmp_path_factory.getbasetemp(), PROD_DOMAIN)
 
 
 def shipped_files(feature: str) -> set[str]:
@@ -94,7 +102,7 @@ def shipped_files(feature: str) -> set[str]:
 
 def test_package_writes_the_templates_and_one_zip_per_function(packaged):
     assert (packaged.out / "cloudformation-template-create-stack.json").exists()
-    assert set(stack.function_zips(packaged.out)) == set(packaged.config.functions)
+    assert set(packaging.function_zips(packaged.out)) == set(packaged.config.functions)
 
 
 def test_each_zip_holds_exactly_its_folder_and_common(packaged):
@@ -109,8 +117,8 @@ def test_each_zip_holds_exactly_its_folder_and_common(packaged):
 
 
 def test_zips_stay_within_the_size_goal(packaged):
-    for key, path in stack.function_zips(packaged.out).items():
-        assert path.stat().st_size <= stack.ZIP_GOAL_BYTES, f"{key}.zip is {path.stat().st_size} bytes"
+    for key, path in packaging.function_zips(packaged.out).items():
+        assert path.stat().st_size <= packaging.ZIP_GOAL_BYTES, f"{key}.zip is {path.stat().st_size} bytes"
 
 
 def test_every_function_runs_with_the_runtime_layer(packaged):
@@ -126,12 +134,17 @@ def test_every_function_runs_with_the_runtime_layer(packaged):
         assert function["Properties"]["Runtime"] == "python3.12", key
 
 
-def test_the_layer_skips_what_lambda_has_and_what_only_chalices_cli_needs():
+def test_the_layer_ships_the_sdk_it_was_tested_with_and_skips_what_only_chalices_cli_needs():
+    import boto3
+    import botocore
+
     pins = build_layer.parse_requirements((ROOT / "requirements" / "runtime.txt").read_text())
     layer = build_layer.layer_packages(pins)
     top_level = {name for name, (_, via) in pins.items() if any(v.startswith("-r") for v in via)}
-    assert top_level - build_layer.RUNTIME_PROVIDED <= set(layer)
-    assert not set(layer) & (build_layer.RUNTIME_PROVIDED - build_layer.PINNED_ON_PURPOSE)
+    assert top_level <= set(layer)
+    # not the runtime's boto3, whatever version AWS last put there: the pinned one, tested here
+    assert layer["boto3"] == boto3.__version__ and layer["botocore"] == botocore.__version__
+    assert {"s3transfer", "jmespath", "urllib3", "python-dateutil"} <= set(layer)
     for cli_only in ("click", "inquirer", "blessed", "pip", "setuptools", "wheel", "pyyaml"):
         if cli_only in pins:
             assert cli_only not in layer, cli_only
@@ -149,7 +162,7 @@ def test_a_dependency_stays_when_anything_but_chalice_needs_it():
         "inquirer==3.0", "    # via chalice",
     ])
     assert build_layer.layer_packages(build_layer.parse_requirements(text)) == {
-        "chalice": "1.0", "wechatpy": "1.0", "pyyaml": "6.0",
+        "chalice": "1.0", "wechatpy": "1.0", "pyyaml": "6.0", "six": "1.0",
     }
 
 
@@ -180,7 +193,7 @@ def test_chalices_runtime_module_needs_only_the_standard_library():
 
 
 def test_package_script_reports_sizes(packaged):
-    table, ok = stack.report(packaged.out, stack.layer_zip("x86_64"))
+    table, ok = packaging.report(packaged.out, osls.layer_zip("x86_64"))
     assert ok
     for key in packaged.config.functions:
         assert key in table

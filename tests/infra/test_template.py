@@ -10,25 +10,29 @@ from pathlib import Path
 
 import pytest
 
-from tests.infra.test_package import packaged, packaged_prod  # noqa: F401 - shared fixtures
+from tests.infra.test_package import ROOT, packaged, packaged_prod  # noqa: F401 - shared fixtures
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("package")]
 
-# osls adds `DependsOn: <role>` to functions that already `GetAtt` it.
-CFN_LINT_IGNORED = ("W3005",)
+
+
+def _cfn_lint(paths: list[Path], regions: list[str]) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [str(Path(sys.executable).parent / "cfn-lint"), "--regions", *regions, "--", *map(str, paths)],
+        capture_output=True, text=True, check=False,
+    )
 
 
 def test_cfn_lint_passes_on_the_templates(packaged, packaged_prod):  # noqa: F811
-    """In a China region and a global one, dev (both templates) and prod, in one run."""
-    paths = [packaged.out / "cloudformation-template-create-stack.json",
-             packaged.out / "cloudformation-template-update-stack.json",
-             packaged_prod.out / "cloudformation-template-update-stack.json"]
-    result = subprocess.run(
-        [str(Path(sys.executable).parent / "cfn-lint"), "--regions", "cn-north-1", "us-east-1",
-         "--ignore-checks", *CFN_LINT_IGNORED, "--", *map(str, paths)],
-        capture_output=True, text=True, check=False,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
+    """dev (both templates) in a China region and a global one; prod, with its VPC, NAT
+    gateways, endpoints and custom domain, in both China regions and Hong Kong."""
+    dev = _cfn_lint([packaged.out / "cloudformation-template-create-stack.json",
+                     packaged.out / "cloudformation-template-update-stack.json"], ["cn-north-1", "us-east-1"])
+    assert dev.returncode == 0, dev.stdout + dev.stderr
+    assert "EgressVpc" in packaged_prod.resources and "ApiDomainName" in packaged_prod.resources
+    prod = _cfn_lint([packaged_prod.out / "cloudformation-template-update-stack.json"],
+                     ["cn-north-1", "cn-northwest-1", "ap-east-1"])
+    assert prod.returncode == 0, prod.stdout + prod.stderr
 
 
 def _arn_pieces(node, joined=False):
@@ -138,9 +142,26 @@ def test_queue_events_report_batch_item_failures_and_queues_outlast_their_consum
         assert queue.get("VisibilityTimeout", 30) >= timeout, f"{logical}: visibility below the function timeout"
 
 
-def test_the_notify_sender_has_reserved_concurrency(packaged):  # noqa: F811
-    _, sender = packaged.function_resource("notifyEvents")
-    assert 1 <= sender["Properties"]["ReservedConcurrentExecutions"] <= 50
+def test_reserved_concurrency_is_the_stages_choice(packaged, packaged_prod):  # noqa: F811
+    """A young account (a concurrency limit of 10) can reserve nothing: dev reserves
+    nothing, prod reserves for the notify sender what infra/stages.yml says."""
+    for pkg in (packaged, packaged_prod):
+        reserved = {key for key in pkg.config.functions
+                    if "ReservedConcurrentExecutions" in pkg.function_resource(key)[1]["Properties"]}
+        assert reserved == (set() if pkg.stage == "dev" else {"notifyEvents"}), pkg.stage
+    _, sender = packaged_prod.function_resource("notifyEvents")
+    assert sender["Properties"]["ReservedConcurrentExecutions"] == 20
+
+
+def test_account_dependent_numbers_are_stage_parameters():
+    """No number that depends on the account is written in the functions' or resources'
+    files: concurrency, throttling, WAF limits and log retention come from infra/stages.yml."""
+    for path in [ROOT / "serverless.yml", *(ROOT / "infra").glob("*/*.yml")]:
+        text = path.read_text(encoding="utf-8")
+        for setting in ("reservedConcurrency", "provisionedConcurrency", "logRetentionInDays", "rateLimit",
+                        "burstLimit", "Limit", "maximumConcurrency"):
+            for value in re.findall(rf"\b{setting}:\s*(\S+)", text):
+                assert value.startswith("${param:"), f"{path.relative_to(ROOT)}: {setting}: {value}"
 
 
 def test_schedules_run_in_shanghai_time_under_the_scheduler_role(packaged):  # noqa: F811

@@ -1,57 +1,27 @@
-"""Run osls for this repository: package (offline), deploy, and report artifact sizes.
+"""`make package`: the template and one zip per function, offline, with their sizes.
 
-Shared by the Makefile (`make package`, `make deploy`), scripts/deploy_plan.py and the infra
-tests, so all of them call osls the same way.
+Shared with the infra tests, which package the stages the same way.
 """
 from __future__ import annotations
 
 import argparse
-import contextlib
-import fcntl
 import json
-import os
 import subprocess
 import sys
 import zipfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-OSLS = ROOT / "node_modules" / ".bin" / "osls"
+from scripts.osls import OSLS, ROOT, exclusive, layer_zip, osls_args, osls_env
+
 ZIP_GOAL_BYTES = 200 * 1024
 
 
-def layer_zip(arch: str) -> Path:
-    return ROOT / "build" / "layer" / f"runtime-{arch}.zip"
-
-
-def osls_args(stage: str, arch: str = "x86_64", layer: Path | None = None) -> list[str]:
-    """The options every osls command of this stack takes."""
-    layer = layer or layer_zip(arch)
-    return ["--stage", stage, f"--param=architecture={arch}", f"--param=runtimeLayerZip={layer}"]
-
-
-def osls_env() -> dict[str, str]:
-    """osls without its telemetry and update notices (nothing leaves the machine)."""
-    return {**os.environ, "SLS_TELEMETRY_DISABLED": "1", "SLS_NOTIFICATIONS_MODE": "off", "CI": "1"}
-
-
-@contextlib.contextmanager
-def exclusive():
-    """One osls at a time in this checkout: osls uses `<service>/.serverless` as scratch
-    space whatever `--package` says, so two concurrent runs would clobber each other."""
-    lock = ROOT / "build" / ".osls.lock"
-    lock.parent.mkdir(parents=True, exist_ok=True)
-    with open(lock, "w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
-def package(stage: str, out: Path, arch: str = "x86_64", layer: Path | None = None) -> subprocess.CompletedProcess:
-    """`osls package` into `out`; raises CalledProcessError with osls's output on failure."""
-    command = [str(OSLS), "package", *osls_args(stage, arch, layer), "--package", str(out)]
+def package(stage: str, out: Path, arch: str = "x86_64", layer: Path | None = None, region: str | None = None,
+            params: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """`osls package` into `out` (`params` override infra/stages.yml); raises
+    CalledProcessError with osls's output on failure."""
+    extra = [f"--param={k}={v}" for k, v in sorted((params or {}).items())]
+    command = [str(OSLS), "package", *osls_args(stage, arch, layer, region), *extra, "--package", str(out)]
     with exclusive():
         return subprocess.run(  # noqa: S603 - fixed argv
             command, cwd=ROOT, env=osls_env(), check=True, capture_output=True, text=True
@@ -91,13 +61,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Package the stack offline and report sizes.")
     parser.add_argument("--stage", default="dev")
     parser.add_argument("--arch", default="x86_64", choices=["x86_64", "arm64"])
+    parser.add_argument("--region", help="default: AWS_REGION (there is no default region)")
     parser.add_argument("--out", type=Path, help="default: build/package/<stage>")
     args = parser.parse_args(argv)
     # Not .serverless/: osls wipes that scratch directory at the start of every run.
     args.out = args.out or ROOT / "build" / "package" / args.stage
     layer = layer_zip(args.arch)
     try:
-        package(args.stage, args.out, args.arch, layer)
+        package(args.stage, args.out, args.arch, layer, args.region)
     except subprocess.CalledProcessError as exc:
         sys.stderr.write(exc.stdout + exc.stderr)
         return exc.returncode

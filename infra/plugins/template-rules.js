@@ -9,7 +9,10 @@
  * - every function runs under its own role, `<FunctionKey>Role` (e.g. `BookingApiRole`)
  *   unless it names another with `role:`, defined in infra/iam/<feature>.yml with only its
  *   data statements; this adds the Lambda trust policy, log writing scoped to the
- *   function's own log group, and X-Ray;
+ *   function's own log group, X-Ray, and the role's name, `<service>-<stage>-<key>`
+ *   (`osls deploy function` finds a function's role by that name; IAM names are per
+ *   account, so a stage's name must be unique in the account across regions);
+ * - a function does not also `DependsOn` the role it `GetAtt`s (osls adds both);
  * - DynamoDB tables get deletion protection and a retain policy where the stage asks for it;
  * - the API stage gets throttling (osls only offers throttling on usage plans, which apply
  *   to API-key clients alone);
@@ -18,20 +21,15 @@
  * - alarms on every function's error rate and throttles and every dead-letter queue's depth,
  *   and the stage's e-mail subscription to the alarm topic when it has one.
  *
- * - `package` stays offline: osls asks CloudFormation whether the deployed layer is the same
- *   as the one just built (to skip its upload); that question belongs to `deploy`, which
- *   still asks it.
- *
- * Settings come from `custom.stack` in serverless.yml.
+ * Settings come from `custom.template` in serverless.yml.
  */
-class BankStack {
+class TemplateRules {
   constructor(serverless) {
     this.serverless = serverless;
     this.hooks = {
       initialize: () => {
         this.excludeBytecode();
         this.assignRoles();
-        this.packageOffline();
       },
       'after:aws:package:finalize:mergeCustomProviderResources': () => this.finishTemplate(),
     };
@@ -49,24 +47,24 @@ class BankStack {
     }
   }
 
-  packageOffline() {
-    if ((this.serverless.processedInput.commands || [])[0] !== 'package') return;
-    const layers = this.serverless.pluginManager.plugins.find((p) => p.constructor.name === 'AwsCompileLayers');
-    if (!layers) this.fail('osls no longer has AwsCompileLayers; check the offline package step');
-    layers.compareWithLastLayer = async () => undefined;
-  }
-
   assignRoles() {
+    // named here, in the service's own resources, where `osls deploy function` looks
+    const declared = ((this.serverless.service.resources || {}).Resources) || {};
     for (const key of this.serverless.service.getAllFunctions()) {
       const fn = this.serverless.service.getFunction(key);
       if (!fn.role) fn.role = `${this.naming.getNormalizedFunctionName(key)}Role`;
+      const role = typeof fn.role === 'string' ? declared[fn.role] : null;
+      if (role && role.Type === 'AWS::IAM::Role') {
+        role.Properties = { ...(role.Properties || {}), RoleName: this.roleName(key) };
+      }
     }
   }
 
   finishTemplate() {
-    const settings = (this.serverless.service.custom || {}).stack || {};
+    const settings = (this.serverless.service.custom || {}).template || {};
     const resources = this.serverless.service.provider.compiledCloudFormationTemplate.Resources;
     this.completeRoles(resources);
+    this.dropRedundantDependencies(resources);
     this.protectTables(resources, settings.deletionProtection);
     this.throttleStage(resources, settings.throttle || {});
     this.routeSchedules(resources);
@@ -74,7 +72,7 @@ class BankStack {
   }
 
   fail(message) {
-    throw new this.serverless.classes.Error(`bank-stack: ${message}`);
+    throw new this.serverless.classes.Error(`template-rules: ${message}`);
   }
 
   completeRoles(resources) {
@@ -120,6 +118,23 @@ class BankStack {
         ...(props.Policies || []),
       ];
     }
+  }
+
+  dropRedundantDependencies(resources) {
+    // osls adds `DependsOn: <role>` to a function that already `GetAtt`s that role; the
+    // reference is the dependency (cfn-lint W3005, and moto's template validation refuses it)
+    for (const resource of Object.values(resources)) {
+      if (resource.Type !== 'AWS::Lambda::Function' || !Array.isArray(resource.DependsOn)) continue;
+      const role = (resource.Properties.Role || {})['Fn::GetAtt'];
+      if (role) resource.DependsOn = resource.DependsOn.filter((id) => id !== role[0]);
+    }
+  }
+
+  roleName(key) {
+    const { service } = this.serverless.service;
+    const name = `${service}-${this.serverless.getProvider('aws').getStage()}-${key}`;
+    if (name.length > 64) this.fail(`role name ${name} is longer than IAM's 64 characters; shorten the stage name`);
+    return name;
   }
 
   protectTables(resources, protection) {
@@ -273,4 +288,4 @@ class BankStack {
   }
 }
 
-module.exports = BankStack;
+module.exports = TemplateRules;
