@@ -31,6 +31,8 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from werkzeug.wrappers import Request, Response
 
+from functions.common import clock
+
 DEFAULT_OPENID = "o_demo_customer"
 TOKEN_TTL_S = 7200
 ERRMSG = {
@@ -77,7 +79,7 @@ class SentMessage:
     kind: str  # "template" or the custom message's msgtype ("text", ...)
     payload: dict
     status: str = "success"
-    at: float = field(default_factory=time.time)
+    at: float = field(default_factory=lambda: clock.now().timestamp())  # the stack's clock, as the chat shows it
 
     @property
     def text(self) -> str:
@@ -319,7 +321,7 @@ class FakeWeChat:
         openid = request.args.get("openid", "")
         if openid in self.unsubscribed:
             return _json({"subscribe": 0, "openid": openid})
-        return _json({"subscribe": 1, "openid": openid, "language": "zh_CN", "subscribe_time": int(time.time()),
+        return _json({"subscribe": 1, "openid": openid, "language": "zh_CN", "subscribe_time": clock.epoch(),
                       "subscribe_scene": "ADD_SCENE_QR_CODE"})
 
     # -- OAuth2 ------------------------------------------------------------------------

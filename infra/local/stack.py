@@ -18,12 +18,14 @@ import os
 import sys
 import threading
 import traceback
-from pathlib import Path
+from datetime import datetime
 from typing import Any
 
 from werkzeug.serving import WSGIRequestHandler
 
+from functions.common import clock
 from infra.local import resources, slsconfig
+from infra.local.admin import Admin
 from infra.local.gateway import Gateway, routes_from
 from infra.local.lambdas import FunctionError, Lambdas
 from infra.local.queues import QueueDelivery, mappings_from
@@ -33,7 +35,6 @@ logger = logging.getLogger("infra.local")
 
 HOST = "127.0.0.1"
 DEMO_ORDER = ("branch_lookup", "booking", "loan_apply", "notify")
-WEUI_CSS = slsconfig.ROOT / "node_modules" / "weui" / "dist" / "style" / "weui.min.css"
 DUMMY_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "testing",
     "AWS_SECRET_ACCESS_KEY": "testing",
@@ -108,6 +109,7 @@ class LocalStack:
             self.refs = resources.create_all(self.config, self._session)
             self.environment = self._function_environment()
             os.environ.update(self.environment)
+            clock.start_from(self.environment)
             _forget_cached_clients()
             self._put_secrets_parameter()
             self._app = self._build_app()
@@ -144,6 +146,7 @@ class LocalStack:
         if self._saved_env is not None:
             os.environ.clear()
             os.environ.update(self._saved_env)
+            clock.start_from(self._saved_env)
             self._saved_env = None
             _forget_cached_clients()
 
@@ -168,6 +171,11 @@ class LocalStack:
         """Deliver queued messages until none is visible; returns how many were handed over."""
         assert self.delivery is not None, "start() first"
         return self.delivery.drain(max_batches)
+
+    def set_clock(self, at: datetime | None) -> None:
+        """Run the functions' clock on from `at` (None: the real time); the schedules follow."""
+        clock.set_at(at)
+        self.scheduler.moved()
 
     def invoke(self, key: str, event: Any) -> Any:
         return self.lambdas.call(key, event)
@@ -231,9 +239,14 @@ class LocalStack:
         return out
 
     def client_environment(self) -> dict[str, str]:
-        """What another process needs to talk to this stack's AWS (the CLI's sub-apps)."""
-        return {**self.environment, **{k: os.environ[k] for k in (*DUMMY_CREDENTIALS, "AWS_REGION",
-                "AWS_DEFAULT_REGION", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_LAMBDA") if k in os.environ}}
+        """What another process needs to talk to this stack's AWS (the CLI's sub-apps), and
+        the clock as it reads now when it was set."""
+        env = {**self.environment, **{k: os.environ[k] for k in (*DUMMY_CREDENTIALS, "AWS_REGION",
+               "AWS_DEFAULT_REGION", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_LAMBDA") if k in os.environ}}
+        env.pop(clock.SETTING, None)
+        if clock.is_set():
+            env[clock.SETTING] = clock.iso(clock.now())
+        return env
 
     # -- internals -----------------------------------------------------------------------
 
@@ -271,6 +284,8 @@ class LocalStack:
             for key in env:
                 if key in self._saved_env and key not in WIRING and not key.startswith("TABLE_"):
                     env[key] = self._saved_env[key]
+            if self._saved_env.get(clock.SETTING):  # `CLOCK_AT=2026-11-16T15:30 make run`
+                env[clock.SETTING] = self._saved_env[clock.SETTING]
         env.update(self.overrides)
         return env
 
@@ -286,8 +301,6 @@ class LocalStack:
 
     def _build_app(self):
         from werkzeug.middleware.dispatcher import DispatcherMiddleware
-
-        from infra.local.admin import Admin
 
         mounts: dict[str, Any] = {}
         try:
@@ -351,10 +364,6 @@ class _QuietHandler(WSGIRequestHandler):
 
     def log_request(self, *args: Any, **kwargs: Any) -> None:
         pass
-
-
-def weui_css() -> Path | None:
-    return WEUI_CSS if WEUI_CSS.is_file() else None
 
 
 __all__ = ["LocalStack", "FunctionError"]
