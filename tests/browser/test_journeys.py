@@ -10,7 +10,7 @@ from playwright.sync_api import expect
 
 from functions.common import clock
 from tests.browser.sim_page import Simulator
-from tests.named_times import NAMED_TIMES
+from tests.named_times import FIRST_SLOT, NAMED_TIMES, QUIET_UNTIL
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.xdist_group("browser")]
 
@@ -56,20 +56,6 @@ def _first_bookable_slot(form) -> str:
             expect(form.locator(f"form input[name=slot_start][value='{start}']")).to_be_attached()
             return clock.show_time(clock.parse_utc(start))
     raise AssertionError("no bookable slot in the next 14 days")
-
-
-# The first slot the demo branch nearest 天一广场 (08:30-17:00 on weekdays, 09:00-16:00 at
-# weekends, a lunch break) offers at each named time: an hour ahead at least, so at 15:30
-# today's 16:30 has just gone, and nothing after the last slot of the day.
-FIRST_SLOT = {
-    "2026-11-16T09:00": "2026-11-16 10:30",
-    "2026-11-16T15:30": "2026-11-17 08:30",
-    "2026-11-16T17:55": "2026-11-17 08:30",
-    "2026-11-16T23:30": "2026-11-17 08:30",
-    "2026-11-21T15:30": "2026-11-22 09:00",
-    "2026-11-22T10:00": "2026-11-22 11:30",
-}
-QUIET_UNTIL = {"2026-11-16T23:30": "2026-11-17T08:00"}  # notify holds all but card alerts 21:00-08:00
 
 
 @pytest.mark.parametrize("clock_at", NAMED_TIMES, indirect=True)
