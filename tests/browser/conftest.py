@@ -33,6 +33,8 @@ CHROMIUM_ARGS = [
 VIEWPORT = {"width": 1100, "height": 860}  # the phone and the panels side by side
 MISSING = ("Chromium not found (looked for $CHROMIUM_PATH, /usr/bin/chromium, chromium on PATH): "
            "browser journeys NOT run; install Debian's chromium package (.ci/run does)")
+NO_CJK_FONT = ("no font with Chinese glyphs: the browser screenshots show boxes for Chinese; install Debian's "
+               "fonts-noto-cjk (.ci/run does)")
 
 
 def chromium_path() -> str | None:
@@ -44,9 +46,20 @@ def chromium_path() -> str | None:
     return next((c for c in candidates if c and os.access(c, os.X_OK)), None)
 
 
+def has_cjk_font() -> bool:
+    """Whether fontconfig knows a font with Chinese glyphs (else screenshots show boxes)."""
+    import subprocess
+
+    fc_list = shutil.which("fc-list")
+    return bool(fc_list) and bool(subprocess.run([fc_list, ":lang=zh", "family"], capture_output=True, text=True,
+                                                 timeout=30).stdout.strip())
+
+
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
     if chromium_path() is None:
         terminalreporter.write_sep("!", "WARNING: " + MISSING, red=True, bold=True)
+    elif not has_cjk_font():
+        terminalreporter.write_sep("!", "WARNING: " + NO_CJK_FONT, red=True, bold=True)
 
 
 @pytest.fixture(scope="package")
