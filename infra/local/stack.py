@@ -18,7 +18,7 @@ import os
 import sys
 import threading
 import traceback
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from werkzeug.serving import WSGIRequestHandler
@@ -49,7 +49,10 @@ WIRING = ("STAGE", "FUNCTION_PREFIX", "NOTIFY_QUEUE_URL", "PII_KMS_KEY_ID", "WEC
 class LocalStack:
     """One running local stack. `port=0` picks a free port (tests); `inherit_env` lets the
     shell's environment override the local defaults (the CLI); `retry_delay_s` shortens how
-    long a failed queue message stays invisible (None: the queue's visibility timeout)."""
+    long a failed queue message stays invisible (None: the queue's visibility timeout).
+    `env={"CLOCK_AT": ...}` (or CLOCK_AT in the shell, with `inherit_env`) starts the
+    functions' clock at that instant; without it the clock stays as it was. `stop()` puts the
+    clock back as it found it."""
 
     def __init__(self, port: int = 0, *, config: slsconfig.ServerlessConfig | None = None, demo: bool = True,
                  schedules: bool = True, queues: bool = True, inherit_env: bool = False,
@@ -75,6 +78,7 @@ class LocalStack:
         self._server: Any = None
         self._serving: threading.Thread | None = None
         self._saved_env: dict[str, str] | None = None
+        self._clock_before: timedelta | None = None  # how far the process's clock was set, if it was
         self._session: Any = None
         self._app: Any = None
         self.ready = False
@@ -109,7 +113,9 @@ class LocalStack:
             self.refs = resources.create_all(self.config, self._session)
             self.environment = self._function_environment()
             os.environ.update(self.environment)
-            clock.start_from(self.environment)
+            self._clock_before = clock.now() - datetime.now(UTC) if clock.is_set() else None
+            if self.environment.get(clock.SETTING):
+                clock.start_from(self.environment)
             _forget_cached_clients()
             self._put_secrets_parameter()
             self._app = self._build_app()
@@ -146,7 +152,7 @@ class LocalStack:
         if self._saved_env is not None:
             os.environ.clear()
             os.environ.update(self._saved_env)
-            clock.start_from(self._saved_env)
+            clock.set_at(None if self._clock_before is None else datetime.now(UTC) + self._clock_before)
             self._saved_env = None
             _forget_cached_clients()
 
