@@ -18,8 +18,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.fixture
 def real_clock_after():
+    """The clock as this process was started (the real one, unless CLOCK_AT was given)."""
     yield
-    clock.set_at(None)
+    clock.start_from(os.environ)
 
 
 def test_clock_at_is_ningbo_wall_time_and_the_clock_runs_on_from_it(real_clock_after):
@@ -61,7 +62,8 @@ def test_a_value_that_is_not_a_time_is_refused():
 
 
 @pytest.mark.parametrize("stage", ["dev", "prod"])
-def test_an_aws_stage_refuses_the_setting(stage, monkeypatch, real_clock_after):
+def test_an_aws_stage_refuses_the_setting(stage, real_clock_after, monkeypatch):
+    clock.set_at(None)
     with pytest.raises(RuntimeError, match=f"CLOCK_AT: the clock cannot be set in stage '{stage}'"):
         clock.start_from({"STAGE": stage, "CLOCK_AT": "2026-11-16T09:00"})
     monkeypatch.setenv("STAGE", stage)

@@ -2,6 +2,7 @@
 (Asia/Shanghai: UTC+8 all year, no DST), and firing one now."""
 from __future__ import annotations
 
+import os
 import queue
 from datetime import UTC, date, datetime, timedelta
 
@@ -112,8 +113,9 @@ def test_the_scheduler_fires_what_is_due_at_a_minute():
 
 @pytest.fixture
 def real_clock_after():
+    """The clock as this process was started (the real one, unless CLOCK_AT was given)."""
     yield
-    clock.set_at(None)
+    clock.start_from(os.environ)
 
 
 def test_the_scheduler_runs_on_the_functions_clock(real_clock_after):
