@@ -13,7 +13,6 @@ from __future__ import annotations
 import os
 import shutil
 import warnings
-from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -91,13 +90,13 @@ def stack():
 
 
 @pytest.fixture
-def clock_at(stack, request) -> datetime:
-    """The stack's clock, moved to the time the test names (Asia/Shanghai wall time)."""
+def clock_at(stack, request) -> str:
+    """The time the test names (as CLOCK_AT takes it), the stack's clock moved there."""
     from functions.common import clock
 
-    at = clock.parse_setting(getattr(request, "param", WEEKDAY_MORNING))
-    stack.set_clock(at)
-    return at
+    named = getattr(request, "param", WEEKDAY_MORNING)
+    stack.set_clock(clock.parse_setting(named))
+    return named
 
 
 @pytest.fixture

@@ -59,8 +59,7 @@ def _first_bookable_slot(form) -> str:
 
 
 @pytest.mark.parametrize("clock_at", NAMED_TIMES, indirect=True)
-def test_book_a_manager_then_cancel(sim, stack, clock_at, request):
-    named = request.node.callspec.params["clock_at"]
+def test_book_a_manager_then_cancel(sim, stack, clock_at):
     sim.follow("预约")
     sim.send_place("天一广场")  # nearest bookable branches come first
     article = sim.send_text("预约")
@@ -69,7 +68,7 @@ def test_book_a_manager_then_cancel(sim, stack, clock_at, request):
     booking = sim.open_link(article)
     booking.locator("a[data-branch]").first.click()
     booking.locator("a[data-service]").first.click()
-    assert _first_bookable_slot(booking) == FIRST_SLOT[named]
+    assert _first_bookable_slot(booking) == FIRST_SLOT[clock_at]
     booking.locator("input[name=name]").fill("王小明")
     booking.locator("input[name=mobile]").fill("13805741234")
     booking.get_by_role("button", name="确认预约").click()
@@ -80,13 +79,13 @@ def test_book_a_manager_then_cancel(sim, stack, clock_at, request):
     expect(booking.locator("body")).to_contain_text("138****1234")
 
     sim.deliver()
-    if named in QUIET_UNTIL:
+    if clock_at in QUIET_UNTIL:
         assert _templates_sent(stack, sim.openid) == []  # held until the morning
         booking.get_by_role("button", name="取消预约").click()
         expect(booking.locator("[data-notice=cancelled]")).to_have_text("已取消预约")
         sim.deliver()
         assert _templates_sent(stack, sim.openid) == []
-        sim.set_clock(clock.parse_setting(QUIET_UNTIL[named]))
+        sim.set_clock(clock.parse_setting(QUIET_UNTIL[clock_at]))
         stack.fire_schedule("notifyPending")
         sim.deliver()
         expect(sim.templates().filter(has_text="预约成功")).to_have_count(1)
