@@ -1,8 +1,17 @@
 """Time and money as the bank shows them: stored in UTC and fen, shown in Asia/Shanghai and
-yuan. `now()` is the one clock every function reads, so tests can freeze it."""
+yuan. `now()` is the one clock every function reads.
+
+The local stack and its tests set it, so a journey runs at the hour it names whatever the
+machine's clock says: `CLOCK_AT` (ISO-8601; without an offset, Asia/Shanghai wall time),
+read when this module is first imported, starts the clock at that instant and lets it run
+on from there, so waits and expiries behave; `set_at()` moves it while the stack runs. An
+AWS stage refuses `CLOCK_AT` at start-up: only the real clock runs there. `freeze()` stops
+the clock for a unit test."""
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import os
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
@@ -10,7 +19,9 @@ if TYPE_CHECKING:
     from zoneinfo import ZoneInfo
 
     SHANGHAI: ZoneInfo
+SETTING = "CLOCK_AT"
 _frozen: datetime | None = None
+_offset: timedelta | None = None  # the set clock ahead of the real one (negative: behind)
 
 
 @lru_cache(maxsize=1)
@@ -30,7 +41,10 @@ def __getattr__(name: str):
 
 def now() -> datetime:
     """Current time, timezone-aware UTC."""
-    return _frozen if _frozen is not None else datetime.now(UTC)
+    if _frozen is not None:
+        return _frozen
+    real = datetime.now(UTC)
+    return real if _offset is None else real + _offset
 
 
 def epoch() -> int:
@@ -41,6 +55,49 @@ def freeze(at: datetime | None) -> None:
     """Freeze the clock at `at` (aware datetime), or unfreeze with None. For tests."""
     global _frozen
     _frozen = at.astimezone(UTC) if at is not None else None
+
+
+def set_at(at: datetime | None) -> None:
+    """Run the clock on from `at` (aware), or on the real time again with None. Refused in
+    an AWS stage."""
+    if at is not None:
+        _refuse_in_aws(os.environ.get("STAGE"))
+    _run_from(at)
+
+
+def is_set() -> bool:
+    return _offset is not None
+
+
+def start_from(environ: Mapping[str, str]) -> None:
+    """Start the clock as `environ` says: at its `CLOCK_AT`, or on the real time without
+    one. RuntimeError in an AWS stage (`STAGE` other than local or test)."""
+    value = environ.get(SETTING)
+    if value:
+        _refuse_in_aws(environ.get("STAGE"))
+    _run_from(parse_setting(value) if value else None)
+
+
+def _run_from(at: datetime | None) -> None:
+    global _offset
+    _offset = None if at is None else at.astimezone(UTC) - datetime.now(UTC)
+
+
+def parse_setting(value: str) -> datetime:
+    """An instant from a CLOCK_AT value: ISO-8601; without an offset, Asia/Shanghai wall time.
+    ValueError when it is not one."""
+    dt = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    return dt.replace(tzinfo=_shanghai()) if dt.tzinfo is None else dt
+
+
+def _refuse_in_aws(stage: str | None) -> None:
+    from functions.common import config
+
+    stage = stage or config.DEFAULT_STAGE
+    if stage not in config.LOCAL_STAGES:
+        raise RuntimeError(f"{SETTING}: the clock cannot be set in stage {stage!r}; only the local stack and "
+                           f"tests ({', '.join(config.LOCAL_STAGES)}) may set it. Remove {SETTING} from the "
+                           "functions' environment.")
 
 
 def local(dt: datetime | None = None) -> datetime:
@@ -68,3 +125,7 @@ def yuan(fen: int) -> str:
     sign = "-" if fen < 0 else ""
     whole, cents = divmod(abs(int(fen)), 100)
     return f"{sign}¥{whole:,}.{cents:02d}"
+
+
+if os.environ.get(SETTING):  # start-up: a function or stack started with CLOCK_AT
+    start_from(os.environ)

@@ -20,6 +20,9 @@ SECRET_NAMES = (
     "PII_HASH_KEY",
     "STAFF_API_KEY",
 )
+# Stages that are not in AWS: the local stack and the tests.
+LOCAL_STAGES = ("local", "test")
+DEFAULT_STAGE = "local"
 
 
 @dataclass(frozen=True)
@@ -41,7 +44,7 @@ class Settings:
 
     @property
     def is_aws(self) -> bool:
-        return self.stage not in ("local", "test")
+        return self.stage not in LOCAL_STAGES
 
     def table(self, name: str) -> str:
         """Table name for a logical name like `branches` (env `TABLE_BRANCHES`)."""
@@ -56,7 +59,7 @@ class Settings:
 def settings() -> Settings:
     env = os.environ.get
     return Settings(
-        stage=env("STAGE", "local"),
+        stage=env("STAGE", DEFAULT_STAGE),
         region=env("AWS_REGION") or env("AWS_DEFAULT_REGION", "cn-north-1"),
         public_base_url=env("PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/"),
         wechat_app_id=env("WECHAT_APP_ID", "wxlocal0000000000"),

@@ -133,6 +133,12 @@ class WriteGroup:
         self._writing = False
         self._mine = threading.local()
 
+    @property
+    def waiting(self) -> int:
+        """How many puts wait for a write (the next one takes them)."""
+        with self._changed:
+            return len(self._waiting)
+
     @contextmanager
     def promise(self) -> Iterator[None]:
         """This thread may `save` one item before the block ends; a promise not kept is

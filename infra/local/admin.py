@@ -1,10 +1,14 @@
-"""/_local/: what the local stack runs and a few levers (fire a schedule, drain the queues).
+"""/_local/: what the local stack runs and a few levers (fire a schedule, drain the queues,
+move the clock).
 
   GET  /_local/                       an overview page
   GET  /_local/health                 {"status": "ok", ...}
   GET  /_local/routes | functions | schedules | queues
   POST /_local/schedules/<name>/fire  run a schedule's function now
   POST /_local/queues/drain           deliver queued messages until none is visible
+  GET  /_local/clock                  the functions' clock: {"now", "local", "set"}
+  POST /_local/clock                  {"at": "2026-11-16T15:30"} runs it on from then (Asia/Shanghai
+                                      without an offset); {"at": null} goes back to the real time
   GET  /_local/env                    the environment another process needs to reach this stack
   GET  /_local/static/weui.min.css    WeUI from node_modules (WEUI_CSS_URL)
 """
@@ -12,18 +16,22 @@ from __future__ import annotations
 
 import html
 import json
-from typing import TYPE_CHECKING, Any
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Protocol
 
 from werkzeug.exceptions import HTTPException, NotFound
 from werkzeug.routing import Map, Rule
 from werkzeug.utils import redirect
 from werkzeug.wrappers import Request, Response
 
+from functions.common import clock
+from infra.local import slsconfig
 from infra.local.gateway import routes_from
 from infra.local.lambdas import FunctionError
+from infra.local.schedules import Schedule, Scheduler
 
-if TYPE_CHECKING:
-    from infra.local.stack import LocalStack
+WEUI_CSS = slsconfig.ROOT / "node_modules" / "weui" / "dist" / "style" / "weui.min.css"
 
 URLS = Map([
     Rule("/_local/", endpoint="index", methods=["GET"]),
@@ -35,6 +43,7 @@ URLS = Map([
     Rule("/_local/queues", endpoint="queues", methods=["GET"]),
     Rule("/_local/queues/drain", endpoint="drain", methods=["POST"]),
     Rule("/_local/env", endpoint="env", methods=["GET"]),
+    Rule("/_local/clock", endpoint="clock", methods=["GET", "POST"]),
     Rule("/_local/static/weui.min.css", endpoint="weui", methods=["GET"]),
 ], strict_slashes=False)
 
@@ -44,8 +53,34 @@ def _json(body: Any, status: int = 200) -> Response:
                     content_type="application/json; charset=utf-8")
 
 
+class Stack(Protocol):
+    """What the admin routes read and pull on (infra.local.stack.LocalStack)."""
+
+    ready: bool
+    config: slsconfig.ServerlessConfig
+    schedules: list[Schedule]
+    scheduler: Scheduler
+    fake_wechat: Any
+    demo_results: dict[str, Any]
+
+    @property
+    def url(self) -> str: ...
+
+    def fire_schedule(self, name: str) -> Any: ...
+
+    def queue_depths(self) -> list[dict[str, Any]]: ...
+
+    def drain_queues(self, max_batches: int = ...) -> int: ...
+
+    def client_environment(self) -> dict[str, str]: ...
+
+    def urls(self) -> dict[str, str]: ...
+
+    def set_clock(self, at: datetime | None) -> None: ...
+
+
 class Admin:
-    def __init__(self, stack: LocalStack):
+    def __init__(self, stack: Stack):
         self.stack = stack
 
     def __call__(self, request: Request) -> Response | None:
@@ -102,9 +137,19 @@ class Admin:
     def env(self, request: Request) -> Response:
         return _json(self.stack.client_environment())
 
-    def weui(self, request: Request) -> Response:
-        from infra.local.stack import weui_css
+    def clock(self, request: Request) -> Response:
+        if request.method == "POST":
+            value = (request.get_json(silent=True) or {}).get("at") if request.is_json else request.form.get("at")
+            try:
+                at = clock.parse_setting(str(value)) if value else None
+            except ValueError:
+                return _json({"code": "invalid_clock", "message": f"not an ISO-8601 time: {value!r}"}, 400)
+            self.stack.set_clock(at)
+            if _wants_html(request):
+                return redirect("/_local/", 303)
+        return _json(_clock_state())
 
+    def weui(self, request: Request) -> Response:
         path = weui_css()
         if path is None:
             return _json({"message": "node_modules/weui is missing: run `npm ci`"}, 404)
@@ -126,18 +171,31 @@ class Admin:
         queues = "".join(
             f"<tr><td>{esc(q['name'])}</td><td>{q['visible']}</td><td>{q['in_flight']}</td>"
             f"<td>{esc(', '.join(q['consumers']) or '-')}</td></tr>" for q in stack.queue_depths())
+        now = _clock_state()
         page = f"""<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Local stack</title><link rel="stylesheet" href="/_local/static/weui.min.css">
 <style>body{{padding:12px;font-size:14px}} table{{border-collapse:collapse;width:100%;margin-bottom:16px}}
 td,th{{border-bottom:1px solid #eee;padding:4px 6px;text-align:left;vertical-align:top}}</style></head>
 <body><h2>Local stack</h2><ul>{links}</ul>
+<h3>Clock</h3><form method=post action="/_local/clock"><p>{esc(now["local"])}
+{"(set)" if now["set"] else "(real time)"}</p><input name=at placeholder="2026-11-16T15:30 (Asia/Shanghai)">
+<button class="weui-btn weui-btn_mini weui-btn_default">Set</button></form>
 <h3>Schedules</h3><table><tr><th>name</th><th>function</th><th>when</th><th></th></tr>{schedules}</table>
 <h3>Queues</h3><table><tr><th>queue</th><th>visible</th><th>in flight</th><th>consumers</th></tr>{queues}</table>
 <form method=post action="/_local/queues/drain"><button class="weui-btn weui-btn_mini weui-btn_default">
 Deliver now</button></form>
 <h3>Routes</h3><table><tr><th>method</th><th>path</th><th>function</th></tr>{routes}</table></body></html>"""
         return Response(page, content_type="text/html; charset=utf-8")
+
+
+def _clock_state() -> dict[str, Any]:
+    now = clock.now()
+    return {"now": clock.iso(now), "local": clock.local(now).isoformat(timespec="seconds"), "set": clock.is_set()}
+
+
+def weui_css() -> Path | None:
+    return WEUI_CSS if WEUI_CSS.is_file() else None
 
 
 def _wants_html(request: Request) -> bool:

@@ -3,7 +3,7 @@
   run                 start everything on 127.0.0.1 (PORT, default 8000) in the foreground
   schedule list       the schedules of serverless.yml and when they fire next
   schedule fire NAME  fire one now on the running stack
-  env                 `export` lines that point a shell at the running stack's AWS
+  env                 `export` lines that point a shell at the running stack's AWS (and clock)
   <name> ...          operator commands of infra/cli/<name>.py, run against the running stack
 """
 from __future__ import annotations
@@ -15,7 +15,6 @@ import shlex
 import signal
 import sys
 import threading
-from datetime import UTC, datetime
 from urllib.error import HTTPError, URLError
 from urllib.request import Request, urlopen
 
@@ -54,10 +53,11 @@ def attach(stack_url: str) -> bool:
     except (URLError, OSError, ValueError):
         return False
     os.environ.update(env)
-    from functions.common import aws, config
+    from functions.common import aws, clock, config
 
     aws.reset()
     config.reset()
+    clock.start_from(os.environ)  # the stack's clock, when it was set
     return True
 
 
@@ -131,11 +131,12 @@ def _banner(stack) -> None:
 @schedule_app.command("list")
 def schedule_list() -> None:
     """Every schedule of serverless.yml and when it fires next."""
+    from functions.common import clock
     from infra.local import slsconfig
     from infra.local.schedules import schedules_from
 
     table = Table("name", "function", "expression", "timezone", "next (local)", "input")
-    now = datetime.now(UTC)
+    now = clock.now()
     for s in schedules_from(slsconfig.load("local")):
         info = s.describe(now)
         table.add_row(info["name"], info["function"], " ".join(info["expressions"]), info["timezone"],

@@ -32,6 +32,8 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from werkzeug.wrappers import Request, Response
 
+from functions.common import clock
+
 DEFAULT_OPENID = "o_demo_customer"
 # What WeChat's OAuth2 documentation allows in `state`.
 STATE = re.compile(r"[a-zA-Z0-9]{0,128}")
@@ -80,7 +82,7 @@ class SentMessage:
     kind: str  # "template" or the custom message's msgtype ("text", ...)
     payload: dict
     status: str = "success"
-    at: float = field(default_factory=time.time)
+    at: float = field(default_factory=lambda: clock.now().timestamp())  # the stack's clock, as the chat shows it
 
     @property
     def text(self) -> str:
@@ -322,7 +324,7 @@ class FakeWeChat:
         openid = request.args.get("openid", "")
         if openid in self.unsubscribed:
             return _json({"subscribe": 0, "openid": openid})
-        return _json({"subscribe": 1, "openid": openid, "language": "zh_CN", "subscribe_time": int(time.time()),
+        return _json({"subscribe": 1, "openid": openid, "language": "zh_CN", "subscribe_time": clock.epoch(),
                       "subscribe_scene": "ADD_SCENE_QR_CODE"})
 
     # -- OAuth2 ------------------------------------------------------------------------

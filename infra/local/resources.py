@@ -119,13 +119,15 @@ def serialize_requests() -> None:
     marks messages received while other requests walk the same messages, so a receive can
     fail half-way (an error the SDK retries) and leave its messages in flight until their
     visibility timeout. A receive must not long-poll (it would hold the queue's lock).
-    Idempotent; process-wide; a lock per service."""
+    Idempotent; process-wide; a lock per service. RuntimeError when this moto no longer
+    sends every request through the method locked here: the lock would guard nothing."""
     import threading
 
     from moto.dynamodb.responses import DynamoHandler
     from moto.sqs.responses import SQSResponse
 
     for handler in (DynamoHandler, SQSResponse):
+        _check_dispatch(handler)
         if getattr(handler.call_action, "serialized", False):
             continue
         lock, unlocked = threading.Lock(), handler.call_action
@@ -136,3 +138,21 @@ def serialize_requests() -> None:
 
         call_action.serialized = True  # type: ignore[attr-defined]
         handler.call_action = call_action  # type: ignore[method-assign]
+
+
+def _check_dispatch(handler: type) -> None:
+    """Every request reaches a moto handler through `dispatch`, which calls `_dispatch`,
+    which calls `call_action` (moto 5); say so loudly the day that is no longer true."""
+    import moto
+
+    def calls(function: object, name: str) -> bool:
+        return name in getattr(getattr(function, "__code__", None), "co_names", ())
+
+    dispatch = getattr(getattr(handler, "dispatch", None), "__func__", None)
+    if not (callable(getattr(handler, "call_action", None)) and calls(dispatch, "_dispatch")
+            and calls(getattr(handler, "_dispatch", None), "call_action")):
+        raise RuntimeError(
+            f"moto {moto.__version__} no longer routes every request of {handler.__name__} through "
+            f"{handler.__name__}.call_action (dispatch → _dispatch → call_action), so the lock that makes "
+            "its requests atomic (infra/local/resources.serialize_requests) would guard nothing: adapt it "
+            "to this moto, or go back to the moto it was written for (requirements/dev.txt)")

@@ -5,6 +5,9 @@ day-of-month month day-of-week year)` with `* , - / ?`, `L` and `W` in day-of-mo
 `L` and `#` in day-of-week (1-7 = SUN-SAT). A cron is read in the schedule's `timezone`
 (EventBridge Scheduler's; UTC for plain EventBridge rules), so `cron(0 10 * * ? *)` in
 Asia/Shanghai fires at 02:00 UTC all year round.
+
+Time is the functions' clock (`functions.common.clock`), so on a stack started with
+`CLOCK_AT`, or whose clock was moved, the 18:00 reminders fire when that clock says 18:00.
 """
 from __future__ import annotations
 
@@ -20,6 +23,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from functions.common import clock
 from infra.local.slsconfig import ServerlessConfig
 
 logger = logging.getLogger("infra.local")
@@ -191,7 +195,7 @@ def parse_expression(expression: str) -> Cron | Rate:
 @dataclass
 class Schedule:
     """One schedule of one function. Cron schedules fire on their wall-clock minutes;
-    rate schedules every `minutes` from `anchor` (when the stack started)."""
+    rate schedules every `minutes` from `anchor` (when the stack started or its clock moved)."""
 
     name: str
     function: str
@@ -200,7 +204,7 @@ class Schedule:
     input: Any = None
     enabled: bool = True
     fired: int = 0
-    anchor: datetime = field(default_factory=lambda: datetime.now(UTC).replace(second=0, microsecond=0))
+    anchor: datetime = field(default_factory=lambda: _minute(clock.now()))
 
     @property
     def tz(self) -> ZoneInfo:
@@ -241,14 +245,14 @@ class Schedule:
                 except ValueError:
                     return self.input
             return self.input
-        at = at or datetime.now(UTC)
+        at = at or clock.now()
         return {"version": "0", "id": str(uuid.uuid4()), "detail-type": "Scheduled Event", "source": "aws.events",
                 "account": "000000000000", "time": at.strftime("%Y-%m-%dT%H:%M:%SZ"), "region": region,
                 "resources": [f"arn:aws:scheduler:{region}:000000000000:schedule/default/{self.name}"],
                 "detail": {}}
 
     def describe(self, now: datetime | None = None) -> dict[str, Any]:
-        upcoming = self.next_fire(now or datetime.now(UTC)) if self.enabled else None
+        upcoming = self.next_fire(now or clock.now()) if self.enabled else None
         return {"name": self.name, "function": self.function, "expressions": [e.expression for e in self.expressions],
                 "timezone": self.timezone, "input": self.input, "enabled": self.enabled, "fired": self.fired,
                 "next": upcoming.isoformat() if upcoming else None,
@@ -278,14 +282,15 @@ def schedules_from(config: ServerlessConfig) -> list[Schedule]:
 
 
 class Scheduler:
-    """A background thread that looks at every minute once and fires what is due."""
+    """A background thread that looks at every minute of the clock once and fires what is
+    due. When the clock is moved (`moved()`), it goes on from the minute the clock landed in,
+    that minute included, and skips the time jumped over."""
 
-    def __init__(self, schedules: list[Schedule], fire: Callable[[Schedule], Any],
-                 now: Callable[[], datetime] = lambda: datetime.now(UTC)):
+    def __init__(self, schedules: list[Schedule], fire: Callable[[Schedule], Any]):
         self.schedules = schedules
         self._fire = fire
-        self._now = now
         self._stop = threading.Event()
+        self._moved = threading.Event()
         self._thread: threading.Thread | None = None
 
     def get(self, name: str) -> Schedule:
@@ -299,24 +304,38 @@ class Scheduler:
 
     def start(self) -> None:
         self._stop.clear()
+        self._anchor_rates()
         self._thread = threading.Thread(target=self._run, name="scheduler", daemon=True)
         self._thread.start()
 
     def stop(self) -> None:
         self._stop.set()
+        self._moved.set()
         if self._thread:
             self._thread.join(timeout=10)
 
     def due(self, minute: datetime) -> list[Schedule]:
         return [s for s in self.schedules if s.enabled and s.due(minute)]
 
+    def moved(self) -> None:
+        """The clock was moved: rate schedules count from the new minute, crons fire from it."""
+        self._anchor_rates()
+        self._moved.set()
+
+    def _anchor_rates(self) -> None:
+        minute = _minute(clock.now())
+        for schedule in self.schedules:
+            schedule.anchor = minute
+
     def _run(self) -> None:
-        last = self._now().replace(second=0, microsecond=0)
-        while True:
-            wait = (last + timedelta(minutes=1) - self._now()).total_seconds() + 0.05
-            if self._stop.wait(max(0.05, wait)):
-                return
-            current = self._now().replace(second=0, microsecond=0)
+        last = _minute(clock.now())
+        while not self._stop.is_set():
+            wait = (last + timedelta(minutes=1) - clock.now()).total_seconds() + 0.05
+            if self._moved.wait(max(0.05, wait)):
+                self._moved.clear()
+                last = _minute(clock.now()) - timedelta(minutes=1)
+                continue
+            current = _minute(clock.now())
             minute = max(last + timedelta(minutes=1), current - timedelta(minutes=60))  # catch up, boundedly
             while minute <= current:
                 for schedule in self.due(minute):
@@ -329,3 +348,7 @@ class Scheduler:
             self._fire(schedule)
         except Exception as error:  # noqa: BLE001 - a failed run is logged, the next one still fires
             logger.error("schedule %s failed: %s", schedule.name, error)
+
+
+def _minute(at: datetime) -> datetime:
+    return at.replace(second=0, microsecond=0)

@@ -18,12 +18,14 @@ import os
 import sys
 import threading
 import traceback
-from pathlib import Path
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from werkzeug.serving import WSGIRequestHandler
 
+from functions.common import clock
 from infra.local import resources, slsconfig
+from infra.local.admin import Admin
 from infra.local.gateway import Gateway, routes_from
 from infra.local.lambdas import FunctionError, Lambdas
 from infra.local.queues import QueueDelivery, mappings_from
@@ -33,7 +35,6 @@ logger = logging.getLogger("infra.local")
 
 HOST = "127.0.0.1"
 DEMO_ORDER = ("branch_lookup", "booking", "loan_apply", "notify")
-WEUI_CSS = slsconfig.ROOT / "node_modules" / "weui" / "dist" / "style" / "weui.min.css"
 DUMMY_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "testing",
     "AWS_SECRET_ACCESS_KEY": "testing",
@@ -48,7 +49,10 @@ WIRING = ("STAGE", "FUNCTION_PREFIX", "NOTIFY_QUEUE_URL", "PII_KMS_KEY_ID", "SEC
 class LocalStack:
     """One running local stack. `port=0` picks a free port (tests); `inherit_env` lets the
     shell's environment override the local defaults (the CLI); `retry_delay_s` shortens how
-    long a failed queue message stays invisible (None: the queue's visibility timeout)."""
+    long a failed queue message stays invisible (None: the queue's visibility timeout).
+    `env={"CLOCK_AT": ...}` (or CLOCK_AT in the shell, with `inherit_env`) starts the
+    functions' clock at that instant; without it the clock stays as it was. `stop()` puts the
+    clock back as it found it."""
 
     def __init__(self, port: int = 0, *, config: slsconfig.ServerlessConfig | None = None, demo: bool = True,
                  schedules: bool = True, queues: bool = True, inherit_env: bool = False,
@@ -74,6 +78,7 @@ class LocalStack:
         self._server: Any = None
         self._serving: threading.Thread | None = None
         self._saved_env: dict[str, str] | None = None
+        self._clock_before: timedelta | None = None  # how far the process's clock was set, if it was
         self._session: Any = None
         self._app: Any = None
         self.ready = False
@@ -108,6 +113,9 @@ class LocalStack:
             self.refs = resources.create_all(self.config, self._session)
             self.environment = self._function_environment()
             os.environ.update(self.environment)
+            self._clock_before = clock.now() - datetime.now(UTC) if clock.is_set() else None
+            if self.environment.get(clock.SETTING):
+                clock.start_from(self.environment)
             _forget_cached_clients()
             self._put_secrets_parameter()
             self._app = self._build_app()
@@ -144,6 +152,7 @@ class LocalStack:
         if self._saved_env is not None:
             os.environ.clear()
             os.environ.update(self._saved_env)
+            clock.set_at(None if self._clock_before is None else datetime.now(UTC) + self._clock_before)
             self._saved_env = None
             _forget_cached_clients()
 
@@ -168,6 +177,11 @@ class LocalStack:
         """Deliver queued messages until none is visible; returns how many were handed over."""
         assert self.delivery is not None, "start() first"
         return self.delivery.drain(max_batches)
+
+    def set_clock(self, at: datetime | None) -> None:
+        """Run the functions' clock on from `at` (None: the real time); the schedules follow."""
+        clock.set_at(at)
+        self.scheduler.moved()
 
     def invoke(self, key: str, event: Any) -> Any:
         return self.lambdas.call(key, event)
@@ -231,9 +245,14 @@ class LocalStack:
         return out
 
     def client_environment(self) -> dict[str, str]:
-        """What another process needs to talk to this stack's AWS (the CLI's sub-apps)."""
-        return {**self.environment, **{k: os.environ[k] for k in (*DUMMY_CREDENTIALS, "AWS_REGION",
-                "AWS_DEFAULT_REGION", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_LAMBDA") if k in os.environ}}
+        """What another process needs to talk to this stack's AWS (the CLI's sub-apps), and
+        the clock as it reads now when it was set."""
+        env = {**self.environment, **{k: os.environ[k] for k in (*DUMMY_CREDENTIALS, "AWS_REGION",
+               "AWS_DEFAULT_REGION", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_LAMBDA") if k in os.environ}}
+        env.pop(clock.SETTING, None)
+        if clock.is_set():
+            env[clock.SETTING] = clock.iso(clock.now())
+        return env
 
     # -- internals -----------------------------------------------------------------------
 
@@ -271,6 +290,8 @@ class LocalStack:
             for key in env:
                 if key in self._saved_env and key not in WIRING and not key.startswith("TABLE_"):
                     env[key] = self._saved_env[key]
+            if self._saved_env.get(clock.SETTING):  # `CLOCK_AT=2026-11-16T15:30 make run`
+                env[clock.SETTING] = self._saved_env[clock.SETTING]
         env.update(self.overrides)
         return env
 
@@ -289,8 +310,6 @@ class LocalStack:
 
     def _build_app(self):
         from werkzeug.middleware.dispatcher import DispatcherMiddleware
-
-        from infra.local.admin import Admin
 
         mounts: dict[str, Any] = {}
         try:
@@ -354,10 +373,6 @@ class _QuietHandler(WSGIRequestHandler):
 
     def log_request(self, *args: Any, **kwargs: Any) -> None:
         pass
-
-
-def weui_css() -> Path | None:
-    return WEUI_CSS if WEUI_CSS.is_file() else None
 
 
 __all__ = ["LocalStack", "FunctionError"]

@@ -71,14 +71,20 @@ def test_a_fourth_upcoming_booking_is_refused_and_nothing_is_stored(world):
     assert len(store.of_user("o1")) == 3
     # once one is cancelled, a new one fits
     actions.cancel("o1", store.of_user("o1")[0].id)
-    actions.create("o1", form(slot_start="2026-12-01T05:30:00Z"))
+    fits = actions.create("o1", form(slot_start="2026-12-01T05:30:00Z"))
+    assert fits.status == "confirmed"
+    assert store.counter("T01", datetime(2026, 12, 1, 5, 30, tzinfo=UTC), "wealth") == 1
 
 
 def test_bookings_in_the_past_no_longer_count(world, frozen_clock):
     for hour in (1, 2, 3):
         actions.create("o1", form(slot_start=f"2026-12-01T0{hour}:00:00Z"))
+    assert error_of(actions.create, "o1", form(slot_start="2026-12-03T01:00:00Z")).code == "too_many_bookings"
     frozen_clock(datetime(2026, 12, 1, 3, 5, tzinfo=UTC))  # after the first two
-    actions.create("o1", form(slot_start="2026-12-03T01:00:00Z"))
+    fourth = actions.create("o1", form(slot_start="2026-12-03T01:00:00Z"))
+    assert fourth.status == "confirmed"
+    assert sorted(b.slot_start for b in store.of_user("o1")) == [
+        "2026-12-01T01:00:00Z", "2026-12-01T02:00:00Z", "2026-12-01T03:00:00Z", "2026-12-03T01:00:00Z"]
 
 
 BAD_INPUT = [

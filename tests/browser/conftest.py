@@ -1,6 +1,11 @@
 """Browser journeys: the local stack as `make run` serves it, driven through the simulator
 page by Playwright with the distribution's Chromium (never a downloaded browser).
 
+The stack runs on a set clock, whatever the machine's says: every test starts at
+`clock_at` (a weekday morning unless a test names another time, through
+`@pytest.mark.parametrize("clock_at", [...], indirect=True)`), and the browser's clock
+agrees with it, since the simulator page shows times it computes in JavaScript.
+
 Without Chromium every browser test is skipped with the reason, and the run ends with a
 warning saying so (`.ci/run` installs Chromium when it is missing)."""
 from __future__ import annotations
@@ -11,6 +16,8 @@ import warnings
 from pathlib import Path
 
 import pytest
+
+from tests.named_times import WEEKDAY_MORNING
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts" / "browser"
@@ -25,6 +32,8 @@ CHROMIUM_ARGS = [
 VIEWPORT = {"width": 1100, "height": 860}  # the phone and the panels side by side
 MISSING = ("Chromium not found (looked for $CHROMIUM_PATH, /usr/bin/chromium, chromium on PATH): "
            "browser journeys NOT run; install Debian's chromium package (.ci/run does)")
+NO_CJK_FONT = ("no font with Chinese glyphs: the browser screenshots show boxes for Chinese; install Debian's "
+               "fonts-noto-cjk (.ci/run does)")
 
 
 def chromium_path() -> str | None:
@@ -36,9 +45,20 @@ def chromium_path() -> str | None:
     return next((c for c in candidates if c and os.access(c, os.X_OK)), None)
 
 
+def has_cjk_font() -> bool:
+    """Whether fontconfig knows a font with Chinese glyphs (else screenshots show boxes)."""
+    import subprocess
+
+    fc_list = shutil.which("fc-list")
+    return bool(fc_list) and bool(subprocess.run([fc_list, ":lang=zh", "family"], capture_output=True, text=True,
+                                                 timeout=30).stdout.strip())
+
+
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
     if chromium_path() is None:
         terminalreporter.write_sep("!", "WARNING: " + MISSING, red=True, bold=True)
+    elif not has_cjk_font():
+        terminalreporter.write_sep("!", "WARNING: " + NO_CJK_FONT, red=True, bold=True)
 
 
 @pytest.fixture(scope="package")
@@ -55,30 +75,40 @@ def browser():
         browser.close()
 
 
-# The journeys run at any hour: notify's quiet hours (21:00-08:00, which hold back all but
-# card alerts) shrink to one microsecond so a booking confirmation is sent when delivered.
-ANY_HOUR = {"NOTIFY_QUIET_START": "23:59:59.999999", "NOTIFY_QUIET_END": "00:00"}
-
-
 @pytest.fixture(scope="package")
 def stack():
     """One local stack for the browser tests, with its demo data, as `make run` starts it;
-    queue delivery is driven by the tests (`drain_queues()`) so deliveries are deterministic.
-    Every test plays its own new user, so tests share no data."""
+    queue delivery and schedules are driven by the tests (`drain_queues()`,
+    `fire_schedule()`) so deliveries are deterministic. Every test plays its own new user,
+    so tests share no data."""
     from infra.local.stack import LocalStack
 
-    stack = LocalStack(port=0, queues=False, schedules=False, retry_delay_s=0, env=ANY_HOUR).start()
+    stack = LocalStack(port=0, queues=False, schedules=False, retry_delay_s=0,
+                       env={"CLOCK_AT": WEEKDAY_MORNING}).start()
     yield stack
     stack.stop()
 
 
 @pytest.fixture
-def page(browser, stack, request):
-    """A fresh browser profile (no cookies) on the simulator page; the end state is saved as
-    test-artifacts/browser/<test>.png whatever the outcome."""
+def clock_at(stack, request) -> str:
+    """The time the test names (as CLOCK_AT takes it), the stack's clock moved there."""
+    from functions.common import clock
+
+    named = getattr(request, "param", WEEKDAY_MORNING)
+    stack.set_clock(clock.parse_setting(named))
+    return named
+
+
+@pytest.fixture
+def page(browser, stack, clock_at, request):
+    """A fresh browser profile (no cookies) on the simulator page, its clock at the stack's;
+    the end state is saved as test-artifacts/browser/<test>.png whatever the outcome."""
+    from functions.common import clock
+
     context = browser.new_context(viewport=VIEWPORT, locale="zh-CN", timezone_id="Asia/Shanghai")
     context.set_default_timeout(15_000)
     page = context.new_page()
+    page.clock.install(time=clock.now())
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
     page.goto(f"{stack.url}/_local/simulator/")

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime
 
 from playwright.sync_api import FrameLocator, Locator, Page, expect
 
@@ -88,6 +89,12 @@ class Simulator:
 
     def close_h5(self) -> None:
         self.page.click("#h5-close")
+
+    # --- time ---------------------------------------------------------------------------
+    def set_clock(self, at: datetime) -> None:
+        """Move the stack's clock and the browser's together; the clock runs on from `at`."""
+        self.stack.set_clock(at)
+        self.page.clock.set_system_time(at)
 
     # --- outbox and core banking --------------------------------------------------------
     def deliver(self) -> None:

@@ -8,7 +8,9 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from functions.common import clock
 from tests.browser.sim_page import Simulator
+from tests.named_times import FIRST_SLOT, NAMED_TIMES, QUIET_UNTIL
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.xdist_group("browser")]
 
@@ -35,21 +37,29 @@ def test_nearest_branches_from_a_location(sim):
     navigate.scroll_into_view_if_needed()
 
 
-def _first_bookable_slot(form) -> None:
-    """Pick the first open day that still has a slot, then its first slot."""
+def _first_bookable_slot(form) -> str:
+    """Pick the first open day that still has a slot, then its first slot; returns the
+    slot's start as Ningbo reads it. Each day is a page of its own, and its slot list says
+    which day it shows (`data-date`): a day is read only once its own page shows it, from
+    the list's first entry, a slot or the word that none is left."""
     days = form.locator("a.chip[data-date]:not(.off)")
     expect(days.first).to_be_visible()
-    for i in range(days.count()):
-        days.nth(i).click()
-        slots = form.locator("a[data-slot]")
-        expect(form.locator(".slots")).to_be_visible()
-        if slots.count():
-            slots.first.click()
-            return
+    for day in days.evaluate_all("chips => chips.map(chip => chip.dataset.date)"):
+        listed = form.locator(f".slots[data-date='{day}']")
+        if not listed.count():  # another day is shown: load this one
+            form.locator(f"a.chip[data-date='{day}']").click()
+        first = listed.locator("a[data-slot], .page__desc").first
+        expect(first).to_be_visible()
+        start = first.get_attribute("data-slot")
+        if start:
+            first.click()
+            expect(form.locator(f"form input[name=slot_start][value='{start}']")).to_be_attached()
+            return clock.show_time(clock.parse_utc(start))
     raise AssertionError("no bookable slot in the next 14 days")
 
 
-def test_book_a_manager_then_cancel(sim):
+@pytest.mark.parametrize("clock_at", NAMED_TIMES, indirect=True)
+def test_book_a_manager_then_cancel(sim, stack, clock_at):
     sim.follow("预约")
     sim.send_place("天一广场")  # nearest bookable branches come first
     article = sim.send_text("预约")
@@ -58,7 +68,7 @@ def test_book_a_manager_then_cancel(sim):
     booking = sim.open_link(article)
     booking.locator("a[data-branch]").first.click()
     booking.locator("a[data-service]").first.click()
-    _first_bookable_slot(booking)
+    assert _first_bookable_slot(booking) == FIRST_SLOT[clock_at]
     booking.locator("input[name=name]").fill("王小明")
     booking.locator("input[name=mobile]").fill("13805741234")
     booking.get_by_role("button", name="确认预约").click()
@@ -69,6 +79,19 @@ def test_book_a_manager_then_cancel(sim):
     expect(booking.locator("body")).to_contain_text("138****1234")
 
     sim.deliver()
+    if clock_at in QUIET_UNTIL:
+        assert _templates_sent(stack, sim.openid) == []  # held until the morning
+        booking.get_by_role("button", name="取消预约").click()
+        expect(booking.locator("[data-notice=cancelled]")).to_have_text("已取消预约")
+        sim.deliver()
+        assert _templates_sent(stack, sim.openid) == []
+        sim.set_clock(clock.parse_setting(QUIET_UNTIL[clock_at]))
+        stack.fire_schedule("notifyPending")
+        sim.deliver()
+        expect(sim.templates().filter(has_text="预约成功")).to_have_count(1)
+        expect(sim.templates().filter(has_text="预约取消")).to_have_count(1)
+        return
+
     confirmation = sim.templates().filter(has_text="预约成功")
     expect(confirmation).to_have_count(1)
     expect(confirmation).to_contain_text(manager)
@@ -79,6 +102,11 @@ def test_book_a_manager_then_cancel(sim):
     sim.deliver()
     expect(sim.templates().filter(has_text="预约取消")).to_have_count(1)
     expect(sim.templates().first).to_contain_text("预约取消")  # newest first
+
+
+def _templates_sent(stack, openid: str) -> list[str]:
+    """What the fake WeChat API sent this user as template messages (after a delivery)."""
+    return [m.msgid for m in stack.fake_wechat.outbox if m.openid == openid and m.kind == "template"]
 
 
 GOOD_ID = "330203199001011236"  # checksum valid, born 1990

@@ -4,18 +4,18 @@ reports reach notify."""
 from __future__ import annotations
 
 import json
-import time
 
 import pytest
 import requests
 
+from functions.common import clock
 from tests.browser.test_journeys import _core_banking_customer
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("browser")]
 
 
 @pytest.fixture
-def sim(stack):
+def sim(stack, clock_at):
     base = f"{stack.url}/_local/simulator/api/"
     session = requests.Session()
 
@@ -122,7 +122,7 @@ def test_two_delivery_reports_in_the_same_second(stack, sim):
     stack.drain_queues()
     sent = stack.fake_wechat.sent(openid)
     assert len(sent) == 2
-    creds, now = wechat_side.Credentials.from_environment(), int(time.time())
+    creds, now = wechat_side.Credentials.from_environment(), clock.epoch()
     for message in sent:  # as WeChat may: two reports for one user within one second
         xml = wechat_side.template_finished(openid, message.msgid, "success", now=now)
         assert wechat_side.push(f"{stack.url}/wechat", xml, openid, creds).status == 200

@@ -4,7 +4,6 @@ record workers)."""
 from __future__ import annotations
 
 import threading
-import time
 
 import botocore.session
 from pynamodb.attributes import UnicodeAttribute
@@ -25,19 +24,24 @@ class Tag(Mark):
 def test_threads_using_models_first_together_share_a_client_each_and_one_session(aws, monkeypatch):
     made: list[tuple[str, int]] = []
     real = botocore.session.Session.create_client
+    arrived = threading.Condition()
+    saving = 0  # threads that have begun their first save
 
     def slow_create_client(self, service_name, *args, **kwargs):
         made.append((service_name, id(self)))
-        time.sleep(0.05)  # long enough for every thread to arrive while the first is making it
+        with arrived:  # every thread arrives while the first is making its client
+            assert arrived.wait_for(lambda: saving == 10, timeout=10)
         return real(self, service_name, *args, **kwargs)
 
     monkeypatch.setattr(botocore.session.Session, "create_client", slow_create_client)
     for model in (Mark, Tag):
         monkeypatch.setattr(model, "_connection", None)
-    start = threading.Barrier(10)
 
     def first_save(i: int) -> None:
-        start.wait()
+        nonlocal saving
+        with arrived:
+            saving += 1
+            arrived.notify_all()
         (Mark if i % 2 else Tag)(f"MARK#{i}", "MARK").save()
 
     threads = [threading.Thread(target=first_save, args=(i,)) for i in range(10)]

@@ -3,7 +3,7 @@ outcome."""
 from __future__ import annotations
 
 import threading
-import time
+from collections.abc import Callable
 
 import pytest
 from pynamodb.attributes import UnicodeAttribute
@@ -11,6 +11,7 @@ from pynamodb.connection.table import TableConnection
 from pynamodb.exceptions import PutError
 
 from functions.common.dynamo import Model, WriteGroup, table_meta
+from tests.eventually import eventually
 
 
 class Note(Model):
@@ -20,36 +21,58 @@ class Note(Model):
     text = UnicodeAttribute()
 
 
+class Writes(list):
+    """The sizes of the BatchWriteItem calls made. `started` is set once the first call has
+    begun; with `hold_first(until)` it is not sent before `until()` holds, so the puts made
+    meanwhile arrive while it is being written. `error`: what every call raises instead."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.started = threading.Event()
+        self.until: Callable[[], bool] | None = None
+        self.error: Exception | None = None
+
+    def hold_first(self, until: Callable[[], bool]) -> None:
+        self.until = until
+
+    def made(self, size: int) -> None:
+        self.append(size)
+        if len(self) == 1:
+            self.started.set()
+            if self.until is not None:
+                eventually(self.until, "the puts that arrived during the first write, waiting")
+        if self.error is not None:
+            raise self.error
+
+
 @pytest.fixture
 def writes(aws, monkeypatch):
-    """The BatchWriteItem calls made (their sizes); the first one takes 100 ms, so that
-    everyone else arrives while it is being written."""
-    sizes: list[int] = []
+    sizes = Writes()
     real = TableConnection.batch_write_item
 
     def batch_write_item(self, put_items=None, delete_items=None, **kwargs):
-        sizes.append(len(put_items or []))
-        if len(sizes) == 1:
-            time.sleep(0.1)
+        sizes.made(len(put_items or []))
         return real(self, put_items=put_items, delete_items=delete_items, **kwargs)
 
     monkeypatch.setattr(TableConnection, "batch_write_item", batch_write_item)
     return sizes
 
 
-def save_together(group: WriteGroup, notes: list[Note]) -> list[Exception | None]:
+def save_during_the_first_write(group: WriteGroup, notes: list[Note], writes: Writes) -> list[Exception | None]:
+    """Save the first note, then the others, each in a thread of its own, once the first is
+    being written; returns each save's outcome."""
     outcomes: list[Exception | None] = [None] * len(notes)
-    start = threading.Barrier(len(notes))
 
     def save(i: int) -> None:
-        start.wait()
         try:
             group.save(notes[i])
         except Exception as error:  # noqa: BLE001 - the test reads it
             outcomes[i] = error
 
     threads = [threading.Thread(target=save, args=(i,)) for i in range(len(notes))]
-    for t in threads:
+    threads[0].start()
+    assert writes.started.wait(10)
+    for t in threads[1:]:
         t.start()
     for t in threads:
         t.join(10)
@@ -61,45 +84,46 @@ def stored(prefix: str) -> dict[str, str]:
 
 
 def test_puts_arriving_during_a_write_go_together_in_the_next(writes):
+    group = WriteGroup(Note)
+    writes.hold_first(lambda: group.waiting == 9)
     notes = [Note("WG#a", f"n{i:02d}", text=f"第{i}条") for i in range(10)]
-    assert save_together(WriteGroup(Note), notes) == [None] * 10
+    assert save_during_the_first_write(group, notes, writes) == [None] * 10
     assert writes == [1, 9]
     assert stored("WG#a") == {f"n{i:02d}": f"第{i}条" for i in range(10)}
 
 
 def test_a_group_holds_at_most_25_puts(writes):
+    group = WriteGroup(Note)
+    writes.hold_first(lambda: group.waiting == 39)
     notes = [Note("WG#b", f"n{i:02d}", text="x") for i in range(40)]
-    assert save_together(WriteGroup(Note), notes) == [None] * 40
-    assert writes[0] == 1 and max(writes) == 25 and sum(writes) == 40
+    assert save_during_the_first_write(group, notes, writes) == [None] * 40
+    assert writes == [1, 25, 14]
     assert len(stored("WG#b")) == 40
 
 
-def test_a_failed_write_is_raised_to_each_of_its_callers_and_the_group_goes_on(writes, monkeypatch):
+def test_a_failed_write_is_raised_to_each_of_its_callers_and_the_group_goes_on(writes):
     group = WriteGroup(Note)
-    working = TableConnection.batch_write_item
-
-    def unavailable(self, put_items=None, delete_items=None, **kwargs):
-        time.sleep(0.05)
-        raise PutError("service unavailable")
-
-    monkeypatch.setattr(TableConnection, "batch_write_item", unavailable)
-    outcomes = save_together(group, [Note("WG#c", f"n{i}", text="x") for i in range(5)])
+    writes.error = PutError("service unavailable")
+    writes.hold_first(lambda: group.waiting == 4)
+    outcomes = save_during_the_first_write(group, [Note("WG#c", f"n{i}", text="x") for i in range(5)], writes)
+    assert writes == [1, 4]
     assert [str(o) for o in outcomes] == ["service unavailable"] * 5
     assert stored("WG#c") == {}
 
-    monkeypatch.setattr(TableConnection, "batch_write_item", working)
+    writes.error = None
     group.save(Note("WG#c", "later", text="好"))
     assert stored("WG#c") == {"later": "好"}
 
 
 def test_a_put_waits_for_the_puts_promised_beside_it(writes):
     group = WriteGroup(Note)
+    group.LINGER_S = 10.0  # however slow the machine, the promised put comes before the linger ends
     promised = threading.Event()
 
     def sender() -> None:
         with group.promise():
             promised.set()
-            time.sleep(0.01)  # its send, still under way when the other put arrives
+            eventually(lambda: group.waiting == 1, "the other put, waiting")  # this send is still under way
             group.save(Note("WG#d", "late", text="后"))
 
     thread = threading.Thread(target=sender)

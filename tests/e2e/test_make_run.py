@@ -11,7 +11,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import boto3
@@ -21,7 +20,9 @@ import xmltodict
 from botocore.config import Config
 from wechatpy.crypto import WeChatCrypto
 
+from functions.common import clock
 from infra.local.resources import LOCAL_WECHAT
+from tests.named_times import WEEKDAY_MORNING
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -38,11 +39,12 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="module")
 def make_run(tmp_path_factory):
-    """`python -m infra.local.cli run --port <free port>`, as the Makefile's `run` target."""
+    """`CLOCK_AT=<a Monday morning> python -m infra.local.cli run --port <free port>`, as
+    `CLOCK_AT=... make run` runs it."""
     port = _free_port()
     log = tmp_path_factory.mktemp("make-run") / "stack.log"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "TABLE_", "WECHAT_", "PYTEST"))}
-    env.update({"PYTHONPATH": str(ROOT), "PORT": str(port), "COLUMNS": "200"})
+    env.update({"PYTHONPATH": str(ROOT), "PORT": str(port), "COLUMNS": "200", "CLOCK_AT": WEEKDAY_MORNING})
     with open(log, "wb") as out:
         process = subprocess.Popen([sys.executable, "-m", "infra.local.cli", "run", "--port", str(port)],
                                    cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
@@ -56,7 +58,10 @@ def make_run(tmp_path_factory):
                     break
             except requests.RequestException:
                 pass
-            time.sleep(0.1)
+            try:
+                process.wait(timeout=0.1)  # the stack exiting ends the wait at once
+            except subprocess.TimeoutExpired:
+                pass
         else:
             pytest.fail(f"the stack did not answer in time:\n{log.read_text()[-4000:]}")
         yield url, log
@@ -88,13 +93,26 @@ def test_health_routes_and_demo_data(make_run):
     assert any(q["dead_letter_queue"] for q in queues)
 
 
+def test_it_runs_on_the_clock_it_was_given(make_run):
+    url, _ = make_run
+    now = requests.get(f"{url}/_local/clock", timeout=10).json()
+    assert now["set"] is True
+    assert now["local"].startswith("2026-11-16T10:0")  # and on from there
+    assert requests.get(f"{url}/_local/env", timeout=10).json()["CLOCK_AT"] >= "2026-11-16T02:00:00Z"
+
+
+def _stack_time(url: str) -> int:
+    """Now on the stack's clock, as WeChat's servers would stamp a message to it."""
+    return int(clock.parse_utc(requests.get(f"{url}/_local/clock", timeout=10).json()["now"]).timestamp())
+
+
 def _signature(*parts: str) -> str:
     return hashlib.sha1("".join(sorted(parts)).encode()).hexdigest()  # noqa: S324 - WeChat's algorithm
 
 
-def _text_message(openid: str, text: str) -> str:
+def _text_message(openid: str, text: str, at: int) -> str:
     return (f"<xml><ToUserName><![CDATA[{ACCOUNT}]]></ToUserName><FromUserName><![CDATA[{openid}]]></FromUserName>"
-            f"<CreateTime>{int(time.time())}</CreateTime><MsgType><![CDATA[text]]></MsgType>"
+            f"<CreateTime>{at}</CreateTime><MsgType><![CDATA[text]]></MsgType>"
             f"<Content><![CDATA[{text}]]></Content><MsgId>{secrets.randbelow(10**15)}</MsgId></xml>")
 
 
@@ -108,10 +126,11 @@ def test_a_signed_text_message_gets_a_reply(make_run):
     url, _ = make_run
     token = LOCAL_WECHAT["WECHAT_TOKEN"]
     openid = "o_e2e_" + secrets.token_hex(8)
-    timestamp, nonce = str(int(time.time())), secrets.token_hex(5)
+    at = _stack_time(url)
+    timestamp, nonce = str(at), secrets.token_hex(5)
     res = requests.post(f"{url}/wechat", params={"signature": _signature(token, timestamp, nonce),
                                                  "timestamp": timestamp, "nonce": nonce, "openid": openid},
-                        data=_text_message(openid, "网点").encode(), headers={"Content-Type": "text/xml"},
+                        data=_text_message(openid, "网点", at).encode(), headers={"Content-Type": "text/xml"},
                         timeout=10)
     assert res.status_code == 200, res.text
     reply = xmltodict.parse(res.text)["xml"]
@@ -126,8 +145,9 @@ def test_a_safe_mode_message_gets_an_encrypted_reply(make_run):
     token, aes_key = LOCAL_WECHAT["WECHAT_TOKEN"], LOCAL_WECHAT["WECHAT_ENCODING_AES_KEY"]
     crypto = WeChatCrypto(token, aes_key, APP_ID)
     openid = "o_e2e_" + secrets.token_hex(8)
-    timestamp, nonce = str(int(time.time())), secrets.token_hex(5)
-    encrypted = crypto.encrypt_message(_text_message(openid, "你好"), nonce, timestamp)
+    at = _stack_time(url)
+    timestamp, nonce = str(at), secrets.token_hex(5)
+    encrypted = crypto.encrypt_message(_text_message(openid, "你好", at), nonce, timestamp)
     envelope = xmltodict.parse(encrypted)["xml"]
     res = requests.post(f"{url}/wechat", params={
         "signature": _signature(token, timestamp, nonce), "timestamp": timestamp, "nonce": nonce,

@@ -155,6 +155,42 @@ def test_fake_wechat_is_mounted(stack):
     assert stack.fake_wechat is not None
 
 
+def test_the_clock_is_read_and_moved_over_http(stack):
+    from functions.common import clock
+
+    try:
+        moved = requests.post(f"{stack.url}/_local/clock", json={"at": "2026-11-21T23:30"}, timeout=10)
+        assert moved.status_code == 200 and moved.json()["set"] is True
+        assert moved.json()["local"].startswith("2026-11-21T23:3")
+        assert clock.local().strftime("%Y-%m-%d %H:%M") == "2026-11-21 23:30"  # the functions' clock
+        read = requests.get(f"{stack.url}/_local/clock", timeout=10).json()
+        assert read["now"] >= "2026-11-21T15:30:00Z" and read["set"] is True
+        assert requests.get(f"{stack.url}/_local/env", timeout=10).json()["CLOCK_AT"] >= "2026-11-21T15:30:00Z"
+        refused = requests.post(f"{stack.url}/_local/clock", json={"at": "next friday"}, timeout=10)
+        assert refused.status_code == 400 and refused.json()["code"] == "invalid_clock"
+        assert clock.local().strftime("%Y-%m-%d") == "2026-11-21"  # unchanged
+    finally:
+        real = requests.post(f"{stack.url}/_local/clock", json={"at": None}, timeout=10).json()
+    assert real["set"] is False and "CLOCK_AT" not in requests.get(f"{stack.url}/_local/env", timeout=10).json()
+
+
+def test_the_clock_is_no_route_outside_the_local_stack():
+    """API Gateway serves the routes of serverless.yml; /_local/ is none of them, so a deployed
+    stage answers its clock lever as any unknown path."""
+    from werkzeug.test import Client
+
+    from infra.local import slsconfig
+    from infra.local.gateway import Gateway, routes_from
+    from infra.local.lambdas import Lambdas
+
+    for stage in ("dev", "prod"):
+        config = slsconfig.load(stage)
+        assert not [r for r in routes_from(config) if r.path.startswith("/_local")]
+        deployed = Client(Gateway(config, Lambdas(config)))  # no admin: what API Gateway serves
+        for method in ("GET", "POST"):
+            assert deployed.open("/_local/clock", method=method, json={"at": "2026-11-21T23:30"}).status_code == 403
+
+
 def test_proxy_event_shape():
     """The event fields Chalice and Powertools read, with base64 for non-text bodies."""
     from werkzeug.test import EnvironBuilder

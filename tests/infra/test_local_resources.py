@@ -5,6 +5,7 @@ import json
 
 import pytest
 
+from infra.local import resources
 from infra.local.stack import LocalStack
 
 
@@ -85,3 +86,28 @@ def test_functions_see_the_stack(stack):
     client_env = stack.client_environment()
     assert client_env["AWS_ENDPOINT_URL"] == stack.moto_url
     assert client_env["AWS_ENDPOINT_URL_LAMBDA"] == stack.url
+
+
+def test_moto_requests_are_serialized_through_the_method_it_dispatches_to():
+    from moto.dynamodb.responses import DynamoHandler
+    from moto.sqs.responses import SQSResponse
+
+    resources.serialize_requests()  # as tests/conftest.py and the stack do; idempotent
+    assert DynamoHandler.call_action.serialized and SQSResponse.call_action.serialized
+
+
+@pytest.mark.parametrize("change", ["dispatch elsewhere", "no call_action"])
+def test_serializing_refuses_loudly_a_moto_that_dispatches_elsewhere(change, monkeypatch):
+    from moto.core.responses import BaseResponse
+    from moto.dynamodb.responses import DynamoHandler
+
+    if change == "dispatch elsewhere":
+        def _dispatch(self, request, full_url=None, headers=None):
+            self.setup_class(request, full_url, headers)
+            return self.handle_action()
+
+        monkeypatch.setattr(BaseResponse, "_dispatch", _dispatch)
+    else:
+        monkeypatch.setattr(DynamoHandler, "call_action", None)
+    with pytest.raises(RuntimeError, match=r"no longer routes every request of DynamoHandler through"):
+        resources.serialize_requests()

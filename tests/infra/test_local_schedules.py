@@ -2,12 +2,15 @@
 (Asia/Shanghai: UTC+8 all year, no DST), and firing one now."""
 from __future__ import annotations
 
+import os
+import queue
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
 import requests
 from typer.testing import CliRunner
 
+from functions.common import clock
 from infra.local.schedules import Cron, InvalidExpression, Rate, Schedule, Scheduler, schedules_from
 from tests.infra.test_local_fixture_app import CALLS, fixture_stack
 
@@ -106,6 +109,34 @@ def test_the_scheduler_fires_what_is_due_at_a_minute():
     scheduler = Scheduler(schedules, fire=lambda s: None)
     assert scheduler.due(utc(2026, 12, 1, 0, 30)) == schedules  # Tuesday 08:30 in Shanghai
     assert scheduler.due(utc(2026, 12, 5, 0, 30)) == []  # Saturday
+
+
+@pytest.fixture
+def real_clock_after():
+    """The clock as this process was started (the real one, unless CLOCK_AT was given)."""
+    yield
+    clock.start_from(os.environ)
+
+
+def test_the_scheduler_runs_on_the_functions_clock(real_clock_after):
+    """A stack whose clock says 17:59:59.8 fires the 18:00 schedule 0.2 s later; moved, it
+    goes on from the minute the clock lands in and skips the time it jumped over."""
+    at = queue.Queue()
+    six, seven = shanghai_schedule("cron(0 18 * * ? *)"), shanghai_schedule("cron(0 19 * * ? *)")
+    every_ten = Schedule(name="r", function="f", expressions=[Rate.parse("rate(10 minutes)")])
+    scheduler = Scheduler([six, seven, every_ten],
+                          fire=lambda s: at.put((s.expressions[0].expression, clock.local().strftime("%d %H:%M"))))
+    clock.set_at(datetime(2026, 11, 16, 17, 59, 59, 800_000, tzinfo=clock.SHANGHAI))
+    scheduler.start()
+    try:
+        assert at.get(timeout=10) == ("cron(0 18 * * ? *)", "16 18:00")
+        clock.set_at(datetime(2026, 11, 17, 19, 0, tzinfo=clock.SHANGHAI))  # over the 17th's 18:00
+        scheduler.moved()
+        assert at.get(timeout=10) == ("cron(0 19 * * ? *)", "17 19:00")
+        assert every_ten.anchor == datetime(2026, 11, 17, 11, 0, tzinfo=UTC)  # rates count from the landing
+        assert at.empty()
+    finally:
+        scheduler.stop()
 
 
 def test_every_project_schedule_parses():

@@ -7,7 +7,6 @@ implementation of the protocol, as it would be by WeChat itself."""
 from __future__ import annotations
 
 import secrets
-import time
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
@@ -17,7 +16,7 @@ import xmltodict
 from wechatpy.crypto import WeChatCrypto, _get_signature
 from wechatpy.utils import WeChatSigner
 
-from functions.common import config
+from functions.common import clock, config
 
 # The service account's original id (gh_...); WeChat puts it in ToUserName.
 ACCOUNT_ID = "gh_ningbo_local"
@@ -69,18 +68,18 @@ def message_xml(openid: str, kind: str, create_time: int, msg_id: int | None = N
 
 
 def text(openid: str, content: str, now: int | None = None) -> str:
-    now = now or int(time.time())
+    now = now or clock.epoch()
     return message_xml(openid, "text", now, _msg_id(), Content=content)
 
 
 def location(openid: str, lat: float, lng: float, label: str = "", scale: int = 15, now: int | None = None) -> str:
-    now = now or int(time.time())
+    now = now or clock.epoch()
     return message_xml(openid, "location", now, _msg_id(), Location_X=lat, Location_Y=lng, Scale=scale, Label=label)
 
 
 def event(openid: str, name: str, key: str = "", now: int | None = None, **extra: Any) -> str:
     """A menu or subscription event (`subscribe`, `CLICK`, `VIEW`, `location_select`...)."""
-    now = now or int(time.time())
+    now = now or clock.epoch()
     fields: dict[str, Any] = {"Event": name}
     if key or name in ("CLICK", "VIEW", "location_select"):
         fields["EventKey"] = key
@@ -96,7 +95,7 @@ def location_select(openid: str, key: str, lat: float, lng: float, label: str = 
 
 def template_finished(openid: str, msg_id: str | int, status: str, now: int | None = None) -> str:
     """TEMPLATESENDJOBFINISH: WeChat's report of a template message's delivery."""
-    now = now or int(time.time())
+    now = now or clock.epoch()
     return message_xml(openid, "event", now, Event="TEMPLATESENDJOBFINISH", MsgID=int(msg_id), Status=status)
 
 
@@ -120,7 +119,7 @@ def push(webhook_url: str, xml: str, openid: str, creds: Credentials, encrypt: b
          session: requests.Session | None = None) -> Exchange:
     """POST `xml` as WeChat does (signature, timestamp, nonce, openid in the query; the body
     encrypted in safe mode) and decode the passive reply."""
-    timestamp = str(int(time.time()))
+    timestamp = str(clock.epoch())
     nonce = secrets.token_hex(5)
     signer = WeChatSigner()
     signer.add_data(creds.token, timestamp, nonce)
