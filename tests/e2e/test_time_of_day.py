@@ -13,6 +13,7 @@ import requests
 
 from functions.common import clock, session
 from infra.local.simulator.outbox import wechat_messages
+from tests import sessions
 from tests.named_times import FIRST_SLOT, NAMED_TIMES, QUIET_UNTIL
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e-time-of-day")]  # one stack, its clock moved
@@ -38,9 +39,10 @@ def customer(named) -> tuple[str, requests.Session]:
 
 
 def log_in(http: requests.Session, openid: str) -> None:
-    """A session cookie as the OAuth callback sets it, good for 30 minutes of the clock."""
-    http.cookies.set(session.COOKIE, session.issue(openid))
-    http.headers["X-CSRF-Token"] = session.csrf_token(openid)
+    """A session as the OAuth callback starts it, good for 30 minutes of the clock."""
+    signed = sessions.signed_in(openid)
+    http.cookies.set(session.COOKIE, signed.cookie_value)
+    http.headers["X-CSRF-Token"] = signed.csrf_token
 
 
 def first_slot(stack, http: requests.Session) -> str:
