@@ -208,7 +208,7 @@ def test_slow_wechat_times_out_as_transient(fake_wechat_api, monkeypatch):
 def test_a_message_send_whose_answer_is_late_is_uncertain_and_never_repeated(fake_wechat_api):
     client = _new_client()
     client.access_token  # noqa: B018
-    client.timeout = 0.05
+    client.timeout = (5.0, 0.05)  # connect at leisure (a loaded machine), read the answer in 50 ms
     fake_wechat_api.inject("message/custom/send", latency=0.5, count=1)
     with pytest.raises(WeChatUncertain):
         client.send_text(OPENID, "一")
