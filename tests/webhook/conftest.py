@@ -38,8 +38,9 @@ class Invocations(Lambdas):
                 self.calls.append((key, event))
             if self.delay_s:
                 time.sleep(self.delay_s)  # the feature's latency
-            if self.hang:
+            if self.hang:  # answers nothing: the webhook has given up long before the test ends
                 self.released.wait(30)
+                raise FunctionError({"errorMessage": "Task timed out", "errorType": "Sandbox.Timedout"})
             if self.fail:
                 raise FunctionError({"errorMessage": f"{key} failed", "errorType": "RuntimeError"})
         return super().call(key, event, timeout_s)

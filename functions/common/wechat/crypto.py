@@ -18,8 +18,6 @@ import binascii
 import hashlib
 import struct
 
-from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
-
 PAD_BLOCK = 32
 PREFIX_BYTES = 16
 _HEADER = PREFIX_BYTES + 4
@@ -38,6 +36,9 @@ class MessageCipher:
     """One account's AES-256-CBC frame (EncodingAESKey and AppId)."""
 
     def __init__(self, encoding_aes_key: str, appid: str):
+        # imported here: a plain-mode account never needs it
+        from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
         try:
             key = base64.b64decode(encoding_aes_key + "=", validate=True)
         except binascii.Error:
