@@ -16,49 +16,34 @@ from tests.webhook import wechat_side as wx
 
 ROOT = Path(__file__).resolve().parents[2]
 HELP = "help"
-ATM = (intents.BRANCH_NEARBY, intents.ATM)  # the nearest branches with cash machines
 
-# (what a customer typed or said, the intent, and for branches the service and place words)
-PHRASINGS = [
+# What customers type or say, by what it must mean: an intent name; for branches (name,
+# service, place words); or the webhook's own help.
+PHRASINGS = {
     # cards: binding (the bug: "我要绑卡" got the help text, "帮我绑定银行卡" a branch search)
-    ("绑卡", intents.CARD_BIND), ("我要绑卡", intents.CARD_BIND), ("帮我绑定银行卡", intents.CARD_BIND),
-    ("绑定信用卡", intents.CARD_BIND), ("绑定 银行卡！", intents.CARD_BIND), ("綁定銀行卡", intents.CARD_BIND),
-    ("怎么添加银行卡？", intents.CARD_BIND), ("嗯，帮定一下银行卡。", intents.CARD_BIND),
-    # bills
-    ("账单", intents.BILLS_SHOW), ("查账单", intents.BILLS_SHOW), ("信用卡账单", intents.BILLS_SHOW),
-    ("还款", intents.BILLS_SHOW), ("信用卡还款日是哪天", intents.BILLS_SHOW), ("帳單", intents.BILLS_SHOW),
-    ("這個月要還多少？", intents.BILLS_SHOW), ("查一下帐单。", intents.BILLS_SHOW), ("我的账单", intents.BILLS_SHOW),
-    # messages
-    ("我的消息", intents.MESSAGES_SHOW), ("最近的消息", intents.MESSAGES_SHOW), ("我的訊息", intents.MESSAGES_SHOW),
-    # booking
-    ("预约", intents.BOOKING_BOOK), ("预约客户经理", intents.BOOKING_BOOK), ("我想预约一下。", intents.BOOKING_BOOK),
-    ("預約理財經理", intents.BOOKING_BOOK), ("找个客户经理", intents.BOOKING_BOOK), ("预 约", intents.BOOKING_BOOK),
-    ("我的预约", intents.BOOKING_MINE), ("查预约", intents.BOOKING_MINE), ("取消预约", intents.BOOKING_MINE),
-    ("那个，我的预约。", intents.BOOKING_MINE), ("我的預約", intents.BOOKING_MINE),
-    # loans and cards
-    ("贷款", intents.LOAN_APPLY), ("我想贷款", intents.LOAN_APPLY), ("借款", intents.LOAN_APPLY),
-    ("我要借钱", intents.LOAN_APPLY), ("想办个房贷", intents.LOAN_APPLY), ("我想代款。", intents.LOAN_APPLY),
-    ("貸款", intents.LOAN_APPLY), ("信用卡", intents.CARD_APPLY), ("办信用卡", intents.CARD_APPLY),
-    ("申请信用卡", intents.CARD_APPLY), ("我要办卡", intents.CARD_APPLY), ("辦信用卡", intents.CARD_APPLY),
-    ("我的申请", intents.LOAN_MINE), ("申请进度", intents.LOAN_MINE), ("我的貸款申請進度", intents.LOAN_MINE),
-    ("审批结果出来了吗？", intents.LOAN_MINE),
-    # branches and cash machines
-    ("网点", intents.BRANCH_NEARBY), ("附近网点", intents.BRANCH_NEARBY), ("附近的网点", intents.BRANCH_NEARBY),
-    ("最近的营业厅在哪里？", intents.BRANCH_NEARBY), ("附近網點", intents.BRANCH_NEARBY),
-    ("ATM", ATM), ("取款机", ATM),
-    ("附近的ATM", ATM), ("ａｔｍ", ATM),
-    ("附近有没有取款機？", ATM), ("我要取钱", ATM),
-    ("离我最近的自助银行", ATM), ("提款机在哪儿", ATM),
-    ("江北区的ATM", (intents.BRANCH_SEARCH, intents.ATM, "江北区")),
-    ("鄞州 网点", (intents.BRANCH_SEARCH, "", "鄞州")), ("鼓楼附近的网点", (intents.BRANCH_SEARCH, "", "鼓楼")),
-    ("慈城支行", (intents.BRANCH_SEARCH, "", "慈城")), ("天一广场", (intents.BRANCH_SEARCH, "", "天一广场")),
-    ("中山东路 ", (intents.BRANCH_SEARCH, "", "中山东路")),
-    # personal data typed into the chat goes to no feature
-    ("330203198503094575", HELP), ("我的卡号6222021234567890128", HELP),
-    ("附近 13812345678 网点", intents.BRANCH_NEARBY),
-    # the webhook's own help
-    ("你好", HELP), ("您好！", HELP), ("帮助", HELP), ("菜单", HELP), ("?", HELP), ("  ", HELP), ("Help", HELP),
-]
+    intents.CARD_BIND: ("绑卡", "我要绑卡", "帮我绑定银行卡", "绑定信用卡", "绑定 银行卡！", "綁定銀行卡",
+                        "怎么添加银行卡？", "嗯，帮定一下银行卡。"),
+    intents.BILLS_SHOW: ("账单", "查账单", "信用卡账单", "还款", "信用卡还款日是哪天", "帳單", "這個月要還多少？",
+                         "查一下帐单。", "我的账单"),
+    intents.MESSAGES_SHOW: ("我的消息", "最近的消息", "我的訊息"),
+    intents.BOOKING_BOOK: ("预约", "预约客户经理", "我想预约一下。", "預約理財經理", "找个客户经理", "预 约"),
+    intents.BOOKING_MINE: ("我的预约", "查预约", "取消预约", "那个，我的预约。", "我的預約"),
+    intents.LOAN_APPLY: ("贷款", "我想贷款", "借款", "我要借钱", "想办个房贷", "我想代款。", "貸款"),
+    intents.CARD_APPLY: ("信用卡", "办信用卡", "申请信用卡", "我要办卡", "辦信用卡"),
+    intents.LOAN_MINE: ("我的申请", "申请进度", "我的貸款申請進度", "审批结果出来了吗？"),
+    intents.BRANCH_NEARBY: ("网点", "附近网点", "附近的网点", "最近的营业厅在哪里？", "附近網點",
+                            "附近 13812345678 网点"),
+    (intents.BRANCH_NEARBY, intents.ATM): ("ATM", "取款机", "附近的ATM", "ａｔｍ", "附近有没有取款機？", "我要取钱",
+                                           "离我最近的自助银行", "提款机在哪儿"),
+    (intents.BRANCH_SEARCH, intents.ATM, "江北区"): ("江北区的ATM",),
+    (intents.BRANCH_SEARCH, "", "鄞州"): ("鄞州 网点",),
+    (intents.BRANCH_SEARCH, "", "鼓楼"): ("鼓楼附近的网点",),
+    (intents.BRANCH_SEARCH, "", "慈城"): ("慈城支行",),
+    (intents.BRANCH_SEARCH, "", "天一广场"): ("天一广场",),
+    (intents.BRANCH_SEARCH, "", "中山东路"): ("中山东路 ",),
+    # personal data typed into the chat goes to no feature; the rest is the webhook's own help
+    HELP: ("330203198503094575", "我的卡号6222021234567890128", "你好", "您好！", "帮助", "菜单", "?", "  ", "Help"),
+}
 
 
 def _meaning(expected) -> phrases.Meaning:
@@ -71,9 +56,10 @@ def _meaning(expected) -> phrases.Meaning:
 
 
 def test_the_table_is_tried_on_sixty_real_phrasings():
-    assert len(PHRASINGS) >= 60
-    for text, expected in PHRASINGS:
-        assert phrases.understand(text) == _meaning(expected), text
+    assert sum(len(texts) for texts in PHRASINGS.values()) >= 60
+    for expected, texts in PHRASINGS.items():
+        for text in texts:
+            assert phrases.understand(text) == _meaning(expected), text
 
 
 @pytest.mark.parametrize("variant", ["s2t", "s2tw", "s2hk", "s2twp"])

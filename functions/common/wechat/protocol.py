@@ -42,27 +42,29 @@ class ProtocolError(Exception):
     code = "bad_request"
 
 
-class BadSignature(ProtocolError):
+class Refused(ProtocolError):
+    """A request that is not WeChat's, or not any more: 403."""
+
     status = 403
+
+
+class BadSignature(Refused):
     code = "bad_signature"
 
 
-class StaleRequest(ProtocolError):
-    status = 403
+class StaleRequest(Refused):
     code = "stale_timestamp"
 
 
-class EncryptionRequired(ProtocolError):
+class EncryptionRequired(Refused):
     """A message without `encrypt_type=aes` and its `msg_signature` to a safe-mode account."""
 
-    status = 403
     code = "encryption_required"
 
 
-class NonceReused(ProtocolError):
+class NonceReused(Refused):
     """A (timestamp, nonce) already seen with another body: a captured query string."""
 
-    status = 403
     code = "nonce_reused"
 
 
