@@ -34,11 +34,22 @@ BRANCH = {
 @contextlib.contextmanager
 def _stack():
     """A fresh moto account with booking's and branch_lookup's tables, the notify queue and
-    the PII key; invokes of other functions go to their real handlers in-process. Function
-    modules read table names when imported: import them inside."""
+    the PII key; invokes of other functions reach their real handlers through the Lambda API
+    served in this process. Function modules read table names when imported: import them
+    inside."""
     from moto import mock_aws
 
     from infra.local import resources, runtime, slsconfig
+    from infra.local.gateway import InvokeEndpoint
+    from infra.local.lambdas import Lambdas
+
+    class Instances(Lambdas):
+        """As many instances of a function as calls at once, as Lambda runs them (the local
+        stack runs one at a time per function, which would queue the 16 clients' branch
+        queries behind each other)."""
+
+        def call(self, key, event, timeout_s=None):
+            return runtime.call(self.config, key, event, timeout_s)
 
     config = slsconfig.load("local")
     saved = dict(os.environ)
@@ -57,14 +68,15 @@ def _stack():
         aws.reset()
         refs = resources.create_all(config)
         os.environ.update(resources.local_environment(config, refs))
+        lambda_api = InvokeEndpoint(Instances(config))
+        os.environ["AWS_ENDPOINT_URL_LAMBDA"] = lambda_api.url
         settings.reset()
-        aws.set_invoker(lambda key, payload, timeout: runtime.call(config, key, payload, timeout))
         clock.freeze(NOW)
         try:
             yield
         finally:
             clock.freeze(None)
-            aws.set_invoker(None)
+            lambda_api.stop()
             aws.reset()
             os.environ.clear()
             os.environ.update(saved)

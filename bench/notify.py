@@ -144,7 +144,7 @@ def _keep_alive(app) -> str:
     return f"http://127.0.0.1:{server.bind_addr[1]}"
 
 
-def _serve_aws(conn, service: str | None = None) -> None:
+def serve_aws(conn, service: str | None = None) -> None:
     """AWS for the run: moto's server, for one service or (None) any."""
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
@@ -188,7 +188,7 @@ def _answer(conn, first: str, consume: Callable[[], Any] | None = None) -> None:
         pass
 
 
-class _Service:
+class Service:
     """A service in a process of its own (spawned: no state inherited from the run)."""
 
     def __init__(self, target, *args):
@@ -228,8 +228,8 @@ def _environment():
 
 def run(quick: bool = False) -> list[dict[str, Any]]:
     config = _environment()
-    aws, dynamodb = _Service(_serve_aws), _Service(_serve_aws, "dynamodb")
-    wechat = _Service(_serve_wechat, os.environ["WECHAT_APP_ID"], os.environ["WECHAT_APP_SECRET"])
+    aws, dynamodb = Service(serve_aws), Service(serve_aws, "dynamodb")
+    wechat = Service(_serve_wechat, os.environ["WECHAT_APP_ID"], os.environ["WECHAT_APP_SECRET"])
     try:
         os.environ.update({"AWS_ENDPOINT_URL": aws.url, "AWS_ENDPOINT_URL_DYNAMODB": dynamodb.url,
                            "WECHAT_API_BASE": wechat.url})
@@ -240,7 +240,7 @@ def run(quick: bool = False) -> list[dict[str, Any]]:
             service.stop()
 
 
-def _run(config, total: int, fake: _Fake, emulators: dict[str, _Service]) -> list[dict[str, Any]]:
+def _run(config, total: int, fake: _Fake, emulators: dict[str, Service]) -> list[dict[str, Any]]:
     from functions.common import aws, clock
     from functions.common import config as settings
     from functions.common.wechat import client
@@ -301,7 +301,7 @@ def _run(config, total: int, fake: _Fake, emulators: dict[str, _Service]) -> lis
 class _Fake:
     """The fake WeChat API's admin endpoints: faults on template sends, and the outbox."""
 
-    def __init__(self, service: _Service):
+    def __init__(self, service: Service):
         import requests
 
         self.service = service
@@ -343,7 +343,7 @@ class _Bench:
         """Publish and consume `count` events in waves; returns the merchants, the time spent
         consuming, the CPU time each process spent meanwhile (the instances' together, as
         "functions") and the CPU time of each instance's first batch (its cold start)."""
-        lambdas = [_Service(_serve_instance, self.url, 1 if one_by_one else 10) for _ in range(instances)]
+        lambdas = [Service(_serve_instance, self.url, 1 if one_by_one else 10) for _ in range(instances)]
         clocks = {"functions": lambda: sum(instance.cpu() for instance in lambdas), **self.cpu_clocks}
         merchants: list[str] = []
         elapsed = 0.0
@@ -365,7 +365,7 @@ class _Bench:
         return merchants, elapsed, cpu, cold
 
     @staticmethod
-    def consume(lambdas: list[_Service]) -> list[float | None]:
+    def consume(lambdas: list[Service]) -> list[float | None]:
         """Let every instance consume until the queue is empty; their first batches' CPU."""
         for instance in lambdas:
             instance.conn.send("consume")

@@ -54,23 +54,38 @@ def _session():
     return boto3.session.Session()
 
 
+@pytest.fixture(scope="session")
+def lambda_api():
+    """The Lambda Invoke API on 127.0.0.1, calling the real handlers in this process, as the
+    local stack's gateway does; `aws.invoke` reaches it through boto3 (moto lets calls to
+    other endpoints through). Tests may replace `lambda_api.gateway.lambdas`."""
+    from infra.local.gateway import InvokeEndpoint
+    from infra.local.lambdas import Lambdas
+
+    endpoint = InvokeEndpoint(Lambdas(CONFIG))
+    yield endpoint
+    endpoint.stop()
+
+
 @pytest.fixture
-def aws():
-    """A fresh moto account with every table, queue and key serverless.yml defines.
-    Yields the resolved resource references ({logical id: {"Ref", "Arn"}})."""
+def aws(lambda_api):
+    """A fresh moto account with every table, queue and key serverless.yml defines, and
+    the functions behind the Lambda Invoke API. Yields the resolved resource references
+    ({logical id: {"Ref", "Arn"}})."""
     from moto import mock_aws
 
     from functions.common import aws as common_aws
     from functions.common import config
-    from infra.local import runtime
+    from infra.local.lambdas import Lambdas
 
     with mock_aws():
         common_aws.reset()
         refs = resources.create_all(CONFIG, _session())
         saved = dict(os.environ)
         os.environ.update(resources.local_environment(CONFIG, refs))
+        os.environ["AWS_ENDPOINT_URL_LAMBDA"] = lambda_api.url
         config.reset()
-        common_aws.set_invoker(lambda key, payload, timeout: runtime.call(CONFIG, key, payload, timeout))
+        lambda_api.gateway.lambdas = Lambdas(CONFIG)
         try:
             yield refs
         finally:
@@ -78,7 +93,6 @@ def aws():
             os.environ.update(saved)
             config.reset()
             common_aws.reset()
-            common_aws.set_invoker(None)
 
 
 @pytest.fixture

@@ -4,23 +4,11 @@ upcoming bookings."""
 from __future__ import annotations
 
 from functions.booking import actions, service
-from functions.common import branches, clock, config
+from functions.common import branches, clock, config, intents
 from functions.common.intents import Intent, Reply
 from functions.common.log import get_logger
 
-BOOK_KEYS = {"BOOKING"}
-MINE_KEYS = {"MY_BOOKINGS"}
 logger = get_logger()
-
-
-def wants(intent: Intent) -> str | None:
-    """'book', 'mine' or None for intents that are not booking's."""
-    text = intent.text.strip() if intent.kind == "text" else ""
-    if (intent.kind == "click" and intent.key in MINE_KEYS) or text.startswith("我的预约"):
-        return "mine"
-    if (intent.kind == "click" and intent.key in BOOK_KEYS) or (text and "预约" in text):
-        return "book"
-    return None
 
 
 def book(openid: str) -> Reply:
@@ -52,9 +40,9 @@ def mine(openid: str) -> Reply:
 
 
 def answer(intent: Intent) -> Reply:
-    want = wants(intent)
-    if want == "mine":
+    """booking.book and booking.mine; any other intent is not booking's."""
+    if intent.name == intents.BOOKING_MINE:
         return mine(intent.openid)
-    if want == "book":
+    if intent.name == intents.BOOKING_BOOK:
         return book(intent.openid)
     return Reply.nothing()

@@ -1,6 +1,7 @@
 """branch_lookup: Chalice glue. Routes parse input, call the service and shape the answer."""
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -79,30 +80,34 @@ def _near_user(openid: str, what: str | None) -> Reply:
     return _near_point(*located, what) if located else Reply.say(replies.ask_location())
 
 
-def _text(intent: Intent) -> Reply:
-    query = service.parse(intent.text)
-    if query.terms or query.district:
-        found = service.search(store, query)
-        if found:
-            return Reply.say(replies.matches(found, _base(), intent.text.strip()))
-        # a place we do not know: the webhook sends its help text
-        return Reply.nothing() if query.terms else Reply.say(
-            replies.none_found(intent.text.strip(), config.settings().hotline))
-    return _near_user(intent.openid, query.service) if query.about_branches else Reply.nothing()
+def _search(intent: Intent) -> Reply:
+    """The branches a search names (a district, a street, a branch); a service without a
+    place ("能换外汇的"): the nearest that offer it."""
+    query = service.parse(intent.query)
+    what = intent.service or query.service
+    if not (query.terms or query.district):
+        return _near_user(intent.openid, what) if what else Reply.nothing()
+    found = service.search(store, replace(query, service=what))
+    if found:
+        return Reply.say(replies.matches(found, _base(), intent.query.strip()))
+    # a place we do not know: the webhook sends its help text
+    return Reply.nothing() if query.terms else Reply.say(replies.none_found(intent.query.strip(),
+                                                                             config.settings().hotline))
 
 
 def answer(intent: Intent) -> Reply:
-    """Locations → the nearest branches; text → a search; auto-reported locations are kept
-    (a day) for the other features and get no reply."""
+    """Locations → the nearest branches; branch.nearby → near the last location;
+    branch.search → a search; auto-reported locations are kept (a day) for the other
+    features and get no reply."""
     point = service.point(intent.location) if intent.location else None
     if intent.kind in ("location", "location_report") and point:
         store.save_location(intent.openid, *point)
         if intent.kind == "location":
             return _near_point(*point, None)
-    elif intent.kind == "click" and intent.key == "BRANCH_NEARBY":
-        return _near_user(intent.openid, None)
-    elif intent.kind == "text" and intent.text.strip():
-        return _text(intent)
+    elif intent.name == intents.BRANCH_NEARBY:
+        return _near_user(intent.openid, intent.service or None)
+    elif intent.name == intents.BRANCH_SEARCH and intent.query.strip():
+        return _search(intent)
     return Reply.nothing()
 
 

@@ -54,7 +54,8 @@ def nearby(repo: Repo, lat: float, lng: float, k: int, *, service: str | None = 
     return out[:k]
 
 
-# Words that say "a branch" or "near me" but name no place.
+# Search words that say "a branch" or "near me" but name no place. Whether a chat message
+# asks for branches at all is the webhook's to decide (functions/webhook/phrases.py).
 _GENERIC = sorted(
     ("甬城银行", "银行", "营业网点", "网点", "营业厅", "营业部", "支行", "分理处", "查询", "查找", "查", "找",
      "在哪里", "在哪儿", "在哪", "哪里", "哪儿", "哪个", "有没有", "有吗", "有", "的", "请问", "我要", "我想",
@@ -62,13 +63,13 @@ _GENERIC = sorted(
      "电话", "营业时间", "几点", "开门", "吗", "呢"),
     key=len, reverse=True)
 _NEARBY = ("附近", "最近", "周边", "离我", "身边")
+# Service words of a search query (the search page's "鄞州 ATM"); a chat message's service
+# comes with its intent.
 SERVICE_WORDS = {
     "atm": ("ATM", "取款机", "自助银行", "自助取款", "取钱", "取现"),
     "fx": ("外汇", "换汇", "外币", "兑换"),
     "wealth": ("理财",),
-    "loans": ("贷款",),
     "safe_deposit": ("保管箱",),
-    "credit_card": ("信用卡",),
     "cash": ("现金", "存款", "存钱"),
 }
 _SPLIT = re.compile(r"[\s,，。.!！?？、;；:：/]+")
@@ -78,26 +79,23 @@ _SPLIT = re.compile(r"[\s,，。.!！?？、;；:：/]+")
 class TextQuery:
     district: str | None
     service: str | None
-    nearby: bool
-    about_branches: bool  # said 网点, ATM... even if it named no place
     terms: tuple[str, ...]  # what is left: place, street or branch name
 
 
 def parse(text: str) -> TextQuery:
+    """A search query: its district, a service it names and the words left to find."""
     remaining = text.strip()
     upper = remaining.upper()
     service = next((s for s, words in SERVICE_WORDS.items() if any(w.upper() in upper for w in words)), None)
     for words in SERVICE_WORDS.values():
         for word in words:
             remaining = re.sub(re.escape(word), " ", remaining, flags=re.IGNORECASE)
-    nearby = any(word in remaining for word in _NEARBY)
     district = district_of(remaining)
-    generic = any(word in remaining for word in _GENERIC if len(word) > 1)
     for word in (*_NEARBY, *sorted((d for pair in DISTRICTS.items() for d in (pair[0], *pair[1])), key=len,
                                    reverse=True), *_GENERIC):
         remaining = remaining.replace(word, " ")
     terms = tuple(t for t in _SPLIT.split(remaining) if len(t) >= 2)
-    return TextQuery(district, service, nearby, generic or nearby or service is not None, terms)
+    return TextQuery(district, service, terms)
 
 
 def search(repo: Repo, query: TextQuery) -> list[dict[str, Any]]:

@@ -1,11 +1,11 @@
-"""boto3 clients, created once per container and shared (their creation dominates cold
-starts). Endpoints come from the standard AWS_ENDPOINT_URL[_<SERVICE>] variables, which the
-local stack sets; tests call `reset()` when they start a fresh moto."""
+"""AWS clients, created once per container and shared (their creation dominates cold starts),
+from one botocore session: making a client needs no boto3, whose import (s3transfer and
+multiprocessing with it) would cost every cold start about a sixth of `import boto3` again.
+Endpoints come from the standard AWS_ENDPOINT_URL[_<SERVICE>] variables, which the local stack
+sets; tests call `reset()` when they start a fresh moto."""
 from __future__ import annotations
 
 import json
-import threading
-from collections.abc import Callable
 from functools import cache
 from typing import Any
 
@@ -13,9 +13,16 @@ from functions.common import config
 
 
 @cache
+def session() -> Any:
+    """The container's botocore session (models and credentials loaded once)."""
+    from botocore.session import get_session
+
+    return get_session()
+
+
+@cache
 def client(service: str, read_timeout: float = 5.0, max_attempts: int = 3, connect_timeout: float = 2.0):
     """A shared client; `max_attempts=1` where a retry could repeat an effect."""
-    import boto3
     from botocore.config import Config
 
     cfg = Config(
@@ -23,39 +30,10 @@ def client(service: str, read_timeout: float = 5.0, max_attempts: int = 3, conne
         read_timeout=read_timeout,
         retries={"mode": "standard", "total_max_attempts": max_attempts},
     )
-    return boto3.client(service, region_name=config.settings().region, config=cfg)
+    return session().create_client(service, region_name=config.settings().region, config=cfg)
 
 
-Invoker = Callable[[str, dict[str, Any], float], Any]
-_invoker: Invoker | None = None
-_invoker_keeps_time = False
 INVOKE_CONNECT_S = 0.5
-
-
-def set_invoker(invoker: Invoker | None, keeps_time: bool = False) -> None:
-    """Route `invoke` to another transport (the tests' in-process Lambda runtime); None
-    restores the Lambda API. Unless the invoker `keeps_time` itself, `invoke` runs it on a
-    worker thread and stops waiting at its timeout, as the Lambda API client would."""
-    global _invoker, _invoker_keeps_time
-    _invoker, _invoker_keeps_time = invoker, keeps_time
-
-
-_worker = threading.local()
-
-
-def _on_worker(invoker: Invoker, function_key: str, payload: dict[str, Any], timeout_s: float) -> Any:
-    _worker.busy = True
-    try:
-        return invoker(function_key, payload, timeout_s)
-    finally:
-        _worker.busy = False
-
-
-@cache
-def _handoff():
-    from functions.common.deadline import Handoff
-
-    return Handoff(max_threads=8, name="invoke")
 
 
 def invoke(function_key: str, payload: dict[str, Any], timeout_s: float) -> Any:
@@ -66,11 +44,8 @@ def invoke(function_key: str, payload: dict[str, Any], timeout_s: float) -> Any:
     The Lambda API answers an Invoke in one read once the function returns, so the client's
     connect and read timeouts bound the wait; there are no retries (botocore would retry a
     read time-out, running the function again). Read timeouts are whole quarter seconds, so
-    a container caches a handful of clients."""
-    if _invoker is not None:
-        if _invoker_keeps_time or getattr(_worker, "busy", False):  # nested: the outer wait bounds it
-            return _invoker(function_key, payload, timeout_s)
-        return _handoff().call(timeout_s, _on_worker, _invoker, function_key, payload, timeout_s)
+    a container caches a handful of clients. The local stack and the tests serve the
+    Invoke API on 127.0.0.1 (AWS_ENDPOINT_URL_LAMBDA)."""
     read_s = max(0.25, int((timeout_s - INVOKE_CONNECT_S) * 4) / 4)
     lam = client("lambda", read_timeout=read_s, max_attempts=1, connect_timeout=INVOKE_CONNECT_S)
     res = lam.invoke(
@@ -85,4 +60,6 @@ def invoke(function_key: str, payload: dict[str, Any], timeout_s: float) -> Any:
 
 
 def reset() -> None:
+    """Forget the session and its clients (a new moto, new endpoints)."""
     client.cache_clear()
+    session.cache_clear()

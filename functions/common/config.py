@@ -31,6 +31,7 @@ class Settings:
     region: str
     public_base_url: str
     wechat_app_id: str
+    wechat_message_mode: str  # plain | compatible | safe, as the account is set on WeChat's side
     wechat_api_base: str
     wechat_open_base: str
     function_prefix: str
@@ -63,6 +64,7 @@ def settings() -> Settings:
         region=env("AWS_REGION") or env("AWS_DEFAULT_REGION", "cn-north-1"),
         public_base_url=env("PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/"),
         wechat_app_id=env("WECHAT_APP_ID", "wxlocal0000000000"),
+        wechat_message_mode=env("WECHAT_MESSAGE_MODE", "safe"),
         wechat_api_base=env("WECHAT_API_BASE", "https://api.weixin.qq.com/").rstrip("/") + "/",
         wechat_open_base=env("WECHAT_OPEN_BASE", "https://open.weixin.qq.com/").rstrip("/") + "/",
         function_prefix=env("FUNCTION_PREFIX", "wechat-bank-local-"),

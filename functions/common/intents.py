@@ -14,17 +14,17 @@ Intent kinds:
   unsubscribe      the user unfollowed
   delivery_report  TEMPLATESENDJOBFINISH (`template_msg_id`, `status`)
 
-The kinds `text` (`text`) and `click` (`key`) are what the webhook sent before `ask`; they
-go once no feature reads them.
+Version 2 dropped the kinds `text` and `click` of version 1, which carried the customer's
+raw words and menu keys for each feature to match again.
 """
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-VERSION = 1
+VERSION = 2
 
-IntentKind = Literal["ask", "location", "location_report", "unsubscribe", "delivery_report", "text", "click"]
+IntentKind = Literal["ask", "location", "location_report", "unsubscribe", "delivery_report"]
 
 # What a customer can ask for, by name. The webhook maps words, voice and menu keys to these
 # (functions/webhook/phrases.py) and each name to the one feature that answers it.
@@ -60,8 +60,6 @@ class Intent:
     name: str = ""
     query: str = ""
     service: str = ""
-    text: str = ""
-    key: str = ""
     location: Location | None = None
     template_msg_id: str = ""
     status: str = ""
@@ -87,7 +85,7 @@ class Intent:
         return cls(**fields, location=Location(**loc) if loc else None)
 
 
-_OPTIONAL = ("openid", "msg_id", "create_time", "name", "query", "service", "text", "key", "location", "template_msg_id", "status")
+_OPTIONAL = ("openid", "msg_id", "create_time", "name", "query", "service", "location", "template_msg_id", "status")
 
 
 @dataclass(frozen=True)

@@ -156,15 +156,13 @@ def _my_applications_text(openid: str) -> str:
 
 
 def answer(intent: Intent) -> Reply:
-    """Menu clicks LOAN_APPLY / CARD_APPLY / MY_APPLICATIONS and the texts 贷款, 信用卡, 我的申请."""
-    key = intent.key if intent.kind == "click" else ""
-    text = intent.text.strip() if intent.kind == "text" else ""
-    if key == "MY_APPLICATIONS" or "我的申请" in text:
+    """loan.mine, card.apply and loan.apply; any other intent is not loan_apply's."""
+    if intent.name == intents.LOAN_MINE:
         return Reply.say(_my_applications_text(intent.openid))
-    if key == "CARD_APPLY" or "信用卡" in text:
+    if intent.name == intents.CARD_APPLY:
         return Reply.news("信用卡在线申请", "额度五千至十万元，填写约3分钟，提交即看预审结果",
                           _url("/loans/apply?product=credit_card"))
-    if key == "LOAN_APPLY" or "贷款" in text:
+    if intent.name == intents.LOAN_APPLY:
         return Reply.news("贷款在线申请", "个人消费、小微经营、住房贷款，提交即看预审结果", _url("/loans/apply"))
     return Reply.nothing()
 

@@ -11,10 +11,6 @@ from functions.notify import binding, inbox, service, store
 app = http.FeatureApp(app_name="notify")
 PAGES = Path(__file__).parent / "pages"
 
-BIND_KEYWORDS = ("绑卡", "绑定", "绑定银行卡")
-BILL_KEYWORDS = ("账单", "我的账单")
-MESSAGE_KEYWORDS = ("我的消息", "消息")
-
 
 def _page(template: str, openid: str, **context):
     return http.html_response(pages.render(PAGES, template, csrf_token=session.csrf_token(openid), **context))
@@ -84,9 +80,8 @@ def list_bills():
 
 
 def answer(intent: Intent) -> Reply:
-    """账单 / BILLS, 绑卡 / BIND_CARD, 我的消息 / MY_MESSAGES; unsubscribe silences the
-    openid's bindings and ends its sessions; delivery reports settle a template message's
-    final status."""
+    """card.bind, bills.show and messages.show; unsubscribe silences the openid's bindings
+    and ends its sessions; delivery reports settle a template message's final status."""
     if intent.kind == "unsubscribe":
         store.deactivate_all(intent.openid)
         session.end_all(intent.openid)
@@ -95,16 +90,14 @@ def answer(intent: Intent) -> Reply:
         if service.is_delivery_report(intent.template_msg_id, intent.status):
             store.report(intent.template_msg_id, intent.status, intent.openid)
         return Reply.nothing()
-    text = intent.text.strip() if intent.kind == "text" else ""
-    key = intent.key if intent.kind == "click" else ""
-    if key == "BIND_CARD" or text in BIND_KEYWORDS:
+    if intent.name == intents.CARD_BIND:
         return Reply.news("绑定银行卡", "绑定后，交易提醒和账单将通过微信及时送达。", _url("/notify/bind"))
-    if key == "BILLS" or text in BILL_KEYWORDS:
+    if intent.name == intents.BILLS_SHOW:
         rows = inbox.bills(intent.openid)
         if not rows:
             return Reply.say(f"您还没有绑定银行卡。<a href=\"{_url('/notify/bind')}\">点此绑定</a>后即可查询账单。")
         return Reply.say(inbox.bills_text(rows) + f"\n<a href=\"{_url('/notify/bills')}\">查看账单详情</a>")
-    if key == "MY_MESSAGES" or text in MESSAGE_KEYWORDS:
+    if intent.name == intents.MESSAGES_SHOW:
         recent = inbox.messages(intent.openid)
         if not recent:
             return Reply.say(f"近{inbox.HISTORY_DAYS}天没有消息。")

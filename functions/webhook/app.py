@@ -21,9 +21,10 @@ def _plain(body: str, status: int = 200, content_type: str = "text/plain; charse
 @app.route("/wechat", methods=["GET"])
 def verify():
     from functions.common.wechat import protocol
+    from functions.webhook import dispatch
 
     try:
-        return _plain(protocol.Protocol.from_settings().echo(app.current_request.query_params or {}))
+        return _plain(dispatch.verify(app.current_request.query_params or {}))
     except protocol.ProtocolError as error:
         return _plain(error.code, error.status)
 

@@ -3,8 +3,9 @@ feature within the deadline, fall back politely. Chalice-free, so the benchmark 
 tests drive it the same way."""
 from __future__ import annotations
 
+import hashlib
 import time
-from typing import Any
+from collections.abc import Mapping
 
 from functions.common import aws, config
 from functions.common.intents import Intent, Reply
@@ -14,63 +15,77 @@ from functions.webhook import dedup, routes
 
 logger = get_logger()
 POLL_S = 0.1
-_store: dedup.Store | None = None
 
 
-def store() -> dedup.Store:
-    global _store
-    if _store is None:
-        _store = dedup.DynamoStore()
-    return _store
+def verify(params: Mapping[str, str]) -> str:
+    """Answer WeChat's GET check (the echostr). Outside safe mode its (timestamp, nonce) is
+    remembered too, so the query string cannot carry a POSTed body later."""
+    wire = protocol.Protocol.from_settings()
+    echostr = wire.echo(params)
+    if wire.mode != "safe":
+        digest = hashlib.sha256(b"GET " + echostr.encode()).hexdigest()
+        dedup.store().remember(dedup.Nonce(params["timestamp"], params["nonce"], digest))
+    return echostr
 
 
-def use_store(replacement: dedup.Store | None) -> None:
-    """Swap the de-duplication store (the benchmark measures CPU without AWS I/O)."""
-    global _store
-    _store = replacement
-
-
-def receive(params: dict[str, str], body: bytes, started: float | None = None) -> tuple[str, str]:
+def receive(params: Mapping[str, str], body: bytes, started: float | None = None) -> tuple[str, str]:
     """Answer a POST /wechat: (body, content type). Raises protocol.ProtocolError (4xx)."""
     started = time.monotonic() if started is None else started
     wire = protocol.Protocol.from_settings()
     inbound = wire.open(params, body)
-    reply = answer(inbound.message, started + config.settings().intent_deadline_s)
+    reply = answer(inbound, started + config.settings().intent_deadline_s)
     xml = wire.render(inbound, reply)
     if xml == protocol.SUCCESS:
         return xml, "text/plain; charset=utf-8"
     return wire.seal(inbound, xml), "application/xml; charset=utf-8"
 
 
-def answer(message: Any, deadline: float) -> Reply:
+def answer(inbound: protocol.Inbound, deadline: float) -> Reply:
     """The reply to a message, processed at most once across every copy WeChat sends.
     Routing comes first: a message that cannot be routed is refused before anything is
     stored. The webhook's own answers (welcome, help) have no effects to repeat, so only
-    messages for a feature are de-duplicated."""
-    route = routes.route(message)
+    messages for a feature are claimed; an unsigned body's nonce is remembered either way.
+    Raises NonceReused for a captured query string with another body."""
+    route = routes.route(inbound)
+    nonce = dedup.Nonce(inbound.timestamp, inbound.nonce, inbound.body_digest) if inbound.binds_body else None
+    store = dedup.store()
     if route.function is None or route.intent is None:
+        if nonce:
+            _remember(store, nonce)
         return route.reply or Reply.nothing()
-    key = protocol.dedup_key(message)
-    lease_s = config.settings().intent_deadline_s + 2
+    key = protocol.dedup_key(inbound)
     try:
-        claim = store().claim(key, lease_s)
+        claim = store.claim(key, nonce)
         while claim.state == "busy":
             if time.monotonic() + POLL_S > deadline:
                 logger.warning("duplicate still processing at the deadline")
                 return _fallback(route)
             time.sleep(POLL_S)
-            claim = store().peek(key)
-    except Exception:  # noqa: BLE001 - the state store is down: answer, never process blind
+            claim = store.peek(key)
+        if claim.state == "done":
+            return Reply.from_dict(claim.reply or Reply.nothing().to_dict())
+    except protocol.NonceReused:
+        raise
+    except Exception:  # noqa: BLE001 - the state store is down (or holds an unreadable reply): never process blind
         logger.exception("de-duplication store failed")
         return _fallback(route)
-    if claim.state == "done":
-        return Reply.from_dict(claim.reply or {"v": 1, "type": "none"})
     reply = process(route, deadline)
     try:
-        store().finish(key, reply.to_dict())
+        store.finish(key, reply.to_dict())
     except Exception:  # noqa: BLE001 - the user still gets this answer
         logger.exception("could not store the reply")
     return reply
+
+
+def _remember(store: dedup.DeliveryStore, nonce: dedup.Nonce) -> None:
+    """Remember the nonce of a message the webhook answers itself; a store that is down
+    costs the check, not the answer (the answer has no effects and holds no data)."""
+    try:
+        store.remember(nonce)
+    except protocol.NonceReused:
+        raise
+    except Exception:  # noqa: BLE001 - see above
+        logger.exception("could not remember the nonce")
 
 
 def process(route: routes.Route, deadline: float) -> Reply:

@@ -1,49 +1,16 @@
-"""The routing table, in one place: which feature answers which message, and what the
-webhook answers itself (welcome, help). Plain Python; knows WeChat, not banking."""
+"""Where each message goes: a feature's intent (words and menu keys through the phrase
+table, locations, unfollows, delivery reports) or the webhook's own answer (welcome, help).
+Plain Python; knows WeChat, not banking."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
 
 from functions.common import config
-from functions.common.intents import Intent, Reply
-from functions.common.wechat import protocol
+from functions.common.intents import Intent, Location, Reply
+from functions.common.wechat.protocol import Inbound, MalformedMessage, event_name
+from functions.webhook import phrases
 
-BRANCH_LOOKUP = "branchLookupIntent"
-BOOKING = "bookingIntent"
-LOAN_APPLY = "loanApplyIntent"
-NOTIFY = "notifyIntent"
-
-# Menu CLICK keys (infra/menu.json) → the feature that owns them.
-MENU_KEYS = {
-    "BRANCH_NEARBY": BRANCH_LOOKUP,
-    "BOOKING": BOOKING,
-    "MY_BOOKINGS": BOOKING,
-    "LOAN_APPLY": LOAN_APPLY,
-    "CARD_APPLY": LOAN_APPLY,
-    "MY_APPLICATIONS": LOAN_APPLY,
-    "BIND_CARD": NOTIFY,
-    "BILLS": NOTIFY,
-    "MY_MESSAGES": NOTIFY,
-}
-
-# Keywords found in a text, first match wins (so "信用卡账单" is a bill, not an application).
-KEYWORDS: tuple[tuple[str, str], ...] = (
-    ("我的消息", NOTIFY),
-    ("账单", NOTIFY),
-    ("绑卡", NOTIFY),
-    ("我的预约", BOOKING),
-    ("预约", BOOKING),
-    ("我的申请", LOAN_APPLY),
-    ("贷款", LOAN_APPLY),
-    ("信用卡", LOAN_APPLY),
-    ("网点", BRANCH_LOOKUP),
-    ("附近", BRANCH_LOOKUP),
-    ("atm", BRANCH_LOOKUP),
-    ("营业厅", BRANCH_LOOKUP),
-    ("支行", BRANCH_LOOKUP),
-)
-HELP_WORDS = frozenset({"帮助", "菜单", "help", "?", "？", "你好", "您好"})
 WELCOME_EVENTS = frozenset({"subscribe", "subscribe_scan", "subscribe_scan_product"})
 
 
@@ -76,54 +43,65 @@ class Route:
     reply: Reply | None = None
     # LOCATION, unsubscribe and delivery reports take no answer but `success`.
     silent: bool = False
-    # text and menu clicks: a feature's "nothing" becomes the help text
+    # words and menu clicks: a feature's "nothing" becomes the help text
     help_on_nothing: bool = False
 
 
-def keyword_owner(text: str) -> str:
-    lowered = text.lower()
-    for keyword, function in KEYWORDS:
-        if keyword in lowered:
-            return function
-    return BRANCH_LOOKUP  # place, street or branch name search
+def route(inbound: Inbound) -> Route:
+    """The route of a parsed message or event. Unknown kinds never fail; impossible values
+    in the fields a route reads are a MalformedMessage."""
+    msg_type, event = inbound.text("MsgType").lower(), event_name(inbound)
+    base: dict[str, Any] = {"openid": inbound.text("FromUserName"), "create_time": int(inbound.text("CreateTime")),
+            "msg_id": inbound.text("MsgId") or inbound.text("MsgID")}
+    try:
+        if msg_type == "text":
+            return _words(inbound.text("Content"), base)
+        if msg_type == "voice" and inbound.text("Recognition"):  # WeChat's transcript, when enabled
+            return _words(inbound.text("Recognition"), base)
+        if event == "click":
+            name = phrases.MENU_KEYS.get(inbound.text("EventKey"))
+            return _ask(name, base) if name else Route(reply=Reply.say(help_text()))
+        if msg_type == "location":
+            where = Location(float(inbound.fields["Location_X"]), float(inbound.fields["Location_Y"]),
+                             label=inbound.text("Label"))
+            return _branches("location", where, base)
+        if event == "location_select":
+            info = inbound.fields["SendLocationInfo"]
+            label = info.get("Label") or info.get("Poiname")
+            where = Location(float(info["Location_X"]), float(info["Location_Y"]),
+                             label=label if isinstance(label, str) else "")
+            return _branches("location", where, base)
+        if event == "location":
+            where = Location(float(inbound.fields["Latitude"]), float(inbound.fields["Longitude"]),
+                             precision=float(inbound.fields.get("Precision") or 0))
+            return _branches("location_report", where, base)
+    except (KeyError, TypeError, ValueError, AttributeError) as error:
+        raise MalformedMessage(f"bad {msg_type} {event}: {type(error).__name__}") from None
+    if event == "unsubscribe":
+        return Route(phrases.NOTIFY, Intent(kind="unsubscribe", **base), silent=True)
+    if event == "templatesendjobfinish":
+        report = Intent(kind="delivery_report", template_msg_id=inbound.text("MsgID"), status=inbound.text("Status"),
+                        **base)
+        return Route(phrases.NOTIFY, report, silent=True)
+    if event in WELCOME_EVENTS:
+        return Route(reply=Reply.say(welcome_text()))
+    return Route(reply=Reply.nothing() if event else Reply.say(help_text()))
 
 
-def route(message: Any) -> Route:
-    """The route for a parsed wechatpy message or event. Unknown kinds never fail."""
-    intent = protocol.to_intent(message)
-    event = protocol.event_name(message)
-    if intent is None:
-        if event in WELCOME_EVENTS:
-            return Route(reply=Reply.say(welcome_text()))
-        text = _recognised_voice(message)
-        if text:
-            raw = message._data
-            return _text_route(Intent(kind="text", openid=raw["FromUserName"], create_time=int(raw["CreateTime"]),
-                                      msg_id=str(raw.get("MsgId") or ""), text=text))
-        return Route(reply=Reply.nothing() if event else Reply.say(help_text()))
-    if intent.kind == "text":
-        return _text_route(intent)
-    if intent.kind == "click":
-        function = MENU_KEYS.get(intent.key)
-        return Route(function, intent, help_on_nothing=True) if function else Route(reply=Reply.say(help_text()))
-    if intent.kind == "location":
-        return Route(BRANCH_LOOKUP, intent, help_on_nothing=True)
-    if intent.kind == "location_report":
-        return Route(BRANCH_LOOKUP, intent, silent=True)
-    # unsubscribe, delivery_report
-    return Route(NOTIFY, intent, silent=True)
-
-
-def _text_route(intent: Intent) -> Route:
-    text = intent.text.strip()
-    if not text or text.lower() in HELP_WORDS:
+def _words(text: str, base: dict[str, Any]) -> Route:
+    meaning = phrases.understand(text)
+    if meaning.help:
         return Route(reply=Reply.say(help_text()))
-    return Route(keyword_owner(text), intent, help_on_nothing=True)
+    return _ask(meaning.name, base, query=meaning.query, service=meaning.service)
 
 
-def _recognised_voice(message: Any) -> str:
-    """Voice messages carry WeChat's transcript when speech recognition is on."""
-    if str(message._data.get("MsgType", "")).lower() != "voice":
-        return ""
-    recognition = message._data.get("Recognition")
-    return recognition.strip().rstrip("。！？!?.") if isinstance(recognition, str) else ""
+def _ask(name: str, base: dict[str, Any], query: str = "", service: str = "") -> Route:
+    intent = Intent(kind="ask", name=name, query=query, service=service, **base)
+    return Route(phrases.FUNCTIONS[name], intent, help_on_nothing=True)
+
+
+def _branches(kind: str, where: Location, base: dict[str, Any]) -> Route:
+    """A location for branch lookup: answered (location), or kept silently (LOCATION)."""
+    report = kind == "location_report"
+    return Route(phrases.BRANCH_LOOKUP, Intent(kind=kind, location=where, **base), silent=report,
+                 help_on_nothing=not report)

@@ -12,6 +12,7 @@ import fnmatch
 import json
 import logging
 import re
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -20,6 +21,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from werkzeug.datastructures import Headers
+from werkzeug.serving import WSGIRequestHandler
 from werkzeug.wrappers import Request, Response
 
 from infra.local.lambdas import FunctionError, Lambdas, UnknownFunction
@@ -283,3 +285,29 @@ class Gateway:
 def _lambda_error(status: int, kind: str, message: str) -> Response:
     return Response(json.dumps({"Type": "User", "message": message}), status=status,
                     headers={"Content-Type": "application/json", "x-amzn-ErrorType": kind})
+
+
+class QuietHandler(WSGIRequestHandler):
+    """The gateway logs requests itself (with the function's timing)."""
+
+    def log_request(self, *args: Any, **kwargs: Any) -> None:
+        pass
+
+
+class InvokeEndpoint:
+    """The functions behind the Lambda Invoke API (and API Gateway) on 127.0.0.1, served
+    from a background thread: what the tests and benchmarks point AWS_ENDPOINT_URL_LAMBDA
+    at, as the local stack does. `gateway.lambdas` may be replaced between calls."""
+
+    def __init__(self, lambdas: Lambdas, port: int = 0):
+        from werkzeug.serving import make_server
+
+        self.gateway = Gateway(lambdas.config, lambdas)
+        self._server = make_server("127.0.0.1", port, self.gateway, threaded=True, request_handler=QuietHandler)
+        self.url = f"http://127.0.0.1:{self._server.server_port}"
+        threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="lambda-api",
+                         daemon=True).start()
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()

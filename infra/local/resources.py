@@ -105,8 +105,11 @@ def function_environment(config: ServerlessConfig, refs: dict, function_key: str
 
 
 def local_environment(config: ServerlessConfig, refs: dict) -> dict[str, str]:
-    """Everything the local stack and the tests put in os.environ for the functions."""
+    """Everything the local stack and the tests put in os.environ for the functions: the
+    provider's environment and each function's own (they share one process here)."""
     env = function_environment(config, refs)
+    for key in config.functions:
+        env.update(function_environment(config, refs, key))
     for key, default in {**LOCAL_WECHAT, **LOCAL_SECRETS}.items():
         env[key] = os.environ.get(key, default)
     return env

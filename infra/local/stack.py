@@ -21,12 +21,10 @@ import traceback
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from werkzeug.serving import WSGIRequestHandler
-
 from functions.common import clock
 from infra.local import resources, slsconfig
 from infra.local.admin import Admin
-from infra.local.gateway import Gateway, routes_from
+from infra.local.gateway import Gateway, QuietHandler, routes_from
 from infra.local.lambdas import FunctionError, Lambdas
 from infra.local.queues import QueueDelivery, mappings_from
 from infra.local.schedules import Schedule, Scheduler, schedules_from
@@ -105,7 +103,7 @@ class LocalStack:
             self._moto = ThreadedMotoServer(ip_address=HOST, port=0, verbose=False)
             self._moto.start()
             self._server = make_server(HOST, self.port, self._wsgi, threaded=True,
-                                       request_handler=_QuietHandler)
+                                       request_handler=QuietHandler)
             self.port = self._server.server_port
             self._environment_for_aws()
             self._reset_moto()
@@ -368,11 +366,6 @@ def _quiet_werkzeug() -> None:
         log.setLevel(logging.WARNING)
 
 
-class _QuietHandler(WSGIRequestHandler):
-    """The gateway logs requests itself (with the function's timing)."""
-
-    def log_request(self, *args: Any, **kwargs: Any) -> None:
-        pass
 
 
 __all__ = ["LocalStack", "FunctionError"]

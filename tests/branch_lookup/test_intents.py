@@ -9,6 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from functions.common import intents
 from functions.common.intents import Intent, Location, Reply
 from tests.branch_lookup.conftest import make_branch
 
@@ -16,11 +17,22 @@ MONDAY_10AM = datetime(2026, 3, 2, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
 TIANYI = Location(29.8706, 121.5528, "天一广场")
 
 
-def ask(kind="text", openid="o-user", **kw) -> dict:
+NONE = {"v": intents.VERSION, "type": "none"}
+
+
+def ask(kind="ask", openid="o-user", **kw) -> dict:
     """Through the Lambda handler and its JSON contract, as the webhook calls it."""
     from functions.branch_lookup import app
 
     return Reply.from_dict(app.intent(Intent(kind=kind, openid=openid, **kw).to_dict(), None)).to_dict()
+
+
+def nearby(openid="o-user", service="") -> dict:
+    return ask(openid=openid, name=intents.BRANCH_NEARBY, service=service)
+
+
+def search(query: str, openid="o-user", service="") -> dict:
+    return ask(openid=openid, name=intents.BRANCH_SEARCH, query=query, service=service)
 
 
 def links(text: str) -> list[str]:
@@ -65,24 +77,21 @@ def test_location_report_is_kept_for_a_day_and_not_answered(demo, frozen_clock):
     from functions.branch_lookup import store
 
     frozen_clock(MONDAY_10AM)
-    assert ask("location_report", openid="o-report", location=TIANYI) == {"v": 1, "type": "none"}
+    assert ask("location_report", openid="o-report", location=TIANYI) == NONE
     assert store.last_location("o-report") == pytest.approx((29.8706, 121.5528))
     frozen_clock(datetime(2026, 3, 3, 10, 1, tzinfo=ZoneInfo("Asia/Shanghai")))
     assert store.last_location("o-report") is None
 
 
-def test_nearby_text_without_a_location_asks_for_one(demo):
-    for text in ("附近网点", "附近的营业厅", "网点", "最近的ATM"):
-        reply = ask(text=text, openid="o-nowhere")
-        assert "请发送您的位置" in reply["text"], text
-    assert "请发送您的位置" in ask("click", openid="o-nowhere", key="BRANCH_NEARBY")["text"]
+def test_nearby_without_a_location_asks_for_one(demo):
+    for reply in (nearby("o-nowhere"), nearby("o-nowhere", service=intents.ATM)):
+        assert "请发送您的位置" in reply["text"]
 
 
-def test_nearby_text_uses_the_last_location(demo, frozen_clock):
+def test_nearby_uses_the_last_location(demo, frozen_clock):
     frozen_clock(MONDAY_10AM)
     ask("location_report", openid="o-known", location=TIANYI)
-    assert links(ask(text="附近网点", openid="o-known")["text"])[0].endswith("/HS01")
-    assert links(ask("click", openid="o-known", key="BRANCH_NEARBY")["text"])[0].endswith("/HS01")
+    assert links(nearby("o-known")["text"])[0].endswith("/HS01")
 
 
 def test_atm_filters_to_branches_with_atms(demo, frozen_clock):
@@ -90,17 +99,25 @@ def test_atm_filters_to_branches_with_atms(demo, frozen_clock):
 
     frozen_clock(MONDAY_10AM)
     ask("location_report", openid="o-atm", location=TIANYI)
-    text = ask(text="ATM", openid="o-atm")["text"]
+    text = nearby("o-atm", service=intents.ATM)["text"]
+    assert text.startswith("离您最近的自助取款网点")
     ids = [u.rsplit("/", 1)[1] for u in links(text)]
     assert len(ids) == 3 and all("atm" in b["services"] for b in store.get(ids))
 
 
-def test_service_word_filters(demo, frozen_clock):
+def test_a_search_for_atms_in_a_district(demo):
+    from functions.branch_lookup import store
+
+    ids = [u.rsplit("/", 1)[1] for u in links(search("江北区", service=intents.ATM)["text"]) if "/view/" in u]
+    assert ids and all(b["district"] == "江北区" and "atm" in b["services"] for b in store.get(ids))
+
+
+def test_a_service_without_a_place_gives_the_nearest_offering_it(demo, frozen_clock):
     from functions.branch_lookup import store
 
     frozen_clock(MONDAY_10AM)
     ask("location_report", openid="o-fx", location=TIANYI)
-    ids = [u.rsplit("/", 1)[1] for u in links(ask(text="附近能换外汇的网点", openid="o-fx")["text"])]
+    ids = [u.rsplit("/", 1)[1] for u in links(search("能换外汇", openid="o-fx")["text"])]
     assert ids and all("fx" in b["services"] for b in store.get(ids))
 
 
@@ -109,33 +126,33 @@ def test_service_word_filters(demo, frozen_clock):
 def test_district_names_list_its_branches(demo, text, district):
     from functions.branch_lookup import store
 
-    reply = ask(text=text)
+    reply = search(text)
     ids = [u.rsplit("/", 1)[1] for u in links(reply["text"]) if "/view/" in u]
     assert ids and {b["district"] for b in store.get(ids)} == {district}
     assert fits(reply)
 
 
 def test_long_lists_link_to_the_list_page(demo):
-    text = ask(text="鄞州 网点")["text"]
+    text = search("鄞州 网点")["text"]
     assert "共10个网点" in text and "/branches/search?q=" in text
 
 
 @pytest.mark.parametrize(("text", "expected"), [("鼓楼", "HS02"), ("中山东路", "HS01"), ("慈城支行", "JB04"),
                                                 ("三北大街", "CX01")])
 def test_place_street_and_branch_names_find_branches(demo, text, expected):
-    assert links(ask(text=text)["text"])[0].endswith(f"/{expected}")
+    assert links(search(text)["text"])[0].endswith(f"/{expected}")
 
 
-def test_unknown_text_is_left_to_the_webhook(demo):
-    for text in ("你好", "今天天气怎么样", "xyz", "?"):
-        assert ask(text=text) == {"v": 1, "type": "none"}, text
+def test_unknown_places_are_left_to_the_webhook(demo):
+    for text in ("今天天气怎么样", "xyz", "?", "我想"):
+        assert search(text) == NONE, text
 
 
 def test_a_district_with_no_such_service_says_so(aws):
     from infra.local.demo import branch_lookup
 
     branch_lookup.load([make_branch("S1", 29.82, 121.55, services=["cash"])])
-    reply = ask(text="鄞州 保管箱")
+    reply = search("鄞州 保管箱")
     assert reply["type"] == "text" and "没有找到" in reply["text"] and "0574-96528" in reply["text"]
 
 
@@ -144,15 +161,15 @@ def test_long_names_still_fit_the_limit(aws):
 
     branch_lookup.load([make_branch(f"LONG{n}", 29.87 + n / 1000, 121.55, name="甬城银行" + "很" * 30 + f"{n}支行",
                                     address="宁波市鄞州区" + "长" * 80) for n in range(30)])
-    listed = ask(text="鄞州")
+    listed = search("鄞州")
     assert fits(listed) and len(listed["text"].encode()) > 1500 and "共30个网点" in listed["text"]
     assert fits(ask("location", location=Location(29.87, 121.55)))
 
 
 @given(text=st.text(min_size=1, max_size=300) | st.sampled_from(["附近ATM", "鄞州 理财", "宁波网点", "海曙区 保管箱"]))
 @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-def test_every_text_reply_fits_wechat(demo, text):
-    assert fits(ask(text=text, openid="o-fuzz"))
+def test_every_search_reply_fits_wechat(demo, text):
+    assert fits(search(text, openid="o-fuzz"))
 
 
 @given(lat=st.floats(-90, 90), lng=st.floats(-180, 180))
@@ -163,5 +180,5 @@ def test_every_location_reply_fits_wechat(demo, lat, lng):
 
 
 def test_other_intents_get_no_reply(demo):
-    assert ask("click", key="BOOKING") == {"v": 1, "type": "none"}
-    assert ask("unsubscribe") == {"v": 1, "type": "none"}
+    assert ask(name=intents.BOOKING_BOOK) == NONE
+    assert ask("unsubscribe") == NONE

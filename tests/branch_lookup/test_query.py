@@ -1,5 +1,5 @@
-"""The branch query other features use (functions/common/branches.py), through the
-in-process Lambda runtime as they call it."""
+"""The branch query other features use (functions/common/branches.py), through the Lambda
+API as they call it."""
 from __future__ import annotations
 
 import pytest
@@ -52,5 +52,5 @@ def test_bad_requests_fail_the_invocation(seeded):
 
     for bad in ({"op": "drop"}, {"op": "nearest", "k": 0, "lat": 29.8, "lng": 121.5},
                 {"op": "nearest", "k": 3, "lat": 99, "lng": 121.5}):
-        with pytest.raises(ValueError):
+        with pytest.raises(RuntimeError, match="'errorType': 'ValueError'"):
             aws.invoke("branchLookupQuery", bad, 3)

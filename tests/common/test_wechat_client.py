@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from datetime import UTC
 
 import boto3
@@ -208,12 +209,16 @@ def test_slow_wechat_times_out_as_transient(fake_wechat_api, monkeypatch):
 def test_a_message_send_whose_answer_is_late_is_uncertain_and_never_repeated(fake_wechat_api):
     client = _new_client()
     client.access_token  # noqa: B018
-    client.timeout = 0.05
+    client.timeout = (5.0, 0.05)  # connect at leisure (a loaded machine), read the answer in 50 ms
     fake_wechat_api.inject("message/custom/send", latency=0.5, count=1)
     with pytest.raises(WeChatUncertain):
         client.send_text(OPENID, "一")
+    started = time.monotonic()  # the fake may not have taken the request yet on a loaded machine
+    while fake_wechat_api.calls.get("cgi-bin/message/custom/send", 0) < 1 and time.monotonic() - started < 10:
+        time.sleep(0.01)
     fake_wechat_api.wait_idle()
     assert [m.kind for m in fake_wechat_api.sent(OPENID)] == ["text"]  # delivered once, not retried
+    assert fake_wechat_api.calls["cgi-bin/message/custom/send"] == 1
 
 
 def test_menu_round_trip(fake_wechat_api):

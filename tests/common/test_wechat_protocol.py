@@ -1,5 +1,5 @@
-"""functions.common.wechat.protocol without the webhook: replies as WeChat parses them,
-limits, and messages turned into intents. wechatpy plays WeChat's side."""
+"""functions.common.wechat.protocol without the webhook: the three message modes, replies as
+WeChat parses them, limits. wechatpy plays WeChat's side."""
 from __future__ import annotations
 
 import time
@@ -9,13 +9,13 @@ import xmltodict
 from hypothesis import given
 from hypothesis import strategies as st
 from wechatpy.crypto import WeChatCrypto
-from wechatpy.parser import parse_message
 
 from functions.common.intents import Reply
 from functions.common.wechat import protocol
+from functions.common.wechat.crypto import signature
 
 TOKEN, AES_KEY, APPID = "tok", "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG", "wxapp"
-WIRE = protocol.Protocol(TOKEN, AES_KEY, APPID, window_s=300, max_body_bytes=4096)
+WIRE = protocol.Protocol(TOKEN, AES_KEY, APPID, "compatible", window_s=300, max_body_bytes=4096)
 TEXT = ("<xml><ToUserName><![CDATA[gh_1]]></ToUserName><FromUserName><![CDATA[o_1]]></FromUserName>"
         "<CreateTime>1700000000</CreateTime><MsgType><![CDATA[text]]></MsgType>"
         "<Content><![CDATA[hi]]></Content><MsgId>42</MsgId></xml>")
@@ -23,7 +23,16 @@ TEXT = ("<xml><ToUserName><![CDATA[gh_1]]></ToUserName><FromUserName><![CDATA[o_
 
 def _params(**extra) -> dict:
     ts, nonce = str(int(time.time())), "abc"
-    return {"timestamp": ts, "nonce": nonce, "signature": protocol.signature(TOKEN, ts, nonce), **extra}
+    return {"timestamp": ts, "nonce": nonce, "signature": signature(TOKEN, ts, nonce), **extra}
+
+
+def _encrypted(plain: str = TEXT) -> tuple[dict, bytes]:
+    """A safe-mode request as WeChat sends it."""
+    params = _params(encrypt_type="aes")
+    crypto = WeChatCrypto(TOKEN, AES_KEY, APPID)
+    envelope = xmltodict.parse(crypto.encrypt_message(plain, params["nonce"], params["timestamp"]))["xml"]
+    params["msg_signature"] = envelope["MsgSignature"]
+    return params, f"<xml><Encrypt><![CDATA[{envelope['Encrypt']}]]></Encrypt></xml>".encode()
 
 
 @given(st.text(min_size=0, max_size=1500))
@@ -38,32 +47,38 @@ def test_fit_text_respects_the_byte_limit_and_characters(text):
 
 @given(st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc")), max_size=200))
 def test_text_reply_survives_any_content(content):
-    inbound = protocol.Inbound(parse_message(TEXT), False, TEXT, int(time.time()))
+    inbound = WIRE.open(_params(), TEXT.encode())
     xml = WIRE.render(inbound, Reply.say(content or "x"))
     parsed = xmltodict.parse(xml, strip_whitespace=False)["xml"]
     assert parsed["Content"] == (content or "x")
     assert (parsed["ToUserName"], parsed["FromUserName"]) == ("o_1", "gh_1")
 
 
+def test_a_sender_cannot_break_out_of_the_reply():
+    from xml.sax.saxutils import escape
+
+    sender = "o_1]]></ToUserName><Injected>1</Injected><ToUserName><![CDATA[x"
+    hostile = TEXT.replace("<![CDATA[o_1]]>", escape(sender))
+    inbound = WIRE.open(_params(), hostile.encode())
+    parsed = xmltodict.parse(WIRE.render(inbound, Reply.say("hi")))["xml"]
+    assert "Injected" not in parsed and parsed["ToUserName"] == sender
+
+
 def test_news_reply_has_one_article_and_is_sealed_for_safe_mode():
-    params = _params(encrypt_type="aes")
-    crypto = WeChatCrypto(TOKEN, AES_KEY, APPID)
-    envelope = xmltodict.parse(crypto.encrypt_message(TEXT, params["nonce"], params["timestamp"]))["xml"]
-    params["msg_signature"] = envelope["MsgSignature"]
-    body = f"<xml><Encrypt><![CDATA[{envelope['Encrypt']}]]></Encrypt></xml>".encode()
-    inbound = WIRE.open(params, body)
-    assert inbound.encrypted and inbound.message.content == "hi"
+    inbound = WIRE.open(*_encrypted())
+    assert inbound.encrypted and inbound.fields["Content"] == "hi"
     sealed = WIRE.seal(inbound, WIRE.render(inbound, Reply.news("预约成功", "点击查看", "https://x/b/1")))
     out = xmltodict.parse(sealed)["xml"]
+    crypto = WeChatCrypto(TOKEN, AES_KEY, APPID)
     plain = xmltodict.parse(crypto.decrypt_message(sealed, out["MsgSignature"], out["TimeStamp"], out["Nonce"]))
     assert plain["xml"]["ArticleCount"] == "1"
     assert plain["xml"]["Articles"]["item"]["Title"] == "预约成功"
 
 
 def test_nothing_is_success_unencrypted():
-    inbound = WIRE.open(_params(), TEXT.encode())
+    inbound = WIRE.open(*_encrypted())
     assert WIRE.render(inbound, Reply.nothing()) == "success"
-    assert WIRE.seal(protocol.Inbound(inbound.message, True, TEXT, inbound.received_at), "success") == "success"
+    assert WIRE.seal(inbound, "success") == "success"
 
 
 @pytest.mark.parametrize(("params", "body", "error"), [
@@ -83,16 +98,41 @@ def test_refusals_are_typed(params, body, error):
 def test_stale_timestamp():
     ts, nonce = str(int(time.time()) - 301), "n"
     with pytest.raises(protocol.StaleRequest):
-        WIRE.open({"timestamp": ts, "nonce": nonce, "signature": protocol.signature(TOKEN, ts, nonce)},
-                  TEXT.encode())
+        WIRE.open({"timestamp": ts, "nonce": nonce, "signature": signature(TOKEN, ts, nonce)}, TEXT.encode())
 
 
-def test_intents_and_dedup_keys():
-    text = parse_message(TEXT)
-    assert protocol.to_intent(text).to_dict() == {"kind": "text", "openid": "o_1", "msg_id": "42",
-                                                  "create_time": 1700000000, "text": "hi", "v": 1}
-    assert protocol.dedup_key(text) == "msg:42"
-    event = "<MsgType>event</MsgType><Event>CLICK</Event><EventKey>BILLS</EventKey>"
-    click = parse_message(TEXT.replace("<MsgType><![CDATA[text]]></MsgType>", event).replace("<MsgId>42</MsgId>", ""))
-    assert protocol.to_intent(click).key == "BILLS"
-    assert protocol.dedup_key(click) == "evt:o_1:1700000000:CLICK:BILLS"
+def test_safe_mode_refuses_a_plain_message_before_reading_it():
+    safe = protocol.Protocol(TOKEN, AES_KEY, APPID, "safe")
+    with pytest.raises(protocol.EncryptionRequired) as info:
+        safe.open(_params(), TEXT.encode())
+    assert info.value.status == 403
+    with pytest.raises(protocol.EncryptionRequired):  # what it holds does not matter
+        safe.open(_params(), b"<xml>not even a message")
+    assert safe.open(*_encrypted()).fields["Content"] == "hi"
+
+
+def test_only_the_decrypted_fields_count():
+    params, body = _encrypted()
+    beside = body.replace(b"<xml>", b"<xml><FromUserName>o_victim</FromUserName><Content>bills</Content>")
+    inbound = WIRE.open(params, beside)
+    assert (inbound.fields["FromUserName"], inbound.fields["Content"]) == ("o_1", "hi")
+
+
+@pytest.mark.parametrize("mode", protocol.MODES)
+def test_the_body_is_bound_to_the_nonce_unless_it_is_signed(mode):
+    wire = protocol.Protocol(TOKEN, AES_KEY, APPID, mode)
+    inbound = wire.open(*_encrypted())
+    assert inbound.binds_body == (mode != "safe")
+    assert (inbound.timestamp, inbound.nonce) == (_params()["timestamp"], "abc")
+
+
+def test_a_plain_mode_account_needs_no_aes_key():
+    plain = protocol.Protocol(TOKEN, None, APPID, "plain")
+    assert plain.open(_params(), TEXT.encode()).fields["Content"] == "hi"
+    with pytest.raises(protocol.MalformedMessage):
+        plain.open(*_encrypted())
+
+
+def test_an_unknown_mode_is_a_configuration_error():
+    with pytest.raises(ValueError, match="WECHAT_MESSAGE_MODE"):
+        protocol.Protocol(TOKEN, AES_KEY, APPID, "secure")

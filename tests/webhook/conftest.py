@@ -4,60 +4,54 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 import boto3
 import pytest
 from chalice.test import Client
 
-from functions.common import aws as common_aws
 from functions.common import config
+from infra.local.lambdas import FunctionError, Lambdas
+from tests.conftest import CONFIG
 
 
-@dataclass
-class Invocations:
-    """What the webhook invoked (not what the features it reached invoked in turn).
-    `delay_s` and `fail` play a slow or broken transport."""
+class Invocations(Lambdas):
+    """The functions behind the Lambda API, recording what the webhook invoked (intents;
+    not what the features it reached invoked in turn). `delay_s`, `hang` and `fail` play a
+    slow, hanging (until the test ends) or broken feature."""
 
-    calls: list[tuple[str, dict]] = field(default_factory=list)
-    delay_s: float = 0.0
-    fail: bool = False
-    lock: threading.Lock = field(default_factory=threading.Lock)
-    nested: threading.local = field(default_factory=threading.local)
+    def __init__(self) -> None:
+        super().__init__(CONFIG)
+        self.calls: list[tuple[str, dict]] = []
+        self.delay_s = 0.0
+        self.hang = False
+        self.fail = False
+        self.lock = threading.Lock()
+        self.released = threading.Event()
 
     def keys(self) -> list[str]:
         return [key for key, _ in self.calls]
 
-    def wrap(self, real: Callable[[str, dict, float], Any]) -> Callable[[str, dict, float], Any]:
-        def invoker(key: str, payload: dict, timeout: float) -> Any:
-            depth = getattr(self.nested, "depth", 0)
-            if depth:
-                return real(key, payload, timeout)
+    def call(self, key: str, event: Any, timeout_s: float | None = None) -> Any:
+        if key.endswith("Intent"):
             with self.lock:
-                self.calls.append((key, payload))
+                self.calls.append((key, event))
             if self.delay_s:
-                time.sleep(self.delay_s)
+                time.sleep(self.delay_s)  # the feature's latency
+            if self.hang:  # answers nothing: the webhook has given up long before the test ends
+                self.released.wait(30)
+                raise FunctionError({"errorMessage": "Task timed out", "errorType": "Sandbox.Timedout"})
             if self.fail:
-                raise RuntimeError(f"{key} failed: Unhandled")
-            self.nested.depth = 1
-            try:
-                return real(key, payload, timeout)
-            finally:
-                self.nested.depth = 0
-
-        return invoker
+                raise FunctionError({"errorMessage": f"{key} failed", "errorType": "RuntimeError"})
+        return super().call(key, event, timeout_s)
 
 
 @pytest.fixture
-def invocations(aws):
-    from infra.local import runtime, slsconfig
-
-    stack = slsconfig.load("local")
+def invocations(aws, lambda_api):
     recorded = Invocations()
-    common_aws.set_invoker(recorded.wrap(lambda key, payload, timeout: runtime.call(stack, key, payload, timeout)))
-    yield recorded  # the aws fixture restores the Lambda API afterwards
+    lambda_api.gateway.lambdas = recorded
+    yield recorded  # the aws fixture gives the next test fresh functions
+    recorded.released.set()
 
 
 @pytest.fixture

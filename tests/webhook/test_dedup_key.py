@@ -1,33 +1,43 @@
 """De-duplication keys stay within DynamoDB's key size whatever WeChat (or an attacker with
-the token) puts in the fields, and differ when the messages differ."""
-from wechatpy import parse_message
-
+the token) puts in the fields, differ when the messages differ, and always name the sender."""
 from functions.common.wechat import protocol
+from tests.webhook import wechat_side as wx
 
 
-def _event(sender: str, msg_id: str = "") -> str:
-    extra = f"<MsgID>{msg_id}</MsgID><Status><![CDATA[success]]></Status>" if msg_id else ""
-    event = "TEMPLATESENDJOBFINISH" if msg_id else "CLICK"
-    return (f"<xml><ToUserName>gh_1</ToUserName><FromUserName><![CDATA[{sender}]]></FromUserName>"
-            f"<CreateTime>1764300000</CreateTime><MsgType>event</MsgType><Event>{event}</Event>"
-            f"<EventKey>BILLS</EventKey>{extra}</xml>")
+def _event(sender: str, msg_id: str = "") -> protocol.Inbound:
+    fields = {"ToUserName": "gh_1", "FromUserName": sender, "CreateTime": "1764300000", "MsgType": "event"}
+    if msg_id:
+        fields.update(Event="TEMPLATESENDJOBFINISH", MsgID=msg_id, Status="success")
+    else:
+        fields.update(Event="CLICK", EventKey="BILLS")
+    return wx.inbound(fields)
+
+
+def _text(sender: str, msg_id: str) -> protocol.Inbound:
+    return wx.inbound({"ToUserName": "gh_1", "FromUserName": sender, "CreateTime": "1764300000", "MsgType": "text",
+                       "Content": "账单", "MsgId": msg_id})
 
 
 def test_long_keys_are_hashed_and_stay_distinct():
-    a = protocol.dedup_key(parse_message(_event("o" * 5000)))
-    b = protocol.dedup_key(parse_message(_event("o" * 4999 + "x")))
+    a = protocol.dedup_key(_event("o" * 5000))
+    b = protocol.dedup_key(_event("o" * 4999 + "x"))
     assert a.startswith("sha256:") and len(a) < 100
     assert a != b
-    assert a == protocol.dedup_key(parse_message(_event("o" * 5000)))
+    assert a == protocol.dedup_key(_event("o" * 5000))
 
 
 def test_ordinary_keys_are_readable():
-    assert protocol.dedup_key(parse_message(_event("o_user"))) == "evt:o_user:1764300000:CLICK:BILLS"
+    assert protocol.dedup_key(_event("o_user")) == "evt:o_user:1764300000:CLICK:BILLS"
+    assert protocol.dedup_key(_text("o_user", "42")) == "msg:o_user:42"
+
+
+def test_two_senders_with_one_msg_id_have_their_own_keys():
+    assert protocol.dedup_key(_text("o_alice", "42")) != protocol.dedup_key(_text("o_mallory", "42"))
 
 
 def test_delivery_reports_in_one_second_have_their_own_keys():
-    first = protocol.dedup_key(parse_message(_event("o_user", "1001")))
-    second = protocol.dedup_key(parse_message(_event("o_user", "1002")))
+    first = protocol.dedup_key(_event("o_user", "1001"))
+    second = protocol.dedup_key(_event("o_user", "1002"))
     assert first != second
 
 

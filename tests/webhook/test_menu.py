@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from functions.webhook import routes
+from functions.webhook import phrases
 
 MENU = json.loads((Path(__file__).parents[2] / "infra" / "menu.json").read_text(encoding="utf-8"))
 
@@ -33,7 +33,7 @@ def test_menu_respects_wechat_limits():
 
 def test_every_menu_key_is_routed_and_every_routed_key_is_on_the_menu():
     keys = {b["key"] for b in _buttons() if "key" in b}
-    assert keys == set(routes.MENU_KEYS)
+    assert keys == set(phrases.MENU_KEYS)
     assert {b["key"]: b["type"] for b in _buttons() if "key" in b}["BRANCH_NEARBY"] == "location_select"
 
 

@@ -8,7 +8,8 @@ from urllib.parse import urlencode
 
 import pytest
 
-from functions.webhook import routes
+from functions.common import intents
+from functions.webhook import phrases, routes
 from tests.webhook import wechat_side as wx
 from tests.webhook.conftest import state_items
 
@@ -67,7 +68,7 @@ def _check_reply(kind: str, fields: dict, reply: dict | None, invocations) -> No
     assert invocations.keys() == ([function] if function else []), kind
     if function:
         sent = invocations.calls[0][1]
-        assert sent["v"] == 1 and sent["openid"] == fields["FromUserName"], kind
+        assert sent["v"] == intents.VERSION and sent["openid"] == fields["FromUserName"], kind
     if expected is None:
         assert reply is None, kind
         return
@@ -117,40 +118,43 @@ def test_location_report_and_delivery_report_intents(webhook, invocations):
 
 
 KEYWORDS = [
-    ("附近网点", "branchLookupIntent"),
-    ("ATM", "branchLookupIntent"),
-    ("我的预约", "bookingIntent"),
-    ("预约", "bookingIntent"),
-    ("贷款", "loanApplyIntent"),
-    ("申请信用卡", "loanApplyIntent"),
-    ("我的申请", "loanApplyIntent"),
-    ("信用卡账单", "notifyIntent"),
-    ("绑卡", "notifyIntent"),
-    ("我的消息", "notifyIntent"),
-    ("天一广场", "branchLookupIntent"),
+    ("附近网点", "branchLookupIntent", intents.BRANCH_NEARBY),
+    ("ATM", "branchLookupIntent", intents.BRANCH_NEARBY),
+    ("我的预约", "bookingIntent", intents.BOOKING_MINE),
+    ("预约", "bookingIntent", intents.BOOKING_BOOK),
+    ("贷款", "loanApplyIntent", intents.LOAN_APPLY),
+    ("申请信用卡", "loanApplyIntent", intents.CARD_APPLY),
+    ("我的申请", "loanApplyIntent", intents.LOAN_MINE),
+    ("信用卡账单", "notifyIntent", intents.BILLS_SHOW),
+    ("绑卡", "notifyIntent", intents.CARD_BIND),
+    ("我的消息", "notifyIntent", intents.MESSAGES_SHOW),
+    ("天一广场", "branchLookupIntent", intents.BRANCH_SEARCH),
 ]
 
 
-def test_keywords_reach_the_owning_feature(webhook, invocations):
-    for text, function in KEYWORDS:
+def test_words_reach_the_owning_feature_as_an_intent_name(webhook, invocations):
+    for text, function, name in KEYWORDS:
         invocations.calls.clear()
         post(webhook, wx.msg("text", Content=text))
         assert invocations.keys() == [function], text
-        assert invocations.calls[0][1]["kind"] == "text" and invocations.calls[0][1]["text"] == text
+        sent = invocations.calls[0][1]
+        assert sent["kind"] == "ask" and sent["name"] == name, text
+        assert "text" not in sent, text  # never the customer's words; a place to search, at most
+        assert sent.get("query", "") == ("天一广场" if name == intents.BRANCH_SEARCH else ""), text
 
 
 def test_menu_keys_reach_the_owning_feature(webhook, invocations):
-    for key, function in sorted(routes.MENU_KEYS.items()):
+    for key, name in sorted(phrases.MENU_KEYS.items()):
         invocations.calls.clear()
         post(webhook, wx.event("CLICK", EventKey=key))
-        assert invocations.keys() == [function], key
-        assert invocations.calls[0][1] == {**invocations.calls[0][1], "kind": "click", "key": key}
+        assert invocations.keys() == [phrases.FUNCTIONS[name]], key
+        assert invocations.calls[0][1] == {**invocations.calls[0][1], "kind": "ask", "name": name}
 
 
-def test_recognised_voice_is_routed_as_text(webhook, invocations):
+def test_recognised_voice_is_understood_as_words(webhook, invocations):
     post(webhook, wx.msg("voice", MediaId="m", Format="amr", Recognition="我的预约。"))
     assert invocations.keys() == ["bookingIntent"]
-    assert invocations.calls[0][1]["text"] == "我的预约"
+    assert invocations.calls[0][1]["name"] == intents.BOOKING_MINE
 
 
 def test_unknown_place_gets_the_help_text(webhook, invocations):

@@ -14,6 +14,7 @@ from wechatpy.crypto import WeChatCrypto
 from wechatpy.utils import WeChatSigner
 
 from functions.common import config
+from functions.common.wechat.protocol import Inbound
 
 MODES = ("plain", "compatible", "safe")
 ACCOUNT = "gh_0123456789ab"
@@ -39,6 +40,11 @@ def _node(name: str, value: object) -> str:
 
 def message_xml(fields: dict) -> str:
     return "<xml>" + "".join(_node(k, v) for k, v in fields.items()) + "</xml>"
+
+
+def inbound(fields: dict) -> Inbound:
+    """A message as the webhook holds it once verified and parsed (for its de-duplication key)."""
+    return Inbound(xmltodict.parse(message_xml(fields))["xml"], False, int(time.time()), "", "", "", False)
 
 
 def new_openid() -> str:

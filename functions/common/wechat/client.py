@@ -172,8 +172,11 @@ class BankWeChatClient(WeChatClient):
 
     def __init__(self, appid: str, secret: str, api_base: str, session: SessionStorage | None = None,
                  timeout: float = 5.0):
+        import requests
+
         super().__init__(appid, secret, session=session or DynamoSessionStorage(), timeout=timeout,
                          auto_retry=False)
+        self.http = requests.Session()
         self.api_root = api_base.rstrip("/") + "/"
         self.API_BASE_URL = self.api_root + "cgi-bin/"
         self._refresh_lock = threading.Lock()
@@ -266,7 +269,7 @@ class BankWeChatClient(WeChatClient):
 
                     data = json.dumps(json_body, ensure_ascii=False).encode("utf-8")
                     headers = {"Content-Type": "application/json; charset=utf-8"}
-                res = self._http.request(method=method, url=url, params=params, data=data, headers=headers,
+                res = self.http.request(method=method, url=url, params=params, data=data, headers=headers,
                                          timeout=self.timeout)
                 if res.status_code >= 500:
                     raise WeChatTransient(None, f"HTTP {res.status_code}")
@@ -292,9 +295,16 @@ class BankWeChatClient(WeChatClient):
             time.sleep(self.backoff_s * (2**attempt) * (1 + random.random() / 2))
             attempt += 1
 
-    def _request(self, method, url_or_endpoint, **kwargs):
-        """Every wechatpy API call lands here: add the token, send, and on a token error
-        drop the token (if still ours), refresh once and retry once."""
+    def get(self, url, **kwargs):
+        """wechatpy's API classes call `get` and `post`: both go through `call`."""
+        return self.call("get", url, **kwargs)
+
+    def post(self, url, **kwargs):
+        return self.call("post", url, **kwargs)
+
+    def call(self, method, url_or_endpoint, **kwargs):
+        """Every API call lands here: add the token, send, and on a token error drop the
+        token (if still ours), refresh once and retry once."""
         base = kwargs.pop("api_base_url", self.API_BASE_URL)
         if base.startswith(WECHAT_ORIGIN):  # wechatpy APIs with their own base follow ours
             base = self.api_root + base[len(WECHAT_ORIGIN):]

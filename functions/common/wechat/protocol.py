@@ -1,29 +1,35 @@
-"""The WeChat message protocol, on top of wechatpy: verify, decrypt, parse, reply, encrypt.
+"""The WeChat message protocol: verify, decrypt, parse, reply, encrypt.
 
-Plain mode (signature only), compatible and safe mode (`encrypt_type=aes`, `msg_signature`,
-AES-256-CBC with the EncodingAESKey). Signatures are compared in constant time, requests
-outside the timestamp window are refused (replays), bodies are size-limited and any
-DOCTYPE/ENTITY is refused before an XML parser sees it. Every failure is a `ProtocolError`
-carrying the 4xx status the webhook answers; nothing here raises anything else for bad
-input.
+The account's message mode is WeChat's own setting (`WECHAT_MESSAGE_MODE`): `plain` (the
+signature covers token, timestamp and nonce only), `compatible` (the plaintext fields and
+their ciphertext side by side, `encrypt_type=aes` and `msg_signature`) and `safe` (the
+ciphertext alone). `safe` refuses anything unencrypted before reading it. Wherever a
+message is encrypted, only the decrypted fields count, never the plaintext beside
+`<Encrypt>`. Outside `safe`, the body is not signed: the webhook binds each (timestamp,
+nonce) to a digest of its body (`Inbound.binds_body`), so a captured query string cannot
+carry another body.
+
+Signatures are compared in constant time, requests outside the timestamp window are refused
+(replays), bodies are size-limited and any DOCTYPE/ENTITY is refused before an XML parser
+sees it. Every failure is a `ProtocolError` carrying the 4xx status the webhook answers;
+nothing here raises anything else for bad input.
 """
 from __future__ import annotations
 
 import hashlib
 import hmac
+import os
 import re
-import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from typing import Any
 
-from wechatpy.crypto import PrpCrypto, WeChatCrypto
-from wechatpy.utils import WeChatSigner
-
 from functions.common import clock, config
-from functions.common.intents import Intent, Location, Reply
+from functions.common.intents import Reply
+from functions.common.wechat.crypto import CryptoError, MessageCipher, signature
 
+MODES = ("plain", "compatible", "safe")
 SUCCESS = "success"
 TEXT_LIMIT_BYTES = 2048
 _FORBIDDEN_XML = re.compile(rb"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
@@ -36,14 +42,30 @@ class ProtocolError(Exception):
     code = "bad_request"
 
 
-class BadSignature(ProtocolError):
+class Refused(ProtocolError):
+    """A request that is not WeChat's, or not any more: 403."""
+
     status = 403
+
+
+class BadSignature(Refused):
     code = "bad_signature"
 
 
-class StaleRequest(ProtocolError):
-    status = 403
+class StaleRequest(Refused):
     code = "stale_timestamp"
+
+
+class EncryptionRequired(Refused):
+    """A message without `encrypt_type=aes` and its `msg_signature` to a safe-mode account."""
+
+    code = "encryption_required"
+
+
+class NonceReused(Refused):
+    """A (timestamp, nonce) already seen with another body: a captured query string."""
+
+    code = "nonce_reused"
 
 
 class BodyTooLarge(ProtocolError):
@@ -63,39 +85,22 @@ class MalformedMessage(ProtocolError):
 class Inbound:
     """A verified, decrypted and parsed message, and how to answer it."""
 
-    message: Any  # a wechatpy message or event
+    fields: dict[str, Any]  # the children of <xml>: text, or a dict for nested elements
     encrypted: bool
-    xml: str
     received_at: int  # epoch seconds, also the reply's CreateTime and TimeStamp
+    timestamp: str
+    nonce: str
+    body_digest: str  # SHA-256 of the body as received
+    binds_body: bool  # the signature does not cover the body: bind it to (timestamp, nonce)
 
-
-def signature(*parts: str) -> str:
-    signer = WeChatSigner()
-    signer.add_data(*parts)
-    return signer.signature
+    def text(self, name: str) -> str:
+        """A field's text ("" when absent or not text)."""
+        value = self.fields.get(name)
+        return value if isinstance(value, str) else ""
 
 
 def _same(expected: str, given: str | None) -> bool:
     return bool(given) and hmac.compare_digest(expected.encode(), str(given).encode())
-
-
-class _Prp(PrpCrypto):
-    """wechatpy's message cipher with a cryptographically random 16-byte prefix (wechatpy
-    draws it from `random`), built once per account rather than once per message."""
-
-    def get_random_string(self) -> str:
-        return secrets.token_hex(8)
-
-
-class _Crypto(WeChatCrypto):
-    """wechatpy's envelope (encrypt, sign) around the one `_Prp` of the account."""
-
-    def __init__(self, token: str, aes_key: str, appid: str):
-        super().__init__(token, aes_key, appid)
-        self.prp = _Prp(self.key)
-
-    def encrypt_message(self, msg: str, nonce: str, timestamp: str | None = None) -> str:
-        return self._encrypt_message(msg, nonce, timestamp, lambda _key: self.prp)
 
 
 @lru_cache(maxsize=4)
@@ -106,22 +111,35 @@ def _protocol(*args: Any) -> Protocol:
 class Protocol:
     """One WeChat account's side of the protocol."""
 
-    def __init__(self, token: str, aes_key: str, appid: str, window_s: int = 300, max_body_bytes: int = 65536):
+    def __init__(self, token: str, aes_key: str | None, appid: str, mode: str = "safe", window_s: int = 300,
+                 max_body_bytes: int = 65536):
+        if mode not in MODES:
+            raise ValueError(f"WECHAT_MESSAGE_MODE must be one of {', '.join(MODES)}, not {mode!r}")
         self.token = token
         self.aes_key = aes_key
         self.appid = appid
+        self.mode = mode
         self.window_s = window_s
         self.max_body_bytes = max_body_bytes
 
     @classmethod
     def from_settings(cls) -> Protocol:
+        """The account in the settings. A plain-mode account needs no EncodingAESKey."""
         s = config.settings()
-        return _protocol(config.secret("WECHAT_TOKEN"), config.secret("WECHAT_ENCODING_AES_KEY"), s.wechat_app_id,
+        try:
+            aes_key: str | None = config.secret("WECHAT_ENCODING_AES_KEY")
+        except RuntimeError:
+            if s.wechat_message_mode != "plain":
+                raise
+            aes_key = None
+        return _protocol(config.secret("WECHAT_TOKEN"), aes_key, s.wechat_app_id, s.wechat_message_mode,
                          s.timestamp_window_s, s.max_body_bytes)
 
     @cached_property
-    def crypto(self) -> _Crypto:
-        return _Crypto(self.token, self.aes_key, self.appid)
+    def cipher(self) -> MessageCipher:
+        if not self.aes_key:
+            raise MalformedMessage("no EncodingAESKey: this account takes plain messages only")
+        return MessageCipher(self.aes_key, self.appid)
 
     # -- inbound -------------------------------------------------------------------------
 
@@ -149,50 +167,63 @@ class Protocol:
             raise BodyTooLarge(f"{len(body)} bytes")
         now = clock.epoch()
         self.check_request(params, now)
-        encrypted = (params.get("encrypt_type") or "raw").lower() == "aes"
-        if not encrypted and params.get("encrypt_type") not in (None, "", "raw"):
+        encrypt_type = (params.get("encrypt_type") or "raw").lower()
+        if encrypt_type not in ("raw", "aes"):
             raise MalformedMessage("unknown encrypt_type")
+        encrypted = encrypt_type == "aes"
+        if self.mode == "safe" and not encrypted:
+            raise EncryptionRequired("safe mode takes encrypted messages only")
         xml = _xml_text(body)
         if encrypted:
             xml = self._decrypt(xml, params)
-        return Inbound(_parse(xml), encrypted, xml, now)
+        return Inbound(_message(xml), encrypted, now, params["timestamp"], params["nonce"],
+                       hashlib.sha256(body).hexdigest(), self.mode != "safe")
 
     def _decrypt(self, xml: str, params: Mapping[str, str]) -> str:
-        envelope = _xml_dict(xml)
-        encrypt = envelope.get("Encrypt")
+        """The decrypted payload; the plaintext fields beside <Encrypt> are never read."""
+        encrypt = _xml_dict(xml).get("Encrypt")
         if not isinstance(encrypt, str) or not encrypt:
             raise MalformedMessage("Encrypt missing")
-        expected = signature(self.token, params.get("timestamp", ""), params.get("nonce", ""), encrypt)
+        expected = signature(self.token, params["timestamp"], params["nonce"], encrypt)
         if not _same(expected, params.get("msg_signature")):
             raise BadSignature("msg_signature mismatch")
         try:
-            plain = self.crypto.prp.decrypt(encrypt, self.appid)
-        except Exception as error:  # wechatpy raises many kinds for bad ciphertext
-            raise MalformedMessage(f"cannot decrypt: {type(error).__name__}") from None
-        return _xml_text(plain if isinstance(plain, bytes) else plain.encode("utf-8"))
+            plain = self.cipher.decrypt(encrypt)
+        except CryptoError as error:
+            raise MalformedMessage(f"cannot decrypt: {error}") from None
+        return _xml_text(plain)
 
     # -- outbound ------------------------------------------------------------------------
 
     def render(self, inbound: Inbound, reply: Reply) -> str:
         """The passive reply's plaintext XML, or `success` for nothing."""
-        from wechatpy.replies import ArticlesReply, TextReply
-
-        raw = inbound.message._data
-        ends = {"source": raw["ToUserName"], "target": raw["FromUserName"], "time": inbound.received_at}
+        head = (f"<xml><ToUserName>{_cdata(inbound.text('FromUserName'))}</ToUserName>"
+                f"<FromUserName>{_cdata(inbound.text('ToUserName'))}</FromUserName>"
+                f"<CreateTime>{inbound.received_at}</CreateTime>")
         if reply.type == "text" and reply.text:
-            return TextReply(content=_cdata(fit_text(reply.text)), **ends).render()
+            return f"{head}<MsgType><![CDATA[text]]></MsgType><Content>{_cdata(fit_text(reply.text))}</Content></xml>"
         if reply.type == "news" and reply.article:
             a = reply.article
-            article = {"title": _cdata(a.title), "description": _cdata(a.description), "url": _cdata(a.url),
-                       "image": _cdata(a.image)}
-            return ArticlesReply(articles=[article], **ends).render()
+            return (f"{head}<MsgType><![CDATA[news]]></MsgType><ArticleCount>1</ArticleCount><Articles><item>"
+                    f"<Title>{_cdata(a.title)}</Title><Description>{_cdata(a.description)}</Description>"
+                    f"<PicUrl>{_cdata(a.image)}</PicUrl><Url>{_cdata(a.url)}</Url></item></Articles></xml>")
         return SUCCESS
 
     def seal(self, inbound: Inbound, reply_xml: str) -> str:
-        """Encrypt and sign the reply in safe/compatible mode; `success` stays plain."""
+        """Encrypt and sign the reply of an encrypted message; `success` stays plain."""
         if not inbound.encrypted or reply_xml == SUCCESS:
             return reply_xml
-        return self.crypto.encrypt_message(reply_xml, secrets.token_hex(8), str(inbound.received_at))
+        return self.envelope(reply_xml, str(inbound.received_at), inbound.nonce, os.urandom(16))
+
+    def envelope(self, reply_xml: str, timestamp: str, nonce: str, prefix: bytes) -> str:
+        """The encrypted reply as WeChat reads it: ciphertext, its signature, time, nonce."""
+        encrypt = self.cipher.encrypt(reply_xml.encode(), prefix)
+        return ("<xml>\n"
+                f"<Encrypt><![CDATA[{encrypt}]]></Encrypt>\n"
+                f"<MsgSignature><![CDATA[{signature(self.token, timestamp, nonce, encrypt)}]]></MsgSignature>\n"
+                f"<TimeStamp>{timestamp}</TimeStamp>\n"
+                f"<Nonce>{_cdata(nonce)}</Nonce>\n"
+                "</xml>")
 
 
 def fit_text(text: str, limit: int = TEXT_LIMIT_BYTES) -> str:
@@ -205,8 +236,8 @@ def fit_text(text: str, limit: int = TEXT_LIMIT_BYTES) -> str:
 
 
 def _cdata(value: str) -> str:
-    """Text that cannot close the CDATA section wechatpy wraps it in."""
-    return (value or "").replace("]]>", "]]]]><![CDATA[>")
+    """A CDATA section holding `value`, whatever it holds (a `]]>` is split across two)."""
+    return "<![CDATA[" + (value or "").replace("]]>", "]]]]><![CDATA[>") + "]]>"
 
 
 def _xml_text(body: bytes) -> str:
@@ -218,96 +249,84 @@ def _xml_text(body: bytes) -> str:
         raise MalformedMessage("not UTF-8") from None
 
 
-def _xml_dict(xml: str) -> dict:
-    from xml.parsers.expat import ExpatError
+MAX_DEPTH = 5  # <xml><SendPicsInfo><PicList><item><PicMd5Sum>: deeper is nothing WeChat sends
 
-    import xmltodict
 
+def _xml_dict(xml: str) -> dict[str, Any]:
+    """The children of the <xml> root: text (stripped, None when empty), or for an element
+    with children a dict of the same; a repeated name gives a list. Read with expat, which
+    fetches nothing; a DOCTYPE or an entity declaration is refused here too."""
+    from xml.parsers.expat import ExpatError, ParserCreate
+
+    stack: list[tuple[str, dict[str, Any], list[str]]] = []
+    parsed: list[tuple[str, Any]] = []
+
+    def start(name: str, _attributes: Any) -> None:
+        if len(stack) == MAX_DEPTH:
+            raise MalformedMessage("nested too deep")
+        stack.append((name, {}, []))
+
+    def end(_name: str) -> None:
+        name, children, text = stack.pop()
+        value = children or "".join(text).strip() or None
+        siblings = stack[-1][1] if stack else None
+        if siblings is None:
+            parsed.append((name, value))
+        elif name not in siblings:
+            siblings[name] = value
+        elif isinstance(siblings[name], list):
+            siblings[name].append(value)
+        else:
+            siblings[name] = [siblings[name], value]
+
+    def text(data: str) -> None:
+        if stack:
+            stack[-1][2].append(data)
+
+    def refuse(*_: Any) -> Any:
+        raise ForbiddenXml("DOCTYPE or ENTITY")
+
+    parser = ParserCreate()
+    parser.StartElementHandler, parser.EndElementHandler, parser.CharacterDataHandler = start, end, text
+    parser.StartDoctypeDeclHandler = parser.EntityDeclHandler = parser.ExternalEntityRefHandler = refuse
     try:
-        root = xmltodict.parse(xml, disable_entities=True)
-    except (ExpatError, ValueError) as error:
+        parser.Parse(xml, True)
+    except ExpatError as error:
         raise MalformedMessage(f"bad XML: {error}") from None
-    node = root.get("xml") if isinstance(root, dict) else None
-    if not isinstance(node, dict):
+    if not parsed or parsed[0][0] != "xml" or not isinstance(parsed[0][1], dict):
         raise MalformedMessage("no <xml> root")
-    return node
+    return parsed[0][1]
 
 
-def _parse(xml: str) -> Any:
-    from wechatpy.parser import parse_message
-
-    try:
-        message = parse_message(xml)
-    except Exception as error:  # noqa: BLE001 - any parse failure is the sender's fault
-        raise MalformedMessage(f"cannot parse: {type(error).__name__}") from None
-    raw = getattr(message, "_data", None)
-    if not isinstance(raw, dict):
-        raise MalformedMessage("no <xml> root")
+def _message(xml: str) -> dict[str, Any]:
+    """A message's fields, with the ones every message carries checked."""
+    fields = _xml_dict(xml)
     for name in ("ToUserName", "FromUserName", "MsgType"):
-        if not isinstance(raw.get(name), str) or not raw[name]:
+        if not isinstance(fields.get(name), str) or not fields[name]:
             raise MalformedMessage(f"{name} missing")
-    if not isinstance(raw.get("CreateTime"), str) or not raw["CreateTime"].isdigit():
+    if not isinstance(fields.get("CreateTime"), str) or not fields["CreateTime"].isdigit():
         raise MalformedMessage("CreateTime missing")
-    if raw.get("MsgId") is not None and not (isinstance(raw["MsgId"], str) and raw["MsgId"].isdigit()):
+    if fields.get("MsgId") is not None and not (isinstance(fields["MsgId"], str) and fields["MsgId"].isdigit()):
         raise MalformedMessage("bad MsgId")
-    return message
+    return fields
 
 
-def dedup_key(message: Any) -> str:
-    """WeChat's advice: MsgId; for events FromUserName+CreateTime(+Event+EventKey). Events
-    that carry their own MsgID (TEMPLATESENDJOBFINISH) are keyed on it too: two delivery
-    reports for one user can share a second."""
-    raw = message._data
-    if raw.get("MsgType") != "event" and raw.get("MsgId"):
-        key = f"msg:{raw['MsgId']}"
-    elif raw.get("MsgID"):
-        key = f"evt:{raw.get('FromUserName')}:{raw.get('Event', '')}:{raw['MsgID']}"
+def event_name(inbound: Inbound) -> str:
+    """Lower-case event name as WeChat sent it (`""` for messages)."""
+    return inbound.text("Event").lower() if inbound.text("MsgType") == "event" else ""
+
+
+def dedup_key(inbound: Inbound) -> str:
+    """WeChat's advice, with the sender always in the key (two senders may share a MsgId):
+    FromUserName+MsgId; for events FromUserName+CreateTime+Event+EventKey. Events that
+    carry their own MsgID (TEMPLATESENDJOBFINISH) are keyed on it: two delivery reports
+    for one user can share a second."""
+    sender = inbound.text("FromUserName")
+    if inbound.text("MsgType") != "event" and inbound.text("MsgId"):
+        key = f"msg:{sender}:{inbound.text('MsgId')}"
+    elif inbound.text("MsgID"):
+        key = f"evt:{sender}:{inbound.text('Event')}:{inbound.text('MsgID')}"
     else:
-        event_key = raw.get("EventKey") if isinstance(raw.get("EventKey"), str) else ""
-        key = f"evt:{raw.get('FromUserName')}:{raw.get('CreateTime')}:{raw.get('Event', '')}:{event_key or ''}"
+        key = f"evt:{sender}:{inbound.text('CreateTime')}:{inbound.text('Event')}:{inbound.text('EventKey')}"
     # DynamoDB keys stop at 2048 bytes; absurdly long fields are hashed, not refused
     return key if len(key) <= 512 else "sha256:" + hashlib.sha256(key.encode()).hexdigest()
-
-
-def event_name(message: Any) -> str:
-    """Lower-case event name as WeChat sent it (`""` for messages)."""
-    raw = message._data
-    return str(raw.get("Event") or "").lower() if raw.get("MsgType") == "event" else ""
-
-
-def to_intent(message: Any) -> Intent | None:
-    """The intent a feature answers, or None when no feature is concerned. Reads the
-    parsed fields directly (wechatpy's descriptors copy and convert on every access)."""
-    raw = message._data
-    msg_type = raw["MsgType"].lower()
-    event = event_name(message)
-    base = {"openid": raw["FromUserName"], "create_time": int(raw["CreateTime"]),
-            "msg_id": str(raw.get("MsgId") or raw.get("MsgID") or "")}
-    try:
-        if msg_type == "text":
-            return Intent(kind="text", text=str(raw.get("Content") or "").strip(), **base)
-        if msg_type == "location":
-            return Intent(kind="location", location=Location(float(raw["Location_X"]), float(raw["Location_Y"]),
-                                                             label=str(raw.get("Label") or "")), **base)
-        if event == "location_select":
-            info = raw["SendLocationInfo"]
-            return Intent(kind="location", key=_text(raw.get("EventKey")),
-                          location=Location(float(info["Location_X"]), float(info["Location_Y"]),
-                                            label=_text(info.get("Label")) or _text(info.get("Poiname"))), **base)
-        if event == "location":
-            return Intent(kind="location_report", location=Location(
-                float(raw["Latitude"]), float(raw["Longitude"]), precision=float(raw.get("Precision") or 0)), **base)
-        if event == "click":
-            return Intent(kind="click", key=_text(raw.get("EventKey")), **base)
-        if event == "unsubscribe":
-            return Intent(kind="unsubscribe", **base)
-        if event == "templatesendjobfinish":
-            return Intent(kind="delivery_report", template_msg_id=_text(raw.get("MsgID")),
-                          status=_text(raw.get("Status")), **base)
-    except (KeyError, TypeError, ValueError) as error:
-        raise MalformedMessage(f"bad {msg_type} {event}: {type(error).__name__}") from None
-    return None
-
-
-def _text(value: Any) -> str:
-    return value if isinstance(value, str) else ""

@@ -13,7 +13,7 @@ from urllib.parse import urlencode
 
 import requests
 import xmltodict
-from wechatpy.crypto import WeChatCrypto, _get_signature
+from wechatpy.crypto import WeChatCrypto
 from wechatpy.utils import WeChatSigner
 
 from functions.common import clock, config
@@ -131,7 +131,9 @@ def push(webhook_url: str, xml: str, openid: str, creds: Credentials, encrypt: b
 
         encrypted = PrpCrypto(crypto.key).encrypt(xml, creds.app_id).decode()
         params["encrypt_type"] = "aes"
-        params["msg_signature"] = _get_signature(creds.token, timestamp, nonce, encrypted)
+        signer = WeChatSigner()
+        signer.add_data(creds.token, timestamp, nonce, encrypted)
+        params["msg_signature"] = signer.signature
         body = f"<xml><ToUserName>{_cdata(ACCOUNT_ID)}</ToUserName><Encrypt>{_cdata(encrypted)}</Encrypt></xml>"
     http = session or requests
     res = http.post(

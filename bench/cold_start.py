@@ -1,0 +1,236 @@
+"""Cold starts measured honestly: a fresh process, from its first import to its first reply,
+divided by `import boto3` in a fresh process in the same run.
+
+AWS is moto's server in a process of its own (every table serverless.yml defines, with the
+demo data); the Lambda Invoke API is served in this process (infra.local.gateway): for the
+webhook it answers with a feature's reply at once, so the figure is the webhook's own; for the
+features it runs the real handlers, warm (booking asks branch lookup for nearby branches). The
+measured process imports the handler module the function's serverless.yml entry names and
+calls it as Lambda would, with the local stage's environment and secrets from the environment:
+
+- the webhook's first reply to "我的预约" (the claim, and in plain mode its nonce record, in
+  one DynamoDB write; the Invoke; the stored reply), plain (a compatible account) and safe;
+- each feature's first answer to an intent, and its first page;
+- for reference, botocore with the two clients the webhook needs and nothing else: the floor of
+  any function that writes to DynamoDB and invokes another.
+
+Fifteen rounds, every subject once a round in the same order (load changes hit them alike),
+after one untimed run each that compiles bytecode. The figure is the median.
+"""
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+NAME = "cold_start"
+ROOT = Path(__file__).resolve().parents[1]
+GOAL = 1.5
+OPENID = "o_bench_cold"
+REPLY = {"v": 2, "type": "text", "text": "您目前没有预约。"}
+
+# Runs in the measured process: read the event, start the clock, import, answer, report.
+MEASURE = """
+import json, sys, time
+module, attribute, event = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
+class Context:
+    function_name = "cold"
+    memory_limit_in_mb = 512
+    invoked_function_arn = "arn:aws:lambda:cn-north-1:000000000000:function:cold"
+    aws_request_id = "00000000-0000-0000-0000-000000000000"
+    def get_remaining_time_in_millis(self):
+        return 5000
+started = time.perf_counter()
+import importlib
+handler = getattr(importlib.import_module(module), attribute)
+answer = handler(event, Context())
+seconds = time.perf_counter() - started
+print(json.dumps({"seconds": seconds, "answer": answer}, ensure_ascii=False))
+"""
+BASELINE = "import time; started = time.perf_counter(); import boto3; print(time.perf_counter() - started)"
+# What any function that writes to DynamoDB and invokes a Lambda function pays before its own
+# work: botocore and the two clients, as functions.common.aws makes them.
+FLOOR = """
+import time
+started = time.perf_counter()
+from functions.common import aws
+aws.client("dynamodb")
+aws.client("lambda", read_timeout=3.25, max_attempts=1, connect_timeout=aws.INVOKE_CONNECT_S)
+print(time.perf_counter() - started)
+"""
+
+
+@dataclass
+class Subject:
+    label: str
+    module: str
+    attribute: str
+    event: Any  # a callable making a fresh event, or the event
+    env: dict[str, str]
+    expect: str  # what the answer must hold, so a refusal is not timed as a reply
+
+    def run(self, env: dict[str, str]) -> float:
+        event = self.event() if callable(self.event) else self.event
+        argv = [sys.executable, "-c", MEASURE, self.module, self.attribute, json.dumps(event)]
+        out = subprocess.run(argv, cwd=ROOT, env={**env, **self.env}, capture_output=True, text=True,  # noqa: S603
+                             check=True, timeout=120)
+        result = json.loads(out.stdout.strip().splitlines()[-1])
+        answer = json.dumps(result["answer"], ensure_ascii=False)
+        if self.expect not in answer:
+            raise RuntimeError(f"{self.label}: unexpected answer {answer[:300]}")
+        return float(result["seconds"])
+
+
+def _seconds(code: str, env: dict[str, str]) -> float:
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True,  # noqa: S603
+                         check=True, timeout=120)
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+def _webhook_event(mode: str) -> dict:
+    """A fresh "我的预约" from a fresh sender, as WeChat POSTs it in `mode`, as API Gateway
+    hands it to the function."""
+    from werkzeug.test import EnvironBuilder
+    from werkzeug.wrappers import Request
+
+    from infra.local.gateway import Route, proxy_event
+    from tests.webhook import wechat_side as wx
+
+    path, body = wx.request(wx.msg("text", "o_" + secrets.token_hex(8), Content="我的预约"), mode)
+    builder = EnvironBuilder(path=path, method="POST", data=body, headers={"Content-Type": "text/xml"})
+    return proxy_event(Request(builder.get_environ()), Route("POST", "/wechat", "webhook"), {}, "local", [])
+
+
+def _page_event(path: str, cookie: str) -> dict:
+    from werkzeug.test import EnvironBuilder
+    from werkzeug.wrappers import Request
+
+    from infra.local.gateway import Router, proxy_event, routes_from
+    from infra.local.slsconfig import load
+
+    request = Request(EnvironBuilder(path=path, headers={"Cookie": cookie}).get_environ())
+    route, params = Router(routes_from(load("local"))).resolve("GET", path)  # type: ignore[misc]
+    return proxy_event(request, route, params, "local", [])
+
+
+def _intent(name: str, **fields: str) -> dict:
+    from functions.common.intents import Intent
+
+    return Intent(kind="ask", openid=OPENID, name=name, **fields).to_dict()
+
+
+def subjects(cookie: str) -> list[Subject]:
+    from functions.common import intents
+
+    pages = {"branch_lookup": "/branches/view/HS01", "booking": "/booking", "loan_apply": "/loans/apply",
+             "notify": "/notify/bind"}
+    asks = {"branch_lookup": _intent(intents.BRANCH_SEARCH, query="鄞州"), "booking": _intent(intents.BOOKING_BOOK),
+            "loan_apply": _intent(intents.LOAN_MINE), "notify": _intent(intents.BILLS_SHOW)}
+    expected = {"branch_lookup": "鄞州", "booking": "/booking", "loan_apply": "/loans/apply",
+                "notify": "/notify/bind"}
+    out = [Subject(f"webhook, {mode} mode (\"我的预约\")", "functions.webhook.app", "app",
+                   lambda mode=mode: _webhook_event(mode), {"WECHAT_MESSAGE_MODE": account}, "200")
+           for mode, account in (("plain", "compatible"), ("safe", "safe"))]
+    for feature in pages:
+        out.append(Subject(f"{feature}, intent {asks[feature]['name']}", f"functions.{feature}.app", "intent",
+                           asks[feature], {}, expected[feature]))
+    for feature, path in pages.items():
+        out.append(Subject(f"{feature}, page {path}", f"functions.{feature}.app", "app",
+                           _page_event(path, cookie), {}, '"statusCode": 200'))
+    return out
+
+
+def _stack() -> tuple[dict[str, str], Any, Any, Any, str]:
+    """moto's server (another process) with every table and the demo data, and the Lambda
+    Invoke API here (one answering at once for the webhook, one running the handlers).
+    Returns the functions' environment, the three services and a session cookie."""
+    from bench.notify import Service, serve_aws
+    from functions.common import aws, config, session
+    from infra.local import resources, slsconfig
+    from infra.local.gateway import InvokeEndpoint
+    from infra.local.lambdas import Lambdas
+
+    class Answering(Lambdas):
+        def call(self, key, event, timeout_s=None):
+            return REPLY
+
+    stack = slsconfig.load("local")
+    moto = Service(serve_aws)
+    os.environ.update({"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench", "AWS_REGION": "cn-north-1",
+                       "AWS_DEFAULT_REGION": "cn-north-1", "AWS_ENDPOINT_URL": moto.url})
+    for key in ("AWS_PROFILE", "AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL_LAMBDA"):
+        os.environ.pop(key, None)
+    os.environ.update(resources.local_environment(stack, resources.create_all(stack)))
+    os.environ["LOG_LEVEL"] = "WARNING"  # the demo data loads quietly; the measured processes log at INFO
+    functions, answering = InvokeEndpoint(Lambdas(stack)), InvokeEndpoint(Answering(stack))
+    os.environ["AWS_ENDPOINT_URL_LAMBDA"] = functions.url
+    config.reset()
+    aws.reset()
+    from infra.local.demo import booking, branch_lookup, loan_apply, notify
+
+    for demo in (branch_lookup, booking, loan_apply, notify):
+        demo.load()
+    cookie = session.set_cookie(session.issue(OPENID)).split(";", 1)[0]
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONDONTWRITEBYTECODE", "AWS_ENDPOINT_URL_LAMBDA")}
+    env.update({"PYTHONPATH": str(ROOT), "AWS_ENDPOINT_URL_LAMBDA": functions.url, "LOG_LEVEL": "INFO"})
+    return env, moto, functions, answering, cookie
+
+
+def run(quick: bool = False) -> list[dict]:
+    saved = dict(os.environ)
+    moto = functions = answering = None
+    try:
+        env, moto, functions, answering, cookie = _stack()
+        cases = subjects(cookie)
+        for case in cases:
+            if case.module == "functions.webhook.app":
+                case.env["AWS_ENDPOINT_URL_LAMBDA"] = answering.url
+        rounds = 5 if quick else 15
+        _seconds(BASELINE, env)
+        _seconds(FLOOR, env)
+        for case in cases:  # compile bytecode, outside the measurement
+            case.run(env)
+        baseline: list[float] = []
+        floor: list[float] = []
+        timings: dict[str, list[float]] = {case.label: [] for case in cases}
+        for _ in range(rounds):
+            baseline.append(_seconds(BASELINE, env))
+            floor.append(_seconds(FLOOR, env))
+            for case in cases:
+                timings[case.label].append(case.run(env))
+        boto3_s = statistics.median(baseline)
+        rows = [_row(f"first reply, `import boto3` (baseline, median of {rounds})", boto3_s * 1000, "ms"),
+                _row("first reply, botocore with a DynamoDB and a Lambda client, no work / boto3",
+                     statistics.median(floor) / boto3_s, "×")]
+        for case in cases:
+            ratio = statistics.median(timings[case.label]) / boto3_s
+            rows.append(_row(f"first reply, {case.label} / boto3", ratio, "×", f"≤ {GOAL}", ratio <= GOAL))
+        return rows
+    finally:
+        for service in (functions, answering, moto):
+            if service is not None:
+                service.stop()
+        os.environ.clear()
+        os.environ.update(saved)
+        from functions.common import aws, config
+
+        config.reset()
+        aws.reset()
+
+
+def _row(metric: str, value: float, unit: str, goal: str | None = None, ok: bool | None = None) -> dict:
+    return {"benchmark": NAME, "metric": metric, "value": round(value, 3), "unit": unit, "goal": goal, "ok": ok}
+
+
+if __name__ == "__main__":
+    started = time.time()
+    for row in run(quick="--quick" in sys.argv):
+        print(f"{row['metric']}: {row['value']} {row['unit']}" + (f"  (goal {row['goal']})" if row["goal"] else ""))
+    print(f"({time.time() - started:.0f} s)")
