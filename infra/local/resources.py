@@ -106,10 +106,15 @@ def function_environment(config: ServerlessConfig, refs: dict, function_key: str
 
 def local_environment(config: ServerlessConfig, refs: dict) -> dict[str, str]:
     """Everything the local stack and the tests put in os.environ for the functions: the
-    provider's environment and each function's own (they share one process here)."""
+    provider's environment and each function's own. They share one process here, so a
+    setting that functions give different values (PII_CONTEXT_FEATURE) is left unset, as
+    for a function that has none."""
     env = function_environment(config, refs)
+    own: dict[str, set[str]] = {}
     for key in config.functions:
-        env.update(function_environment(config, refs, key))
+        for name, value in (config.raw["functions"][key].get("environment") or {}).items():
+            own.setdefault(name, set()).add(str(_intrinsic(value, refs)))
+    env.update({name: values.pop() for name, values in own.items() if len(values) == 1})
     for key, default in {**LOCAL_WECHAT, **LOCAL_SECRETS}.items():
         env[key] = os.environ.get(key, default)
     return env

@@ -111,3 +111,16 @@ def test_serializing_refuses_loudly_a_moto_that_dispatches_elsewhere(change, mon
         monkeypatch.setattr(DynamoHandler, "call_action", None)
     with pytest.raises(RuntimeError, match=r"no longer routes every request of DynamoHandler through"):
         resources.serialize_requests()
+
+
+def test_a_setting_functions_give_different_values_is_not_shared_by_the_process():
+    """The local stack runs every function in one process: a function's own setting is
+    shared only when no other function says otherwise (the webhook's message mode is; the
+    PII encryption context of booking, loan_apply and notify is not, or every feature would
+    seal under the last one's name)."""
+    from tests.conftest import CONFIG
+
+    pending = {k: {"Ref": f"pending-{k}", "Arn": f"pending-{k}"} for k in CONFIG.resources}
+    env = resources.local_environment(CONFIG, pending)
+    assert env["WECHAT_MESSAGE_MODE"]
+    assert "PII_CONTEXT_FEATURE" not in env
