@@ -82,6 +82,20 @@ def aws():
 
 
 @pytest.fixture
+def setting(monkeypatch):
+    """Set a function's setting as a deployment does, through its environment variable
+    (`setting("LOAN_DAILY_LIMIT", "1")`); config.settings() reads it afresh."""
+    from functions.common import config
+
+    def set_(name: str, value: str) -> None:
+        monkeypatch.setenv(name, value)
+        config.reset()
+
+    yield set_
+    config.reset()
+
+
+@pytest.fixture
 def frozen_clock():
     """Freeze functions.common.clock; call the fixture's value with an aware datetime."""
     from functions.common import clock

@@ -1,5 +1,5 @@
-"""Time and money as the bank shows them: stored in UTC and fen, shown in Asia/Shanghai and
-yuan. `now()` is the one clock every function reads, so tests can freeze it."""
+"""Time as the bank shows it: stored in UTC, shown in Asia/Shanghai. `now()` is the one clock
+every function reads, so tests can freeze it."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
@@ -62,9 +62,3 @@ def show_time(dt: datetime) -> str:
     """`2026-11-28 18:30` in Asia/Shanghai, as customers read it."""
     return local(dt).strftime("%Y-%m-%d %H:%M")
 
-
-def yuan(fen: int) -> str:
-    """Integer fen as `¥1,234.56`."""
-    sign = "-" if fen < 0 else ""
-    whole, cents = divmod(abs(int(fen)), 100)
-    return f"{sign}¥{whole:,}.{cents:02d}"

@@ -36,6 +36,9 @@ class Settings:
     timestamp_window_s: int
     max_body_bytes: int
     hotline: str
+    loan_daily_limit: int  # applications per openid per Asia/Shanghai day
+    loan_phone_daily_limit: int  # applications per mobile number per day, across openids
+    loan_purge_after_days: int  # retention of rejected and withdrawn applications
 
     @property
     def is_aws(self) -> bool:
@@ -67,6 +70,9 @@ def settings() -> Settings:
         timestamp_window_s=int(env("WECHAT_TIMESTAMP_WINDOW_S", "300")),
         max_body_bytes=int(env("WECHAT_MAX_BODY_BYTES", "65536")),
         hotline=env("BANK_HOTLINE", "0574-96528"),
+        loan_daily_limit=int(env("LOAN_DAILY_LIMIT", "3")),
+        loan_phone_daily_limit=int(env("LOAN_PHONE_DAILY_LIMIT", "3")),
+        loan_purge_after_days=int(env("LOAN_PURGE_AFTER_DAYS", "180")),
     )
 
 

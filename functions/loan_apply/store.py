@@ -12,9 +12,6 @@ revision the caller read, and its history item, conditioned on not existing yet.
 """
 from __future__ import annotations
 
-import base64
-import json
-
 from pynamodb.attributes import ListAttribute, MapAttribute, NumberAttribute, UnicodeAttribute
 from pynamodb.exceptions import TransactWriteError
 from pynamodb.expressions.update import Action
@@ -280,19 +277,6 @@ def record_access(record: AccessRecord) -> None:
 
 def by_openid(openid: str, limit: int = 50) -> list[Application]:
     return list(Application.by_openid.query(openid, scan_index_forward=False, limit=limit))
-
-
-def encode_cursor(key: dict | None) -> str | None:
-    return base64.urlsafe_b64encode(json.dumps(key).encode()).decode() if key else None
-
-
-def decode_cursor(cursor: str | None) -> dict | None:
-    if not cursor:
-        return None
-    key = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-    if not isinstance(key, dict):
-        raise ValueError("bad cursor")
-    return key
 
 
 def queue(status: str, product: str | None, start: str, end: str, limit: int,
