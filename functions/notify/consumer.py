@@ -10,7 +10,8 @@ Per record:
   PARK_AFTER receives it moves to the pending store instead, before the redrive policy could
   take it to the dead-letter queue: nothing is dropped during a long outage.
 - another consumer is sending it: reported failed, back when that claim's lease allows.
-- quiet hours or spent quota: kept in the pending store (see pending.py), reported processed.
+- quiet hours or spent quota: kept in the pending store (see actions.flush_pending), reported
+  processed.
 """
 from __future__ import annotations
 

@@ -5,10 +5,15 @@ Item kinds, by key:
   listeners  LISTEN#<customer>#<last4> / LISTENERS      (the card's active bindings)
   one-time   OTP#<openid> / OTP                         (TTL)
   rate       RATE#<scope>#<key>#<window> / RATE          (TTL)
-  delivery   EVT#<event id> / <channel>#<recipient>      gsi1: INBOX#<openid> / <created>; gsi2: MSG#<msgid>
+  delivery   EVT#<event id> / <channel>#<recipient>      inbox: INBOX#<openid> / <created>; by msgid: MSG#<msgid>
   report     REPORT#<openid> / <msgid>                   (TTL; a delivery report no delivery knew)
-  statement  STMT#<customer>#<last4> / <due date>#<id>   gsi1 while unpaid: DUE#<due date> / <customer>#<id>
+  statement  STMT#<customer>#<last4> / <due date>#<id>   due while unpaid: DUE#<due date> / <customer>#<id>
   pending    PENDING / <due at>#<event id>               (a message waiting for its time)
+
+Two global secondary indexes serve them. The table's index `gsi1` (keys `gsi1pk`, `gsi1sk`)
+is shared: deliveries are listed in it under their openid's inbox (`Inbox`), unpaid
+statements under their due date (`DueDates`); `gsi2` (key `gsi2pk`, keys only) finds a
+delivery by WeChat's msgid (`ByMsgid`). The names in the table are the deployed ones.
 """
 from __future__ import annotations
 
@@ -31,21 +36,36 @@ from functions.common.dynamo import Model, TTLAttribute, expires_at, table_meta
 DELIVERY_KEEP_DAYS = 90
 
 
-class Gsi1(GlobalSecondaryIndex):
+class Inbox(GlobalSecondaryIndex):
+    """An openid's WeChat deliveries, oldest first."""
+
     class Meta:
         index_name = "gsi1"
         projection = AllProjection()
 
-    gsi1pk = UnicodeAttribute(hash_key=True)
-    gsi1sk = UnicodeAttribute(range_key=True)
+    inbox_of = UnicodeAttribute(hash_key=True, attr_name="gsi1pk")  # INBOX#<openid>
+    sent_order = UnicodeAttribute(range_key=True, attr_name="gsi1sk")  # <created>#<event id>
 
 
-class Gsi2(GlobalSecondaryIndex):
+class DueDates(GlobalSecondaryIndex):
+    """Unpaid statements by due date (the same index as Inbox: other items, other keys)."""
+
+    class Meta:
+        index_name = "gsi1"
+        projection = AllProjection()
+
+    due_on = UnicodeAttribute(hash_key=True, attr_name="gsi1pk")  # DUE#<due date>
+    due_order = UnicodeAttribute(range_key=True, attr_name="gsi1sk")  # <customer>#<last4>#<statement id>
+
+
+class ByMsgid(GlobalSecondaryIndex):
+    """The delivery WeChat gave a msgid."""
+
     class Meta:
         index_name = "gsi2"
         projection = KeysOnlyProjection()
 
-    gsi2pk = UnicodeAttribute(hash_key=True)
+    msgid_key = UnicodeAttribute(hash_key=True, attr_name="gsi2pk")  # MSG#<msgid>
 
 
 class _Item(Model):
@@ -192,7 +212,7 @@ def take(scope: str, key: str, limit: int, window_s: int) -> bool:
 # --- deliveries -------------------------------------------------------------------------
 
 CLAIMED, RETRY, SENT, UNREACHABLE, REJECTED = "claimed", "retry", "sent", "unreachable", "rejected"
-# A send that timed out after reaching WeChat (see reconcile.py), and one that stayed so
+# A send that timed out after reaching WeChat (see delivery.py), and one that stayed so
 # after its single resend (never sent again).
 UNCERTAIN, UNCONFIRMED = "uncertain", "unconfirmed"
 DONE = frozenset({SENT, UNREACHABLE, REJECTED, UNCONFIRMED})
@@ -219,12 +239,12 @@ class Delivery(_Item):
     uncertain_at = UTCDateTimeAttribute(null=True)   # start of the first send that timed out
     recheck_at = UTCDateTimeAttribute(null=True)     # end of the latest such send's window
     uncertain_sends = NumberAttribute(default=0)
-    gsi1pk = UnicodeAttribute(null=True)
-    gsi1sk = UnicodeAttribute(null=True)
-    gsi2pk = UnicodeAttribute(null=True)
+    inbox_of = UnicodeAttribute(null=True, attr_name="gsi1pk")
+    sent_order = UnicodeAttribute(null=True, attr_name="gsi1sk")
+    msgid_key = UnicodeAttribute(null=True, attr_name="gsi2pk")
     expires_at = TTLAttribute(null=True)
-    inbox = Gsi1()
-    by_msgid = Gsi2()
+    inbox = Inbox()
+    by_msgid = ByMsgid()
 
 
 _settles = dynamo.WriteGroup(Delivery)
@@ -251,7 +271,7 @@ def claim(event_id: str, event_type: str, channel: str, recipient: str, token: s
         values=values, url=url, created_at=now, expires_at=expires_at(now + timedelta(days=DELIVERY_KEEP_DAYS)),
     )
     if channel == "wx":
-        item.gsi1pk, item.gsi1sk = f"INBOX#{recipient}", f"{clock.iso(now)}#{event_id}"
+        item.inbox_of, item.sent_order = f"INBOX#{recipient}", f"{clock.iso(now)}#{event_id}"
     try:
         item.save(condition=Delivery.pk.does_not_exist())
         return CLAIMED, item
@@ -298,7 +318,7 @@ def settle(item: Delivery, status: str, msgid: str | None = None, error: str | N
     are written together (dynamo.WriteGroup)."""
     item.status, item.token, item.lease_until = status, None, 0
     if msgid:
-        item.msgid, item.gsi2pk = msgid, f"MSG#{msgid}"
+        item.msgid, item.msgid_key = msgid, f"MSG#{msgid}"
     if final_status:
         item.final_status = final_status
     if status == SENT:
@@ -310,7 +330,7 @@ def settle(item: Delivery, status: str, msgid: str | None = None, error: str | N
 
 def mark_uncertain(item: Delivery, started: datetime, window: timedelta, error: str) -> None:
     """End a claim whose send timed out after reaching WeChat: nobody sends it again before
-    `started + window` (see reconcile.py)."""
+    `started + window` (see delivery.py)."""
     token = item.token
     item.status, item.token, item.lease_until = UNCERTAIN, None, 0
     item.uncertain_at = item.uncertain_at or started
@@ -330,7 +350,7 @@ def get_delivery(event_id: str, channel: str, recipient: str) -> Delivery | None
 def report(msgid: str, status: str, openid: str = "") -> bool:
     """Record WeChat's final word on a template message (TEMPLATESENDJOBFINISH). A report
     whose msgid no delivery knows is kept under its openid for an uncertain send to claim
-    (reconcile.py); False then."""
+    (delivery.py); False then."""
     if msgid_known(msgid, status):
         return True
     if openid and msgid:
@@ -389,7 +409,7 @@ def take_report(report: Report, taker: str) -> bool:
 def inbox(openid: str, since: datetime, limit: int = 100) -> list[Delivery]:
     """The openid's WeChat deliveries since `since`, newest first."""
     return list(Delivery.inbox.query(
-        f"INBOX#{openid}", Gsi1.gsi1sk >= clock.iso(since), scan_index_forward=False, limit=limit,
+        f"INBOX#{openid}", Inbox.sent_order >= clock.iso(since), scan_index_forward=False, limit=limit,
     ))
 
 
@@ -405,9 +425,9 @@ class Statement(_Item):
     due_date = UnicodeAttribute()
     paid_fen = NumberAttribute(default=0)
     payments = UnicodeSetAttribute(null=True)
-    gsi1pk = UnicodeAttribute(null=True)
-    gsi1sk = UnicodeAttribute(null=True)
-    by_due_date = Gsi1()
+    due_on = UnicodeAttribute(null=True, attr_name="gsi1pk")
+    due_order = UnicodeAttribute(null=True, attr_name="gsi1sk")
+    by_due_date = DueDates()
 
     @property
     def remaining_fen(self) -> int:
@@ -423,7 +443,7 @@ def save_statement(customer_id: str, last4: str, statement_id: str, amount_due_f
         due_date=due_date, paid_fen=0,
     )
     if amount_due_fen > 0:
-        statement.gsi1pk, statement.gsi1sk = f"DUE#{due_date}", f"{customer_id}#{last4}#{statement_id}"
+        statement.due_on, statement.due_order = f"DUE#{due_date}", f"{customer_id}#{last4}#{statement_id}"
     try:
         statement.save(condition=Statement.pk.does_not_exist())
     except PutError as error:
@@ -458,8 +478,8 @@ def apply_payment(statement: Statement, payment_id: str, amount_fen: int) -> boo
         if dynamo.condition_failed(error):
             return False
         raise
-    if statement.remaining_fen == 0 and statement.gsi1pk:
-        statement.update(actions=[Statement.gsi1pk.remove(), Statement.gsi1sk.remove()])
+    if statement.remaining_fen == 0 and statement.due_on:
+        statement.update(actions=[Statement.due_on.remove(), Statement.due_order.remove()])
     return True
 
 

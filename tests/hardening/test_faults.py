@@ -250,7 +250,7 @@ def test_dynamodb_faults_at_20_percent_succeed_or_fail_cleanly(world, dynamo_fau
 
 def test_card_binding_under_dynamodb_faults(world, dynamo_faults, monkeypatch):
     """OTP request and confirm: a 503 leaves no binding, a 201 leaves exactly one."""
-    from functions.notify import binding, delivery, store
+    from functions.notify import actions, delivery, store
 
     sent: dict[str, str] = {}
     monkeypatch.setattr(delivery, "send_sms", lambda phone, text: sent.__setitem__(phone, text))
@@ -272,7 +272,7 @@ def test_card_binding_under_dynamodb_faults(world, dynamo_faults, monkeypatch):
             statuses[res.status_code] += 1
             assert res.status_code in (201, 400, 503), res.body[:300]
         dynamo_faults.on = False
-        bound = binding.bindings(openid)
+        bound = actions.bindings(openid)
         assert len(bound) == (1 if res.status_code == 201 else 0)
         assert len(store.bindings_of(openid)) == len(bound)
     outcome = ", ".join(f"{n}×{s}" for s, n in sorted(statuses.items()))
