@@ -1,15 +1,21 @@
-"""What branch lookup says in WeChat. Text replies only, each within WeChat's 2048-byte
-limit: entries are added while they fit, and the closing line always does."""
+"""What branch lookup answers in WeChat: a location → the nearest branches; text → a search
+by place, street or name, or the nearest branches to the last location for "附近网点";
+auto-reported locations are kept (a day) for the other features and get no reply.
+
+Text replies only, each within WeChat's 2048-byte limit: entries are added while they fit,
+and the closing line always does."""
 from __future__ import annotations
 
 from datetime import datetime
 from html import escape
 from typing import Any
 
-from functions.branch_lookup import hours, service
-from functions.branch_lookup.schema import SERVICES
-from functions.branch_lookup.service import Found
+from functions.branch_lookup import service, store
+from functions.branch_lookup.service import SERVICES, Found
+from functions.branch_lookup.spatial import RADIUS_CAP_M
+from functions.common import config
 from functions.common.branches import show_distance
+from functions.common.intents import Intent, Reply
 
 TEXT_LIMIT_BYTES = 2048
 LIST_SIZE = 5
@@ -36,7 +42,7 @@ def _link(url: str, label: str) -> str:
 def _item(n: int, branch: dict[str, Any], base_url: str, at: datetime | None, distance: float | None) -> str:
     title = _link(service.page_url(base_url, branch["id"]), branch["name"])
     where = show_distance(distance) if distance is not None else branch["address"]
-    return f"{n}. {title}\n{where} · {hours.status(branch, at).label()}"
+    return f"{n}. {title}\n{where} · {service.opening_status(branch, at).label()}"
 
 
 def nearest(found: list[Found], base_url: str, at: datetime | None = None, what: str | None = None) -> str:
@@ -68,3 +74,48 @@ def none_found(q: str, hotline: str) -> str:
 def ask_location() -> str:
     return ("请发送您的位置，为您查找最近的网点：点击菜单“附近网点”，或点对话框的“+”选择“位置”发送。"
             "也可以直接发送区县、街道或网点名称，如“鄞州 网点”。")
+
+
+# ----- answers -----------------------------------------------------------------------------
+
+def _base() -> str:
+    return config.settings().public_base_url
+
+
+def _near_point(lat: float, lng: float, what: str | None) -> Reply:
+    found = service.nearby(store, lat, lng, 3, service=what)
+    if not found:
+        return Reply.say(none_near(config.settings().hotline, RADIUS_CAP_M, what))
+    return Reply.say(nearest(found, _base(), what=what))
+
+
+def _near_user(openid: str, what: str | None) -> Reply:
+    located = store.last_location(openid)
+    return _near_point(*located, what) if located else Reply.say(ask_location())
+
+
+def _text(intent: Intent) -> Reply:
+    query = service.parse(intent.text)
+    if query.terms or query.district:
+        found = service.search(store, query)
+        if found:
+            return Reply.say(matches(found, _base(), intent.text.strip()))
+        # a place we do not know: the webhook sends its help text
+        return Reply.nothing() if query.terms else Reply.say(
+            none_found(intent.text.strip(), config.settings().hotline))
+    return _near_user(intent.openid, query.service) if query.about_branches else Reply.nothing()
+
+
+def answer(intent: Intent) -> Reply:
+    """Locations → the nearest branches; text → a search; auto-reported locations are kept
+    (a day) for the other features and get no reply."""
+    point = service.point(intent.location) if intent.location else None
+    if intent.kind in ("location", "location_report") and point:
+        store.save_location(intent.openid, *point)
+        if intent.kind == "location":
+            return _near_point(*point, None)
+    elif intent.kind == "click" and intent.key == "BRANCH_NEARBY":
+        return _near_user(intent.openid, None)
+    elif intent.kind == "text" and intent.text.strip():
+        return _text(intent)
+    return Reply.nothing()

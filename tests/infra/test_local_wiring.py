@@ -1,5 +1,6 @@
 """serverless.yml wires every Chalice route exactly once, with the same path and method,
-to the function whose handler is that Chalice app; and wires nothing else."""
+to the function whose handler is that Chalice app; and wires nothing else. This is the one
+check of the two declarations, for every feature (a feature's own tests do not repeat it)."""
 from __future__ import annotations
 
 import importlib
@@ -15,6 +16,10 @@ from infra.local.gateway import routes_from
 ROOT = Path(slsconfig.ROOT)
 CONFIG = slsconfig.load("local")
 FEATURE_APPS = sorted(p.parent.name for p in (ROOT / "functions").glob("*/app.py"))
+# Each feature's paths start with its own prefix (docs/development.md); the webhook's are
+# WeChat's endpoints.
+PREFIXES = {"booking": "/booking", "branch_lookup": "/branches", "loan_apply": "/loans", "notify": "/notify",
+            "webhook": ("/wechat", "/oauth/")}
 
 
 def chalice_routes(module_name: str) -> set[tuple[str, str]]:
@@ -44,6 +49,12 @@ def test_chalice_routes_equal_the_http_events(feature):
     routes = chalice_routes(module)
     assert routes - wired == set(), f"Chalice routes of {feature} that serverless.yml does not wire"
     assert wired - routes == set(), f"http events of {keys[0]} that {feature}'s app has no route for"
+
+
+@pytest.mark.parametrize("feature", FEATURE_APPS)
+def test_a_features_paths_start_with_its_prefix(feature):
+    prefix = PREFIXES[feature]
+    assert {path for _method, path in chalice_routes(f"functions.{feature}.app") if not path.startswith(prefix)} == set()
 
 
 def test_the_check_sees_a_missing_route(tmp_path):
