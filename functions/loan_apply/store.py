@@ -215,7 +215,7 @@ def create(app: Application, history: History, openid: str, key: str, fingerprin
     counters = [(DailyCounter(f"DAILY#{openid}#{day}"), daily_limit),  # item 3
                 (DailyCounter(f"DAILY#PHONE#{phone_hash}#{day}"), phone_daily_limit)]  # item 4
     try:
-        with dynamo.transaction(Application) as tx:
+        with dynamo.transaction() as tx:
             tx.save(idem, condition=IdempotencyRecord.pk.does_not_exist())  # item 0
             tx.save(app, condition=Application.pk.does_not_exist())  # item 1
             tx.save(history, condition=History.pk.does_not_exist())  # item 2
@@ -252,7 +252,7 @@ def transition(app: Application, history: History, expires_at: int | None) -> No
         actions.append(Application.expires_at.set(expires_at))
         history.expires_at = expires_at
     try:
-        with dynamo.transaction(Application) as tx:
+        with dynamo.transaction() as tx:
             tx.save(history, condition=History.pk.does_not_exist())
             tx.update(app, actions=actions,
                       condition=(Application.status == app.status) & (Application.revision == app.revision))

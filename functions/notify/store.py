@@ -118,7 +118,7 @@ def listening(cards: list[tuple[str, str]]) -> dict[tuple[str, str], list[str]]:
 def bind(openid: str, customer_id: str, card_hash: str, last4: str) -> Binding:
     binding = Binding(f"OPENID#{openid}", f"CARD#{card_hash}", openid=openid, customer_id=customer_id,
                       card_hash=card_hash, card_last4=last4, active=True, bound_at=clock.now())
-    with dynamo.transaction(Binding) as tx:
+    with dynamo.transaction() as tx:
         tx.save(binding)
         tx.update(Listeners(*_listeners_key(customer_id, last4)),
                   actions=[Listeners.active.add({f"{openid}#{card_hash}"})])
@@ -130,7 +130,7 @@ def unbind(openid: str, card_hash: str) -> bool:
         binding = Binding.get(f"OPENID#{openid}", f"CARD#{card_hash}", consistent_read=True)
     except Binding.DoesNotExist:
         return False
-    with dynamo.transaction(Binding) as tx:
+    with dynamo.transaction() as tx:
         tx.delete(binding)
         tx.update(Listeners(*_listeners_key(binding.customer_id, binding.card_last4)),
                   actions=[Listeners.active.delete({f"{openid}#{card_hash}"})])
@@ -141,7 +141,7 @@ def deactivate_all(openid: str) -> int:
     """The openid unfollowed: its bindings stay, silent, until it binds again."""
     bindings = [b for b in bindings_of(openid) if b.active]
     for b in bindings:
-        with dynamo.transaction(Binding) as tx:
+        with dynamo.transaction() as tx:
             tx.update(b, actions=[Binding.active.set(False)], condition=Binding.pk.exists())
             tx.update(Listeners(*_listeners_key(b.customer_id, b.card_last4)),
                       actions=[Listeners.active.delete({f"{openid}#{b.card_hash}"})])

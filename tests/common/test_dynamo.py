@@ -1,14 +1,16 @@
-"""dynamo.Model: a model's connection and botocore client are made once per container, from
-one botocore session, even when its first use comes from many threads at once (a batch's
-record workers)."""
+"""dynamo.Model: a container's models send through one botocore client, made once from one
+botocore session, even when their first use comes from many threads at once (a batch's
+record workers); `reconnect` starts afresh, as a new container would."""
 from __future__ import annotations
 
 import threading
 import time
 
 import botocore.session
+import pytest
 from pynamodb.attributes import UnicodeAttribute
 
+from functions.common import dynamo
 from functions.common.dynamo import Model, table_meta
 
 
@@ -19,21 +21,28 @@ class Mark(Model):
 
 
 class Tag(Mark):
-    """A second model: a connection of its own once its `_connection` is reset."""
+    """A second model on the same table."""
 
 
-def test_threads_using_models_first_together_share_a_client_each_and_one_session(aws, monkeypatch):
+@pytest.fixture
+def clients_made(aws, monkeypatch):
+    """Every botocore client made from now on, as (service, id of its session); the first
+    one takes long enough for every thread to arrive while it is being made."""
     made: list[tuple[str, int]] = []
     real = botocore.session.Session.create_client
 
     def slow_create_client(self, service_name, *args, **kwargs):
         made.append((service_name, id(self)))
-        time.sleep(0.05)  # long enough for every thread to arrive while the first is making it
+        time.sleep(0.05)
         return real(self, service_name, *args, **kwargs)
 
     monkeypatch.setattr(botocore.session.Session, "create_client", slow_create_client)
-    for model in (Mark, Tag):
-        monkeypatch.setattr(model, "_connection", None)
+    dynamo.reconnect()
+    yield made
+    dynamo.reconnect()
+
+
+def test_threads_using_models_first_together_share_one_client_and_one_session(clients_made):
     start = threading.Barrier(10)
 
     def first_save(i: int) -> None:
@@ -46,6 +55,34 @@ def test_threads_using_models_first_together_share_a_client_each_and_one_session
     for t in threads:
         t.join(10)
 
-    assert [service for service, _ in made] == ["dynamodb", "dynamodb"]  # one client per model
-    assert len({session for _, session in made}) == 1
+    assert clients_made == [("dynamodb", clients_made[0][1])]  # one client, every model's
     assert sorted(m.pk for m in Mark.scan()) == sorted(f"MARK#{i}" for i in range(10))
+
+
+def test_reconnect_makes_a_new_client(clients_made):
+    Mark("MARK#1", "MARK").save()
+    dynamo.reconnect()
+    assert Mark.get("MARK#1", "MARK", consistent_read=True).pk == "MARK#1"
+    assert [service for service, _ in clients_made] == ["dynamodb", "dynamodb"]
+
+
+def test_queries_resume_where_a_limited_page_stopped(aws):
+    for i in range(5):
+        Mark("PAGED", f"{i:02d}").save()
+    first = Mark.query("PAGED", limit=2)
+    rest = Mark.query("PAGED", last_evaluated_key=first.last_evaluated_key)
+    assert [m.sk for m in first] + [m.sk for m in rest] == ["00", "01", "02", "03", "04"]
+    assert rest.last_evaluated_key is None
+    everything = Mark.query("PAGED", limit=5)
+    assert len(everything) == 5
+
+
+def test_a_failed_condition_is_pynamodbs_error(aws):
+    from pynamodb.exceptions import PutError
+
+    Mark("ONCE", "MARK").save()
+    with pytest.raises(PutError) as failed:
+        Mark("ONCE", "MARK").save(condition=Mark.pk.does_not_exist())
+    assert dynamo.condition_failed(failed.value)
+    with pytest.raises(Mark.DoesNotExist):
+        Mark.get("NEVER", "MARK")

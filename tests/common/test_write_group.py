@@ -6,10 +6,11 @@ import threading
 import time
 
 import pytest
+from botocore.exceptions import EndpointConnectionError
 from pynamodb.attributes import UnicodeAttribute
-from pynamodb.connection.table import TableConnection
 from pynamodb.exceptions import PutError
 
+from functions.common import dynamo
 from functions.common.dynamo import Model, WriteGroup, table_meta
 
 
@@ -20,21 +21,27 @@ class Note(Model):
     text = UnicodeAttribute()
 
 
+def on_batch_writes(handler):
+    """Call `handler(params)` before each BatchWriteItem the models' client sends."""
+    events = dynamo.client().meta.events
+    events.register("before-parameter-build.dynamodb.BatchWriteItem", handler)
+    return lambda: events.unregister("before-parameter-build.dynamodb.BatchWriteItem", handler)
+
+
 @pytest.fixture
-def writes(aws, monkeypatch):
+def writes(aws):
     """The BatchWriteItem calls made (their sizes); the first one takes 100 ms, so that
     everyone else arrives while it is being written."""
     sizes: list[int] = []
-    real = TableConnection.batch_write_item
 
-    def batch_write_item(self, put_items=None, delete_items=None, **kwargs):
-        sizes.append(len(put_items or []))
+    def count(params, **_):
+        sizes.append(sum(len(requests) for requests in params["RequestItems"].values()))
         if len(sizes) == 1:
             time.sleep(0.1)
-        return real(self, put_items=put_items, delete_items=delete_items, **kwargs)
 
-    monkeypatch.setattr(TableConnection, "batch_write_item", batch_write_item)
-    return sizes
+    stop = on_batch_writes(count)
+    yield sizes
+    stop()
 
 
 def save_together(group: WriteGroup, notes: list[Note]) -> list[Exception | None]:
@@ -74,20 +81,20 @@ def test_a_group_holds_at_most_25_puts(writes):
     assert len(stored("WG#b")) == 40
 
 
-def test_a_failed_write_is_raised_to_each_of_its_callers_and_the_group_goes_on(writes, monkeypatch):
+def test_a_failed_write_is_raised_to_each_of_its_callers_and_the_group_goes_on(writes):
     group = WriteGroup(Note)
-    working = TableConnection.batch_write_item
 
-    def unavailable(self, put_items=None, delete_items=None, **kwargs):
+    def unavailable(params, **_):
         time.sleep(0.05)
-        raise PutError("service unavailable")
+        raise EndpointConnectionError(endpoint_url="http://dynamodb.unavailable")
 
-    monkeypatch.setattr(TableConnection, "batch_write_item", unavailable)
+    stop = on_batch_writes(unavailable)
     outcomes = save_together(group, [Note("WG#c", f"n{i}", text="x") for i in range(5)])
-    assert [str(o) for o in outcomes] == ["service unavailable"] * 5
+    assert [type(o) for o in outcomes] == [PutError] * 5
+    assert {type(o.cause) for o in outcomes if isinstance(o, PutError)} == {EndpointConnectionError}
     assert stored("WG#c") == {}
 
-    monkeypatch.setattr(TableConnection, "batch_write_item", working)
+    stop()
     group.save(Note("WG#c", "later", text="好"))
     assert stored("WG#c") == {"later": "好"}
 

@@ -21,7 +21,6 @@ import pytest
 from botocore.awsrequest import AWSResponse
 from botocore.retries.standard import ExponentialBackoff
 from chalice.test import Client
-from pynamodb.models import Model
 
 from tests.hardening import apps
 from tests.hardening.conftest import customer, record
@@ -109,6 +108,7 @@ def dynamo_faults(request, aws, monkeypatch):
     from moto.dynamodb.responses import DynamoHandler
 
     from functions.common import aws as common_aws
+    from functions.common import dynamo
 
     injector = Injector(request.param)
     # the SDK's own backoff, scaled down (1 s base for throttling) so the test stays quick
@@ -130,17 +130,11 @@ def dynamo_faults(request, aws, monkeypatch):
 
     monkeypatch.setattr(botocore.session.Session, "create_client", create_with_faults)
     common_aws.reset()
-    models = []
-    todo = list(Model.__subclasses__())
-    while todo:
-        model = todo.pop()
-        todo += model.__subclasses__()
-        models.append(model)
-    for model in models:
-        monkeypatch.setattr(model, "_connection", None, raising=False)
+    dynamo.reconnect()
     yield injector
     injector.on = False
     common_aws.reset()
+    dynamo.reconnect()
 
 
 def test_each_mode_does_what_its_name_says(dynamo_faults):

@@ -179,26 +179,26 @@ def test_fault_injection_delivers_every_event_exactly_once(fake_wechat_api, make
 
 
 def test_a_batch_claims_each_delivery_alone_and_settles_them_together(fake_wechat_api, make_customer, frozen_clock,
-                                                                     monkeypatch):
+                                                                     request):
     """Claims are conditional writes, one per delivery; the outcomes go in BatchWriteItems."""
-    from pynamodb.connection.table import TableConnection
+    from functions.common import dynamo
 
     frozen_clock(NOON)
     customers = [make_customer(openids=[f"o_grp{i}"]) for i in range(5)]
     puts, settled = [], []
-    put_item, batch_write_item = TableConnection.put_item, TableConnection.batch_write_item
 
-    def counted_put(self, hash_key, *args, **kwargs):
-        if hash_key.startswith("EVT#"):  # deliveries (the access token has its own writes)
-            puts.append(kwargs.get("condition") is not None)
-        return put_item(self, hash_key, *args, **kwargs)
+    def counted_put(params, **_):
+        if params["Item"]["pk"]["S"].startswith("EVT#"):  # deliveries (the access token has its own writes)
+            puts.append("ConditionExpression" in params)
 
-    def counted_batch(self, put_items=None, delete_items=None, **kwargs):
-        settled.extend(item["sk"]["S"] for item in put_items or [])
-        return batch_write_item(self, put_items=put_items, delete_items=delete_items, **kwargs)
+    def counted_batch(params, **_):
+        settled.extend(r["PutRequest"]["Item"]["sk"]["S"] for rs in params["RequestItems"].values() for r in rs)
 
-    monkeypatch.setattr(TableConnection, "put_item", counted_put)
-    monkeypatch.setattr(TableConnection, "batch_write_item", counted_batch)
+    events = dynamo.client().meta.events
+    for name, handler in (("PutItem", counted_put), ("BatchWriteItem", counted_batch)):
+        events.register(f"before-parameter-build.dynamodb.{name}", handler)
+        request.addfinalizer(lambda name=name, handler=handler: events.unregister(
+            f"before-parameter-build.dynamodb.{name}", handler))
     assert app.events(sqs_event(*[txn_event(c, 40 + i) for i, c in enumerate(customers)]), None) == {
         "batchItemFailures": []}
     assert puts == [True] * 5
