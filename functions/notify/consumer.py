@@ -24,8 +24,9 @@ from typing import Any
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
-from functions.common import aws, clock, config, events, lazy
+from functions.common import aws, clock, config, events
 from functions.common.log import get_logger
+from functions.common.once import build_once
 from functions.notify import delivery, service, store
 
 logger = get_logger()
@@ -47,7 +48,7 @@ class ConcurrentBatchProcessor(BatchProcessor):
         return list(_record_workers().map(self._process_record, self.records))
 
 
-@lazy.once
+@build_once
 def _record_workers() -> ThreadPoolExecutor:
     """The container's record workers, kept between batches: starting ten threads for each
     batch cost more CPU than anything else the handler does besides its requests."""

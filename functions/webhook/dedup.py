@@ -14,7 +14,8 @@ import time
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
-from functions.common import clock, dynamo, lazy
+from functions.common import clock, dynamo
+from functions.common.once import build_once
 
 KEEP_S = 3600
 
@@ -36,7 +37,7 @@ class Store(Protocol):
     def finish(self, key: str, reply: dict) -> None: ...
 
 
-@lazy.once
+@build_once
 def _delivery_model():
     """Built on first use (PynamoDB is not on the webhook's import path)."""
     from pynamodb.attributes import NumberAttribute, UnicodeAttribute
