@@ -13,11 +13,6 @@ from functions.common import http, intents
 app = http.FeatureApp(app_name="branch_lookup")
 
 
-def _query() -> dict:
-    request = app.current_request
-    return dict((request.query_params if request else None) or {})
-
-
 @app.route("/branches/health")
 def health():
     return {"status": "ok"}
@@ -25,12 +20,12 @@ def health():
 
 @app.route("/branches/api/nearby")
 def api_nearby():
-    return http.json_response({"branches": actions.nearby(_query())})
+    return http.json_response({"branches": actions.nearby(app.current_request.query_params or {})})
 
 
 @app.route("/branches/api/search")
 def api_search():
-    found = actions.search(service.search_params(_query()))
+    found = actions.search(service.search_params(app.current_request.query_params or {}))
     return http.json_response({"branches": [actions.public(b) for b in found]})
 
 
@@ -42,7 +37,7 @@ def api_branch(branch_id):
 @app.route("/branches/api/jssdk")
 def api_jssdk():
     """JS-SDK config for a page of ours (the branch page's navigate button)."""
-    return http.json_response(actions.jssdk_config(_query().get("url", "")))
+    return http.json_response(actions.jssdk_config((app.current_request.query_params or {}).get("url", "")))
 
 
 @app.route("/branches/view/{branch_id}")
@@ -52,7 +47,7 @@ def branch_page(branch_id):
 
 @app.route("/branches/search")
 def search_page():
-    return http.html_response(screens.search(_query().get("q", "")))
+    return http.html_response(screens.search((app.current_request.query_params or {}).get("q", "")))
 
 
 intent = app.lambda_function(name="intent")(intents.handler(replies.answer))

@@ -12,11 +12,6 @@ API_BODY = ["application/json", "application/x-www-form-urlencoded"]
 FORM_BODY = ["application/x-www-form-urlencoded"]
 
 
-def _query() -> dict:
-    request = app.current_request
-    return dict((request.query_params if request else None) or {})
-
-
 @app.route("/loans/health")
 def health():
     return {"status": "ok"}
@@ -27,8 +22,9 @@ def health():
 
 @app.route("/loans/apply", methods=["GET"])
 def apply_page():
-    openid = http.customer(app.current_request)
-    return http.html_response(screens.blank_form(openid, _query().get("product", "")))
+    request = app.current_request
+    product = (request.query_params or {}).get("product", "")
+    return http.html_response(screens.blank_form(http.customer(request), product))
 
 
 @app.route("/loans/apply", methods=["POST"], content_types=FORM_BODY)
@@ -51,8 +47,9 @@ def mine_page():
 
 @app.route("/loans/mine/{application_id}", methods=["GET"])
 def detail_page(application_id):
-    openid = http.customer(app.current_request)
-    return http.html_response(screens.detail(openid, application_id, _query().get("submitted") == "1"))
+    request = app.current_request
+    submitted = (request.query_params or {}).get("submitted") == "1"
+    return http.html_response(screens.detail(http.customer(request), application_id, submitted))
 
 
 @app.route("/loans/mine/{application_id}/withdraw", methods=["POST"], content_types=FORM_BODY)
@@ -101,7 +98,7 @@ def withdraw_api(application_id):
 @app.route("/loans/staff/applications", methods=["GET"])
 def queue_api():
     http.require_staff(app.current_request)
-    return http.json_response(actions.staff_queue(_query()))
+    return http.json_response(actions.staff_queue(app.current_request.query_params or {}))
 
 
 @app.route("/loans/staff/applications/{application_id}", methods=["GET"])
