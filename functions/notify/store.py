@@ -32,6 +32,7 @@ from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjec
 
 from functions.common import clock, dynamo
 from functions.common.dynamo import Model, TTLAttribute, expires_at, table_meta
+from functions.common.write_group import WriteGroup
 
 DELIVERY_KEEP_DAYS = 90
 
@@ -247,7 +248,7 @@ class Delivery(_Item):
     by_msgid = ByMsgid()
 
 
-_settles = dynamo.WriteGroup(Delivery)
+_settles = WriteGroup(Delivery)
 
 
 def delivery_key(event_id: str, channel: str, recipient: str) -> tuple[str, str]:
@@ -315,7 +316,7 @@ def settle(item: Delivery, status: str, msgid: str | None = None, error: str | N
     settles it, so the write needs no condition: while the lease runs nobody else writes the
     delivery (claims are conditional on it), and a holder settles long before its lease ends
     (LEASE_S outlasts notifyEvents' whole timeout). The settles of a batch's concurrent sends
-    are written together (dynamo.WriteGroup)."""
+    are written together (write_group.WriteGroup)."""
     item.status, item.token, item.lease_until = status, None, 0
     if msgid:
         item.msgid, item.msgid_key = msgid, f"MSG#{msgid}"

@@ -1,4 +1,4 @@
-"""dynamo.WriteGroup: concurrent puts written together, each caller answered with its own
+"""write_group.WriteGroup: concurrent puts written together, each caller answered with its own
 outcome."""
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ from pynamodb.attributes import UnicodeAttribute
 from pynamodb.exceptions import PutError
 
 from functions.common import dynamo
-from functions.common.dynamo import Model, WriteGroup, table_meta
+from functions.common.dynamo import Model, table_meta
+from functions.common.write_group import WriteGroup
 
 
 class Note(Model):
