@@ -4,7 +4,7 @@ upcoming bookings."""
 from __future__ import annotations
 
 from functions.booking import actions, service
-from functions.common import branches, clock, config
+from functions.common import branches, clock, config, intents
 from functions.common.intents import Intent, Reply
 from functions.common.log import get_logger
 
@@ -58,3 +58,6 @@ def answer(intent: Intent) -> Reply:
     if want == "book":
         return book(intent.openid)
     return Reply.nothing()
+
+
+intent = intents.handler(answer)  # the feature's <feature>Intent function (serverless.yml)

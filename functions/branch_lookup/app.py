@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from functions.branch_lookup import actions, replies, screens, service
-from functions.common import http, intents
+from functions.branch_lookup import actions, screens, service
+from functions.common import http
 
 app = http.FeatureApp(app_name="branch_lookup")
 
@@ -48,9 +48,6 @@ def branch_page(branch_id):
 @app.route("/branches/search")
 def search_page():
     return http.html_response(screens.search((app.current_request.query_params or {}).get("q", "")))
-
-
-intent = app.lambda_function(name="intent")(intents.handler(replies.answer))
 
 
 @app.lambda_function(name="query")

@@ -13,7 +13,7 @@ from typing import Any
 from functions.branch_lookup import service, store
 from functions.branch_lookup.service import SERVICES, Found
 from functions.branch_lookup.spatial import RADIUS_CAP_M
-from functions.common import config
+from functions.common import config, intents
 from functions.common.branches import show_distance
 from functions.common.intents import Intent, Reply
 
@@ -119,3 +119,6 @@ def answer(intent: Intent) -> Reply:
     elif intent.kind == "text" and intent.text.strip():
         return _text(intent)
     return Reply.nothing()
+
+
+intent = intents.handler(answer)  # the feature's <feature>Intent function (serverless.yml)

@@ -3,9 +3,9 @@
 Pages: /loans/apply (the form) → /loans/mine/{id}; /loans/mine. JSON: /loans/api/...;
 back office: /loans/staff/...
 """
-from functions.common import http, intents
+from functions.common import http
 from functions.common.errors import ApiError
-from functions.loan_apply import actions, catalogue, replies, screens
+from functions.loan_apply import actions, catalogue, screens
 
 app = http.FeatureApp(app_name="loan_apply")
 API_BODY = ["application/json", "application/x-www-form-urlencoded"]
@@ -18,7 +18,6 @@ def health():
 
 
 # ---- H5 pages --------------------------------------------------------------------------------
-
 
 @app.route("/loans/apply", methods=["GET"])
 def apply_page():
@@ -61,7 +60,6 @@ def withdraw_page(application_id):
 
 # ---- customer JSON ---------------------------------------------------------------------------
 
-
 @app.route("/loans/api/products", methods=["GET"])
 def products_api():
     return http.json_response(catalogue.load().published())
@@ -94,7 +92,6 @@ def withdraw_api(application_id):
 
 # ---- back office -----------------------------------------------------------------------------
 
-
 @app.route("/loans/staff/applications", methods=["GET"])
 def queue_api():
     http.require_staff(app.current_request)
@@ -114,8 +111,3 @@ def transition_api(application_id):
     body = http.body(request)
     return http.json_response(actions.staff_transition(staff, application_id, str(body.get("to") or ""),
                                                        body.get("reason")))
-
-
-# ---- WeChat ----------------------------------------------------------------------------------
-
-intent = app.lambda_function(name="intent")(intents.handler(replies.answer))

@@ -2,7 +2,7 @@
 applicant's own applications."""
 from __future__ import annotations
 
-from functions.common import config
+from functions.common import config, intents
 from functions.common.intents import Intent, Reply
 from functions.loan_apply import actions
 
@@ -32,3 +32,6 @@ def answer(intent: Intent) -> Reply:
     if key == "LOAN_APPLY" or "贷款" in text:
         return Reply.news("贷款在线申请", "个人消费、小微经营、住房贷款，提交即看预审结果", _url("/loans/apply"))
     return Reply.nothing()
+
+
+intent = intents.handler(answer)  # the feature's <feature>Intent function (serverless.yml)

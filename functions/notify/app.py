@@ -6,8 +6,8 @@ Pages: /notify/bind, /notify/bills, /notify/messages. JSON: /notify/api/...
 """
 from __future__ import annotations
 
-from functions.common import http, intents
-from functions.notify import actions, replies, screens
+from functions.common import http
+from functions.notify import actions, screens
 
 app = http.FeatureApp(app_name="notify")
 
@@ -72,10 +72,7 @@ def list_bills():
     return http.json_response({"cards": actions.bills(http.customer(app.current_request))})
 
 
-# ----- webhook, queue and schedules --------------------------------------------------------
-
-intent = app.lambda_function(name="intent")(intents.handler(replies.answer))
-
+# ----- queue and schedules -----------------------------------------------------------------
 
 @app.lambda_function(name="events")
 def events(event, context=None):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from functions.common import config
+from functions.common import config, intents
 from functions.common.intents import Intent, Reply
 from functions.notify import actions, service, store
 
@@ -59,3 +59,6 @@ def answer(intent: Intent) -> Reply:
         return Reply.say(f"近{actions.HISTORY_DAYS}天共{len(recent)}条消息：\n" + "\n".join(lines)
                          + f"\n<a href=\"{_url('/notify/messages')}\">查看全部</a>")
     return Reply.nothing()
+
+
+intent = intents.handler(answer)  # the feature's <feature>Intent function (serverless.yml)

@@ -18,9 +18,9 @@ TIANYI = Location(29.8706, 121.5528, "天一广场")
 
 def ask(kind="text", openid="o-user", **kw) -> dict:
     """Through the Lambda handler and its JSON contract, as the webhook calls it."""
-    from functions.branch_lookup import app
+    from functions.branch_lookup import replies
 
-    return Reply.from_dict(app.intent(Intent(kind=kind, openid=openid, **kw).to_dict(), None)).to_dict()
+    return Reply.from_dict(replies.intent(Intent(kind=kind, openid=openid, **kw).to_dict(), None)).to_dict()
 
 
 def links(text: str) -> list[str]:

@@ -135,4 +135,4 @@ def test_query_and_intent_handlers_are_wired():
 
     config = slsconfig.load("local")
     assert config.functions["branchLookupQuery"].handler == "functions/branch_lookup/app.query"
-    assert config.functions["branchLookupIntent"].handler == "functions/branch_lookup/app.intent"
+    assert config.functions["branchLookupIntent"].handler == "functions/branch_lookup/replies.intent"

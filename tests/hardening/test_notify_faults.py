@@ -15,7 +15,7 @@ import pytest
 
 from functions.common.intents import Intent
 from functions.common.wechat import client as wechat_client
-from functions.notify import actions, app, store
+from functions.notify import actions, app, replies, store
 from tests.hardening.conftest import record
 from tests.notify.conftest import fake_wechat_api, make_customer, queue, sms, sqs_event  # noqa: F401
 from tests.notify.test_delivery import NOON, merchants, txn_event
@@ -99,5 +99,5 @@ def report_deliveries(fake) -> None:
     fake has answered every send (those held past the client's timeout too)."""
     assert fake.wait_idle()
     for report in fake.take_reports():
-        app.intent(Intent(kind="delivery_report", openid=report["openid"], template_msg_id=report["msgid"],
+        replies.intent(Intent(kind="delivery_report", openid=report["openid"], template_msg_id=report["msgid"],
                           status=report["status"]).to_dict(), None)

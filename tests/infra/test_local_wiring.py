@@ -4,6 +4,8 @@ check of the two declarations, for every feature (a feature's own tests do not r
 from __future__ import annotations
 
 import importlib
+import subprocess
+import sys
 from collections import Counter
 from pathlib import Path
 
@@ -53,8 +55,25 @@ def test_chalice_routes_equal_the_http_events(feature):
 
 @pytest.mark.parametrize("feature", FEATURE_APPS)
 def test_a_features_paths_start_with_its_prefix(feature):
-    prefix = PREFIXES[feature]
-    assert {path for _method, path in chalice_routes(f"functions.{feature}.app") if not path.startswith(prefix)} == set()
+    routes = chalice_routes(f"functions.{feature}.app")
+    assert {path for _method, path in routes if not path.startswith(PREFIXES[feature])} == set()
+
+
+INTENTS = sorted(key for key, function in CONFIG.functions.items() if key.endswith("Intent"))
+PAGE_MACHINERY = ("chalice", "jinja2", "functions.common.pages", "functions.common.session")
+
+
+@pytest.mark.parametrize("key", INTENTS)
+def test_an_intent_loads_no_page_machinery(key):
+    """A feature's Intent function answers the webhook within WeChat's 5 s: its handler's
+    module (replies.py) and what it imports leave routes, pages and templates alone."""
+    function = CONFIG.functions[key]
+    assert function.attribute == "intent" and function.module.endswith(".replies"), function.handler
+    screens = function.module.replace(".replies", ".screens")
+    code = (f"import sys, {function.module}\n"
+            f"print(sorted(m for m in {(*PAGE_MACHINERY, screens)!r} if m in sys.modules))")
+    loaded = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert loaded.stdout.strip() == "[]"
 
 
 def test_the_check_sees_a_missing_route(tmp_path):

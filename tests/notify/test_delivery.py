@@ -13,7 +13,7 @@ import pytest
 from functions.common import events
 from functions.common.intents import Intent
 from functions.common.wechat import client as wechat_client
-from functions.notify import actions, app, consumer, service, store
+from functions.notify import actions, app, consumer, replies, service, store
 from tests.notify.conftest import sqs_event
 
 NOON = datetime(2026, 3, 2, 4, 0, tzinfo=UTC)  # 12:00 in Ningbo
@@ -147,7 +147,7 @@ def test_delivery_reports_settle_the_final_status(fake_wechat_api, make_customer
     event = txn_event(customer, 7)
     app.events(sqs_event(event), None)
     delivery = store.get_delivery(event["id"], "wx", "o_rep")
-    reply = app.intent(Intent(kind="delivery_report", openid="o_rep", template_msg_id=delivery.msgid,
+    reply = replies.intent(Intent(kind="delivery_report", openid="o_rep", template_msg_id=delivery.msgid,
                               status="failed:user block").to_dict(), None)
     assert reply["type"] == "none"
     assert store.get_delivery(event["id"], "wx", "o_rep").final_status == "failed:user block"
@@ -246,7 +246,7 @@ def push_reports(fake) -> None:
     """WeChat's TEMPLATESENDJOBFINISH reports, through notify's intent as the webhook sends them."""
     assert fake.wait_idle()
     for report in fake.take_reports():
-        app.intent(Intent(kind="delivery_report", openid=report["openid"], template_msg_id=report["msgid"],
+        replies.intent(Intent(kind="delivery_report", openid=report["openid"], template_msg_id=report["msgid"],
                           status=report["status"]).to_dict(), None)
 
 
