@@ -81,6 +81,24 @@ def aws():
             common_aws.set_invoker(None)
 
 
+def queued(aws) -> list[dict]:
+    """Every event on the notify queue, drained (`aws` is the fixture's value)."""
+    import json
+
+    import boto3
+
+    sqs = boto3.client("sqs")
+    url = aws["NotifyEventsQueue"]["Ref"]
+    out = []
+    while True:
+        got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
+        if not got:
+            return out
+        for message in got:
+            out.append(json.loads(message["Body"]))
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+
+
 @pytest.fixture
 def setting(monkeypatch):
     """Set a function's setting as a deployment does, through its environment variable

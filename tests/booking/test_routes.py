@@ -7,7 +7,8 @@ from urllib.parse import urlencode
 
 from functions.booking import actions, store
 from infra.local import slsconfig
-from tests.booking.conftest import customer, form, queued, staff
+from tests.booking.conftest import customer, form, staff
+from tests.conftest import queued
 
 
 def post_json(client, path, body, headers):

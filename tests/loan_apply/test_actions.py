@@ -7,26 +7,15 @@ import json
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime
 
-import boto3
 import pytest
 
 from functions.loan_apply import service
+from tests.conftest import queued
 from tests.loan_apply.conftest import NOW, form, raw_items, resident_id
 
 
 def body(response) -> dict:
     return json.loads(response.body)
-
-
-def queued_events(aws) -> list[dict]:
-    sqs = boto3.client("sqs")
-    url = aws["NotifyEventsQueue"]["Ref"]
-    out = []
-    while True:
-        batch = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
-        if not batch:
-            return out
-        out += [json.loads(m["Body"]) for m in batch]
 
 
 def applications() -> list[dict]:
@@ -46,7 +35,7 @@ def test_submit_stores_a_masked_prescreened_application_and_announces_it(api, aw
     assert "不构成授信决定" in app["prescreen"]["disclaimer"]
     assert app["consent_version"] == form()["consent_version"] and app["consent_at"] == "2026-03-15T02:00:00Z"
 
-    [event] = queued_events(aws)
+    [event] = queued(aws)
     assert event["type"] == "loan_status_changed"
     assert event["id"] == f"loan_status_changed:{app['application_id']}:1"
     assert event["data"]["status"] == "SUBMITTED" and event["data"]["openid"] == "o_alice"
@@ -62,7 +51,7 @@ def test_a_retried_submit_answers_the_first_result(api, aws):
     assert body(again)["replayed"] is True
     assert body(again)["application"]["application_id"] == first["application"]["application_id"]
     assert len(applications()) == 1
-    assert len(queued_events(aws)) == 1
+    assert len(queued(aws)) == 1
     counter = [i for i in raw_items() if i["sk"]["S"] == "DAILY"]
     assert counter[0]["submissions"]["N"] == "1"
 
@@ -84,7 +73,7 @@ def test_concurrent_submits_with_one_key_make_one_application(api, aws):
     assert len(ids) == 1
     assert sorted(r["replayed"] for r in results) == [False] + [True] * 7
     assert len(applications()) == 1
-    assert len(queued_events(aws)) == 1
+    assert len(queued(aws)) == 1
 
 
 def test_at_most_three_submissions_per_openid_per_day(api, frozen_clock):
@@ -108,7 +97,7 @@ def test_bad_input_answers_field_errors_and_stores_nothing(api, aws):
     fields = {f["field"]: f["code"] for f in body(response)["fields"]}
     assert fields == {"phone": "phone_invalid", "amount": "amount_invalid", "id_number": "id_number_checksum"}
     assert raw_items() == []
-    assert queued_events(aws) == []
+    assert queued(aws) == []
 
 
 def test_missing_consent_is_refused_and_nothing_is_stored(api):
@@ -269,7 +258,7 @@ def test_review_and_approval_are_recorded_and_announced(api, aws):
         ("SUBMITTED", "UNDER_REVIEW", "reviewer-1", "开始审核", "2026-03-15T02:00:00Z"),
         ("UNDER_REVIEW", "APPROVED", "reviewer-2", "资信良好", "2026-03-15T02:00:00Z"),
     ]
-    events = queued_events(aws)
+    events = queued(aws)
     assert [e["id"] for e in events] == [f"loan_status_changed:{app_id}:{n}" for n in (1, 2, 3)]
     assert [e["data"]["status"] for e in events] == ["SUBMITTED", "UNDER_REVIEW", "APPROVED"]
     assert events[-1]["data"]["reason"] == "资信良好" and events[-1]["data"]["product"] == "个人消费贷款"
@@ -281,7 +270,7 @@ def test_every_illegal_transition_is_refused_and_changes_nothing(api, aws):
         openid, app_id = reach(api, state, n)
         n += 1
         before = current(api, openid, app_id)
-        queued_events(aws)  # drain
+        queued(aws)  # drain
         tried = 0
         for target in service.STATUSES:
             for role in (service.STAFF, service.APPLICANT):
@@ -297,7 +286,7 @@ def test_every_illegal_transition_is_refused_and_changes_nothing(api, aws):
                 tried += 1
         assert tried > 0
         assert current(api, openid, app_id) == before
-        assert queued_events(aws) == []
+        assert queued(aws) == []
 
 
 def test_a_repeated_change_by_the_same_actor_republishes_the_same_event(api, aws):
@@ -306,7 +295,7 @@ def test_a_repeated_change_by_the_same_actor_republishes_the_same_event(api, aws
     again = api.transition(app_id, "UNDER_REVIEW", "开始审核")
     assert again.status_code == 200
     assert len(current(api, openid, app_id)["history"]) == 2
-    ids = [e["id"] for e in queued_events(aws)]
+    ids = [e["id"] for e in queued(aws)]
     assert ids.count(f"loan_status_changed:{app_id}:2") == 2  # notify drops the duplicate by id
 
 
