@@ -48,36 +48,37 @@ MAX_POOL_CONNECTIONS = 20  # a notify batch's record workers and its group commi
 
 class _Transport:
     """The botocore client, and a PynamoDB connection that sends through it (for PynamoDB's
-    TransactWrite, which takes one publicly), made once until `reconnect`."""
+    TransactWrite, which takes one publicly), made once for the endpoint the environment
+    names, and again if that changes (the local stack's, a benchmark's moto) or after
+    `reconnect`."""
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
-        self.client: Any = None
-        self.connection: Connection | None = None
+        self.built: tuple[tuple[str, str | None], Any, Connection] | None = None  # endpoint, client, connection
 
     def get(self) -> tuple[Any, Connection]:
-        with self.lock:
-            if self.client is None:
-                self.client = _make_client()
-                self.connection = _SharedConnection(region=self.client.meta.region_name)
-            assert self.connection is not None
-            return self.client, self.connection
+        endpoint, built = _endpoint(), self.built
+        if built is None or built[0] != endpoint:
+            with self.lock:
+                built = self.built
+                if built is None or built[0] != endpoint:
+                    built = self.built = (endpoint, _make_client(*endpoint), _SharedConnection(region=endpoint[0]))
+        return built[1], built[2]
 
     def reset(self) -> None:
         with self.lock:
-            self.client = self.connection = None
+            self.built = None
 
 
 _transport = _Transport()
 
 
-def _make_client() -> Any:
+def _make_client(region: str, host: str | None) -> Any:
     """One session, one client; PynamoDB's retry policy (standard mode, MAX_RETRY_ATTEMPTS
     after the first try)."""
     from botocore.config import Config
     from botocore.session import get_session
 
-    region, host = _endpoint()
     config = Config(connect_timeout=CONNECT_TIMEOUT_S, read_timeout=READ_TIMEOUT_S,
                     retries={"mode": "standard", "total_max_attempts": 1 + MAX_RETRY_ATTEMPTS},
                     max_pool_connections=MAX_POOL_CONNECTIONS, parameter_validation=False)

@@ -66,6 +66,16 @@ def test_reconnect_makes_a_new_client(clients_made):
     assert [service for service, _ in clients_made] == ["dynamodb", "dynamodb"]
 
 
+def test_the_client_follows_the_endpoint_the_environment_names(aws, monkeypatch):
+    default = dynamo.client()
+    monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", "http://127.0.0.1:4566")
+    local = dynamo.client()
+    assert local is not default and local.meta.endpoint_url == "http://127.0.0.1:4566"
+    assert dynamo.client() is local
+    monkeypatch.delenv("AWS_ENDPOINT_URL_DYNAMODB")
+    assert dynamo.client().meta.endpoint_url == default.meta.endpoint_url
+
+
 def test_queries_resume_where_a_limited_page_stopped(aws):
     for i in range(5):
         Mark("PAGED", f"{i:02d}").save()
