@@ -30,15 +30,7 @@ _NO = {"", "0", "false", "no", "n", "否", "不可"}
 _LIST_SPLIT = re.compile(r"[;；,，|/\s]+")
 
 
-@dataclass
-class Rejected:
-    line: int
-    id: str
-    errors: list[FieldError]
-
-    def reasons(self) -> str:
-        return "; ".join(f"{e.field}: {e.message}" for e in self.errors)
-
+# ----- a branch, checked -------------------------------------------------------------------
 
 def _check_intervals(value: Any, field: str, errors: list[FieldError]) -> list[list[str]]:
     """Intervals [["09:00", "12:00"], ...]: well-formed, increasing, not overlapping."""
@@ -145,6 +137,8 @@ def validate(data: dict[str, Any]) -> tuple[dict[str, Any], list[FieldError]]:
     return branch, errors
 
 
+# ----- datums ------------------------------------------------------------------------------
+
 def to_gcj02(lat: float, lng: float, datum: str) -> tuple[float, float]:
     """Convert a point from `datum` (gcj02, wgs84 or bd09) to GCJ-02 (precise inverses for
     the datums GCJ-02 is derived from)."""
@@ -174,6 +168,18 @@ def from_gcj02(lat: float, lng: float, datum: str) -> tuple[float, float]:
     else:
         raise ValueError(f"unknown datum {datum!r}")
     return out.lat, out.lon
+
+
+# ----- the operator's CSV ------------------------------------------------------------------
+
+@dataclass
+class Rejected:
+    line: int
+    id: str
+    errors: list[FieldError]
+
+    def reasons(self) -> str:
+        return "; ".join(f"{e.field}: {e.message}" for e in self.errors)
 
 
 def normalise_datum(value: str) -> str | None:
