@@ -95,6 +95,38 @@ def aws(lambda_api):
             common_aws.reset()
 
 
+def queued(aws) -> list[dict]:
+    """Every event on the notify queue, drained (`aws` is the fixture's value)."""
+    import json
+
+    import boto3
+
+    sqs = boto3.client("sqs")
+    url = aws["NotifyEventsQueue"]["Ref"]
+    out = []
+    while True:
+        got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
+        if not got:
+            return out
+        for message in got:
+            out.append(json.loads(message["Body"]))
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+
+
+@pytest.fixture
+def setting(monkeypatch):
+    """Set a function's setting as a deployment does, through its environment variable
+    (`setting("LOAN_DAILY_LIMIT", "1")`); config.settings() reads it afresh."""
+    from functions.common import config
+
+    def set_(name: str, value: str) -> None:
+        monkeypatch.setenv(name, value)
+        config.reset()
+
+    yield set_
+    config.reset()
+
+
 @pytest.fixture
 def frozen_clock():
     """Freeze functions.common.clock; call the fixture's value with an aware datetime."""

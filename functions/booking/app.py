@@ -3,8 +3,8 @@
 Pages: /booking (branches) → /booking/new (service, date, slot, contact) → /booking/b/{id};
 /booking/mine; reschedule and cancel forms. JSON: /booking/api/...; staff: /booking/staff/...
 """
-from functions.booking import actions, replies, screens
-from functions.common import http, intents
+from functions.booking import actions, screens
+from functions.common import http
 from functions.common.errors import ApiError
 
 app = http.FeatureApp(app_name="booking")
@@ -145,10 +145,7 @@ def staff_outcome(booking_id):
     return {"booking": actions.describe(actions.mark(booking_id, status))}
 
 
-# ----- webhook and schedule ----------------------------------------------------------------
-
-intent = app.lambda_function(name="intent")(intents.handler(replies.answer))
-
+# ----- schedule ----------------------------------------------------------------------------
 
 @app.lambda_function(name="reminders")
 def reminders(event, context):

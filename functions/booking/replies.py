@@ -46,3 +46,6 @@ def answer(intent: Intent) -> Reply:
     if intent.name == intents.BOOKING_BOOK:
         return book(intent.openid)
     return Reply.nothing()
+
+
+intent = intents.handler(answer)  # the feature's <feature>Intent function (serverless.yml)

@@ -264,7 +264,7 @@ class _Tx:
     def commit(self) -> None:
         labels: list[str] = []
         try:
-            with dynamo.transaction(Booking) as tx:
+            with dynamo.transaction() as tx:
                 for kind in self._ORDER:
                     for op, label, model, kwargs in self.parts:
                         if op != kind:

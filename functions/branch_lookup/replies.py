@@ -1,15 +1,22 @@
-"""What branch lookup says in WeChat. Text replies only, each within WeChat's 2048-byte
-limit: entries are added while they fit, and the closing line always does."""
+"""What branch lookup answers in WeChat: a location → the nearest branches; branch.search →
+a search by place, street or name; branch.nearby → the nearest branches to the last location;
+auto-reported locations are kept (a day) for the other features and get no reply.
+
+Text replies only, each within WeChat's 2048-byte limit: entries are added while they fit,
+and the closing line always does."""
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from html import escape
 from typing import Any
 
-from functions.branch_lookup import hours, service
-from functions.branch_lookup.schema import SERVICES
-from functions.branch_lookup.service import Found
+from functions.branch_lookup import service, store
+from functions.branch_lookup.service import SERVICES, Found
+from functions.branch_lookup.spatial import RADIUS_CAP_M
+from functions.common import config, intents
 from functions.common.branches import show_distance
+from functions.common.intents import Intent, Reply
 
 TEXT_LIMIT_BYTES = 2048
 LIST_SIZE = 5
@@ -36,7 +43,7 @@ def _link(url: str, label: str) -> str:
 def _item(n: int, branch: dict[str, Any], base_url: str, at: datetime | None, distance: float | None) -> str:
     title = _link(service.page_url(base_url, branch["id"]), branch["name"])
     where = show_distance(distance) if distance is not None else branch["address"]
-    return f"{n}. {title}\n{where} · {hours.status(branch, at).label()}"
+    return f"{n}. {title}\n{where} · {service.opening_status(branch, at).label()}"
 
 
 def nearest(found: list[Found], base_url: str, at: datetime | None = None, what: str | None = None) -> str:
@@ -68,3 +75,55 @@ def none_found(q: str, hotline: str) -> str:
 def ask_location() -> str:
     return ("请发送您的位置，为您查找最近的网点：点击菜单“附近网点”，或点对话框的“+”选择“位置”发送。"
             "也可以直接发送区县、街道或网点名称，如“鄞州 网点”。")
+
+
+# ----- answers -----------------------------------------------------------------------------
+
+def _base() -> str:
+    return config.settings().public_base_url
+
+
+def _near_point(lat: float, lng: float, what: str | None) -> Reply:
+    found = service.nearby(store, lat, lng, 3, service=what)
+    if not found:
+        return Reply.say(none_near(config.settings().hotline, RADIUS_CAP_M, what))
+    return Reply.say(nearest(found, _base(), what=what))
+
+
+def _near_user(openid: str, what: str | None) -> Reply:
+    located = store.last_location(openid)
+    return _near_point(*located, what) if located else Reply.say(ask_location())
+
+
+def _search(intent: Intent) -> Reply:
+    """The branches a search names (a district, a street, a branch); a service without a
+    place ("能换外汇的"): the nearest that offer it."""
+    query = service.parse(intent.query)
+    what = intent.service or query.service
+    if not (query.terms or query.district):
+        return _near_user(intent.openid, what) if what else Reply.nothing()
+    found = service.search(store, replace(query, service=what))
+    if found:
+        return Reply.say(matches(found, _base(), intent.query.strip()))
+    # a place we do not know: the webhook sends its help text
+    return Reply.nothing() if query.terms else Reply.say(none_found(intent.query.strip(),
+                                                                    config.settings().hotline))
+
+
+def answer(intent: Intent) -> Reply:
+    """Locations → the nearest branches; branch.nearby → near the last location;
+    branch.search → a search; auto-reported locations are kept (a day) for the other
+    features and get no reply."""
+    point = service.point(intent.location) if intent.location else None
+    if intent.kind in ("location", "location_report") and point:
+        store.save_location(intent.openid, *point)
+        if intent.kind == "location":
+            return _near_point(*point, None)
+    elif intent.name == intents.BRANCH_NEARBY:
+        return _near_user(intent.openid, intent.service or None)
+    elif intent.name == intents.BRANCH_SEARCH and intent.query.strip():
+        return _search(intent)
+    return Reply.nothing()
+
+
+intent = intents.handler(answer)  # the feature's <feature>Intent function (serverless.yml)

@@ -1,21 +1,139 @@
-"""Branch lookup rules: nearest branches with filters, text search, and the validation of
-the JSON routes' parameters. Storage comes in as a `repo` (store.py), so this stays plain
-Python."""
+"""Branch lookup's rules: what a branch offers (kinds, services, districts), its opening
+hours, the nearest branches with filters, text search, and the checks on the JSON routes'
+and the branch query's parameters. Storage comes in as a `repo` (store.py), so this stays
+plain Python.
+
+Opening hours are Asia/Shanghai wall time, whatever zone the server runs in: a branch is
+open now, opens later today, or is closed for the day.
+"""
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from itertools import islice
 from typing import Any, Protocol
 
-from functions.branch_lookup import hours, spatial
-from functions.branch_lookup.schema import DISTRICTS, ID_RE, KINDS, SERVICES, district_of
+from functions.branch_lookup import spatial
 from functions.branch_lookup.spatial import Entry
+from functions.common import clock
 from functions.common.errors import NotFound, Validator
 
 MAX_K = 20
 MAX_QUERY = 50
+
+# ----- what a branch offers ----------------------------------------------------------------
+
+KINDS = {"branch": "支行", "sub_branch": "分理处", "self_service": "自助银行"}
+SERVICES = {
+    "cash": "现金存取",
+    "atm": "自助取款",
+    "wealth": "理财",
+    "loans": "贷款",
+    "fx": "外汇",
+    "safe_deposit": "保管箱",
+    "credit_card": "信用卡",
+}
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+WEEKDAY_NAMES = dict(zip(WEEKDAYS, ("周一", "周二", "周三", "周四", "周五", "周六", "周日"), strict=True))
+# Ningbo's districts, county-level cities and counties, with the short forms people type.
+DISTRICTS = {
+    "海曙区": ("海曙",),
+    "江北区": ("江北",),
+    "鄞州区": ("鄞州",),
+    "北仑区": ("北仑",),
+    "镇海区": ("镇海",),
+    "奉化区": ("奉化",),
+    "余姚市": ("余姚",),
+    "慈溪市": ("慈溪",),
+    "宁海县": ("宁海",),
+    "象山县": ("象山",),
+}
+ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
+
+
+def district_of(text: str) -> str | None:
+    """The district named in `text` ("鄞州", "鄞州区"), if any."""
+    for district, aliases in DISTRICTS.items():
+        if district in text or any(alias in text for alias in aliases):
+            return district
+    return None
+
+
+def labels() -> dict[str, dict[str, str]]:
+    """Chinese names of kinds and services, for pages."""
+    return {"kind_names": KINDS, "service_names": SERVICES}
+
+
+# ----- opening hours -----------------------------------------------------------------------
+
+def minutes(hhmm: str) -> int:
+    hours, mins = hhmm.split(":")
+    return int(hours) * 60 + int(mins)
+
+
+@dataclass(frozen=True)
+class OpeningStatus:
+    state: str  # "open" | "later" | "closed"
+    time: str = ""  # open: closing time; later: opening time
+    note: str = ""  # the dated exception's note, if today has one
+    all_day: bool = False
+
+    @property
+    def open(self) -> bool:
+        return self.state == "open"
+
+    def label(self) -> str:
+        """Short Chinese text for replies and pages."""
+        if self.state == "open":
+            text = "24小时营业" if self.all_day else f"营业中，{self.time}结束"
+        elif self.state == "later":
+            text = f"今日{self.time}开始营业"
+        else:
+            text = "今日已停止营业"
+        return f"{text}（{self.note}）" if self.note else text
+
+
+def hours_on(branch: dict[str, Any], day: date) -> tuple[list[list[str]], str]:
+    """The intervals of a local date (a dated exception wins over the weekday) and its note."""
+    for exception in branch.get("exceptions") or []:
+        if exception["date"] == day.isoformat():
+            return exception["hours"], exception.get("note", "")
+    return (branch.get("hours") or {}).get(WEEKDAYS[day.weekday()], []), ""
+
+
+def opening_status(branch: dict[str, Any], at: datetime | None = None) -> OpeningStatus:
+    """Open now, opening later today, or closed for the day (Asia/Shanghai)."""
+    local = clock.local(at)
+    intervals, note = hours_on(branch, local.date())
+    now = local.hour * 60 + local.minute + local.second / 60
+    for start, end in intervals:
+        if minutes(start) <= now < minutes(end):
+            return OpeningStatus("open", end, note, all_day=(start, end) == ("00:00", "24:00"))
+    for start, _end in intervals:
+        if now < minutes(start):
+            return OpeningStatus("later", start, note)
+    return OpeningStatus("closed", "", note)
+
+
+def opening_week(branch: dict[str, Any], at: datetime | None = None) -> list[dict[str, Any]]:
+    """The coming seven days from today (local), dated exceptions applied, for the page."""
+    today = clock.local(at).date()
+    rows = []
+    for offset in range(7):
+        day = today + timedelta(days=offset)
+        intervals, note = hours_on(branch, day)
+        rows.append({
+            "date": day,
+            "weekday": WEEKDAY_NAMES[WEEKDAYS[day.weekday()]],
+            "text": "、".join(f"{s}-{e}" for s, e in intervals) or "休息",
+            "note": note,
+            "today": offset == 0,
+        })
+    return rows
+
+
+# ----- finding branches --------------------------------------------------------------------
 
 
 class Repo(Protocol):
@@ -49,7 +167,7 @@ def nearby(repo: Repo, lat: float, lng: float, k: int, *, service: str | None = 
         details = {b["id"]: b for b in repo.get([entry.id for _d, entry in chunk])}
         for distance, entry in chunk:
             branch = details.get(entry.id)
-            if branch and (not open_now or hours.status(branch, at).open):
+            if branch and (not open_now or opening_status(branch, at).open):
                 out.append(Found(branch, distance))
     return out[:k]
 
@@ -192,17 +310,12 @@ def one(repo: Repo, branch_id: str) -> dict[str, Any]:
 def public(branch: dict[str, Any], base_url: str, distance_m: float | None = None,
            at: datetime | None = None) -> dict[str, Any]:
     """A branch as the JSON routes show it: with today's status and its page."""
-    status = hours.status(branch, at)
+    status = opening_status(branch, at)
     out = {**branch, "status": {"state": status.state, "time": status.time, "label": status.label()},
            "url": page_url(base_url, branch["id"])}
     if distance_m is not None:
         out["distance_m"] = round(distance_m)
     return out
-
-
-def labels() -> dict[str, dict[str, str]]:
-    """Chinese names of kinds and services, for pages."""
-    return {"kind_names": KINDS, "service_names": SERVICES}
 
 
 def page_url(base_url: str, branch_id: str) -> str:

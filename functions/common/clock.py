@@ -1,5 +1,5 @@
-"""Time and money as the bank shows them: stored in UTC and fen, shown in Asia/Shanghai and
-yuan. `now()` is the one clock every function reads.
+"""Time as the bank shows it: stored in UTC, shown in Asia/Shanghai. `now()` is the one clock
+every function reads.
 
 The local stack and its tests set it, so a journey runs at the hour it names whatever the
 machine's clock says: `CLOCK_AT` (ISO-8601; without an offset, Asia/Shanghai wall time),
@@ -118,13 +118,6 @@ def iso(dt: datetime) -> str:
 def show_time(dt: datetime) -> str:
     """`2026-11-28 18:30` in Asia/Shanghai, as customers read it."""
     return local(dt).strftime("%Y-%m-%d %H:%M")
-
-
-def yuan(fen: int) -> str:
-    """Integer fen as `¥1,234.56`."""
-    sign = "-" if fen < 0 else ""
-    whole, cents = divmod(abs(int(fen)), 100)
-    return f"{sign}¥{whole:,}.{cents:02d}"
 
 
 if os.environ.get(SETTING):  # start-up: a function or stack started with CLOCK_AT

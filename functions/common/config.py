@@ -9,7 +9,8 @@ secrets its code uses (infra/iam), so no function holds another's secrets.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import time
 from functools import lru_cache
 
 SECRET_NAMES = (
@@ -23,6 +24,8 @@ SECRET_NAMES = (
 # Stages that are not in AWS: the local stack and the tests.
 LOCAL_STAGES = ("local", "test")
 DEFAULT_STAGE = "local"
+
+TEMPLATE_PREFIX = "NOTIFY_TEMPLATE_"
 
 
 @dataclass(frozen=True)
@@ -42,6 +45,16 @@ class Settings:
     timestamp_window_s: int
     max_body_bytes: int
     hotline: str
+    loan_daily_limit: int  # applications per openid per Asia/Shanghai day
+    loan_phone_daily_limit: int  # applications per mobile number per day, across openids
+    loan_purge_after_days: int  # retention of rejected and withdrawn applications
+    notify_sms_min_fen: int  # a card payment at least this large is also texted
+    notify_quiet_start: time  # Asia/Shanghai: non-urgent messages wait from this time...
+    notify_quiet_end: time  # ...until this one
+    notify_reconcile_s: int  # how long a timed-out template send waits for WeChat's report
+    notify_sms_sign: str  # the bank's SMS signature, registered with the SMS provider
+    # template ids WeChat gave the bank, by notify's template key (NOTIFY_TEMPLATE_<KEY>)
+    notify_template_ids: dict[str, str] = field(hash=False)
 
     @property
     def is_aws(self) -> bool:
@@ -75,6 +88,16 @@ def settings() -> Settings:
         timestamp_window_s=int(env("WECHAT_TIMESTAMP_WINDOW_S", "300")),
         max_body_bytes=int(env("WECHAT_MAX_BODY_BYTES", "65536")),
         hotline=env("BANK_HOTLINE", "0574-96528"),
+        loan_daily_limit=int(env("LOAN_DAILY_LIMIT", "3")),
+        loan_phone_daily_limit=int(env("LOAN_PHONE_DAILY_LIMIT", "3")),
+        loan_purge_after_days=int(env("LOAN_PURGE_AFTER_DAYS", "180")),
+        notify_sms_min_fen=int(env("NOTIFY_SMS_MIN_FEN", "30000")),
+        notify_quiet_start=time.fromisoformat(env("NOTIFY_QUIET_START", "21:00")),
+        notify_quiet_end=time.fromisoformat(env("NOTIFY_QUIET_END", "08:00")),
+        notify_reconcile_s=int(env("NOTIFY_RECONCILE_S", "600")),
+        notify_sms_sign=env("NOTIFY_SMS_SIGN", "【甬城银行】"),
+        notify_template_ids={name.removeprefix(TEMPLATE_PREFIX).lower(): value for name, value in os.environ.items()
+                             if name.startswith(TEMPLATE_PREFIX) and value},
     )
 
 

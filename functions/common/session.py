@@ -25,7 +25,8 @@ from contextvars import ContextVar, Token
 from dataclasses import dataclass
 from urllib.parse import quote, urlencode, urlsplit
 
-from functions.common import clock, config, lazy
+from functions.common import clock, config
+from functions.common.once import build_once
 
 COOKIE = "wxsession"
 LOGIN_COOKIE = "wxlogin"
@@ -75,7 +76,7 @@ def customer_key(openid: str) -> str:
     return _digest("customer:" + openid)[:22]
 
 
-@lazy.once
+@build_once
 def _model():
     """Built on first use (PynamoDB stays off the import path of every function)."""
     from pynamodb.attributes import UnicodeAttribute

@@ -62,6 +62,14 @@ class Catalogue:
         found = self.products.get(code)
         return found.name if found else code
 
+    def published(self) -> dict:
+        """What the products API publishes: products, employment types and the consent."""
+        return {
+            "products": [p.public() for p in self.products.values()],
+            "employment_types": self.employment_types,
+            "consent": {"version": self.consent_version, "title": self.consent_title, "text": self.consent_text},
+        }
+
 
 @lru_cache(maxsize=1)
 def load() -> Catalogue:

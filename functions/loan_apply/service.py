@@ -1,319 +1,390 @@
-"""Loan and credit card applications: submit with pre-screen, the status workflow, the
-applicant's own list, and the back office's queue and decrypted reads.
+"""The rules of a loan or credit card application, in plain Python: the form field by field,
+the pre-screen shown the moment it is submitted, the status workflow, and the checks on the
+back office's queue filter. No I/O: the catalogue comes in as an argument.
 
-Personal data (name, ID number, phone) is sealed with KMS under a context bound to the
-application id, looked up by keyed hash of the ID number, and only ever shown masked,
-except to staff through `staff_read`, which records each read.
+Pre-screen: guidance, never a credit decision (staff decide). Thresholds come from the
+catalogue. Monthly instalment, for loans: equal monthly instalments (等额本息) at the
+product's reference rate, M = P·r·(1+r)^n / ((1+r)^n − 1) with r = annual rate / 12 and
+n = term in months, rounded up to the fen. For credit cards: the minimum repayment on a
+fully used limit, M = limit × minimum-payment rate. The instalment-to-income ratio is
+M / monthly income.
+
+Status: SUBMITTED → UNDER_REVIEW → APPROVED | REJECTED; the applicant may withdraw before a
+decision. Anything not listed in TRANSITIONS is an illegal transition.
 """
 from __future__ import annotations
 
+import base64
 import json
-import os
-import random
 import re
-import secrets
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from time import sleep
+from decimal import ROUND_CEILING, Decimal, InvalidOperation, localcontext
 
-from functions.common import clock, events, pii
-from functions.common.errors import (
-    ApiError,
-    Conflict,
-    FieldError,
-    NotFound,
-    ServiceUnavailable,
-    TooManyRequests,
-    ValidationFailed,
-    Validator,
-)
-from functions.common.log import get_logger
-from functions.loan_apply import catalogue, prescreen, status, store, validation
+from functions.common import clock
+from functions.common.errors import FieldError, ValidationFailed, Validator
+from functions.common.money import yuan
+from functions.loan_apply.catalogue import Catalogue, Product
 
-logger = get_logger()
-SOURCE = "loan_apply"
-_IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+# ---- the form ----------------------------------------------------------------------------
+# Every bad field is reported at once with a stable code and a Chinese message, and nothing
+# is stored until all of them are good. Messages never repeat what was typed (they end up in
+# logs and error pages).
+
+FIELD_LABELS = {
+    "name": "姓名",
+    "id_number": "身份证号码",
+    "phone": "手机号码",
+    "product": "申请产品",
+    "amount": "申请金额",
+    "term": "期限",
+    "monthly_income": "月收入",
+    "employment_type": "职业类型",
+    "purpose": "用途",
+    "city": "所在城市",
+}
 PERSONAL_FIELDS = ("name", "id_number", "phone")
-ATTEMPTS = 5  # a submit that met another on a shared counter is tried again, a few times
+_NAME = re.compile(r"^[\u4e00-\u9fa5A-Za-z][\u4e00-\u9fa5A-Za-z·. ]{0,28}[\u4e00-\u9fa5A-Za-z]$")
+_CITY = re.compile(r"^[\u4e00-\u9fa5]{2,20}$")
+_IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+_MAX_FEN = 10**12  # ten billion yuan: anything above is a typing slip, not an amount
+_TRUE = {"true", "on", "1", "yes"}
 
 
-def purge_after_days() -> int:
-    """Retention of rejected and withdrawn applications (env LOAN_PURGE_AFTER_DAYS)."""
-    return int(os.environ.get("LOAN_PURGE_AFTER_DAYS", "180"))
+@dataclass(frozen=True)
+class ApplicationInput:
+    name: str
+    id_number: str
+    phone: str
+    product: str
+    amount_fen: int
+    term_months: int | None
+    monthly_income_fen: int
+    employment_type: str
+    purpose: str | None
+    city: str
+    consent_version: str
+    birth_date: date
+
+    def personal(self) -> dict[str, str]:
+        """The fields sealed with KMS; everything else is stored as is."""
+        return {"name": self.name, "id_number": self.id_number, "phone": self.phone}
 
 
-def daily_limit() -> int:
-    """Submissions allowed per openid per Asia/Shanghai day (env LOAN_DAILY_LIMIT)."""
-    return int(os.environ.get("LOAN_DAILY_LIMIT", "3"))
+def _text(form: dict, key: str) -> str:
+    value = form.get(key)
+    return "" if value is None else str(value).strip()
 
 
-def phone_daily_limit() -> int:
-    """Submissions allowed per mobile number per Asia/Shanghai day, whichever openid sends
-    them (env LOAN_PHONE_DAILY_LIMIT)."""
-    return int(os.environ.get("LOAN_PHONE_DAILY_LIMIT", "3"))
+def resident_id(raw: str, v: Validator) -> tuple[str, date] | None:
+    """An 18-digit resident ID with a good checksum, birth date and area code (python-stdnum)."""
+    from stdnum import exceptions
+    from stdnum.cn import ric
 
-
-def _context(application_id: str) -> dict[str, str]:
-    return {"application_id": application_id, "purpose": "loan_application"}
-
-
-def _new_id(now: datetime) -> str:
-    return f"LA{clock.local(now):%Y%m%d}{secrets.token_hex(5).upper()}"
-
-
-# ---- views ---------------------------------------------------------------------------------
-
-
-def view(app: store.Application) -> dict:
-    """An application as its applicant and the staff queue see it: personal data masked."""
-    product = catalogue.load().product(app.product)
-    return {
-        "application_id": app.application_id,
-        "product": app.product,
-        "product_name": catalogue.load().product_name(app.product),
-        "kind": product.kind if product else "loan",
-        "status": app.status,
-        "status_label": status.LABELS[app.status],
-        "can_withdraw": status.can_withdraw(app.status),
-        "amount_fen": int(app.amount_fen),
-        "amount": clock.yuan(int(app.amount_fen)),
-        "term_months": int(app.term_months) if app.term_months is not None else None,
-        "monthly_income_fen": int(app.monthly_income_fen),
-        "employment_type": app.employment_type,
-        "employment_label": catalogue.load().employment_types.get(app.employment_type, app.employment_type),
-        "purpose": app.purpose,
-        "purpose_label": product.purposes.get(app.purpose or "", app.purpose) if product else app.purpose,
-        "city": app.city,
-        "name": app.masked_name,
-        "id_number": app.masked_id_number,
-        "phone": app.masked_phone,
-        "consent_version": app.consent_version,
-        "consent_at": app.consent_at,
-        "created_at": app.created_at,
-        "created_at_local": clock.show_time(clock.parse_utc(app.created_at)),
-        "prescreen": {
-            "verdict": app.verdict,
-            "label": prescreen.VERDICT_LABELS[app.verdict],
-            "reasons": [{"code": r.code, "outcome": r.outcome, "message": r.message} for r in app.reasons],
-            "instalment_fen": int(app.instalment_fen) if app.instalment_fen is not None else None,
-            "ratio_bp": int(app.ratio_bp) if app.ratio_bp is not None else None,
-            "disclaimer": prescreen.DISCLAIMER,
-        },
-    }
-
-
-def history_view(items: list[store.History]) -> list[dict]:
-    return [
-        {
-            "seq": int(h.seq),
-            "from": h.from_status,
-            "to": h.to_status,
-            "to_label": status.LABELS[h.to_status],
-            "actor_role": h.actor_role,
-            "actor": h.actor,
-            "at": h.at,
-            "at_local": clock.show_time(clock.parse_utc(h.at)),
-            "reason": h.reason,
-        }
-        for h in items
-    ]
-
-
-# ---- applicant -----------------------------------------------------------------------------
-
-
-def _fingerprint(form: validation.ApplicationInput) -> str:
-    """Keyed hash of the whole submission, so a reused key with other data is caught."""
-    data = {k: (v.isoformat() if isinstance(v, date) else v) for k, v in form.__dict__.items()}
-    return pii.keyed_hash(json.dumps(data, sort_keys=True, ensure_ascii=False), "loan_submission")
-
-
-def _replay(record: store.IdempotencyRecord, fingerprint: str) -> dict:
-    if record.fingerprint != fingerprint:
-        raise Conflict("idempotency_key_reused", "该提交编号已用于另一份申请，请刷新页面后重新填写")
-    app = store.get(record.application_id)
-    if app is None:
-        raise NotFound()
-    return {"application": view(app), "replayed": True}
-
-
-def submit(openid: str, form: dict, idempotency_key: str | None) -> dict:
-    """Validate, pre-screen and store one application; a repeat of the same submission
-    (double click, network retry, concurrent duplicates) answers the first one's result."""
-    cat = catalogue.load()
-    key = (idempotency_key or "").strip()
     try:
-        parsed = validation.parse(form, cat)
+        number = ric.validate(raw)
+    except exceptions.InvalidChecksum:
+        v.add("id_number", "id_number_checksum", "身份证号码校验位不正确，请核对")
+    except (exceptions.InvalidLength, exceptions.InvalidFormat):
+        v.add("id_number", "id_number_format", "请输入18位居民身份证号码")
+    except (exceptions.ValidationError, KeyError):  # stdnum 2.2 raises KeyError for a province-only match
+        number = ric.compact(raw)
+        if _birth_date_and_known_area(number):
+            return number, ric.get_birth_date(number)
+        v.add("id_number", "id_number_invalid", "身份证号码中的出生日期或地区码无效")
+    else:
+        return number, ric.get_birth_date(number)
+    return None
+
+
+def _birth_date_and_known_area(number: str) -> bool:
+    """stdnum also wants the area to have existed in the birth year, but the area code is
+    where the number was first issued (from 1984), so a customer born in 1960 in a district
+    created later holds a real number. Accept a real date with an area code that ever existed."""
+    from stdnum import exceptions, numdb
+    from stdnum.cn import ric
+
+    try:
+        ric.get_birth_date(number)
+    except exceptions.ValidationError:
+        return False
+    return any("county" in props for _part, props in numdb.get("cn/loc").info(number[:6]))
+
+
+def mainland_mobile(raw: str, v: Validator) -> str | None:
+    """A mainland China mobile number as 11 national digits (phonenumbers' metadata)."""
+    import phonenumbers
+    from phonenumbers import PhoneNumberType
+
+    try:
+        number = phonenumbers.parse(raw, "CN")
+    except phonenumbers.NumberParseException:
+        number = None
+    mobile = (PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR_MOBILE)
+    if (number is None or number.country_code != 86 or not phonenumbers.is_valid_number(number)
+            or phonenumbers.number_type(number) not in mobile):
+        v.add("phone", "phone_invalid", "请输入有效的中国大陆手机号码")
+        return None
+    return str(number.national_number)
+
+
+def yuan_to_fen(raw: str, field_name: str, v: Validator, *, allow_zero: bool = False) -> int | None:
+    """`12345.6` yuan → 1234560 fen, exactly (no floats)."""
+    try:
+        value = Decimal(raw.replace(",", ""))
+    except InvalidOperation:
+        value = None
+    if value is None or not value.is_finite() or value.as_tuple().exponent < -2:  # type: ignore[operator]
+        v.add(field_name, f"{field_name}_invalid", f"{FIELD_LABELS[field_name]}请填写数字，最多两位小数")
+        return None
+    fen = int(value * 100)
+    if fen < 0 or (fen == 0 and not allow_zero) or fen >= _MAX_FEN:
+        v.add(field_name, f"{field_name}_invalid", f"{FIELD_LABELS[field_name]}超出有效范围")
+        return None
+    return fen
+
+
+def parse_form(form: dict, catalogue: Catalogue) -> ApplicationInput:
+    """Check a submitted form (JSON or urlencoded); raises ValidationFailed with every bad field."""
+    v = Validator()
+    values = {key: _text(form, key) for key in FIELD_LABELS}
+    product = catalogue.product(values["product"])
+    if product is None:
+        v.add("product", "required" if not values["product"] else "product_unknown", "请选择申请产品")
+        required: tuple[str, ...] = tuple(k for k in FIELD_LABELS if k not in ("term", "purpose"))
+    else:
+        required = product.required_fields
+    for key in required:
+        if key != "product" and not values[key]:
+            v.add(key, "required", f"请填写{FIELD_LABELS[key]}")
+    present = {k for k in required if values[k]}
+
+    name = values["name"] if "name" in present else ""
+    if name and not _NAME.match(name):
+        v.add("name", "name_invalid", "姓名应为2至30个汉字或字母")
+    id_found = resident_id(values["id_number"], v) if "id_number" in present else None
+    phone = mainland_mobile(values["phone"], v) if "phone" in present else None
+    amount = yuan_to_fen(values["amount"], "amount", v) if "amount" in present else None
+    income = yuan_to_fen(values["monthly_income"], "monthly_income", v, allow_zero=True) \
+        if "monthly_income" in present else None
+
+    term: int | None = None
+    if "term" in present:
+        if values["term"].isdigit() and 0 < int(values["term"]) <= 600:
+            term = int(values["term"])
+        else:
+            v.add("term", "term_invalid", "期限请填写月数")
+    employment = values["employment_type"]
+    if "employment_type" in present and employment not in catalogue.employment_types:
+        v.add("employment_type", "employment_type_invalid", "请选择职业类型")
+    purpose = values["purpose"] or None
+    if "purpose" in present and product is not None and purpose not in product.purposes:
+        v.add("purpose", "purpose_invalid", "请选择用途")
+    city = values["city"]
+    if "city" in present and not _CITY.match(city):
+        v.add("city", "city_invalid", "所在城市请填写2至20个汉字")
+
+    if _text(form, "consent").lower() not in _TRUE:
+        v.add("consent", "consent_required", f"请阅读并同意《{catalogue.consent_title}》")
+    elif _text(form, "consent_version") != catalogue.consent_version:
+        v.add("consent", "consent_outdated", "授权书已更新，请刷新页面后重新阅读并同意")
+    v.check()
+
+    assert product is not None and id_found is not None and phone is not None  # v.check() above guarantees these
+    assert amount is not None and income is not None
+    return ApplicationInput(
+        name=name,
+        id_number=id_found[0],
+        phone=phone,
+        product=product.code,
+        amount_fen=amount,
+        term_months=term if product.terms_months else None,
+        monthly_income_fen=income,
+        employment_type=employment,
+        purpose=purpose if product.purposes else None,
+        city=city,
+        consent_version=catalogue.consent_version,
+        birth_date=id_found[1],
+    )
+
+
+def parse_submission(form: dict, idempotency_key: str | None, catalogue: Catalogue) -> tuple[ApplicationInput, str]:
+    """The form and the submit's idempotency key (the page's or the client's), every bad
+    field reported at once."""
+    key = (idempotency_key or "").strip()
+    stale = FieldError("idempotency_key", "idempotency_key_invalid", "页面已过期，请刷新后重试")
+    try:
+        parsed = parse_form(form, catalogue)
     except ValidationFailed as failed:
         if not _IDEMPOTENCY_KEY.match(key):
-            failed.fields.append(FieldError("idempotency_key", "idempotency_key_invalid", "页面已过期，请刷新后重试"))
+            failed.fields.append(stale)
         raise
     if not _IDEMPOTENCY_KEY.match(key):
-        raise ValidationFailed([FieldError("idempotency_key", "idempotency_key_invalid", "页面已过期，请刷新后重试")])
-
-    fingerprint = _fingerprint(parsed)
-    existing = store.idempotency(openid, key)
-    if existing is not None:
-        return _replay(existing, fingerprint)
-
-    now = clock.now()
-    id_hash = pii.keyed_hash(parsed.id_number, "resident_id")
-    age = validation.age_on(parsed.birth_date, clock.local(now).date())
-    has_open = parsed.product in store.open_products(id_hash, status.OPEN)
-    result = prescreen.evaluate(cat, parsed, age, has_open)
-
-    application_id = _new_id(now)
-    at = clock.iso(now)
-    app = store.Application(
-        store.app_pk(application_id),
-        application_id=application_id,
-        openid=openid,
-        product=parsed.product,
-        status=status.SUBMITTED,
-        status_product=f"{status.SUBMITTED}#{parsed.product}",
-        revision=1,
-        created_at=at,
-        created_key=f"{at}#{application_id}",
-        updated_at=at,
-        amount_fen=parsed.amount_fen,
-        term_months=parsed.term_months,
-        monthly_income_fen=parsed.monthly_income_fen,
-        employment_type=parsed.employment_type,
-        purpose=parsed.purpose,
-        city=parsed.city,
-        sealed=pii.seal(parsed.personal(), _context(application_id)),
-        id_hash=id_hash,
-        masked_name=pii.mask_name(parsed.name),
-        masked_id_number=pii.mask_id_number(parsed.id_number),
-        masked_phone=pii.mask_phone(parsed.phone),
-        consent_version=parsed.consent_version,
-        consent_at=at,
-        verdict=result.verdict,
-        reasons=[store.ReasonMap(code=r.code, outcome=r.outcome, message=r.message) for r in result.reasons],
-        instalment_fen=result.instalment_fen,
-        ratio_bp=result.ratio_bp,
-    )
-    first = store.History(app.pk, store.history_sk(1), application_id=application_id, seq=1,
-                          actor_role=status.APPLICANT, actor=openid, at=at, from_status=None,
-                          to_status=status.SUBMITTED, reason=None)
-    try:
-        _create(app, first, openid, key, fingerprint, clock.local(now).date(), pii.keyed_hash(parsed.phone, "phone"))
-    except store.DuplicateSubmission:
-        claimed = store.idempotency(openid, key)
-        if claimed is None:  # the key's first request is still being written, or was rolled back
-            raise Conflict("submission_in_progress", "申请正在提交，请稍后刷新查看") from None
-        return _replay(claimed, fingerprint)
-    except store.DailyLimitReached as reached:
-        if reached.per == "phone":
-            message = f"该手机号码今天已提交{phone_daily_limit()}次申请，请明天再试"
-            field = FieldError("phone", "phone_daily_limit", message)
-            raise ApiError(429, "phone_daily_limit", message, [field]) from None
-        raise TooManyRequests("daily_limit", f"每天最多提交{daily_limit()}次申请，请明天再试") from None
-    logger.info("application submitted", extra={"application_id": application_id, "product": parsed.product,
-                                                "verdict": result.verdict})
-    _publish(app, first)
-    return {"application": view(app), "replayed": False}
+        raise ValidationFailed([stale])
+    return parsed, key
 
 
-def _create(app: store.Application, first: store.History, openid: str, key: str, fingerprint: str, day: date,
-            phone_hash: str) -> None:
-    """store.create, tried again when another submission held a shared counter (the
-    per-phone one is shared across openids) at the same moment."""
-    for attempt in range(ATTEMPTS):
-        try:
-            store.create(app, first, openid, key, fingerprint, day.isoformat(), daily_limit(), clock.epoch(),
-                         phone_hash, phone_daily_limit())
-            return
-        except store.Contended:
-            sleep(random.uniform(0, 0.01 * 2**attempt))  # noqa: S311 - jitter, not security
-    raise ServiceUnavailable()
+def age_on(birth: date, today: date) -> int:
+    """Age in whole years; someone born on 29 February turns a year older on 1 March."""
+    return today.year - birth.year - ((today.month, today.day) < (birth.month, birth.day))
 
 
-def _owned(openid: str, application_id: str) -> store.Application:
-    """The applicant's own application; anyone else's is indistinguishable from none."""
-    app = store.get(application_id)
-    if app is None or app.openid != openid:
-        raise NotFound("未找到该申请")
-    return app
+# ---- pre-screen --------------------------------------------------------------------------
+
+ELIGIBLE, NEEDS_REVIEW, NOT_ELIGIBLE = "eligible", "needs_review", "not_eligible"
+VERDICT_LABELS = {ELIGIBLE: "初步符合条件", NEEDS_REVIEW: "需人工审核", NOT_ELIGIBLE: "暂不符合条件"}
+DISCLAIMER = "预审结果仅供参考，不构成授信决定，最终以银行审批结果为准。"
 
 
-def mine(openid: str) -> list[dict]:
-    return [view(app) for app in store.by_openid(openid)]
+@dataclass(frozen=True)
+class Reason:
+    code: str
+    outcome: str  # NEEDS_REVIEW or NOT_ELIGIBLE
+    message: str
 
 
-def one_of_mine(openid: str, application_id: str) -> dict:
-    app = _owned(openid, application_id)
-    return {**view(app), "history": history_view(store.history(application_id))}
+@dataclass(frozen=True)
+class Prescreen:
+    verdict: str
+    reasons: tuple[Reason, ...]
+    instalment_fen: int | None
+    ratio_bp: int | None  # instalment / income in basis points
 
 
-def withdraw(openid: str, application_id: str, reason: str | None = None) -> dict:
-    app = _owned(openid, application_id)
-    return _transition(app, status.WITHDRAWN, status.APPLICANT, openid, _reason(reason, status.WITHDRAWN))
+def monthly_instalment(product: Product, amount_fen: int, term_months: int | None) -> int | None:
+    """The monthly payment the formula in the module docstring gives, in fen."""
+    with localcontext() as ctx:
+        ctx.prec = 40
+        if product.kind == "card":
+            m = Decimal(amount_fen) * product.min_payment_bp / 10000
+        elif not term_months:
+            return None
+        elif product.annual_rate_bp == 0:
+            m = Decimal(amount_fen) / term_months
+        else:
+            r = Decimal(product.annual_rate_bp) / 10000 / 12
+            growth = (1 + r) ** term_months
+            m = Decimal(amount_fen) * r * growth / (growth - 1)
+        return int(m.to_integral_value(rounding=ROUND_CEILING))
 
 
-# ---- back office ---------------------------------------------------------------------------
+def prescreen(catalogue: Catalogue, form: ApplicationInput, age: int, has_open_application: bool) -> Prescreen:
+    product = catalogue.products[form.product]
+    reasons: list[Reason] = []
+
+    def no(code: str, message: str) -> None:
+        reasons.append(Reason(code, NOT_ELIGIBLE, message))
+
+    def review(code: str, message: str) -> None:
+        reasons.append(Reason(code, NEEDS_REVIEW, message))
+
+    if not product.min_age <= age <= product.max_age:
+        no("age", f"申请人年龄需在{product.min_age}至{product.max_age}周岁之间")
+    if not product.min_amount_fen <= form.amount_fen <= product.max_amount_fen:
+        no("amount_out_of_range",
+           f"{product.name}金额需在{yuan(product.min_amount_fen)}至{yuan(product.max_amount_fen)}之间")
+    term_ok = product.kind == "card" or form.term_months in product.terms_months
+    if not term_ok:
+        no("term_out_of_range", f"{product.name}期限可选{'、'.join(map(str, product.terms_months))}个月")
+    if product.allowed_employment and form.employment_type not in product.allowed_employment:
+        allowed = "、".join(catalogue.employment_types[e] for e in product.allowed_employment)
+        no("employment_not_eligible", f"{product.name}仅面向{allowed}")
+    if has_open_application:
+        no("open_application", f"您已有一笔{product.name}申请正在处理中")
+
+    instalment = monthly_instalment(product, form.amount_fen, form.term_months) if term_ok else None
+    ratio = None
+    if instalment is not None:
+        if form.monthly_income_fen <= 0:
+            no("no_income", "需有稳定的月收入")
+        else:
+            ratio = instalment * 10000 // form.monthly_income_fen
+            share = f"预计月还款{yuan(instalment)}，约占月收入的{ratio / 100:.0f}%"
+            if ratio > product.max_dti_bp:
+                no("instalment_too_high", f"{share}，超过{product.max_dti_bp // 100}%")
+            elif ratio > product.review_dti_bp:
+                review("instalment_high", f"{share}，超过{product.review_dti_bp // 100}%")
+    if form.amount_fen > product.review_above_fen:
+        review("large_amount", f"申请金额超过{yuan(product.review_above_fen)}，需人工审核")
+    if form.employment_type in product.review_employment:
+        review("employment_review", "您的职业类型需人工核实收入")
+    if form.city.removesuffix("市") not in catalogue.service_cities:
+        review("outside_service_area", "所在城市不在本行主要服务区域，需人工审核")
+
+    outcomes = {r.outcome for r in reasons}
+    verdict = NOT_ELIGIBLE if NOT_ELIGIBLE in outcomes else NEEDS_REVIEW if outcomes else ELIGIBLE
+    return Prescreen(verdict, tuple(reasons), instalment, ratio)
 
 
-def _reason(raw: str | None, target: str) -> str | None:
+# ---- status workflow ---------------------------------------------------------------------
+
+SUBMITTED, UNDER_REVIEW, APPROVED, REJECTED, WITHDRAWN = (
+    "SUBMITTED", "UNDER_REVIEW", "APPROVED", "REJECTED", "WITHDRAWN",
+)
+STATUSES = (SUBMITTED, UNDER_REVIEW, APPROVED, REJECTED, WITHDRAWN)
+OPEN = frozenset({SUBMITTED, UNDER_REVIEW})
+# Purged after the configured retention period (TTL); approved ones go on to the loan file.
+PURGED = frozenset({REJECTED, WITHDRAWN})
+STATUS_LABELS = {
+    SUBMITTED: "已提交",
+    UNDER_REVIEW: "审核中",
+    APPROVED: "已通过",
+    REJECTED: "未通过",
+    WITHDRAWN: "已撤回",
+}
+
+STAFF, APPLICANT = "staff", "applicant"
+TRANSITIONS: dict[tuple[str, str], str] = {
+    (SUBMITTED, UNDER_REVIEW): STAFF,
+    (UNDER_REVIEW, APPROVED): STAFF,
+    (UNDER_REVIEW, REJECTED): STAFF,
+    (SUBMITTED, WITHDRAWN): APPLICANT,
+    (UNDER_REVIEW, WITHDRAWN): APPLICANT,
+}
+# A decision must say why; the applicant reads it.
+REASON_REQUIRED = frozenset({REJECTED})
+
+
+def allowed(current: str, target: str, role: str) -> bool:
+    return TRANSITIONS.get((current, target)) == role
+
+
+def can_withdraw(current: str) -> bool:
+    return allowed(current, WITHDRAWN, APPLICANT)
+
+
+def check_target(target: str) -> None:
+    if target not in STATUSES:
+        raise ValidationFailed([FieldError("to", "status_unknown", "目标状态无效")])
+
+
+def check_reason(raw: str | None, target: str) -> str | None:
+    """The reason given for a change: required for a decision the applicant reads."""
     text = (raw or "").strip()
     if len(text) > 200:
         raise ValidationFailed([FieldError("reason", "reason_too_long", "原因最多200字")])
-    if not text and target in status.REASON_REQUIRED:
+    if not text and target in REASON_REQUIRED:
         raise ValidationFailed([FieldError("reason", "required", "请填写原因")])
     return text or None
 
 
-def staff_transition(staff: str, application_id: str, target: str, reason: str | None) -> dict:
-    if target not in status.ALL:
-        raise ValidationFailed([FieldError("to", "status_unknown", "目标状态无效")])
-    app = store.get(application_id)
-    if app is None:
-        raise NotFound("未找到该申请")
-    return _transition(app, target, status.STAFF, staff, _reason(reason, target))
+def illegal_transition(current: str, target: str) -> str:
+    return f"申请当前为“{STATUS_LABELS[current]}”，不能变更为“{STATUS_LABELS[target]}”"
 
 
-def _transition(app: store.Application, target: str, role: str, actor: str, reason: str | None) -> dict:
-    if not status.allowed(app.status, target, role):
-        if app.status == target:
-            last = store.history(app.application_id)[-1]
-            if last.actor == actor and last.reason == reason:
-                # a retry of the change that already happened: publish again (same event id)
-                _publish(app, last)
-                return view(app)
-        raise Conflict("illegal_transition",
-                       f"申请当前为“{status.LABELS[app.status]}”，不能变更为“{status.LABELS[target]}”")
-    now = clock.now()
-    seq = int(app.revision) + 1
-    entry = store.History(app.pk, store.history_sk(seq), application_id=app.application_id, seq=seq,
-                          actor_role=role, actor=actor, at=clock.iso(now), from_status=app.status,
-                          to_status=target, reason=reason)
-    expires = clock.epoch() + purge_after_days() * 86400 if target in status.PURGED else None
-    try:
-        store.transition(app, entry, expires)
-    except store.StaleStatus:
-        raise Conflict("status_changed", "申请状态已被他人更新，请刷新后重试") from None
-    logger.info("application status changed", extra={"application_id": app.application_id,
-                                                      "from": entry.from_status, "to": target, "role": role})
-    app.status, app.revision, app.updated_at, app.expires_at = target, seq, entry.at, expires
-    _publish(app, entry)
-    return view(app)
+# ---- the back office's queue -------------------------------------------------------------
 
+@dataclass(frozen=True)
+class QueueFilter:
+    """One status, optionally one product, created in [start, end) (UTC instants of
+    Asia/Shanghai midnights), a page of `limit` from `cursor`."""
 
-def _publish(app: store.Application, entry: store.History) -> None:
-    """One event per transition; its id is derived from the transition so a retry is a
-    duplicate notify drops."""
-    events.publish(
-        "loan_status_changed",
-        {
-            "openid": app.openid,
-            "application_id": app.application_id,
-            "product": catalogue.load().product_name(app.product),
-            "status": entry.to_status,
-            "status_label": status.LABELS[entry.to_status],
-            "reason": entry.reason or "",
-        },
-        SOURCE,
-        event_id=f"loan_status_changed:{app.application_id}:{int(entry.seq)}",
-    )
+    status: str
+    product: str | None
+    start: datetime
+    end: datetime
+    limit: int
+    cursor: dict | None
 
 
 def _day_bound(raw: str | None, field_name: str, v: Validator, default: date) -> date:
@@ -326,50 +397,41 @@ def _day_bound(raw: str | None, field_name: str, v: Validator, default: date) ->
         return default
 
 
-def staff_queue(query: dict) -> dict:
-    """The work queue: one status (default SUBMITTED), optionally one product, created
-    between two Asia/Shanghai dates (inclusive), oldest first, paged by cursor."""
+def queue_filter(query: dict, catalogue: Catalogue, today: date) -> QueueFilter:
+    """The work queue's parameters: one status (default SUBMITTED), optionally one product,
+    created between two Asia/Shanghai dates (inclusive); every bad one reported at once."""
     v = Validator()
-    wanted = query.get("status") or status.SUBMITTED
-    if wanted not in status.ALL:
+    wanted = query.get("status") or SUBMITTED
+    if wanted not in STATUSES:
         v.add("status", "status_unknown", "状态无效")
     product = query.get("product") or None
-    if product and catalogue.load().product(product) is None:
+    if product and catalogue.product(product) is None:
         v.add("product", "product_unknown", "产品无效")
-    today = clock.local().date()
     first = _day_bound(query.get("from"), "from", v, date(2000, 1, 1))
     last = _day_bound(query.get("to"), "to", v, today)
     limit_raw = query.get("limit") or "50"
     if not limit_raw.isdigit() or not 1 <= int(limit_raw) <= 200:
         v.add("limit", "limit_invalid", "每页条数应在1至200之间")
     try:
-        cursor = store.decode_cursor(query.get("cursor"))
+        cursor = decode_cursor(query.get("cursor"))
     except ValueError:
         v.add("cursor", "cursor_invalid", "分页参数无效")
         cursor = None
     v.check()
     start = datetime.combine(first, time.min, clock.SHANGHAI)
     end = datetime.combine(last + timedelta(days=1), time.min, clock.SHANGHAI)
-    items, next_key = store.queue(wanted, product, clock.iso(start), clock.iso(end), int(limit_raw), cursor)
-    return {"items": [view(app) for app in items], "cursor": store.encode_cursor(next_key)}
+    return QueueFilter(wanted, product, start, end, int(limit_raw), cursor)
 
 
-def staff_read(staff: str, application_id: str) -> dict:
-    """One application with its personal data decrypted. The read is recorded before the
-    data leaves; no record, no data."""
-    app = store.get(application_id)
-    if app is None:
-        raise NotFound("未找到该申请")
-    now = clock.now()
-    store.record_access(store.AccessRecord(
-        app.pk, f"A#{clock.iso(now)}#{secrets.token_hex(4)}", application_id=application_id,
-        staff=staff, at=clock.iso(now), fields=list(PERSONAL_FIELDS),
-    ))
-    personal = pii.unseal(app.sealed, _context(application_id))
-    logger.info("personal data read", extra={"application_id": application_id, "staff": staff})
-    return {
-        **view(app),
-        "personal": {k: personal[k] for k in PERSONAL_FIELDS},
-        "history": history_view(store.history(application_id)),
-    }
+def encode_cursor(key: dict | None) -> str | None:
+    """The page's last key as the opaque `cursor` of the next page."""
+    return base64.urlsafe_b64encode(json.dumps(key).encode()).decode() if key else None
 
+
+def decode_cursor(cursor: str | None) -> dict | None:
+    if not cursor:
+        return None
+    key = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+    if not isinstance(key, dict):
+        raise ValueError("bad cursor")
+    return key

@@ -12,9 +12,6 @@ revision the caller read, and its history item, conditioned on not existing yet.
 """
 from __future__ import annotations
 
-import base64
-import json
-
 from pynamodb.attributes import ListAttribute, MapAttribute, NumberAttribute, UnicodeAttribute
 from pynamodb.exceptions import TransactWriteError
 from pynamodb.expressions.update import Action
@@ -218,7 +215,7 @@ def create(app: Application, history: History, openid: str, key: str, fingerprin
     counters = [(DailyCounter(f"DAILY#{openid}#{day}"), daily_limit),  # item 3
                 (DailyCounter(f"DAILY#PHONE#{phone_hash}#{day}"), phone_daily_limit)]  # item 4
     try:
-        with dynamo.transaction(Application) as tx:
+        with dynamo.transaction() as tx:
             tx.save(idem, condition=IdempotencyRecord.pk.does_not_exist())  # item 0
             tx.save(app, condition=Application.pk.does_not_exist())  # item 1
             tx.save(history, condition=History.pk.does_not_exist())  # item 2
@@ -255,7 +252,7 @@ def transition(app: Application, history: History, expires_at: int | None) -> No
         actions.append(Application.expires_at.set(expires_at))
         history.expires_at = expires_at
     try:
-        with dynamo.transaction(Application) as tx:
+        with dynamo.transaction() as tx:
             tx.save(history, condition=History.pk.does_not_exist())
             tx.update(app, actions=actions,
                       condition=(Application.status == app.status) & (Application.revision == app.revision))
@@ -280,19 +277,6 @@ def record_access(record: AccessRecord) -> None:
 
 def by_openid(openid: str, limit: int = 50) -> list[Application]:
     return list(Application.by_openid.query(openid, scan_index_forward=False, limit=limit))
-
-
-def encode_cursor(key: dict | None) -> str | None:
-    return base64.urlsafe_b64encode(json.dumps(key).encode()).decode() if key else None
-
-
-def decode_cursor(cursor: str | None) -> dict | None:
-    if not cursor:
-        return None
-    key = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-    if not isinstance(key, dict):
-        raise ValueError("bad cursor")
-    return key
 
 
 def queue(status: str, product: str | None, start: str, end: str, limit: int,

@@ -10,7 +10,8 @@ Per record:
   PARK_AFTER receives it moves to the pending store instead, before the redrive policy could
   take it to the dead-letter queue: nothing is dropped during a long outage.
 - another consumer is sending it: reported failed, back when that claim's lease allows.
-- quiet hours or spent quota: kept in the pending store (see pending.py), reported processed.
+- quiet hours or spent quota: kept in the pending store (see actions.flush_pending), reported
+  processed.
 """
 from __future__ import annotations
 
@@ -23,8 +24,9 @@ from typing import Any
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
-from functions.common import aws, clock, config, events, lazy
+from functions.common import aws, clock, config, events
 from functions.common.log import get_logger
+from functions.common.once import build_once
 from functions.notify import delivery, service, store
 
 logger = get_logger()
@@ -46,7 +48,7 @@ class ConcurrentBatchProcessor(BatchProcessor):
         return list(_record_workers().map(self._process_record, self.records))
 
 
-@lazy.once
+@build_once
 def _record_workers() -> ThreadPoolExecutor:
     """The container's record workers, kept between batches: starting ten threads for each
     batch cost more CPU than anything else the handler does besides its requests."""

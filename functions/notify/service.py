@@ -1,14 +1,15 @@
-"""notify's rules, in plain Python: who hears about an event, on which channel, and when.
-Thresholds and hours come from the environment (see `Policy.from_env`)."""
+"""notify's rules, in plain Python: who hears about an event, on which channel, and when;
+the bill reminders of a day; what a card binding accepts. Thresholds and hours come from the
+function's settings (`Policy.from_settings`)."""
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from functions.common import clock
+from functions.common.config import Settings
 
 # Security alerts go out at once, day or night; everything else respects quiet hours.
 URGENT = frozenset({"card_transaction"})
@@ -27,17 +28,16 @@ class Policy:
     sms_min_fen: int = 30000
     quiet_start: time = time(21, 0)
     quiet_end: time = time(8, 0)
-    # how long an uncertain template send waits for WeChat's delivery report (reconcile.py)
+    # how long an uncertain template send waits for WeChat's delivery report (delivery.py)
     reconcile_after: timedelta = timedelta(minutes=10)
 
     @classmethod
-    def from_env(cls) -> Policy:
-        env = os.environ.get
+    def from_settings(cls, settings: Settings) -> Policy:
         return cls(
-            sms_min_fen=int(env("NOTIFY_SMS_MIN_FEN", "30000")),
-            quiet_start=time.fromisoformat(env("NOTIFY_QUIET_START", "21:00")),
-            quiet_end=time.fromisoformat(env("NOTIFY_QUIET_END", "08:00")),
-            reconcile_after=timedelta(seconds=int(env("NOTIFY_RECONCILE_S", "600"))),
+            sms_min_fen=settings.notify_sms_min_fen,
+            quiet_start=settings.notify_quiet_start,
+            quiet_end=settings.notify_quiet_end,
+            reconcile_after=timedelta(seconds=settings.notify_reconcile_s),
         )
 
     def quiet_until(self, now: datetime) -> datetime | None:
@@ -86,6 +86,17 @@ def reminder_dates(today: date) -> dict[str, int]:
     return {(today + timedelta(days=days)).isoformat(): days for days in REMINDER_DAYS}
 
 
+def bill_reminder(customer_id: str, card_last4: str, statement_id: str, due_date: str, days_left: int,
+                  now: datetime) -> dict[str, Any]:
+    """The reminder of one statement on one day; its id makes it once per statement and day."""
+    return {
+        "v": 1, "type": "bill_reminder", "source": "notify", "occurred_at": clock.iso(now),
+        "id": f"bill-{customer_id}-{card_last4}-{statement_id}-d{days_left}",
+        "data": {"customer_id": customer_id, "card_last4": card_last4, "statement_id": statement_id,
+                 "due_date": due_date, "days_left": days_left},
+    }
+
+
 def validate_internal(event: dict[str, Any]) -> None:
     missing = [k for k in INTERNAL_SCHEMAS[event["type"]] if k not in event.get("data", {})]
     if missing:
@@ -105,3 +116,44 @@ def is_delivery_report(msgid: str, status: str) -> bool:
     `success` or `failed:...`. Anything else is not a report and is not kept."""
     return (bool(_REPORT_MSGID.fullmatch(msgid or "")) and int(msgid) < 2**64
             and isinstance(status, str) and len(status) <= 64 and status.startswith(("success", "failed")))
+
+
+# ---- card binding --------------------------------------------------------------------------
+# One-time codes: 6 digits, valid 5 minutes, 5 tries; requests are rate-limited per mobile
+# number and per openid whether or not the card matches, so the form cannot be used to probe
+# which card belongs to which number.
+
+OTP_TTL_S = 300
+OTP_TRIES = 5
+# (scope, limit, window seconds)
+PHONE_LIMITS = (("phone-min", 1, 60), ("phone-hour", 5, 3600))
+OPENID_LIMITS = (("openid-day", 10, 86400),)
+
+
+def card_number(value: str) -> str | None:
+    """A bank card number as typed (spaces allowed): 13 to 19 digits with a good Luhn digit."""
+    from stdnum import luhn
+
+    card = "".join(ch for ch in str(value or "") if not ch.isspace())
+    return card if card.isdigit() and 13 <= len(card) <= 19 and luhn.is_valid(card) else None
+
+
+def mainland_mobile(value: str) -> str | None:
+    """A mainland China mobile number as 11 national digits, or None."""
+    import phonenumbers
+
+    try:
+        number = phonenumbers.parse(str(value or ""), "CN")
+    except phonenumbers.NumberParseException:
+        return None
+    if number.country_code != 86 or not phonenumbers.is_valid_number(number):
+        return None
+    if phonenumbers.number_type(number) != phonenumbers.PhoneNumberType.MOBILE:
+        return None
+    return str(number.national_number)
+
+
+def otp_code(code: str) -> str | None:
+    """A one-time code as typed: six digits, or None."""
+    code = str(code or "").strip()
+    return code if len(code) == 6 and code.isdigit() else None

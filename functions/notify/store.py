@@ -5,10 +5,15 @@ Item kinds, by key:
   listeners  LISTEN#<customer>#<last4> / LISTENERS      (the card's active bindings)
   one-time   OTP#<openid> / OTP                         (TTL)
   rate       RATE#<scope>#<key>#<window> / RATE          (TTL)
-  delivery   EVT#<event id> / <channel>#<recipient>      gsi1: INBOX#<openid> / <created>; gsi2: MSG#<msgid>
+  delivery   EVT#<event id> / <channel>#<recipient>      inbox: INBOX#<openid> / <created>; by msgid: MSG#<msgid>
   report     REPORT#<openid> / <msgid>                   (TTL; a delivery report no delivery knew)
-  statement  STMT#<customer>#<last4> / <due date>#<id>   gsi1 while unpaid: DUE#<due date> / <customer>#<id>
+  statement  STMT#<customer>#<last4> / <due date>#<id>   due while unpaid: DUE#<due date> / <customer>#<id>
   pending    PENDING / <due at>#<event id>               (a message waiting for its time)
+
+Two global secondary indexes serve them. The table's index `gsi1` (keys `gsi1pk`, `gsi1sk`)
+is shared: deliveries are listed in it under their openid's inbox (`Inbox`), unpaid
+statements under their due date (`DueDates`); `gsi2` (key `gsi2pk`, keys only) finds a
+delivery by WeChat's msgid (`ByMsgid`). The names in the table are the deployed ones.
 """
 from __future__ import annotations
 
@@ -27,25 +32,41 @@ from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjec
 
 from functions.common import clock, dynamo
 from functions.common.dynamo import Model, TTLAttribute, expires_at, table_meta
+from functions.common.write_group import WriteGroup
 
 DELIVERY_KEEP_DAYS = 90
 
 
-class Gsi1(GlobalSecondaryIndex):
+class Inbox(GlobalSecondaryIndex):
+    """An openid's WeChat deliveries, oldest first."""
+
     class Meta:
         index_name = "gsi1"
         projection = AllProjection()
 
-    gsi1pk = UnicodeAttribute(hash_key=True)
-    gsi1sk = UnicodeAttribute(range_key=True)
+    inbox_of = UnicodeAttribute(hash_key=True, attr_name="gsi1pk")  # INBOX#<openid>
+    sent_order = UnicodeAttribute(range_key=True, attr_name="gsi1sk")  # <created>#<event id>
 
 
-class Gsi2(GlobalSecondaryIndex):
+class DueDates(GlobalSecondaryIndex):
+    """Unpaid statements by due date (the same index as Inbox: other items, other keys)."""
+
+    class Meta:
+        index_name = "gsi1"
+        projection = AllProjection()
+
+    due_on = UnicodeAttribute(hash_key=True, attr_name="gsi1pk")  # DUE#<due date>
+    due_order = UnicodeAttribute(range_key=True, attr_name="gsi1sk")  # <customer>#<last4>#<statement id>
+
+
+class ByMsgid(GlobalSecondaryIndex):
+    """The delivery WeChat gave a msgid."""
+
     class Meta:
         index_name = "gsi2"
         projection = KeysOnlyProjection()
 
-    gsi2pk = UnicodeAttribute(hash_key=True)
+    msgid_key = UnicodeAttribute(hash_key=True, attr_name="gsi2pk")  # MSG#<msgid>
 
 
 class _Item(Model):
@@ -98,7 +119,7 @@ def listening(cards: list[tuple[str, str]]) -> dict[tuple[str, str], list[str]]:
 def bind(openid: str, customer_id: str, card_hash: str, last4: str) -> Binding:
     binding = Binding(f"OPENID#{openid}", f"CARD#{card_hash}", openid=openid, customer_id=customer_id,
                       card_hash=card_hash, card_last4=last4, active=True, bound_at=clock.now())
-    with dynamo.transaction(Binding) as tx:
+    with dynamo.transaction() as tx:
         tx.save(binding)
         tx.update(Listeners(*_listeners_key(customer_id, last4)),
                   actions=[Listeners.active.add({f"{openid}#{card_hash}"})])
@@ -110,7 +131,7 @@ def unbind(openid: str, card_hash: str) -> bool:
         binding = Binding.get(f"OPENID#{openid}", f"CARD#{card_hash}", consistent_read=True)
     except Binding.DoesNotExist:
         return False
-    with dynamo.transaction(Binding) as tx:
+    with dynamo.transaction() as tx:
         tx.delete(binding)
         tx.update(Listeners(*_listeners_key(binding.customer_id, binding.card_last4)),
                   actions=[Listeners.active.delete({f"{openid}#{card_hash}"})])
@@ -121,7 +142,7 @@ def deactivate_all(openid: str) -> int:
     """The openid unfollowed: its bindings stay, silent, until it binds again."""
     bindings = [b for b in bindings_of(openid) if b.active]
     for b in bindings:
-        with dynamo.transaction(Binding) as tx:
+        with dynamo.transaction() as tx:
             tx.update(b, actions=[Binding.active.set(False)], condition=Binding.pk.exists())
             tx.update(Listeners(*_listeners_key(b.customer_id, b.card_last4)),
                       actions=[Listeners.active.delete({f"{openid}#{b.card_hash}"})])
@@ -192,7 +213,7 @@ def take(scope: str, key: str, limit: int, window_s: int) -> bool:
 # --- deliveries -------------------------------------------------------------------------
 
 CLAIMED, RETRY, SENT, UNREACHABLE, REJECTED = "claimed", "retry", "sent", "unreachable", "rejected"
-# A send that timed out after reaching WeChat (see reconcile.py), and one that stayed so
+# A send that timed out after reaching WeChat (see delivery.py), and one that stayed so
 # after its single resend (never sent again).
 UNCERTAIN, UNCONFIRMED = "uncertain", "unconfirmed"
 DONE = frozenset({SENT, UNREACHABLE, REJECTED, UNCONFIRMED})
@@ -219,15 +240,15 @@ class Delivery(_Item):
     uncertain_at = UTCDateTimeAttribute(null=True)   # start of the first send that timed out
     recheck_at = UTCDateTimeAttribute(null=True)     # end of the latest such send's window
     uncertain_sends = NumberAttribute(default=0)
-    gsi1pk = UnicodeAttribute(null=True)
-    gsi1sk = UnicodeAttribute(null=True)
-    gsi2pk = UnicodeAttribute(null=True)
+    inbox_of = UnicodeAttribute(null=True, attr_name="gsi1pk")
+    sent_order = UnicodeAttribute(null=True, attr_name="gsi1sk")
+    msgid_key = UnicodeAttribute(null=True, attr_name="gsi2pk")
     expires_at = TTLAttribute(null=True)
-    inbox = Gsi1()
-    by_msgid = Gsi2()
+    inbox = Inbox()
+    by_msgid = ByMsgid()
 
 
-_settles = dynamo.WriteGroup(Delivery)
+_settles = WriteGroup(Delivery)
 
 
 def delivery_key(event_id: str, channel: str, recipient: str) -> tuple[str, str]:
@@ -251,7 +272,7 @@ def claim(event_id: str, event_type: str, channel: str, recipient: str, token: s
         values=values, url=url, created_at=now, expires_at=expires_at(now + timedelta(days=DELIVERY_KEEP_DAYS)),
     )
     if channel == "wx":
-        item.gsi1pk, item.gsi1sk = f"INBOX#{recipient}", f"{clock.iso(now)}#{event_id}"
+        item.inbox_of, item.sent_order = f"INBOX#{recipient}", f"{clock.iso(now)}#{event_id}"
     try:
         item.save(condition=Delivery.pk.does_not_exist())
         return CLAIMED, item
@@ -295,10 +316,10 @@ def settle(item: Delivery, status: str, msgid: str | None = None, error: str | N
     settles it, so the write needs no condition: while the lease runs nobody else writes the
     delivery (claims are conditional on it), and a holder settles long before its lease ends
     (LEASE_S outlasts notifyEvents' whole timeout). The settles of a batch's concurrent sends
-    are written together (dynamo.WriteGroup)."""
+    are written together (write_group.WriteGroup)."""
     item.status, item.token, item.lease_until = status, None, 0
     if msgid:
-        item.msgid, item.gsi2pk = msgid, f"MSG#{msgid}"
+        item.msgid, item.msgid_key = msgid, f"MSG#{msgid}"
     if final_status:
         item.final_status = final_status
     if status == SENT:
@@ -310,7 +331,7 @@ def settle(item: Delivery, status: str, msgid: str | None = None, error: str | N
 
 def mark_uncertain(item: Delivery, started: datetime, window: timedelta, error: str) -> None:
     """End a claim whose send timed out after reaching WeChat: nobody sends it again before
-    `started + window` (see reconcile.py)."""
+    `started + window` (see delivery.py)."""
     token = item.token
     item.status, item.token, item.lease_until = UNCERTAIN, None, 0
     item.uncertain_at = item.uncertain_at or started
@@ -330,7 +351,7 @@ def get_delivery(event_id: str, channel: str, recipient: str) -> Delivery | None
 def report(msgid: str, status: str, openid: str = "") -> bool:
     """Record WeChat's final word on a template message (TEMPLATESENDJOBFINISH). A report
     whose msgid no delivery knows is kept under its openid for an uncertain send to claim
-    (reconcile.py); False then."""
+    (delivery.py); False then."""
     if msgid_known(msgid, status):
         return True
     if openid and msgid:
@@ -389,7 +410,7 @@ def take_report(report: Report, taker: str) -> bool:
 def inbox(openid: str, since: datetime, limit: int = 100) -> list[Delivery]:
     """The openid's WeChat deliveries since `since`, newest first."""
     return list(Delivery.inbox.query(
-        f"INBOX#{openid}", Gsi1.gsi1sk >= clock.iso(since), scan_index_forward=False, limit=limit,
+        f"INBOX#{openid}", Inbox.sent_order >= clock.iso(since), scan_index_forward=False, limit=limit,
     ))
 
 
@@ -405,9 +426,9 @@ class Statement(_Item):
     due_date = UnicodeAttribute()
     paid_fen = NumberAttribute(default=0)
     payments = UnicodeSetAttribute(null=True)
-    gsi1pk = UnicodeAttribute(null=True)
-    gsi1sk = UnicodeAttribute(null=True)
-    by_due_date = Gsi1()
+    due_on = UnicodeAttribute(null=True, attr_name="gsi1pk")
+    due_order = UnicodeAttribute(null=True, attr_name="gsi1sk")
+    by_due_date = DueDates()
 
     @property
     def remaining_fen(self) -> int:
@@ -423,7 +444,7 @@ def save_statement(customer_id: str, last4: str, statement_id: str, amount_due_f
         due_date=due_date, paid_fen=0,
     )
     if amount_due_fen > 0:
-        statement.gsi1pk, statement.gsi1sk = f"DUE#{due_date}", f"{customer_id}#{last4}#{statement_id}"
+        statement.due_on, statement.due_order = f"DUE#{due_date}", f"{customer_id}#{last4}#{statement_id}"
     try:
         statement.save(condition=Statement.pk.does_not_exist())
     except PutError as error:
@@ -458,8 +479,8 @@ def apply_payment(statement: Statement, payment_id: str, amount_fen: int) -> boo
         if dynamo.condition_failed(error):
             return False
         raise
-    if statement.remaining_fen == 0 and statement.gsi1pk:
-        statement.update(actions=[Statement.gsi1pk.remove(), Statement.gsi1sk.remove()])
+    if statement.remaining_fen == 0 and statement.due_on:
+        statement.update(actions=[Statement.due_on.remove(), Statement.due_order.remove()])
     return True
 
 

@@ -6,13 +6,13 @@ Asia/Shanghai.
 """
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from functions.common import clock, pii
+from functions.common import clock, config, pii
+from functions.common.money import yuan
 
 MAX_VALUE = 20
 _BREAKS = re.compile(r"[\s\u2028\u2029\u0085]+")
@@ -31,8 +31,8 @@ class Template:
 
     @property
     def template_id(self) -> str:
-        """From NOTIFY_TEMPLATE_<KEY> (the id WeChat gave the bank), `local-<key>` locally."""
-        return os.environ.get(f"NOTIFY_TEMPLATE_{self.key.upper()}", f"local-{self.key}")
+        """The id WeChat gave the bank (setting NOTIFY_TEMPLATE_<KEY>), `local-<key>` locally."""
+        return config.settings().notify_template_ids.get(self.key, f"local-{self.key}")
 
 
 def render(template: Template, data: dict[str, Any]) -> dict[str, str]:
@@ -80,18 +80,18 @@ TEMPLATES: dict[str, Template] = {t.key: t for t in (
     Template("card_transaction", "交易提醒", ("character_string1", "time2", "thing3", "amount4", "phrase5"),
              lambda d: {"character_string1": pii.mask_card(d["card_last4"]),
                         "time2": clock.show_time(clock.parse_utc(d["txn_time"])),
-                        "thing3": str(d["merchant"]), "amount4": clock.yuan(abs(int(d["amount_fen"]))),
+                        "thing3": str(d["merchant"]), "amount4": yuan(abs(int(d["amount_fen"]))),
                         "phrase5": _txn_kind(d)}),
     Template("statement_issued", "账单通知", ("character_string1", "amount2", "amount3", "time4"),
-             lambda d: {"character_string1": pii.mask_card(d["card_last4"]), "amount2": clock.yuan(d["amount_due_fen"]),
-                        "amount3": clock.yuan(d["minimum_due_fen"]), "time4": _date(d["due_date"])}),
+             lambda d: {"character_string1": pii.mask_card(d["card_last4"]), "amount2": yuan(d["amount_due_fen"]),
+                        "amount3": yuan(d["minimum_due_fen"]), "time4": _date(d["due_date"])}),
     Template("bill_reminder", "还款提醒", ("character_string1", "amount2", "time3", "thing4"),
-             lambda d: {"character_string1": pii.mask_card(d["card_last4"]), "amount2": clock.yuan(d["remaining_fen"]),
+             lambda d: {"character_string1": pii.mask_card(d["card_last4"]), "amount2": yuan(d["remaining_fen"]),
                         "time3": _date(d["due_date"]),
                         "thing4": "今日为到期还款日" if d["days_left"] == 0
                         else f"{d['days_left']}天后到期，请按时还款"}),
     Template("payment_received", "还款成功", ("character_string1", "amount2", "time3"),
-             lambda d: {"character_string1": pii.mask_card(d["card_last4"]), "amount2": clock.yuan(d["amount_fen"]),
+             lambda d: {"character_string1": pii.mask_card(d["card_last4"]), "amount2": yuan(d["amount_fen"]),
                         "time3": clock.show_time(clock.parse_utc(d["occurred_at"]))}),
     Template("booking_confirmed", "预约成功", ("thing1", "thing2", "time3", "thing4"), lambda d: _booking(d, True)),
     Template("booking_rescheduled", "预约变更", ("thing1", "thing2", "time3", "thing4"), lambda d: _booking(d, True)),
@@ -106,5 +106,5 @@ TEMPLATES: dict[str, Template] = {t.key: t for t in (
 
 def sms_text(template: Template, values: dict[str, str]) -> str:
     """The SMS form of a rendered template message: the same facts on one line."""
-    sign = os.environ.get("NOTIFY_SMS_SIGN", "【甬城银行】")
-    return f"{sign}{template.title}：" + "，".join(values[k] for k in template.keywords) + "。"
+    facts = "，".join(values[k] for k in template.keywords)
+    return f"{config.settings().notify_sms_sign}{template.title}：{facts}。"

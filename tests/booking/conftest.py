@@ -3,7 +3,6 @@ reaches booking through the real branchLookupQuery), a roster in booking's table
 Chalice test client and customer sessions."""
 from __future__ import annotations
 
-import json
 import threading
 from datetime import UTC, datetime
 
@@ -68,22 +67,6 @@ def form(**fields) -> dict:
             "mobile": "13812345678", "note": "想了解理财产品"}
     base.update(fields)
     return base
-
-
-def queued(aws) -> list[dict]:
-    """Every event on the notify queue, drained."""
-    import boto3
-
-    sqs = boto3.client("sqs")
-    url = aws["NotifyEventsQueue"]["Ref"]
-    out = []
-    while True:
-        got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
-        if not got:
-            return out
-        for message in got:
-            out.append(json.loads(message["Body"]))
-            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
 
 
 class Gate:

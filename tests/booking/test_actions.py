@@ -8,7 +8,8 @@ from functions.booking import actions, store
 from functions.booking.service import DayState
 from functions.common import clock, events, pii
 from functions.common.errors import ApiError, NotFound, ValidationFailed
-from tests.booking.conftest import TUE_0900, TUE_0930, UTC, form, queued
+from tests.booking.conftest import TUE_0900, TUE_0930, UTC, form
+from tests.conftest import queued
 
 
 def error_of(call, *args):

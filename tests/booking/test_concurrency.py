@@ -7,7 +7,8 @@ import pytest
 
 from functions.booking import actions, store
 from functions.common.errors import ApiError
-from tests.booking.conftest import TUE_0900, UTC, form, queued
+from tests.booking.conftest import TUE_0900, UTC, form
+from tests.conftest import queued
 
 
 def run_all(calls):

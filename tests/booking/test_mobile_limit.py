@@ -10,8 +10,9 @@ from functions.booking import actions, store
 from functions.common import clock, pii
 from functions.common.dynamo import expires_at
 from functions.common.errors import ApiError
-from tests.booking.conftest import customer, form, queued
+from tests.booking.conftest import customer, form
 from tests.booking.test_concurrency import run_all
+from tests.conftest import queued
 
 PHONE = "13812340000"
 # Tuesday 09:00, 10:00, 11:00 in Ningbo, then Thursday 09:00 and Friday 09:00

@@ -1,7 +1,7 @@
 """What booking answers the webhook: the booking link (nearest bookable branches first when
 the customer's location is known) and the customer's upcoming bookings."""
 from functions.booking import actions
-from functions.booking.app import intent as intent_handler
+from functions.booking.replies import intent as intent_handler
 from functions.common import intents
 from functions.common.intents import Intent, Location, Reply
 from infra.local import runtime

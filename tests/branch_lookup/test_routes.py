@@ -128,3 +128,11 @@ def test_names_are_escaped(aws):
     with Client(app) as test_client:
         html = test_client.http.get("/branches/view/X1").body.decode()
     assert "<script>alert(1)" not in html and "&lt;script&gt;" in html
+
+
+def test_query_and_intent_handlers_are_wired():
+    from infra.local import slsconfig
+
+    config = slsconfig.load("local")
+    assert config.functions["branchLookupQuery"].handler == "functions/branch_lookup/app.query"
+    assert config.functions["branchLookupIntent"].handler == "functions/branch_lookup/replies.intent"

@@ -1,5 +1,6 @@
-"""The spatial index returns exactly what a brute-force scan returns, including for points
-on either side of cell edges at every level, and reads only a bounded number of cells."""
+"""Geohash cells and the covered-radius bound the index relies on; the spatial index returns
+exactly what a brute-force scan returns, including for points on either side of cell edges
+at every level, and reads only a bounded number of cells."""
 from __future__ import annotations
 
 import random
@@ -8,11 +9,32 @@ from collections import defaultdict
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from functions.branch_lookup.geo import Grid, distance_m
-from functions.branch_lookup.spatial import LEVELS, RADIUS_CAP_M, Entry, cells_of, k_nearest
+from functions.branch_lookup.spatial import LEVELS, RADIUS_CAP_M, Entry, Grid, cells_of, distance_m, k_nearest
 from tests.branch_lookup.conftest import make_branch
 
 ORIGIN = (29.87, 121.55)
+
+
+def test_geohash_matches_the_published_algorithm():
+    assert Grid(11).geohash(57.64911, 10.40744) == "u4pruydqqvj"
+    assert Grid(5).geohash(29.87, 121.55) == "wtq3v"
+
+
+def test_cells_nest_across_precisions():
+    assert Grid(6).geohash(29.87, 121.55).startswith(Grid(4).geohash(29.87, 121.55))
+
+
+@given(lat=st.floats(-80, 80), lng=st.floats(-179, 179), dlat=st.floats(-0.3, 0.3), dlng=st.floats(-0.3, 0.3),
+       precision=st.sampled_from([4, 5, 6]), ring=st.integers(0, 2))
+@settings(max_examples=300, deadline=None)
+def test_points_outside_a_block_are_at_least_the_covered_radius_away(lat, lng, dlat, dlng, precision, ring):
+    grid = Grid(precision)
+    row, col = grid.index(lat, lng)
+    rows, cols = (row - ring, row + ring), (col - ring, col + ring)
+    other_row, other_col = grid.index(lat + dlat, lng + dlng)
+    if rows[0] <= other_row <= rows[1] and cols[0] <= other_col <= cols[1]:
+        return  # inside the block: no claim
+    assert distance_m(lat, lng, lat + dlat, lng + dlng) >= grid.covered_m(lat, lng, rows, cols) - 1e-6
 
 
 def corner(precision: int, drow: int, dcol: int) -> tuple[float, float]:

@@ -92,7 +92,7 @@ def _bound_user(sim, nickname: str) -> tuple[str, dict]:
 
 
 def test_card_alerts_reach_the_outbox_and_delivery_reports_reach_notify(stack, sim):
-    from functions.notify import corebank, inbox
+    from functions.notify import actions, corebank
 
     openid, card = _bound_user(sim, "提醒")
     assert sim(f"bank?openid={openid}")["cards"] == [{**card, "label": f"尾号{card['card_last4']}"}]
@@ -109,11 +109,11 @@ def test_card_alerts_reach_the_outbox_and_delivery_reports_reach_notify(stack, s
     other = follow(sim, "旁人")  # another user's outbox holds none of it
     assert sim(f"outbox?openid={other}") == {"templates": [], "custom": [], "sms": []}
     # reading the outbox played WeChat's TEMPLATESENDJOBFINISH report through the webhook
-    assert [m["status"] for m in inbox.messages(openid)] == ["已送达"]
+    assert [m["status"] for m in actions.messages(openid)] == ["已送达"]
 
 
 def test_two_delivery_reports_in_the_same_second(stack, sim):
-    from functions.notify import inbox
+    from functions.notify import actions
     from infra.local.simulator import wechat_side
 
     openid, card = _bound_user(sim, "账单")
@@ -126,7 +126,7 @@ def test_two_delivery_reports_in_the_same_second(stack, sim):
     for message in sent:  # as WeChat may: two reports for one user within one second
         xml = wechat_side.template_finished(openid, message.msgid, "success", now=now)
         assert wechat_side.push(f"{stack.url}/wechat", xml, openid, creds).status == 200
-    assert [m["status"] for m in inbox.messages(openid)] == ["已送达", "已送达"]
+    assert [m["status"] for m in actions.messages(openid)] == ["已送达", "已送达"]
 
 
 def test_the_page_is_served_on_the_stacks_own_origin(stack):

@@ -1,13 +1,15 @@
-"""dynamo.Model: a model's connection and botocore client are made once per container, from
-one botocore session, even when its first use comes from many threads at once (a batch's
-record workers)."""
+"""dynamo.Model: a container's models send through one botocore client, made once from one
+botocore session, even when their first use comes from many threads at once (a batch's
+record workers); `reconnect` starts afresh, as a new container would."""
 from __future__ import annotations
 
 import threading
 
 import botocore.session
+import pytest
 from pynamodb.attributes import UnicodeAttribute
 
+from functions.common import dynamo
 from functions.common.dynamo import Model, table_meta
 
 
@@ -18,30 +20,55 @@ class Mark(Model):
 
 
 class Tag(Mark):
-    """A second model: a connection of its own once its `_connection` is reset."""
+    """A second model on the same table."""
 
 
-def test_threads_using_models_first_together_share_a_client_each_and_one_session(aws, monkeypatch):
-    made: list[tuple[str, int]] = []
+class Clients(list):
+    """Every botocore client made, as (service, id of its session). After `hold(n)`, the
+    first one is not made before `n` threads have said they `arrived`, so they all arrive
+    while it is being made."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.arrivals = threading.Condition()
+        self.expected = 0
+        self.count = 0
+
+    def hold(self, n: int) -> None:
+        self.expected = n
+
+    def arrived(self) -> None:
+        with self.arrivals:
+            self.count += 1
+            self.arrivals.notify_all()
+
+    def made(self, service: str, session_id: int) -> None:
+        self.append((service, session_id))
+        if len(self) == 1 and self.expected:
+            with self.arrivals:
+                assert self.arrivals.wait_for(lambda: self.count >= self.expected, timeout=10)
+
+
+@pytest.fixture
+def clients_made(aws, monkeypatch):
+    made = Clients()
     real = botocore.session.Session.create_client
-    arrived = threading.Condition()
-    saving = 0  # threads that have begun their first save
 
-    def slow_create_client(self, service_name, *args, **kwargs):
-        made.append((service_name, id(self)))
-        with arrived:  # every thread arrives while the first is making its client
-            assert arrived.wait_for(lambda: saving == 10, timeout=10)
+    def create_client(self, service_name, *args, **kwargs):
+        made.made(service_name, id(self))
         return real(self, service_name, *args, **kwargs)
 
-    monkeypatch.setattr(botocore.session.Session, "create_client", slow_create_client)
-    for model in (Mark, Tag):
-        monkeypatch.setattr(model, "_connection", None)
+    monkeypatch.setattr(botocore.session.Session, "create_client", create_client)
+    dynamo.reconnect()
+    yield made
+    dynamo.reconnect()
+
+
+def test_threads_using_models_first_together_share_one_client_and_one_session(clients_made):
+    clients_made.hold(10)
 
     def first_save(i: int) -> None:
-        nonlocal saving
-        with arrived:
-            saving += 1
-            arrived.notify_all()
+        clients_made.arrived()
         (Mark if i % 2 else Tag)(f"MARK#{i}", "MARK").save()
 
     threads = [threading.Thread(target=first_save, args=(i,)) for i in range(10)]
@@ -50,6 +77,44 @@ def test_threads_using_models_first_together_share_a_client_each_and_one_session
     for t in threads:
         t.join(10)
 
-    assert [service for service, _ in made] == ["dynamodb", "dynamodb"]  # one client per model
-    assert len({session for _, session in made}) == 1
+    assert clients_made == [("dynamodb", clients_made[0][1])]  # one client, every model's
     assert sorted(m.pk for m in Mark.scan()) == sorted(f"MARK#{i}" for i in range(10))
+
+
+def test_reconnect_makes_a_new_client(clients_made):
+    Mark("MARK#1", "MARK").save()
+    dynamo.reconnect()
+    assert Mark.get("MARK#1", "MARK", consistent_read=True).pk == "MARK#1"
+    assert [service for service, _ in clients_made] == ["dynamodb", "dynamodb"]
+
+
+def test_the_client_follows_the_endpoint_the_environment_names(aws, monkeypatch):
+    default = dynamo.client()
+    monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", "http://127.0.0.1:4566")
+    local = dynamo.client()
+    assert local is not default and local.meta.endpoint_url == "http://127.0.0.1:4566"
+    assert dynamo.client() is local
+    monkeypatch.delenv("AWS_ENDPOINT_URL_DYNAMODB")
+    assert dynamo.client().meta.endpoint_url == default.meta.endpoint_url
+
+
+def test_queries_resume_where_a_limited_page_stopped(aws):
+    for i in range(5):
+        Mark("PAGED", f"{i:02d}").save()
+    first = Mark.query("PAGED", limit=2)
+    rest = Mark.query("PAGED", last_evaluated_key=first.last_evaluated_key)
+    assert [m.sk for m in first] + [m.sk for m in rest] == ["00", "01", "02", "03", "04"]
+    assert rest.last_evaluated_key is None
+    everything = Mark.query("PAGED", limit=5)
+    assert len(everything) == 5
+
+
+def test_a_failed_condition_is_pynamodbs_error(aws):
+    from pynamodb.exceptions import PutError
+
+    Mark("ONCE", "MARK").save()
+    with pytest.raises(PutError) as failed:
+        Mark("ONCE", "MARK").save(condition=Mark.pk.does_not_exist())
+    assert dynamo.condition_failed(failed.value)
+    with pytest.raises(Mark.DoesNotExist):
+        Mark.get("NEVER", "MARK")

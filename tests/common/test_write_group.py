@@ -1,4 +1,4 @@
-"""dynamo.WriteGroup: concurrent puts written together, each caller answered with its own
+"""write_group.WriteGroup: concurrent puts written together, each caller answered with its own
 outcome."""
 from __future__ import annotations
 
@@ -6,11 +6,13 @@ import threading
 from collections.abc import Callable
 
 import pytest
+from botocore.exceptions import EndpointConnectionError
 from pynamodb.attributes import UnicodeAttribute
-from pynamodb.connection.table import TableConnection
 from pynamodb.exceptions import PutError
 
-from functions.common.dynamo import Model, WriteGroup, table_meta
+from functions.common import dynamo
+from functions.common.dynamo import Model, table_meta
+from functions.common.write_group import WriteGroup
 from tests.eventually import eventually
 
 
@@ -46,16 +48,17 @@ class Writes(list):
 
 
 @pytest.fixture
-def writes(aws, monkeypatch):
+def writes(aws):
+    """Sees each BatchWriteItem the models' client sends, before it is sent."""
     sizes = Writes()
-    real = TableConnection.batch_write_item
 
-    def batch_write_item(self, put_items=None, delete_items=None, **kwargs):
-        sizes.made(len(put_items or []))
-        return real(self, put_items=put_items, delete_items=delete_items, **kwargs)
+    def before(params, **_):
+        sizes.made(sum(len(requests) for requests in params["RequestItems"].values()))
 
-    monkeypatch.setattr(TableConnection, "batch_write_item", batch_write_item)
-    return sizes
+    events = dynamo.client().meta.events
+    events.register("before-parameter-build.dynamodb.BatchWriteItem", before)
+    yield sizes
+    events.unregister("before-parameter-build.dynamodb.BatchWriteItem", before)
 
 
 def save_during_the_first_write(group: WriteGroup, notes: list[Note], writes: Writes) -> list[Exception | None]:
@@ -103,11 +106,12 @@ def test_a_group_holds_at_most_25_puts(writes):
 
 def test_a_failed_write_is_raised_to_each_of_its_callers_and_the_group_goes_on(writes):
     group = WriteGroup(Note)
-    writes.error = PutError("service unavailable")
+    writes.error = EndpointConnectionError(endpoint_url="http://dynamodb.unavailable")
     writes.hold_first(lambda: group.waiting == 4)
     outcomes = save_during_the_first_write(group, [Note("WG#c", f"n{i}", text="x") for i in range(5)], writes)
     assert writes == [1, 4]
-    assert [str(o) for o in outcomes] == ["service unavailable"] * 5
+    assert [type(o) for o in outcomes] == [PutError] * 5
+    assert {type(o.cause) for o in outcomes if isinstance(o, PutError)} == {EndpointConnectionError}
     assert stored("WG#c") == {}
 
     writes.error = None

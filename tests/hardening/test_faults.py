@@ -21,7 +21,6 @@ import pytest
 from botocore.awsrequest import AWSResponse
 from botocore.retries.standard import ExponentialBackoff
 from chalice.test import Client
-from pynamodb.models import Model
 
 from tests.hardening import apps
 from tests.hardening.conftest import customer, record
@@ -109,6 +108,7 @@ def dynamo_faults(request, aws, monkeypatch):
     from moto.dynamodb.responses import DynamoHandler
 
     from functions.common import aws as common_aws
+    from functions.common import dynamo
 
     injector = Injector(request.param)
     # the SDK's own backoff, scaled down (1 s base for throttling) so the test stays quick
@@ -130,17 +130,11 @@ def dynamo_faults(request, aws, monkeypatch):
 
     monkeypatch.setattr(botocore.session.Session, "create_client", create_with_faults)
     common_aws.reset()
-    models = []
-    todo = list(Model.__subclasses__())
-    while todo:
-        model = todo.pop()
-        todo += model.__subclasses__()
-        models.append(model)
-    for model in models:
-        monkeypatch.setattr(model, "_connection", None, raising=False)
+    dynamo.reconnect()
     yield injector
     injector.on = False
     common_aws.reset()
+    dynamo.reconnect()
 
 
 def test_each_mode_does_what_its_name_says(dynamo_faults):
@@ -251,7 +245,7 @@ def test_dynamodb_faults_at_20_percent_succeed_or_fail_cleanly(world, dynamo_fau
 
 def test_card_binding_under_dynamodb_faults(world, dynamo_faults, monkeypatch):
     """OTP request and confirm: a 503 leaves no binding, a 201 leaves exactly one."""
-    from functions.notify import binding, delivery, store
+    from functions.notify import actions, delivery, store
 
     sent: dict[str, str] = {}
     monkeypatch.setattr(delivery, "send_sms", lambda phone, text: sent.__setitem__(phone, text))
@@ -274,7 +268,7 @@ def test_card_binding_under_dynamodb_faults(world, dynamo_faults, monkeypatch):
             statuses[res.status_code] += 1
             assert res.status_code in (201, 400, 503), res.body[:300]
         dynamo_faults.on = False
-        bound = binding.bindings(openid)
+        bound = actions.bindings(openid)
         assert len(bound) == (1 if res.status_code == 201 else 0)
         assert len(store.bindings_of(openid)) == len(bound)
     outcome = ", ".join(f"{n}×{s}" for s, n in sorted(statuses.items()))

@@ -15,10 +15,10 @@ import pytest
 
 from functions.common.intents import Intent
 from functions.common.wechat import client as wechat_client
-from functions.notify import app, schedules, store
+from functions.notify import actions, app, replies, store
 from tests.hardening.conftest import record
 from tests.notify.conftest import fake_wechat_api, make_customer, queue, sms, sqs_event  # noqa: F401
-from tests.notify.test_exactly_once import NOON, merchants, txn_event
+from tests.notify.test_delivery import NOON, merchants, txn_event
 
 ERRORS = {  # one errcode a round: the fake answers a call with the last pending fault's
     1: [(43004, 0, 2)],  # not following: SMS instead
@@ -63,7 +63,7 @@ def test_wechat_faults_with_concurrent_redelivery(fake_wechat_api, make_customer
     batch = sqs_event(*all_events, bad, receive_count=5)
     for minutes in (31, 62, 93, 124):  # what was parked or waits for quota goes out when due
         frozen_clock(NOON + timedelta(minutes=minutes))
-        schedules.flush_pending()
+        actions.flush_pending()
         app.events(batch, None)  # and the batch still comes back now and then
         report_deliveries(fake)
     sent = Counter(merchants(fake))
@@ -99,5 +99,5 @@ def report_deliveries(fake) -> None:
     fake has answered every send (those held past the client's timeout too)."""
     assert fake.wait_idle()
     for report in fake.take_reports():
-        app.intent(Intent(kind="delivery_report", openid=report["openid"], template_msg_id=report["msgid"],
+        replies.intent(Intent(kind="delivery_report", openid=report["openid"], template_msg_id=report["msgid"],
                           status=report["status"]).to_dict(), None)

@@ -1,8 +1,11 @@
 """serverless.yml wires every Chalice route exactly once, with the same path and method,
-to the function whose handler is that Chalice app; and wires nothing else."""
+to the function whose handler is that Chalice app; and wires nothing else. This is the one
+check of the two declarations, for every feature (a feature's own tests do not repeat it)."""
 from __future__ import annotations
 
 import importlib
+import subprocess
+import sys
 from collections import Counter
 from pathlib import Path
 
@@ -15,6 +18,10 @@ from infra.local.gateway import routes_from
 ROOT = Path(slsconfig.ROOT)
 CONFIG = slsconfig.load("local")
 FEATURE_APPS = sorted(p.parent.name for p in (ROOT / "functions").glob("*/app.py"))
+# Each feature's paths start with its own prefix (docs/development.md); the webhook's are
+# WeChat's endpoints.
+PREFIXES = {"booking": "/booking", "branch_lookup": "/branches", "loan_apply": "/loans", "notify": "/notify",
+            "webhook": ("/wechat", "/oauth/")}
 
 
 def chalice_routes(module_name: str) -> set[tuple[str, str]]:
@@ -44,6 +51,29 @@ def test_chalice_routes_equal_the_http_events(feature):
     routes = chalice_routes(module)
     assert routes - wired == set(), f"Chalice routes of {feature} that serverless.yml does not wire"
     assert wired - routes == set(), f"http events of {keys[0]} that {feature}'s app has no route for"
+
+
+@pytest.mark.parametrize("feature", FEATURE_APPS)
+def test_a_features_paths_start_with_its_prefix(feature):
+    routes = chalice_routes(f"functions.{feature}.app")
+    assert {path for _method, path in routes if not path.startswith(PREFIXES[feature])} == set()
+
+
+INTENTS = sorted(key for key, function in CONFIG.functions.items() if key.endswith("Intent"))
+PAGE_MACHINERY = ("chalice", "jinja2", "functions.common.pages", "functions.common.session")
+
+
+@pytest.mark.parametrize("key", INTENTS)
+def test_an_intent_loads_no_page_machinery(key):
+    """A feature's Intent function answers the webhook within WeChat's 5 s: its handler's
+    module (replies.py) and what it imports leave routes, pages and templates alone."""
+    function = CONFIG.functions[key]
+    assert function.attribute == "intent" and function.module.endswith(".replies"), function.handler
+    screens = function.module.replace(".replies", ".screens")
+    code = (f"import sys, {function.module}\n"
+            f"print(sorted(m for m in {(*PAGE_MACHINERY, screens)!r} if m in sys.modules))")
+    loaded = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert loaded.stdout.strip() == "[]"
 
 
 def test_the_check_sees_a_missing_route(tmp_path):

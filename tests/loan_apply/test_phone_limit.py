@@ -10,7 +10,7 @@ import pytest
 
 from functions.common import pii
 from tests.loan_apply.conftest import form, raw_items, resident_id
-from tests.loan_apply.test_applications import applications, body
+from tests.loan_apply.test_actions import applications, body
 from tests.sessions import cookie, signed_in
 
 PHONE = "13700009999"
@@ -78,8 +78,8 @@ def test_the_next_asia_shanghai_day_starts_afresh(api, frozen_clock):
     assert send(api, 3).status_code == 201
 
 
-def test_the_limit_comes_from_the_environment(api, monkeypatch):
-    monkeypatch.setenv("LOAN_PHONE_DAILY_LIMIT", "1")
+def test_the_limit_comes_from_the_environment(api, setting):
+    setting("LOAN_PHONE_DAILY_LIMIT", "1")
     assert send(api, 0).status_code == 201
     refused = send(api, 1)
     assert refused.status_code == 429 and "今天已提交1次申请" in body(refused)["message"]
@@ -106,11 +106,11 @@ def test_the_form_shows_the_refusal_at_the_phone_field(api):
 
 
 def test_racing_submissions_from_many_openids_store_three(api):
-    from functions.loan_apply import service
+    from functions.loan_apply import actions
 
     def attempt(n: int) -> str:
         try:
-            service.submit(f"o_race{n}", applicant(n), f"race-key-{n:04d}")
+            actions.submit(f"o_race{n}", applicant(n), f"race-key-{n:04d}")
         except Exception as error:  # noqa: BLE001 - the refusal is the outcome
             return getattr(error, "code", repr(error))
         return "stored"

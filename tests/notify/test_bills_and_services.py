@@ -1,13 +1,12 @@
 """Statements, bill reminders (10:00, 3 days before and on the due day, while unpaid),
-quiet hours, booking and loan messages, and the 账单 / 我的消息 replies."""
+quiet hours, booking and loan messages."""
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import pytest
 
-from functions.common import clock, events, intents
-from functions.common.intents import Intent
+from functions.common import clock, events
 from functions.notify import app, store
 
 
@@ -140,37 +139,3 @@ def test_loan_status_is_a_template_message(fake_wechat_api, queue, frozen_clock)
     queue.drain()
     [message] = fake_wechat_api.sent("o_loan")
     assert message.payload["data"]["phrase3"]["value"] == "已通过"
-
-
-def ask(openid: str, name: str) -> Intent:
-    return Intent(kind="ask", openid=openid, name=name)
-
-
-def test_bills_reply_lists_the_latest_statement_of_each_card(billed, make_customer, queue):
-    second = make_customer()
-    store.bind("o_bill", second.customer_id, second.card_hash, second.last4)
-    reply = app.answer(ask("o_bill", intents.BILLS_SHOW))
-    assert reply.type == "text"
-    assert f"尾号{billed.last4}：本期应还¥1,234.56，最低还款¥123.45，到期还款日2026-03-25" in reply.text
-    assert f"尾号{second.last4}：暂无账单" in reply.text
-
-
-def test_bills_reply_without_a_card_offers_binding(aws):
-    reply = app.answer(ask("o_nobody", intents.BILLS_SHOW))
-    assert "/notify/bind" in reply.text
-
-
-def test_bind_card_and_my_messages_replies(billed, fake_wechat_api):
-    news = app.answer(ask("o_bill", intents.CARD_BIND))
-    assert news.type == "news" and news.article.url.endswith("/notify/bind")
-    reply = app.answer(ask("o_bill", intents.MESSAGES_SHOW))
-    assert "账单通知" in reply.text and "/notify/messages" in reply.text
-    for name in intents.NAMES - {intents.CARD_BIND, intents.BILLS_SHOW, intents.MESSAGES_SHOW}:
-        assert app.answer(ask("o_bill", name)).type == "none", name
-
-
-def test_my_messages_covers_thirty_days(billed, fake_wechat_api, frozen_clock):
-    frozen_clock(ningbo(1, 10) + timedelta(days=29))
-    assert len(app.answer(ask("o_bill", intents.MESSAGES_SHOW)).text.splitlines()) == 3
-    frozen_clock(ningbo(1, 10) + timedelta(days=31))
-    assert app.answer(ask("o_bill", intents.MESSAGES_SHOW)).text == "近30天没有消息。"

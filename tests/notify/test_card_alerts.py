@@ -9,7 +9,7 @@ import pytest
 
 from functions.common import events
 from functions.common.intents import Intent
-from functions.notify import app, store
+from functions.notify import replies, store
 
 
 def txn(customer, amount_fen=1234, *, cross_border=False, card_present=True, merchant="星巴克(天一广场店)",
@@ -66,8 +66,8 @@ def test_just_under_the_threshold_is_wechat_only(fake_wechat_api, make_customer,
     assert len(templates(fake_wechat_api, "o_299")) == 1 and sms() == []
 
 
-def test_threshold_comes_from_config(fake_wechat_api, make_customer, queue, sms, daytime, monkeypatch):
-    monkeypatch.setenv("NOTIFY_SMS_MIN_FEN", "1000")
+def test_threshold_comes_from_config(fake_wechat_api, make_customer, queue, sms, daytime, setting):
+    setting("NOTIFY_SMS_MIN_FEN", "1000")
     customer = make_customer(openids=["o_cfg"])
     txn(customer, 1234)
     queue.drain()
@@ -92,7 +92,7 @@ def test_no_binding_means_sms_instead(fake_wechat_api, make_customer, queue, sms
 
 def test_unsubscribed_bindings_go_quiet_and_sms_takes_over(fake_wechat_api, make_customer, queue, sms, daytime):
     customer = make_customer(openids=["o_gone"])
-    app.answer(Intent(kind="unsubscribe", openid="o_gone"))
+    replies.answer(Intent(kind="unsubscribe", openid="o_gone"))
     assert [b.active for b in store.bindings_of("o_gone")] == [False]
     txn(customer, 500)
     queue.drain()
@@ -154,7 +154,7 @@ def test_unbinding_silences_only_that_binding(fake_wechat_api, make_customer, qu
 
 def test_binding_again_after_unfollowing_brings_the_alerts_back(fake_wechat_api, make_customer, queue, daytime):
     customer = make_customer(openids=["o_back"])
-    app.answer(Intent(kind="unsubscribe", openid="o_back"))
+    replies.answer(Intent(kind="unsubscribe", openid="o_back"))
     assert store.listening([(customer.customer_id, customer.last4)])[(customer.customer_id, customer.last4)] == []
     store.bind("o_back", customer.customer_id, customer.card_hash, customer.last4)
     txn(customer)

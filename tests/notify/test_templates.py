@@ -63,9 +63,9 @@ def test_non_text_values_are_refused():
         render(coloured, {})
 
 
-def test_template_ids_come_from_config(monkeypatch):
+def test_template_ids_come_from_config(setting):
     assert TEMPLATES["card_transaction"].template_id == "local-card_transaction"
-    monkeypatch.setenv("NOTIFY_TEMPLATE_CARD_TRANSACTION", "Tk3x-real-id")
+    setting("NOTIFY_TEMPLATE_CARD_TRANSACTION", "Tk3x-real-id")
     assert TEMPLATES["card_transaction"].template_id == "Tk3x-real-id"
 
 

@@ -21,7 +21,8 @@ from typing import Any
 from wechatpy import WeChatClient
 from wechatpy.session import SessionStorage
 
-from functions.common import clock, config, dynamo, lazy
+from functions.common import clock, config, dynamo
+from functions.common.once import build_once
 from functions.common.wechat.errors import (
     WeChatError,
     WeChatInvalidToken,
@@ -52,7 +53,7 @@ def error_for(errcode: int | None, errmsg: str = "") -> WeChatError:
     return WeChatRejected(errcode, errmsg)
 
 
-@lazy.once
+@build_once
 def _state_model():
     """PynamoDB model of the wechat-state items this module writes (token, lease), built
     on first use rather than at import."""

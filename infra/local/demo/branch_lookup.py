@@ -14,12 +14,12 @@ DATA = Path(__file__).with_suffix(".json")
 def load(branches: list[dict[str, Any]] | None = None) -> int:
     """Upsert the demo set, or the given branches (common/branches.py schema); idempotent.
     Returns how many were written."""
-    from functions.branch_lookup import schema, store
+    from functions.branch_lookup import importing, store
 
     rows = branches if branches is not None else json.loads(DATA.read_text(encoding="utf-8"))
     valid = []
     for row in rows:
-        branch, errors = schema.validate(row)
+        branch, errors = importing.validate(row)
         if errors:
             detail = "; ".join(f"{e.field}: {e.message}" for e in errors)
             raise ValueError(f"branch {row.get('id')!r} is invalid: {detail}")

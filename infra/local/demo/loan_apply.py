@@ -1,6 +1,6 @@
 """Demo loan and credit card applications: one for the simulator's default user
 (o_demo_customer, under review) and a few from other applicants so the back-office queue
-has something in each status. Submitted through the service, so personal data is sealed as
+has something in each status. Submitted through the actions, so personal data is sealed as
 in production; the idempotency keys make a second load a no-op."""
 from __future__ import annotations
 
@@ -39,14 +39,14 @@ def _with_check_digit(template: str) -> str:
 
 def load() -> int:
     """Ensure every demo application exists and has reached its demo status; returns how many."""
-    from functions.loan_apply import catalogue, service, store
+    from functions.loan_apply import actions, catalogue, store
 
     consent = {"consent": "true", "consent_version": catalogue.load().consent_version}
     for openid, key, fields, path in APPLICATIONS:
         form: dict[str, Any] = {**fields, **consent, "id_number": _with_check_digit(fields["id_number"])}
-        app_id = service.submit(openid, form, key)["application"]["application_id"]
+        app_id = actions.submit(openid, form, key)["application"]["application_id"]
         done = {h.to_status for h in store.history(app_id)}
         for target, reason in path:
             if target not in done:
-                service.staff_transition("demo-reviewer", app_id, target, reason)
+                actions.staff_transition("demo-reviewer", app_id, target, reason)
     return len(APPLICATIONS)

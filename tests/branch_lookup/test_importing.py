@@ -1,16 +1,26 @@
-"""CSV import: row-by-row validation, datum conversion, upsert by id, all or nothing."""
+"""Branches coming in: datum round trips, and the CSV import (row-by-row validation, datum
+conversion, upsert by id, all or nothing)."""
 from __future__ import annotations
 
+import math
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from functions.branch_lookup import importing
-from functions.branch_lookup.geo import distance_m, from_gcj02
+from functions.branch_lookup.importing import DATUMS, from_gcj02, to_gcj02
+from functions.branch_lookup.spatial import distance_m
 
 HEADER = "id,name,kind,address,district,city,phone,lat,lng,datum,services,bookable,hours,exceptions\n"
 GOOD = ('NB901,甬城银行测试支行,支行,宁波市海曙区测试路1号,海曙区,宁波市,0574-87001234,29.8706,121.5528,,'
         '"cash;atm;理财",是,"mon-fri 09:00-12:00,13:30-17:00; sat 09:00-12:00",'
         '"2026-10-01 closed 国庆节休息; 2026-10-10 09:00-12:00 调休上班"\n')
+
+
+china_lat = st.floats(min_value=18.5, max_value=53.0)
+china_lng = st.floats(min_value=74.0, max_value=134.0)
 
 
 def rows(text: str, datum: str = "gcj02"):
@@ -105,3 +115,27 @@ def test_cli_dry_run_and_bad_flag(aws, tmp_path):
     assert invoke(tmp_path, HEADER + GOOD, "--dry-run").exit_code == 0
     assert store.all_branches() == []
     assert invoke(tmp_path, HEADER + GOOD, "--datum", "utm").exit_code != 0
+
+
+@pytest.mark.parametrize("datum", DATUMS)
+@given(lat=china_lat, lng=china_lng)
+@settings(max_examples=100, deadline=None)
+def test_datum_round_trip_is_within_centimetres(datum, lat, lng):
+    there = from_gcj02(lat, lng, datum)
+    back = to_gcj02(*there, datum)
+    assert distance_m(lat, lng, *back) < 0.05
+
+
+def test_datums_differ_by_the_known_offsets_in_ningbo():
+    gcj = (29.8706, 121.5528)
+    wgs = from_gcj02(*gcj, "wgs84")
+    bd = from_gcj02(*gcj, "bd09")
+    # GCJ-02 is a few hundred metres off WGS-84 in Ningbo; BD-09 another ~1 km
+    assert 300 < distance_m(*gcj, *wgs) < 800
+    assert 500 < distance_m(*gcj, *bd) < 1500
+    assert not math.isclose(wgs[0], bd[0])
+
+
+def test_unknown_datum_is_refused():
+    with pytest.raises(ValueError):
+        to_gcj02(29.0, 121.0, "utm")

@@ -22,9 +22,9 @@ NONE = {"v": intents.VERSION, "type": "none"}
 
 def ask(kind="ask", openid="o-user", **kw) -> dict:
     """Through the Lambda handler and its JSON contract, as the webhook calls it."""
-    from functions.branch_lookup import app
+    from functions.branch_lookup import replies
 
-    return Reply.from_dict(app.intent(Intent(kind=kind, openid=openid, **kw).to_dict(), None)).to_dict()
+    return Reply.from_dict(replies.intent(Intent(kind=kind, openid=openid, **kw).to_dict(), None)).to_dict()
 
 
 def nearby(openid="o-user", service="") -> dict:

@@ -1,6 +1,7 @@
-"""Values built on first use, once: module-level PynamoDB models that the import path must
-not pay for, where two threads building at once would get two different classes (and two
-different DoesNotExist exceptions)."""
+"""Build-once values: a function whose result is made at its first call, under a lock, and
+handed to every later caller. For what the import path must not pay for, and where two
+threads building at once would get two different things (two PynamoDB model classes with
+two different DoesNotExist exceptions, two thread pools)."""
 from __future__ import annotations
 
 import threading
@@ -11,7 +12,7 @@ from typing import TypeVar
 T = TypeVar("T")
 
 
-def once(build: Callable[[], T]) -> Callable[[], T]:
+def build_once(build: Callable[[], T]) -> Callable[[], T]:
     """`build`, called at the first call only; every caller gets that one result."""
     lock = threading.Lock()
     built: list[T] = []

@@ -1,4 +1,5 @@
-"""Open now / opens at / closed today, in Asia/Shanghai wall time whatever the server's zone."""
+"""Opening hours: open now / opens at / closed today, in Asia/Shanghai wall time whatever the
+server's zone."""
 from __future__ import annotations
 
 import os
@@ -8,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from functions.branch_lookup import hours
+from functions.branch_lookup import service
 from tests.branch_lookup.conftest import make_branch
 
 
@@ -48,7 +49,7 @@ ATM = make_branch("A1", 29.87, 121.55, kind="self_service",
 ])
 def test_status_at_shanghai_times(local, state, time_, label, frozen_clock, server_in_utc):
     frozen_clock(at_shanghai(local))
-    status = hours.status(BRANCH)
+    status = service.opening_status(BRANCH)
     assert (status.state, status.time, status.label()) == (state, time_, label)
 
 
@@ -56,30 +57,30 @@ def test_the_shanghai_date_decides_not_the_utc_date(frozen_clock, server_in_utc)
     # 2026-09-30 16:30 UTC is already 1 October 00:30 in Ningbo: the holiday applies
     frozen_clock(datetime(2026, 9, 30, 16, 30, tzinfo=UTC))
     assert os.environ["TZ"] == "UTC"
-    assert hours.status(BRANCH).note == "国庆节休息"
+    assert service.opening_status(BRANCH).note == "国庆节休息"
     # 2026-03-02 01:30 UTC is Monday 09:30 in Ningbo: open, although UTC says 01:30
     frozen_clock(datetime(2026, 3, 2, 1, 30, tzinfo=UTC))
-    assert hours.status(BRANCH).open
+    assert service.opening_status(BRANCH).open
 
 
 @pytest.mark.parametrize("local", ["2026-03-02 23:59:59", "2026-03-03 00:00:00", "2026-03-08 00:00:01"])
 def test_round_the_clock_is_open_across_midnight(local, frozen_clock):
     frozen_clock(at_shanghai(local))
-    status = hours.status(ATM)
+    status = service.opening_status(ATM)
     assert status.open and status.label() == "24小时营业"
 
 
 def test_a_branch_open_until_midnight_is_closed_after_it(frozen_clock):
     late = make_branch("L1", 29.87, 121.55, hours={"mon": [["18:00", "24:00"]], "tue": [["09:00", "10:00"]]})
     frozen_clock(at_shanghai("2026-03-02 23:59:00"))
-    assert hours.status(late).label() == "营业中，24:00结束"
+    assert service.opening_status(late).label() == "营业中，24:00结束"
     frozen_clock(at_shanghai("2026-03-03 00:00:00"))
-    assert hours.status(late).label() == "今日09:00开始营业"
+    assert service.opening_status(late).label() == "今日09:00开始营业"
 
 
 def test_week_starts_today_and_applies_exceptions(frozen_clock):
     frozen_clock(at_shanghai("2026-09-28 10:00:00"))  # Monday
-    week = hours.week(BRANCH)
+    week = service.opening_week(BRANCH)
     assert week[0]["today"] and week[0]["weekday"] == "周一" and not any(d["today"] for d in week[1:])
     assert week[3]["text"] == "休息" and week[3]["note"] == "国庆节休息"  # Thursday 1 October
     assert week[0]["text"] == "09:00-12:00、13:30-17:00"

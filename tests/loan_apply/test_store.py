@@ -1,14 +1,7 @@
-"""loan_apply's routes and table as serverless.yml declares them."""
+"""loan_apply's table as serverless.yml declares it: the indexes the models query, and TTL.
+(Its routes are checked with every feature's in tests/infra/test_local_wiring.py.)"""
 from functions.loan_apply import store
-from functions.loan_apply.app import app
 from tests.conftest import CONFIG
-
-
-def test_every_route_is_wired_once_and_every_wired_route_exists():
-    chalice = {(method, path) for path, entry in app.routes.items() for method in entry}
-    wired = CONFIG.functions["loanApplyApi"].http_events()
-    assert len(wired) == len(set(wired))
-    assert chalice == set(wired)
 
 
 def test_the_table_has_the_indexes_the_models_query():

@@ -38,12 +38,12 @@ def test_nearest_by_point_with_filters(seeded):
 
 
 def test_nearest_from_the_users_last_location(seeded):
-    from functions.branch_lookup import app
+    from functions.branch_lookup import replies
     from functions.common import branches
     from functions.common.intents import Intent, Location
 
     assert branches.nearest(2, openid="o-unknown") == []
-    app.answer(Intent(kind="location_report", openid="o-q", location=Location(29.901, 121.601)))
+    replies.answer(Intent(kind="location_report", openid="o-q", location=Location(29.901, 121.601)))
     assert [b["id"] for b in branches.nearest(2, openid="o-q")] == ["Q3", "Q2"]
 
 

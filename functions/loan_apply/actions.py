@@ -1,0 +1,312 @@
+"""What an applicant or the back office can do with applications: the rules of service.py
+applied to the catalogue, the applications table (store.py), sealed personal data and
+events on the notify queue. Raises ApiError for anything refused.
+
+Personal data (name, ID number, phone) is sealed with KMS under a context bound to the
+application id, looked up by keyed hash of the ID number, and only ever shown masked,
+except to staff through `staff_read`, which records each read.
+"""
+from __future__ import annotations
+
+import json
+import random
+import secrets
+from datetime import date, datetime
+from time import sleep
+
+from functions.common import clock, config, events, pii
+from functions.common.errors import ApiError, Conflict, FieldError, NotFound, ServiceUnavailable, TooManyRequests
+from functions.common.log import get_logger
+from functions.common.money import yuan
+from functions.loan_apply import catalogue, service, store
+
+logger = get_logger()
+SOURCE = "loan_apply"
+ATTEMPTS = 5  # a submit that met another on a shared counter is tried again, a few times
+
+
+def _context(application_id: str) -> dict[str, str]:
+    return {"application_id": application_id, "purpose": "loan_application"}
+
+
+def _new_id(now: datetime) -> str:
+    return f"LA{clock.local(now):%Y%m%d}{secrets.token_hex(5).upper()}"
+
+
+# ---- views ---------------------------------------------------------------------------------
+
+
+def view(app: store.Application) -> dict:
+    """An application as its applicant and the staff queue see it: personal data masked."""
+    products = catalogue.load()
+    product = products.product(app.product)
+    return {
+        "application_id": app.application_id,
+        "product": app.product,
+        "product_name": products.product_name(app.product),
+        "kind": product.kind if product else "loan",
+        "status": app.status,
+        "status_label": service.STATUS_LABELS[app.status],
+        "can_withdraw": service.can_withdraw(app.status),
+        "amount_fen": int(app.amount_fen),
+        "amount": yuan(int(app.amount_fen)),
+        "term_months": int(app.term_months) if app.term_months is not None else None,
+        "monthly_income_fen": int(app.monthly_income_fen),
+        "employment_type": app.employment_type,
+        "employment_label": products.employment_types.get(app.employment_type, app.employment_type),
+        "purpose": app.purpose,
+        "purpose_label": product.purposes.get(app.purpose or "", app.purpose) if product else app.purpose,
+        "city": app.city,
+        "name": app.masked_name,
+        "id_number": app.masked_id_number,
+        "phone": app.masked_phone,
+        "consent_version": app.consent_version,
+        "consent_at": app.consent_at,
+        "created_at": app.created_at,
+        "created_at_local": clock.show_time(clock.parse_utc(app.created_at)),
+        "prescreen": {
+            "verdict": app.verdict,
+            "label": service.VERDICT_LABELS[app.verdict],
+            "reasons": [{"code": r.code, "outcome": r.outcome, "message": r.message} for r in app.reasons],
+            "instalment_fen": int(app.instalment_fen) if app.instalment_fen is not None else None,
+            "ratio_bp": int(app.ratio_bp) if app.ratio_bp is not None else None,
+            "disclaimer": service.DISCLAIMER,
+        },
+    }
+
+
+def history_view(items: list[store.History]) -> list[dict]:
+    return [
+        {
+            "seq": int(h.seq),
+            "from": h.from_status,
+            "to": h.to_status,
+            "to_label": service.STATUS_LABELS[h.to_status],
+            "actor_role": h.actor_role,
+            "actor": h.actor,
+            "at": h.at,
+            "at_local": clock.show_time(clock.parse_utc(h.at)),
+            "reason": h.reason,
+        }
+        for h in items
+    ]
+
+
+# ---- applicant -----------------------------------------------------------------------------
+
+
+def _fingerprint(form: service.ApplicationInput) -> str:
+    """Keyed hash of the whole submission, so a reused key with other data is caught."""
+    data = {k: (v.isoformat() if isinstance(v, date) else v) for k, v in form.__dict__.items()}
+    return pii.keyed_hash(json.dumps(data, sort_keys=True, ensure_ascii=False), "loan_submission")
+
+
+def _replay(record: store.IdempotencyRecord, fingerprint: str) -> dict:
+    if record.fingerprint != fingerprint:
+        raise Conflict("idempotency_key_reused", "该提交编号已用于另一份申请，请刷新页面后重新填写")
+    app = store.get(record.application_id)
+    if app is None:
+        raise NotFound()
+    return {"application": view(app), "replayed": True}
+
+
+def submit(openid: str, form: dict, idempotency_key: str | None) -> dict:
+    """Validate, pre-screen and store one application; a repeat of the same submission
+    (double click, network retry, concurrent duplicates) answers the first one's result."""
+    products = catalogue.load()
+    parsed, key = service.parse_submission(form, idempotency_key, products)
+    fingerprint = _fingerprint(parsed)
+    existing = store.idempotency(openid, key)
+    if existing is not None:
+        return _replay(existing, fingerprint)
+
+    now = clock.now()
+    id_hash = pii.keyed_hash(parsed.id_number, "resident_id")
+    age = service.age_on(parsed.birth_date, clock.local(now).date())
+    has_open = parsed.product in store.open_products(id_hash, service.OPEN)
+    result = service.prescreen(products, parsed, age, has_open)
+    app, first = _records(openid, parsed, id_hash, result, now)
+    try:
+        _create(app, first, openid, key, fingerprint, clock.local(now).date(), pii.keyed_hash(parsed.phone, "phone"))
+    except store.DuplicateSubmission:
+        claimed = store.idempotency(openid, key)
+        if claimed is None:  # the key's first request is still being written, or was rolled back
+            raise Conflict("submission_in_progress", "申请正在提交，请稍后刷新查看") from None
+        return _replay(claimed, fingerprint)
+    except store.DailyLimitReached as reached:
+        raise _limit_reached(reached.per) from None
+    logger.info("application submitted", extra={"application_id": app.application_id, "product": parsed.product,
+                                                "verdict": result.verdict})
+    _publish(app, first)
+    return {"application": view(app), "replayed": False}
+
+
+def _records(openid: str, parsed: service.ApplicationInput, id_hash: str, result: service.Prescreen,
+             now: datetime) -> tuple[store.Application, store.History]:
+    """A new application, its personal data sealed and masked, and its first history item."""
+    application_id = _new_id(now)
+    at = clock.iso(now)
+    app = store.Application(
+        store.app_pk(application_id),
+        application_id=application_id,
+        openid=openid,
+        product=parsed.product,
+        status=service.SUBMITTED,
+        status_product=f"{service.SUBMITTED}#{parsed.product}",
+        revision=1,
+        created_at=at,
+        created_key=f"{at}#{application_id}",
+        updated_at=at,
+        amount_fen=parsed.amount_fen,
+        term_months=parsed.term_months,
+        monthly_income_fen=parsed.monthly_income_fen,
+        employment_type=parsed.employment_type,
+        purpose=parsed.purpose,
+        city=parsed.city,
+        sealed=pii.seal(parsed.personal(), _context(application_id)),
+        id_hash=id_hash,
+        masked_name=pii.mask_name(parsed.name),
+        masked_id_number=pii.mask_id_number(parsed.id_number),
+        masked_phone=pii.mask_phone(parsed.phone),
+        consent_version=parsed.consent_version,
+        consent_at=at,
+        verdict=result.verdict,
+        reasons=[store.ReasonMap(code=r.code, outcome=r.outcome, message=r.message) for r in result.reasons],
+        instalment_fen=result.instalment_fen,
+        ratio_bp=result.ratio_bp,
+    )
+    first = store.History(app.pk, store.history_sk(1), application_id=application_id, seq=1,
+                          actor_role=service.APPLICANT, actor=openid, at=at, from_status=None,
+                          to_status=service.SUBMITTED, reason=None)
+    return app, first
+
+
+def _limit_reached(per: str) -> ApiError:
+    settings = config.settings()
+    if per == "phone":
+        message = f"该手机号码今天已提交{settings.loan_phone_daily_limit}次申请，请明天再试"
+        return ApiError(429, "phone_daily_limit", message, [FieldError("phone", "phone_daily_limit", message)])
+    return TooManyRequests("daily_limit", f"每天最多提交{settings.loan_daily_limit}次申请，请明天再试")
+
+
+def _create(app: store.Application, first: store.History, openid: str, key: str, fingerprint: str, day: date,
+            phone_hash: str) -> None:
+    """store.create, tried again when another submission held a shared counter (the
+    per-phone one is shared across openids) at the same moment."""
+    settings = config.settings()
+    for attempt in range(ATTEMPTS):
+        try:
+            store.create(app, first, openid, key, fingerprint, day.isoformat(), settings.loan_daily_limit,
+                         clock.epoch(), phone_hash, settings.loan_phone_daily_limit)
+            return
+        except store.Contended:
+            sleep(random.uniform(0, 0.01 * 2**attempt))  # noqa: S311 - jitter, not security
+    raise ServiceUnavailable()
+
+
+def _owned(openid: str, application_id: str) -> store.Application:
+    """The applicant's own application; anyone else's is indistinguishable from none."""
+    app = store.get(application_id)
+    if app is None or app.openid != openid:
+        raise NotFound("未找到该申请")
+    return app
+
+
+def mine(openid: str) -> list[dict]:
+    return [view(app) for app in store.by_openid(openid)]
+
+
+def one_of_mine(openid: str, application_id: str) -> dict:
+    app = _owned(openid, application_id)
+    return {**view(app), "history": history_view(store.history(application_id))}
+
+
+def withdraw(openid: str, application_id: str, reason: str | None = None) -> dict:
+    app = _owned(openid, application_id)
+    return _transition(app, service.WITHDRAWN, service.APPLICANT, openid,
+                       service.check_reason(reason, service.WITHDRAWN))
+
+
+# ---- back office ---------------------------------------------------------------------------
+
+
+def staff_transition(staff: str, application_id: str, target: str, reason: str | None) -> dict:
+    service.check_target(target)
+    app = store.get(application_id)
+    if app is None:
+        raise NotFound("未找到该申请")
+    return _transition(app, target, service.STAFF, staff, service.check_reason(reason, target))
+
+
+def _transition(app: store.Application, target: str, role: str, actor: str, reason: str | None) -> dict:
+    if not service.allowed(app.status, target, role):
+        if app.status == target:
+            last = store.history(app.application_id)[-1]
+            if last.actor == actor and last.reason == reason:
+                # a retry of the change that already happened: publish again (same event id)
+                _publish(app, last)
+                return view(app)
+        raise Conflict("illegal_transition", service.illegal_transition(app.status, target))
+    now = clock.now()
+    seq = int(app.revision) + 1
+    entry = store.History(app.pk, store.history_sk(seq), application_id=app.application_id, seq=seq,
+                          actor_role=role, actor=actor, at=clock.iso(now), from_status=app.status,
+                          to_status=target, reason=reason)
+    purge_after_s = config.settings().loan_purge_after_days * 86400
+    expires = clock.epoch() + purge_after_s if target in service.PURGED else None
+    try:
+        store.transition(app, entry, expires)
+    except store.StaleStatus:
+        raise Conflict("status_changed", "申请状态已被他人更新，请刷新后重试") from None
+    logger.info("application status changed", extra={"application_id": app.application_id,
+                                                      "from": entry.from_status, "to": target, "role": role})
+    app.status, app.revision, app.updated_at, app.expires_at = target, seq, entry.at, expires
+    _publish(app, entry)
+    return view(app)
+
+
+def _publish(app: store.Application, entry: store.History) -> None:
+    """One event per transition; its id is derived from the transition so a retry is a
+    duplicate notify drops."""
+    events.publish(
+        "loan_status_changed",
+        {
+            "openid": app.openid,
+            "application_id": app.application_id,
+            "product": catalogue.load().product_name(app.product),
+            "status": entry.to_status,
+            "status_label": service.STATUS_LABELS[entry.to_status],
+            "reason": entry.reason or "",
+        },
+        SOURCE,
+        event_id=f"loan_status_changed:{app.application_id}:{int(entry.seq)}",
+    )
+
+
+def staff_queue(query: dict) -> dict:
+    """The work queue: one status (default SUBMITTED), optionally one product, created
+    between two Asia/Shanghai dates (inclusive), oldest first, paged by cursor."""
+    wanted = service.queue_filter(query, catalogue.load(), clock.local().date())
+    items, next_key = store.queue(wanted.status, wanted.product, clock.iso(wanted.start), clock.iso(wanted.end),
+                                  wanted.limit, wanted.cursor)
+    return {"items": [view(app) for app in items], "cursor": service.encode_cursor(next_key)}
+
+
+def staff_read(staff: str, application_id: str) -> dict:
+    """One application with its personal data decrypted. The read is recorded before the
+    data leaves; no record, no data."""
+    app = store.get(application_id)
+    if app is None:
+        raise NotFound("未找到该申请")
+    now = clock.now()
+    store.record_access(store.AccessRecord(
+        app.pk, f"A#{clock.iso(now)}#{secrets.token_hex(4)}", application_id=application_id,
+        staff=staff, at=clock.iso(now), fields=list(service.PERSONAL_FIELDS),
+    ))
+    personal = pii.unseal(app.sealed, _context(application_id))
+    logger.info("personal data read", extra={"application_id": application_id, "staff": staff})
+    return {
+        **view(app),
+        "personal": {k: personal[k] for k in service.PERSONAL_FIELDS},
+        "history": history_view(store.history(application_id)),
+    }

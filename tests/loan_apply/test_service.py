@@ -1,0 +1,228 @@
+"""loan_apply's rules (no AWS needed): the form field by field, the pre-screen and its
+instalment formula, and the status workflow as data."""
+import itertools
+from datetime import date
+
+import pytest
+
+from functions.common.errors import ValidationFailed
+from functions.loan_apply import catalogue, service
+from tests.loan_apply.conftest import form, resident_id
+
+
+def codes(data: dict) -> dict[str, str]:
+    with pytest.raises(ValidationFailed) as caught:
+        service.parse_form(data, catalogue.load())
+    return {f.field: f.code for f in caught.value.fields}
+
+
+def with_check_digit(body17: str) -> str:
+    from stdnum.cn import ric
+
+    return body17 + ric.calc_check_digit(body17 + "0")
+
+
+GOOD_ID = resident_id(date(1990, 5, 17))
+WRONG_DIGIT = "0" if GOOD_ID[-1] != "0" else "1"
+
+
+def test_a_complete_form_parses_to_fen_and_normalised_values():
+    parsed = service.parse_form(form(amount="1,000.50", phone="+86 138 1234 5678", id_number=f" {GOOD_ID} "),
+                              catalogue.load())
+    assert parsed.amount_fen == 100050
+    assert parsed.monthly_income_fen == 1500000
+    assert parsed.phone == "13812345678"
+    assert parsed.term_months == 24
+    assert parsed.birth_date == date(1990, 5, 17)
+    assert parsed.id_number == GOOD_ID
+
+
+def test_resident_id_with_an_x_check_digit_is_accepted():
+    for serial in range(100, 200):
+        number = resident_id(date(1985, 1, 1), str(serial))
+        if number.endswith("X"):
+            assert service.parse_form(form(id_number=number.lower()), catalogue.load()).id_number == number
+            return
+    pytest.fail("no X check digit in the sample")
+
+
+@pytest.mark.parametrize(
+    ("id_number", "code"),
+    [
+        (GOOD_ID[:-1] + WRONG_DIGIT, "id_number_checksum"),
+        (GOOD_ID[:17], "id_number_format"),
+        (GOOD_ID + "1", "id_number_format"),
+        ("33020319900517A234", "id_number_format"),
+        (with_check_digit("33020319901317123"), "id_number_invalid"),  # 13th month
+        (with_check_digit("33020319900230123"), "id_number_invalid"),  # 30 February
+        (with_check_digit("99999919900517123"), "id_number_invalid"),  # no such area
+    ],
+)
+def test_resident_id_errors(id_number, code):
+    assert codes(form(id_number=id_number))["id_number"] == code
+
+
+@pytest.mark.parametrize(
+    ("birth", "today", "age"),
+    [
+        (date(2008, 3, 15), date(2026, 3, 15), 18),  # 18th birthday
+        (date(2008, 3, 16), date(2026, 3, 15), 17),  # the day before it
+        (date(1961, 3, 15), date(2026, 3, 15), 65),
+        (date(1960, 3, 15), date(2026, 3, 15), 66),
+        (date(1960, 3, 16), date(2026, 3, 15), 65),
+        (date(2008, 2, 29), date(2026, 2, 28), 17),  # leap-day births turn on 1 March
+        (date(2008, 2, 29), date(2026, 3, 1), 18),
+    ],
+)
+def test_age_in_whole_years(birth, today, age):
+    assert service.age_on(birth, today) == age
+
+
+@pytest.mark.parametrize("phone", ["12345678901", "057487654321", "+85261234567", "1381234567", "电话"])
+def test_only_mainland_mobiles_are_accepted(phone):
+    assert codes(form(phone=phone))["phone"] == "phone_invalid"
+
+
+@pytest.mark.parametrize("amount", ["abc", "1.234", "0", "-5", "NaN", "1e20"])
+def test_bad_amounts(amount):
+    assert codes(form(amount=amount))["amount"] == "amount_invalid"
+
+
+def test_consent_is_required_and_must_be_the_current_version():
+    assert codes(form(consent=None))["consent"] == "consent_required"
+    assert codes(form(consent="false"))["consent"] == "consent_required"
+    assert codes(form(consent_version="2000-01"))["consent"] == "consent_outdated"
+
+
+def test_every_bad_field_is_reported_at_once_without_echoing_input():
+    found = codes({"product": "consumer_loan", "name": "X", "id_number": "123", "phone": "555", "amount": "x",
+                   "term": "abc", "monthly_income": "-1", "employment_type": "pirate", "purpose": "yacht",
+                   "city": "N1"})
+    assert found == {
+        "name": "name_invalid", "id_number": "id_number_format", "phone": "phone_invalid", "amount": "amount_invalid",
+        "term": "term_invalid", "monthly_income": "monthly_income_invalid",
+        "employment_type": "employment_type_invalid", "purpose": "purpose_invalid", "city": "city_invalid",
+        "consent": "consent_required",
+    }
+    with pytest.raises(ValidationFailed) as caught:
+        service.parse_form(form(id_number="330203199005171230", phone="13912345678"), catalogue.load())
+    text = str(caught.value.body())
+    assert "330203199005171230" not in text and "13912345678" not in text
+
+
+def test_required_fields_follow_the_product():
+    assert codes(form(term=None, purpose=None)) == {"term": "required", "purpose": "required"}
+    card = service.parse_form(form(product="credit_card", amount="20000", term=None, purpose=None), catalogue.load())
+    assert card.term_months is None and card.purpose is None
+    assert codes(form(product="yacht_loan"))["product"] == "product_unknown"
+    assert codes(form(product=None))["product"] == "required"
+
+
+def test_older_customers_from_newer_districts_are_accepted():
+    # Haishu (330203) dates from 1983; its residents born earlier hold numbers issued later
+    born_1960 = with_check_digit("33020319600315123")
+    assert service.parse_form(form(id_number=born_1960), catalogue.load()).birth_date == date(1960, 3, 15)
+    assert codes(form(id_number=with_check_digit("33999919600315123")))["id_number"] == "id_number_invalid"
+
+
+def screen(age: int = 35, has_open: bool = False, **overrides) -> service.Prescreen:
+    cat = catalogue.load()
+    return service.prescreen(cat, service.parse_form(form(**overrides), cat), age, has_open)
+
+
+def reason_codes(result: service.Prescreen) -> set[str]:
+    return {r.code for r in result.reasons}
+
+
+def test_equal_instalment_formula():
+    loan = catalogue.load().products["consumer_loan"]  # 4.80 % a year
+    # 50,000 yuan over 24 months: 50000·0.004·1.004^24 / (1.004^24 − 1) = 2189.0938… → rounded up
+    assert service.monthly_instalment(loan, 5_000_000, 24) == 218_910
+    assert service.monthly_instalment(loan, 1_200_000, 12) == 102_620  # 1026.1903… yuan
+    card = catalogue.load().products["credit_card"]  # 10 % minimum payment
+    assert service.monthly_instalment(card, 2_000_000, None) == 200_000
+
+
+def test_a_plain_application_is_eligible_and_carries_its_ratio():
+    result = screen()
+    assert result.verdict == service.ELIGIBLE and result.reasons == ()
+    assert result.instalment_fen == 218_910
+    assert result.ratio_bp == 218_910 * 10000 // 1_500_000
+
+
+@pytest.mark.parametrize(
+    ("overrides", "age", "code"),
+    [
+        ({}, 17, "age"),
+        ({}, 66, "age"),
+        ({"amount": "999.99"}, 35, "amount_out_of_range"),
+        ({"amount": "300000.01"}, 35, "amount_out_of_range"),
+        ({"term": "18"}, 35, "term_out_of_range"),
+        ({"product": "business_loan", "purpose": "working_capital", "amount": "100000", "term": "12"}, 35,
+         "employment_not_eligible"),
+        ({"monthly_income": "0"}, 35, "no_income"),
+        ({"monthly_income": "3000"}, 35, "instalment_too_high"),  # 2189 / 3000 = 73 %
+    ],
+)
+def test_not_eligible_reasons(overrides, age, code):
+    result = screen(age=age, **overrides)
+    assert result.verdict == service.NOT_ELIGIBLE
+    assert code in reason_codes(result)
+
+
+def test_age_limits_are_inclusive():
+    assert "age" not in reason_codes(screen(age=18))
+    assert "age" not in reason_codes(screen(age=65))
+
+
+def test_open_application_for_the_same_product_is_not_eligible():
+    result = screen(has_open=True)
+    assert result.verdict == service.NOT_ELIGIBLE and reason_codes(result) == {"open_application"}
+
+
+@pytest.mark.parametrize(
+    ("overrides", "code"),
+    [
+        ({"monthly_income": "4000"}, "instalment_high"),  # 2189 / 4000 = 54.7 %
+        ({"amount": "250000", "term": "60", "monthly_income": "30000"}, "large_amount"),
+        ({"employment_type": "freelancer"}, "employment_review"),
+        ({"city": "北京市"}, "outside_service_area"),
+    ],
+)
+def test_needs_review_reasons(overrides, code):
+    result = screen(**overrides)
+    assert result.verdict == service.NEEDS_REVIEW
+    assert reason_codes(result) == {code}
+
+
+def test_not_eligible_outranks_needs_review_and_cards_have_no_term():
+    result = screen(age=70, city="北京")
+    assert result.verdict == service.NOT_ELIGIBLE and reason_codes(result) == {"age", "outside_service_area"}
+    card = screen(product="credit_card", amount="20000", term=None, purpose=None)
+    assert card.verdict == service.ELIGIBLE and card.instalment_fen == 200_000
+
+
+def test_city_suffix_is_ignored():
+    assert "outside_service_area" not in reason_codes(screen(city="宁波市"))
+
+
+def test_ages_come_from_the_birth_date():
+    parsed = service.parse_form(form(), catalogue.load())
+    assert service.age_on(parsed.birth_date, date(2026, 3, 15)) == 35
+
+
+def test_the_allowed_transitions_are_exactly_the_workflow():
+    every = itertools.product(service.STATUSES, service.STATUSES, (service.STAFF, service.APPLICANT))
+    allowed = {(a, b, role) for a, b, role in every if service.allowed(a, b, role)}
+    assert allowed == {
+        ("SUBMITTED", "UNDER_REVIEW", "staff"),
+        ("UNDER_REVIEW", "APPROVED", "staff"),
+        ("UNDER_REVIEW", "REJECTED", "staff"),
+        ("SUBMITTED", "WITHDRAWN", "applicant"),
+        ("UNDER_REVIEW", "WITHDRAWN", "applicant"),
+    }
+
+
+def test_only_undecided_applications_can_be_withdrawn():
+    assert [s for s in service.STATUSES if service.can_withdraw(s)] == ["SUBMITTED", "UNDER_REVIEW"]
+    assert service.PURGED == {"REJECTED", "WITHDRAWN"}
