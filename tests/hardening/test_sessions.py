@@ -151,12 +151,12 @@ def test_tampered_expired_and_ended_sessions_are_strangers(aws):
 
 def _bind(openid: str, n: int) -> str:
     """A card bound to `openid` (as a confirmed OTP binds it); returns the binding's id."""
-    from functions.notify import binding, corebank, store
+    from functions.notify import actions, corebank, store
 
     corebank.add_customer(f"CS{n:04d}", "测试客户", f"1390000{n:04d}")
     card = corebank.add_card(f"CS{n:04d}", f"62220200000000{n:04d}0")
     store.bind(openid, f"CS{n:04d}", card.card_hash, card.last4)
-    return next(b["id"] for b in binding.bindings(openid) if b["last4"] == card.last4)
+    return next(b["id"] for b in actions.bindings(openid) if b["last4"] == card.last4)
 
 
 def test_a_revoked_session_is_refused_on_its_next_request(aws, webhook, invocations):
