@@ -139,7 +139,7 @@ def subjects(cookie: str) -> list[Subject]:
                    lambda mode=mode: _webhook_event(mode), {"WECHAT_MESSAGE_MODE": account}, "200")
            for mode, account in (("plain", "compatible"), ("safe", "safe"))]
     for feature in pages:
-        out.append(Subject(f"{feature}, intent {asks[feature]['name']}", f"functions.{feature}.app", "intent",
+        out.append(Subject(f"{feature}, intent {asks[feature]['name']}", f"functions.{feature}.replies", "intent",
                            asks[feature], {}, expected[feature]))
     for feature, path in pages.items():
         out.append(Subject(f"{feature}, page {path}", f"functions.{feature}.app", "app",
@@ -177,7 +177,7 @@ def _stack() -> tuple[dict[str, str], Any, Any, Any, str]:
 
     for demo in (branch_lookup, booking, loan_apply, notify):
         demo.load()
-    cookie = session.set_cookie(session.issue(OPENID)).split(";", 1)[0]
+    cookie = f"{session.COOKIE}={session.start(OPENID).cookie_value}"
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONDONTWRITEBYTECODE", "AWS_ENDPOINT_URL_LAMBDA")}
     env.update({"PYTHONPATH": str(ROOT), "AWS_ENDPOINT_URL_LAMBDA": functions.url, "LOG_LEVEL": "INFO"})
     return env, moto, functions, answering, cookie

@@ -74,15 +74,15 @@ _transport = _Transport()
 
 
 def _make_client(region: str, host: str | None) -> Any:
-    """One session, one client; PynamoDB's retry policy (standard mode, MAX_RETRY_ATTEMPTS
-    after the first try)."""
+    """One client, from the container's one botocore session (functions.common.aws);
+    PynamoDB's retry policy (standard mode, MAX_RETRY_ATTEMPTS after the first try)."""
     from botocore.config import Config
-    from botocore.session import get_session
+    from functions.common import aws
 
     config = Config(connect_timeout=CONNECT_TIMEOUT_S, read_timeout=READ_TIMEOUT_S,
                     retries={"mode": "standard", "total_max_attempts": 1 + MAX_RETRY_ATTEMPTS},
                     max_pool_connections=MAX_POOL_CONNECTIONS, parameter_validation=False)
-    return get_session().create_client("dynamodb", region_name=region, endpoint_url=host, config=config)
+    return aws.session().create_client("dynamodb", region_name=region, endpoint_url=host, config=config)
 
 
 def _endpoint() -> tuple[str, str | None]:
