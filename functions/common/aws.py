@@ -11,7 +11,6 @@ from typing import Any
 
 from functions.common import config
 
-
 # The AWS services the functions call. botocore lists every service it ships (some 400
 # directories, one stat at a time) before it loads a model, once per model type: about 20 ms
 # of every cold start that makes a client.

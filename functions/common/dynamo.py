@@ -77,6 +77,7 @@ def _make_client(region: str, host: str | None) -> Any:
     """One client, from the container's one botocore session (functions.common.aws);
     PynamoDB's retry policy (standard mode, MAX_RETRY_ATTEMPTS after the first try)."""
     from botocore.config import Config
+
     from functions.common import aws
 
     config = Config(connect_timeout=CONNECT_TIMEOUT_S, read_timeout=READ_TIMEOUT_S,
