@@ -139,7 +139,7 @@ def opening_week(branch: dict[str, Any], at: datetime | None = None) -> list[dic
 class Repo(Protocol):
     def cell_entries(self, cells: list[str]) -> list[Entry]: ...
     def get(self, ids: list[str]) -> list[dict[str, Any]]: ...
-    def all_branches(self) -> list[dict[str, Any]]: ...
+    def catalogue(self) -> list[dict[str, Any]]: ...
 
 
 @dataclass(frozen=True)
@@ -218,9 +218,9 @@ def parse(text: str) -> TextQuery:
 
 def search(repo: Repo, query: TextQuery) -> list[dict[str, Any]]:
     """Branches matching a parsed text: every term in the name or address, in the district,
-    offering the service."""
+    offering the service. The catalogue's fields decide; only the matches are read whole."""
     out = []
-    for branch in repo.all_branches():
+    for branch in repo.catalogue():
         haystack = f"{branch['name']} {branch['address']} {branch['district']} {branch['city']}"
         if query.district and branch["district"] != query.district:
             continue
@@ -228,7 +228,8 @@ def search(repo: Repo, query: TextQuery) -> list[dict[str, Any]]:
             continue
         if all(term.upper() in haystack.upper() for term in query.terms):
             out.append(branch)
-    return sorted(out, key=lambda b: (b["district"], b["kind"] != "branch", b["id"]))
+    out.sort(key=lambda b: (b["district"], b["kind"] != "branch", b["id"]))
+    return repo.get([b["id"] for b in out])
 
 
 def _flag(value: str | None, name: str, v: Validator) -> bool | None:

@@ -345,13 +345,15 @@ def _table_actions(pkg: Package, key: str, table: str) -> set[str]:
 
 
 def test_no_function_writes_the_branches_table_only_the_operators_import_does(packaged):  # noqa: F811
-    """Branches are written by store.save_all alone, which only the operator's import command
-    calls (infra/cli/branch_import.py, with the operator's own credentials): no function's
-    code reaches it, and no role may write the table."""
-    assert _writers(BRANCH_STORE) == {"save_all", "save_location"}
+    """Branches (and their search catalogue, `_list`) are written by store.save_all alone,
+    which only the operator's import command calls (infra/cli/branch_import.py, with the
+    operator's own credentials): no function's code reaches it, and no role may write the
+    table."""
+    assert _writers(BRANCH_STORE) == {"save_all", "_list", "save_location"}
     assert "BranchRecord" not in ast.unparse(code_map.modules()[BRANCH_STORE].definitions["save_location"])
     for key, function in packaged.config.functions.items():
-        assert (BRANCH_STORE, "save_all") not in code_map.reach(function.handler).nodes, key
+        reached = code_map.reach(function.handler).nodes
+        assert not {(BRANCH_STORE, "save_all"), (BRANCH_STORE, "_list")} & reached, key
         assert not _table_actions(packaged, key, "BranchesTable") & WRITES, key
     assert "store.save_all(" in (ROOT / "infra" / "cli" / "branch_import.py").read_text()
 
