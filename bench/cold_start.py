@@ -17,10 +17,13 @@ from their SSM parameters (in moto), not from the environment:
   any function that writes to DynamoDB and invokes another.
 
 Fifteen rounds, every subject once a round in the same order (load changes hit them alike),
-after one untimed run each that compiles bytecode. The figure is the median.
+after one untimed run each that compiles bytecode; before each run the processes playing AWS
+collect their garbage (moto's collector, walking the demo data, would otherwise pause 100 ms
+or more in the middle of whichever function's run came next). The figure is the median.
 """
 from __future__ import annotations
 
+import gc
 import json
 import os
 import secrets
@@ -132,9 +135,22 @@ def _intent(name: str, **fields: str) -> dict:
 class Bench:
     env: dict[str, str]  # what any measured process sees: the process's own and AWS's endpoints
     environments: dict[str, dict[str, str]]  # each function's own, by serverless.yml key
-    handlers: dict[str, str]  # serverless.yml key by handler ("functions/webhook/app.app")
+    handlers: dict[str, str]  # serverless.yml key by handler ("functions/webhook/entry.handler")
     cookie: str
-    services: tuple[Any, ...]
+    moto: Any  # moto's server, in a process of its own
+    functions: Any  # the Lambda Invoke API here, running the features' handlers
+    answering: Any  # the Lambda Invoke API here, answering the webhook at once
+
+    def stop(self) -> None:
+        for service in (self.functions, self.answering, self.moto):
+            service.stop()
+
+    def settle(self) -> None:
+        """Collect the garbage of the processes that play AWS before a measurement, so that
+        their collectors' pauses (100 ms and more in moto's server, full of the demo data)
+        fall between measurements instead of into one function's figure."""
+        gc.collect()
+        self.moto.collect()
 
     def environment(self, module: str, attribute: str) -> dict[str, str]:
         """The environment of the function whose handler is `module.attribute`."""
@@ -150,8 +166,8 @@ def subjects(bench: Bench) -> list[Subject]:
             "loan_apply": _intent(intents.LOAN_MINE), "notify": _intent(intents.BILLS_SHOW)}
     expected = {"branch_lookup": "鄞州", "booking": "/booking", "loan_apply": "/loans/apply",
                 "notify": "/notify/bind"}
-    webhook = bench.environment("functions.webhook.app", "app")
-    out = [Subject(f"webhook, {mode} mode (\"我的预约\")", "functions.webhook.app", "app",
+    webhook = bench.environment("functions.webhook.entry", "handler")
+    out = [Subject(f"webhook, {mode} mode (\"我的预约\")", "functions.webhook.entry", "handler",
                    lambda mode=mode: _webhook_event(mode), {**webhook, "WECHAT_MESSAGE_MODE": account}, "200")
            for mode, account in (("plain", "compatible"), ("safe", "safe"))]
     for feature in pages:
@@ -206,7 +222,7 @@ def _stack() -> Bench:
     deployed = {"STAGE": "bench", "LOG_LEVEL": "INFO"}
     environments = {key: {**resources.function_environment(stack, refs, key), **deployed} for key in stack.functions}
     handlers = {function.handler: key for key, function in stack.functions.items()}
-    return Bench(env, environments, handlers, cookie, (functions, answering, moto))
+    return Bench(env, environments, handlers, cookie, moto, functions, answering)
 
 
 def run(quick: bool = False) -> list[dict]:
@@ -214,11 +230,11 @@ def run(quick: bool = False) -> list[dict]:
     bench = None
     try:
         bench = _stack()
-        env, answering = bench.env, bench.services[1]
+        env = bench.env
         cases = subjects(bench)
         for case in cases:
-            if case.module == "functions.webhook.app":
-                case.env["AWS_ENDPOINT_URL_LAMBDA"] = answering.url
+            if case.module == "functions.webhook.entry":
+                case.env["AWS_ENDPOINT_URL_LAMBDA"] = bench.answering.url
         rounds = 5 if quick else 15
         _seconds(BASELINE, env)
         _seconds(FLOOR, env)
@@ -231,6 +247,7 @@ def run(quick: bool = False) -> list[dict]:
             baseline.append(_seconds(BASELINE, env))
             floor.append(_seconds(FLOOR, env))
             for case in cases:
+                bench.settle()
                 timings[case.label].append(case.run(env))
         boto3_s = statistics.median(baseline)
         rows = [_row(f"first reply, `import boto3` (baseline, median of {rounds})", boto3_s * 1000, "ms"),
@@ -241,8 +258,8 @@ def run(quick: bool = False) -> list[dict]:
             rows.append(_row(f"first reply, {case.label} / boto3", ratio, "×", f"≤ {GOAL}", ratio <= GOAL))
         return rows
     finally:
-        for service in bench.services if bench else ():
-            service.stop()
+        if bench is not None:
+            bench.stop()
         os.environ.clear()
         os.environ.update(saved)
         from functions.common import aws, config
