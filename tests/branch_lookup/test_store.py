@@ -69,3 +69,13 @@ def test_the_catalogue_follows_upserts_across_shards(aws, monkeypatch):
     assert listed[1]["name"] == "甬城银行改名支行" and store.BranchRecord.get("S1").shard == 0
     assert [b["id"] for b in service.search(store, service.parse("改名"))] == ["S1"]
     assert service.search(store, service.parse("测试S1")) == []
+
+
+def test_the_catalogue_and_the_cell_buckets_are_no_branch_to_read(demo):
+    """`/branches/view/search%230` or a query for "cell#…" ids finds nothing: only branch
+    records are branches."""
+    from functions.branch_lookup import store
+
+    cell = next(r.id for r in store.CellRecord.scan() if r.id.startswith(store.CELL_PREFIX))
+    assert store.get(["search#0", cell]) == []
+    assert store.get_one("search#0") is None and store.CatalogueRecord.get("search#0").branches
