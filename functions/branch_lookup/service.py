@@ -216,9 +216,9 @@ def parse(text: str) -> TextQuery:
     return TextQuery(district, service, terms)
 
 
-def search(repo: Repo, query: TextQuery) -> list[dict[str, Any]]:
-    """Branches matching a parsed text: every term in the name or address, in the district,
-    offering the service. The catalogue's fields decide; only the matches are read whole."""
+def matching(repo: Repo, query: TextQuery) -> list[dict[str, Any]]:
+    """The catalogue's entries for a parsed text, in the order they are shown: every term in
+    the name or address, in the district, offering the service."""
     out = []
     for branch in repo.catalogue():
         haystack = f"{branch['name']} {branch['address']} {branch['district']} {branch['city']}"
@@ -228,8 +228,12 @@ def search(repo: Repo, query: TextQuery) -> list[dict[str, Any]]:
             continue
         if all(term.upper() in haystack.upper() for term in query.terms):
             out.append(branch)
-    out.sort(key=lambda b: (b["district"], b["kind"] != "branch", b["id"]))
-    return repo.get([b["id"] for b in out])
+    return sorted(out, key=lambda b: (b["district"], b["kind"] != "branch", b["id"]))
+
+
+def search(repo: Repo, query: TextQuery) -> list[dict[str, Any]]:
+    """The branches matching a parsed text, read whole."""
+    return repo.get([b["id"] for b in matching(repo, query)])
 
 
 def _flag(value: str | None, name: str, v: Validator) -> bool | None:

@@ -20,15 +20,18 @@ def test_tables():
 
 
 class Requests:
-    """The DynamoDB operations the models send (botocore's after-call events)."""
+    """The DynamoDB operations the models send, and the items each returned (botocore's
+    after-call events)."""
 
     def __init__(self) -> None:
         from functions.common import dynamo
 
-        self.client, self.seen = dynamo.client(), []
+        self.client, self.seen, self.items = dynamo.client(), [], []
 
-    def after(self, model, **_kw) -> None:
+    def after(self, model, parsed, **_kw) -> None:
         self.seen.append(model.name)
+        returned = sum(len(v) for v in (parsed.get("Responses") or {}).values())
+        self.items.append(returned + (1 if parsed.get("Item") else 0))
 
     def __enter__(self) -> list[str]:
         self.client.meta.events.register("after-call.dynamodb", self.after)
