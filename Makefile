@@ -7,7 +7,7 @@ PORT ?= 8000
 STAGE ?= dev
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: run test bench package layer deploy secrets menu-push lint typecheck audit test-audit clean lock
+.PHONY: run test bench package layer deploy secrets menu-push lint typecheck audit test-audit clean lock models
 
 $(VENV)/.installed: requirements/runtime.txt requirements/dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -71,6 +71,11 @@ lint: $(VENV)/.installed
 
 typecheck: $(VENV)/.installed
 	$(VENV)/bin/mypy
+
+## models: the functions' AWS service descriptions (functions/common/models) from the pinned
+## botocore's, after `make lock` moves it or functions.common.aws.OPERATIONS changes
+models: $(VENV)/.installed
+	$(PY) -m scripts.service_models
 
 lock:
 	$(VENV)/bin/uv pip compile --python-version 3.11 requirements/runtime.in -o requirements/runtime.txt -q

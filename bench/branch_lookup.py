@@ -5,6 +5,10 @@ the hard case for a spatial index) and looked up from random points in the city,
 against moto. DynamoDB requests and items read are counted from botocore's after-call
 events on the clients the models use; latency is the median in-process time of
 `service.nearby(k=3)`. Goal: 10⁵ ÷ 10² ≤ 1.5 for requests, items and latency.
+
+Text search (a branch's name, as a customer types it) is measured alongside: requests and
+items per search, which read the search catalogue (one item per thousand branches) and the
+matches, never the table; its work grows with the catalogue's size, not the table's.
 """
 from __future__ import annotations
 
@@ -97,8 +101,13 @@ def measure(n: int, lookups: int, seed: int = 4) -> dict:
                 found = service.nearby(store, lat, lng, 3)
                 times.append(time.perf_counter() - started)
                 assert len(found) == 3
+        names = [f"基准{rng.randrange(n)}支行" for _ in range(10)]
+        with Counter() as searched:
+            for name in names:
+                assert service.search(store, service.parse(name))
     return {"n": n, "requests": counter.requests / lookups, "items": counter.items / lookups,
-            "p50_ms": statistics.median(times) * 1000, "load_s": load_s}
+            "p50_ms": statistics.median(times) * 1000, "load_s": load_s,
+            "search_requests": searched.requests / len(names), "search_items": searched.items / len(names)}
 
 
 def run(quick: bool = False) -> list[dict]:
@@ -117,6 +126,10 @@ def run(quick: bool = False) -> list[dict]:
              "goal": None, "ok": None},
             {"benchmark": NAME, "metric": f"load time, {label}", "value": r["load_s"], "unit": "s",
              "goal": None, "ok": None},
+            {"benchmark": NAME, "metric": f"requests per text search, {label}", "value": r["search_requests"],
+             "unit": "requests", "goal": None, "ok": None},
+            {"benchmark": NAME, "metric": f"items read per text search, {label}", "value": r["search_items"],
+             "unit": "items", "goal": None, "ok": None},
         ]
     small, large = results[0], results[-1]
     span = f"{large['n']:,} ÷ {small['n']:,}"

@@ -6,7 +6,9 @@ demo data); the Lambda Invoke API is served in this process (infra.local.gateway
 webhook it answers with a feature's reply at once, so the figure is the webhook's own; for the
 features it runs the real handlers, warm (booking asks branch lookup for nearby branches). The
 measured process imports the handler module the function's serverless.yml entry names and
-calls it as Lambda would, with the local stage's environment and secrets from the environment:
+calls it as Lambda would in an AWS stage: its own environment from serverless.yml (provider's
+and the function's, e.g. PII_CONTEXT_FEATURE and SECRETS), logging at INFO, and its secrets
+from their SSM parameters (in moto), not from the environment:
 
 - the webhook's first reply to "我的预约" (the claim, and in plain mode its nonce record, in
   one DynamoDB write; the Invoke; the stored reply), plain (a compatible account) and safe;
@@ -15,10 +17,13 @@ calls it as Lambda would, with the local stage's environment and secrets from th
   any function that writes to DynamoDB and invokes another.
 
 Fifteen rounds, every subject once a round in the same order (load changes hit them alike),
-after one untimed run each that compiles bytecode. The figure is the median.
+after one untimed run each that compiles bytecode; before each run the processes playing AWS
+collect their garbage (moto's collector, walking the demo data, would otherwise pause 100 ms
+or more in the middle of whichever function's run came next). The figure is the median.
 """
 from __future__ import annotations
 
+import gc
 import json
 import os
 import secrets
@@ -73,7 +78,7 @@ class Subject:
     module: str
     attribute: str
     event: Any  # a callable making a fresh event, or the event
-    env: dict[str, str]
+    env: dict[str, str]  # the function's environment
     expect: str  # what the answer must hold, so a refusal is not timed as a reply
 
     def run(self, env: dict[str, str]) -> float:
@@ -126,7 +131,33 @@ def _intent(name: str, **fields: str) -> dict:
     return Intent(kind="ask", openid=OPENID, name=name, **fields).to_dict()
 
 
-def subjects(cookie: str) -> list[Subject]:
+@dataclass
+class Bench:
+    env: dict[str, str]  # what any measured process sees: the process's own and AWS's endpoints
+    environments: dict[str, dict[str, str]]  # each function's own, by serverless.yml key
+    handlers: dict[str, str]  # serverless.yml key by handler ("functions/webhook/entry.handler")
+    cookie: str
+    moto: Any  # moto's server, in a process of its own
+    functions: Any  # the Lambda Invoke API here, running the features' handlers
+    answering: Any  # the Lambda Invoke API here, answering the webhook at once
+
+    def stop(self) -> None:
+        for service in (self.functions, self.answering, self.moto):
+            service.stop()
+
+    def settle(self) -> None:
+        """Collect the garbage of the processes that play AWS before a measurement, so that
+        their collectors' pauses (100 ms and more in moto's server, full of the demo data)
+        fall between measurements instead of into one function's figure."""
+        gc.collect()
+        self.moto.collect()
+
+    def environment(self, module: str, attribute: str) -> dict[str, str]:
+        """The environment of the function whose handler is `module.attribute`."""
+        return dict(self.environments[self.handlers[f"{module.replace('.', '/')}.{attribute}"]])
+
+
+def subjects(bench: Bench) -> list[Subject]:
     from functions.common import intents
 
     pages = {"branch_lookup": "/branches/view/HS01", "booking": "/booking", "loan_apply": "/loans/apply",
@@ -135,22 +166,25 @@ def subjects(cookie: str) -> list[Subject]:
             "loan_apply": _intent(intents.LOAN_MINE), "notify": _intent(intents.BILLS_SHOW)}
     expected = {"branch_lookup": "鄞州", "booking": "/booking", "loan_apply": "/loans/apply",
                 "notify": "/notify/bind"}
-    out = [Subject(f"webhook, {mode} mode (\"我的预约\")", "functions.webhook.app", "app",
-                   lambda mode=mode: _webhook_event(mode), {"WECHAT_MESSAGE_MODE": account}, "200")
+    webhook = bench.environment("functions.webhook.entry", "handler")
+    out = [Subject(f"webhook, {mode} mode (\"我的预约\")", "functions.webhook.entry", "handler",
+                   lambda mode=mode: _webhook_event(mode), {**webhook, "WECHAT_MESSAGE_MODE": account}, "200")
            for mode, account in (("plain", "compatible"), ("safe", "safe"))]
     for feature in pages:
-        out.append(Subject(f"{feature}, intent {asks[feature]['name']}", f"functions.{feature}.replies", "intent",
-                           asks[feature], {}, expected[feature]))
+        module = f"functions.{feature}.replies"
+        out.append(Subject(f"{feature}, intent {asks[feature]['name']}", module, "intent",
+                           asks[feature], bench.environment(module, "intent"), expected[feature]))
     for feature, path in pages.items():
-        out.append(Subject(f"{feature}, page {path}", f"functions.{feature}.app", "app",
-                           _page_event(path, cookie), {}, '"statusCode": 200'))
+        module = f"functions.{feature}.app"
+        out.append(Subject(f"{feature}, page {path}", module, "app",
+                           _page_event(path, bench.cookie), bench.environment(module, "app"), '"statusCode": 200'))
     return out
 
 
-def _stack() -> tuple[dict[str, str], Any, Any, Any, str]:
-    """moto's server (another process) with every table and the demo data, and the Lambda
-    Invoke API here (one answering at once for the webhook, one running the handlers).
-    Returns the functions' environment, the three services and a session cookie."""
+def _stack() -> Bench:
+    """moto's server (another process) with every table, the secrets' parameters and the demo
+    data, and the Lambda Invoke API here (one answering at once for the webhook, one running
+    the handlers); a session cookie for the pages."""
     from bench.notify import Service, serve_aws
     from functions.common import aws, config, session
     from infra.local import resources, slsconfig
@@ -163,12 +197,17 @@ def _stack() -> tuple[dict[str, str], Any, Any, Any, str]:
 
     stack = slsconfig.load("local")
     moto = Service(serve_aws)
-    os.environ.update({"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench", "AWS_REGION": "cn-north-1",
-                       "AWS_DEFAULT_REGION": "cn-north-1", "AWS_ENDPOINT_URL": moto.url})
-    for key in ("AWS_PROFILE", "AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL_LAMBDA"):
-        os.environ.pop(key, None)
-    os.environ.update(resources.local_environment(stack, resources.create_all(stack)))
-    os.environ["LOG_LEVEL"] = "WARNING"  # the demo data loads quietly; the measured processes log at INFO
+    outside = {k: v for k, v in os.environ.items()
+               if k not in ("PYTHONDONTWRITEBYTECODE", "AWS_PROFILE", *config.SECRET_NAMES)
+               and not k.startswith("AWS_ENDPOINT_URL")}
+    aws_env = {"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench", "AWS_REGION": "cn-north-1",
+               "AWS_DEFAULT_REGION": "cn-north-1", "AWS_ENDPOINT_URL": moto.url}
+    os.environ.clear()
+    os.environ.update({**outside, **aws_env})
+    refs = resources.create_all(stack)
+    os.environ.update(resources.local_environment(stack, refs))
+    resources.put_secrets(dict(os.environ))
+    os.environ["LOG_LEVEL"] = "WARNING"  # the demo data loads quietly
     functions, answering = InvokeEndpoint(Lambdas(stack)), InvokeEndpoint(Answering(stack))
     os.environ["AWS_ENDPOINT_URL_LAMBDA"] = functions.url
     config.reset()
@@ -178,20 +217,24 @@ def _stack() -> tuple[dict[str, str], Any, Any, Any, str]:
     for demo in (branch_lookup, booking, loan_apply, notify):
         demo.load()
     cookie = f"{session.COOKIE}={session.start(OPENID).cookie_value}"
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONDONTWRITEBYTECODE", "AWS_ENDPOINT_URL_LAMBDA")}
-    env.update({"PYTHONPATH": str(ROOT), "AWS_ENDPOINT_URL_LAMBDA": functions.url, "LOG_LEVEL": "INFO"})
-    return env, moto, functions, answering, cookie
+    env = {**outside, **aws_env, "PYTHONPATH": str(ROOT), "AWS_ENDPOINT_URL_LAMBDA": functions.url}
+    # as a deployed stage runs: an AWS stage (secrets from SSM), logging at the deployed level
+    deployed = {"STAGE": "bench", "LOG_LEVEL": "INFO"}
+    environments = {key: {**resources.function_environment(stack, refs, key), **deployed} for key in stack.functions}
+    handlers = {function.handler: key for key, function in stack.functions.items()}
+    return Bench(env, environments, handlers, cookie, moto, functions, answering)
 
 
 def run(quick: bool = False) -> list[dict]:
     saved = dict(os.environ)
-    moto = functions = answering = None
+    bench = None
     try:
-        env, moto, functions, answering, cookie = _stack()
-        cases = subjects(cookie)
+        bench = _stack()
+        env = bench.env
+        cases = subjects(bench)
         for case in cases:
-            if case.module == "functions.webhook.app":
-                case.env["AWS_ENDPOINT_URL_LAMBDA"] = answering.url
+            if case.module == "functions.webhook.entry":
+                case.env["AWS_ENDPOINT_URL_LAMBDA"] = bench.answering.url
         rounds = 5 if quick else 15
         _seconds(BASELINE, env)
         _seconds(FLOOR, env)
@@ -204,6 +247,7 @@ def run(quick: bool = False) -> list[dict]:
             baseline.append(_seconds(BASELINE, env))
             floor.append(_seconds(FLOOR, env))
             for case in cases:
+                bench.settle()
                 timings[case.label].append(case.run(env))
         boto3_s = statistics.median(baseline)
         rows = [_row(f"first reply, `import boto3` (baseline, median of {rounds})", boto3_s * 1000, "ms"),
@@ -214,9 +258,8 @@ def run(quick: bool = False) -> list[dict]:
             rows.append(_row(f"first reply, {case.label} / boto3", ratio, "×", f"≤ {GOAL}", ratio <= GOAL))
         return rows
     finally:
-        for service in (functions, answering, moto):
-            if service is not None:
-                service.stop()
+        if bench is not None:
+            bench.stop()
         os.environ.clear()
         os.environ.update(saved)
         from functions.common import aws, config

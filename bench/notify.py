@@ -34,6 +34,7 @@ waves of WAVE events, timing only the consuming. All apply equally to the one-by
 """
 from __future__ import annotations
 
+import gc
 import json
 import os
 import statistics
@@ -175,13 +176,17 @@ def _serve_wechat(conn, appid: str, secret: str) -> None:
 
 def _answer(conn, first: str, consume: Callable[[], Any] | None = None) -> None:
     """Tell the run where the service is (or that it is ready). Then, asked to "consume",
-    consume and answer what that returns; asked anything else, answer the CPU time spent so
-    far."""
+    consume and answer what that returns; asked to "collect", collect its garbage (so that
+    a collector's pause lands between measurements, not in one) and answer when done; asked
+    anything else, answer the CPU time spent so far."""
     conn.send(first)
     try:
         while command := conn.recv():
             if command == "consume" and consume is not None:
                 conn.send(consume())
+            elif command == "collect":
+                gc.collect()
+                conn.send(time.process_time())
             else:
                 conn.send(time.process_time())
     except EOFError:
@@ -205,6 +210,11 @@ class Service:
     def cpu(self) -> float:
         self.conn.send(True)
         return self.conn.recv()
+
+    def collect(self) -> None:
+        """Have the service collect its garbage now."""
+        self.conn.send("collect")
+        self.conn.recv()
 
     def stop(self) -> None:
         self.conn.close()

@@ -1,4 +1,4 @@
-"""webhook: CPU per message against bare wechatpy, AWS calls per message, cold imports.
+"""webhook: CPU per message against bare wechatpy, AWS calls per message.
 
 - CPU: the webhook's whole path for a message (verify, decrypt, parse, de-duplicate,
   route, intent round trip, render, encrypt), divided by a bare endpoint written directly
@@ -13,8 +13,10 @@
   write the nonce record with the claim (a transaction). CPU time counts every thread.
 - AWS calls per message, first delivery and retries, counted with a botocore event hook:
   DynamoDB in moto, the Lambda Invoke API served on 127.0.0.1 with a canned reply.
-- Cold import of every handler module in serverless.yml, each in a fresh interpreter,
-  divided by `import boto3` measured the same way in the same run.
+
+Cold starts are bench/cold_start.py's: a fresh process's first reply, every import and
+client it needs included. (Importing a handler module alone measured what a module defers
+to its first call as free; those rows are retired.)
 """
 from __future__ import annotations
 
@@ -22,7 +24,6 @@ import json
 import os
 import secrets
 import statistics
-import subprocess
 import sys
 import time
 from collections import Counter
@@ -267,35 +268,6 @@ def aws_call_rows() -> list[dict]:
     return rows
 
 
-def _import_seconds(module: str, env: dict[str, str]) -> float:
-    code = (f"import time; t = time.perf_counter(); import importlib; importlib.import_module({module!r}); "
-            "print(time.perf_counter() - t)")
-    argv = [sys.executable, "-c", code]  # our own interpreter and a module name from serverless.yml
-    out = subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True, check=True, timeout=120)  # noqa: S603
-    return float(out.stdout.strip().splitlines()[-1])
-
-
-def import_rows(quick: bool) -> list[dict]:
-    from infra.local import slsconfig
-
-    env = {**os.environ, **_environment(), "PYTHONPATH": str(ROOT)}
-    env.pop("PYTHONDONTWRITEBYTECODE", None)
-    modules = sorted({f.module for f in slsconfig.load("local").functions.values()})
-    repeats = 3 if quick else 7
-    for module in ["boto3", *modules]:  # compile bytecode once, outside the measurement
-        _import_seconds(module, env)
-    timings: dict[str, list[float]] = {m: [] for m in ["boto3", *modules]}
-    for _ in range(repeats):  # interleaved, so load changes hit every module alike
-        for module in timings:
-            timings[module].append(_import_seconds(module, env))
-    baseline = statistics.median(timings["boto3"])
-    rows = [_row("cold import, `import boto3` (baseline)", baseline * 1000, "ms")]
-    for module in modules:
-        ratio = statistics.median(timings[module]) / baseline
-        rows.append(_row(f"cold import, {module} / boto3", ratio, "×", "≤ 1.2", ratio <= 1.2))
-    return rows
-
-
 def _row(metric: str, value: float, unit: str, goal: str | None = None, ok: bool | None = None) -> dict:
     return {"benchmark": NAME, "metric": metric, "value": round(value, 3), "unit": unit, "goal": goal, "ok": ok}
 
@@ -307,7 +279,7 @@ def run(quick: bool = False) -> list[dict]:
         from functions.common import config
 
         config.reset()
-        return cpu_rows(quick) + aws_call_rows() + import_rows(quick)
+        return cpu_rows(quick) + aws_call_rows()
     finally:
         os.environ.clear()
         os.environ.update(saved)

@@ -53,12 +53,13 @@ def nearest(found: list[Found], base_url: str, at: datetime | None = None, what:
     return fit(head, items, "点击网点名称查看营业时间和导航。")
 
 
-def matches(branches: list[dict[str, Any]], base_url: str, q: str, at: datetime | None = None) -> str:
-    items = [_item(i, b, base_url, at, None) for i, b in enumerate(branches[:LIST_SIZE], 1)]
+def matches(shown: list[dict[str, Any]], total: int, base_url: str, q: str, at: datetime | None = None) -> str:
+    """The first LIST_SIZE of `total` matches, and a link to them all."""
+    items = [_item(i, b, base_url, at, None) for i, b in enumerate(shown[:LIST_SIZE], 1)]
     tail = ""
-    if len(branches) > LIST_SIZE:
-        tail = "查看全部：" + _link(service.list_url(base_url, q), f"共{len(branches)}个网点")
-    return fit(f"为您找到{len(branches)}个网点：", items, tail)
+    if total > LIST_SIZE:
+        tail = "查看全部：" + _link(service.list_url(base_url, q), f"共{total}个网点")
+    return fit(f"为您找到{total}个网点：", items, tail)
 
 
 def none_near(hotline: str, cap_m: float, what: str | None = None) -> str:
@@ -102,9 +103,10 @@ def _search(intent: Intent) -> Reply:
     what = intent.service or query.service
     if not (query.terms or query.district):
         return _near_user(intent.openid, what) if what else Reply.nothing()
-    found = service.search(store, replace(query, service=what))
-    if found:
-        return Reply.say(matches(found, _base(), intent.query.strip()))
+    listed = service.matching(store, replace(query, service=what))
+    if listed:  # only those the reply shows are read whole
+        shown = store.get([b["id"] for b in listed[:LIST_SIZE]])
+        return Reply.say(matches(shown, len(listed), _base(), intent.query.strip()))
     # a place we do not know: the webhook sends its help text
     return Reply.nothing() if query.terms else Reply.say(none_found(intent.query.strip(),
                                                                     config.settings().hotline))

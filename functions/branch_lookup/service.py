@@ -139,7 +139,7 @@ def opening_week(branch: dict[str, Any], at: datetime | None = None) -> list[dic
 class Repo(Protocol):
     def cell_entries(self, cells: list[str]) -> list[Entry]: ...
     def get(self, ids: list[str]) -> list[dict[str, Any]]: ...
-    def all_branches(self) -> list[dict[str, Any]]: ...
+    def catalogue(self) -> list[dict[str, Any]]: ...
 
 
 @dataclass(frozen=True)
@@ -216,11 +216,11 @@ def parse(text: str) -> TextQuery:
     return TextQuery(district, service, terms)
 
 
-def search(repo: Repo, query: TextQuery) -> list[dict[str, Any]]:
-    """Branches matching a parsed text: every term in the name or address, in the district,
-    offering the service."""
+def matching(repo: Repo, query: TextQuery) -> list[dict[str, Any]]:
+    """The catalogue's entries for a parsed text, in the order they are shown: every term in
+    the name or address, in the district, offering the service."""
     out = []
-    for branch in repo.all_branches():
+    for branch in repo.catalogue():
         haystack = f"{branch['name']} {branch['address']} {branch['district']} {branch['city']}"
         if query.district and branch["district"] != query.district:
             continue
@@ -229,6 +229,11 @@ def search(repo: Repo, query: TextQuery) -> list[dict[str, Any]]:
         if all(term.upper() in haystack.upper() for term in query.terms):
             out.append(branch)
     return sorted(out, key=lambda b: (b["district"], b["kind"] != "branch", b["id"]))
+
+
+def search(repo: Repo, query: TextQuery) -> list[dict[str, Any]]:
+    """The branches matching a parsed text, read whole."""
+    return repo.get([b["id"] for b in matching(repo, query)])
 
 
 def _flag(value: str | None, name: str, v: Validator) -> bool | None:

@@ -1,10 +1,15 @@
-"""Branch records, the cell buckets of the spatial index, and users' last locations.
+"""Branch records, the cell buckets of the spatial index, the search catalogue, and users'
+last locations.
 
-One table holds both branches (`id` = branch id) and cell buckets (`id` = "cell#<geohash>",
-a string set of encoded entries; see spatial.py). A nearest lookup is one BatchGetItem per
-index level plus one for the branches it returns, whatever the table's size. Writes go
-through `save_all`, which updates buckets before branch records, so an interrupted run
-leaves nothing a re-run does not repair.
+One table holds branches (`id` = branch id), cell buckets (`id` = "cell#<geohash>", a string
+set of encoded entries; see spatial.py) and the search catalogue (`id` = "search#<n>": the
+searchable fields of up to CATALOGUE_SHARD_BRANCHES branches each; shard 0 says how many
+there are). A nearest lookup is one BatchGetItem per index level plus one for the branches
+it returns, whatever the table's size; a text search reads the catalogue (one GetItem for
+the bank's few hundred branches) and the branches it matches, where a Scan would walk every
+cell bucket too. Writes go through `save_all`, which updates buckets and the catalogue
+before branch records (a branch record remembers its shard), so an interrupted run leaves
+nothing a re-run does not repair.
 """
 from __future__ import annotations
 
@@ -26,6 +31,10 @@ from functions.common import dynamo
 from functions.common.dynamo import Model, TTLAttribute, table_meta
 
 CELL_PREFIX = "cell#"
+CATALOGUE_PREFIX = "search#"
+# ~150 bytes of searchable fields a branch: a shard stays well under DynamoDB's 400 KB item
+CATALOGUE_SHARD_BRANCHES = 1000
+SEARCH_FIELDS = ("name", "kind", "address", "district", "city", "services")
 LOCATION_TTL_S = 24 * 3600
 PUBLIC_FIELDS = ("id", "name", "kind", "address", "district", "city", "phone", "lat", "lng", "services",
                  "bookable", "hours", "exceptions")
@@ -47,6 +56,7 @@ class BranchRecord(Model):
     hours = JSONAttribute(default=dict)
     exceptions = JSONAttribute(default=list)
     entry = UnicodeAttribute()  # as listed in the cell buckets, to unlist it when it changes
+    shard = NumberAttribute(null=True)  # the catalogue shard that lists it
 
     def as_dict(self) -> dict[str, Any]:
         out = {name: getattr(self, name) for name in PUBLIC_FIELDS}
@@ -61,6 +71,17 @@ class CellRecord(Model):
     members = UnicodeSetAttribute(null=True)
 
 
+class CatalogueRecord(Model):
+    Meta = table_meta("branches")
+    id = UnicodeAttribute(hash_key=True)
+    branches = JSONAttribute(default=dict)  # {branch id: [its SEARCH_FIELDS]}
+    shards = NumberAttribute(null=True)  # on shard 0: how many there are
+
+
+def _shard_key(n: int) -> str:
+    return f"{CATALOGUE_PREFIX}{n}"
+
+
 class UserLocation(Model):
     Meta = table_meta("user_locations")
     openid = UnicodeAttribute(hash_key=True)
@@ -71,7 +92,7 @@ class UserLocation(Model):
 
 def get(ids: Iterable[str]) -> list[dict[str, Any]]:
     """Branches by id, in the order asked; unknown ids are skipped."""
-    wanted = list(dict.fromkeys(i for i in ids if i and not i.startswith(CELL_PREFIX)))
+    wanted = list(dict.fromkeys(i for i in ids if i and "#" not in i))  # no bucket, no catalogue
     if not wanted:
         return []
     found = {r.id: r.as_dict() for r in BranchRecord.batch_get(wanted)}
@@ -83,9 +104,16 @@ def get_one(branch_id: str) -> dict[str, Any] | None:
     return found[0] if found else None
 
 
-def all_branches() -> list[dict[str, Any]]:
-    """Every branch (text search; the bank has a few hundred at most)."""
-    return [r.as_dict() for r in BranchRecord.scan(BranchRecord.kind.exists())]
+def catalogue() -> list[dict[str, Any]]:
+    """Every branch's searchable fields (SEARCH_FIELDS and its id), as save_all listed them."""
+    try:
+        head = CatalogueRecord.get(_shard_key(0))
+    except CatalogueRecord.DoesNotExist:
+        return []
+    more = [_shard_key(n) for n in range(1, int(head.shards or 1))]
+    shards = [head, *(CatalogueRecord.batch_get(more) if more else [])]
+    return [{"id": branch_id, **dict(zip(SEARCH_FIELDS, fields, strict=True))}
+            for shard in shards for branch_id, fields in shard.branches.items()]
 
 
 def cell_entries(cells: list[str]) -> list[Entry]:
@@ -105,11 +133,11 @@ def save_all(branches: list[dict[str, Any]]) -> int:
     by_id = {b["id"]: b for b in branches}
     if not by_id:
         return 0
-    old = {r.id: r.entry for r in BranchRecord.batch_get(list(by_id), attributes_to_get=["id", "entry"])}
+    old = {r.id: r for r in BranchRecord.batch_get(list(by_id), attributes_to_get=["id", "entry", "shard"])}
     adds: dict[str, set[str]] = defaultdict(set)
     removes: dict[str, set[str]] = defaultdict(set)
     for branch_id, branch in by_id.items():
-        new_entry, old_entry = Entry.of(branch).encode(), old.get(branch_id)
+        new_entry, old_entry = Entry.of(branch).encode(), old[branch_id].entry if branch_id in old else None
         if new_entry == old_entry:
             continue
         if old_entry:
@@ -127,11 +155,39 @@ def save_all(branches: list[dict[str, Any]]) -> int:
                 batch.save(CellRecord(CELL_PREFIX + cell, members=members))
             else:
                 batch.delete(CellRecord(CELL_PREFIX + cell))
+    shards = _list(by_id, {branch_id: record.shard for branch_id, record in old.items()})
     with BranchRecord.batch_write() as batch:
         for branch in by_id.values():
             fields = {name: branch[name] for name in PUBLIC_FIELDS if name != "id"}
-            batch.save(BranchRecord(branch["id"], entry=Entry.of(branch).encode(), **fields))
+            batch.save(BranchRecord(branch["id"], entry=Entry.of(branch).encode(), shard=shards[branch["id"]],
+                                    **fields))
     return len(by_id)
+
+
+def _list(by_id: dict[str, dict[str, Any]], listed: dict[str, Any]) -> dict[str, int]:
+    """List the branches in the search catalogue: each in the shard that lists it already,
+    a new one in the last shard with room. Returns {branch id: shard}."""
+    try:
+        count = int(CatalogueRecord.get(_shard_key(0)).shards or 1)
+    except CatalogueRecord.DoesNotExist:
+        count = 1
+    found = {r.id: r for r in CatalogueRecord.batch_get([_shard_key(n) for n in range(count)])}
+    shards = [found.get(_shard_key(n)) or CatalogueRecord(_shard_key(n), branches={}) for n in range(count)]
+    placed = {}
+    for branch_id, branch in by_id.items():
+        n = listed.get(branch_id)
+        if n is None or int(n) >= len(shards):
+            if len(shards[-1].branches) >= CATALOGUE_SHARD_BRANCHES:
+                shards.append(CatalogueRecord(_shard_key(len(shards)), branches={}))
+            n = len(shards) - 1
+        shards[int(n)].branches[branch_id] = [branch[name] for name in SEARCH_FIELDS]
+        placed[branch_id] = int(n)
+    shards[0].shards = len(shards)
+    touched = set(placed.values()) | {0}
+    with CatalogueRecord.batch_write() as batch:
+        for n in sorted(touched):
+            batch.save(shards[n])
+    return placed
 
 
 def save_location(openid: str, lat: float, lng: float) -> None:

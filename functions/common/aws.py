@@ -6,23 +6,36 @@ sets; tests call `reset()` when they start a fresh moto."""
 from __future__ import annotations
 
 import json
+import os
 from functools import cache
 from typing import Any
 
 from functions.common import config
 
-# The AWS services the functions call. botocore lists every service it ships (some 400
-# directories, one stat at a time) before it loads a model, once per model type: about 20 ms
-# of every cold start that makes a client.
-SERVICES = ("dynamodb", "kms", "lambda", "sns", "sqs", "ssm")
+# The AWS operations the functions call, by service. A client's model is the larger part of
+# making it (botocore parses the whole service description: SSM's alone is ~1.5 MB of JSON,
+# 30 ms); the functions ship descriptions of these operations only (models/, written from
+# botocore's own by scripts/service_models.py), found before botocore's. And botocore lists
+# every service it ships (some 400 directories, one stat at a time) before it loads a model,
+# once per model type: the loader below knows these services without listing the others.
+OPERATIONS = {
+    "dynamodb": ("BatchGetItem", "BatchWriteItem", "DeleteItem", "GetItem", "PutItem", "Query", "Scan",
+                 "TransactWriteItems", "UpdateItem"),
+    "kms": ("Decrypt", "GenerateDataKey"),
+    "lambda": ("Invoke",),
+    "sns": ("Publish",),
+    "sqs": ("ChangeMessageVisibility", "GetQueueAttributes", "GetQueueUrl", "SendMessage"),
+    "ssm": ("GetParameters",),
+}
+SERVICES = tuple(OPERATIONS)
+MODELS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "models")
 
 
 @cache
 def session() -> Any:
     """The container's botocore session (models and credentials loaded once), whose model
-    loader knows the services above without listing the others."""
-    import os
-
+    loader reads the functions' own service descriptions and knows the services above
+    without listing the others."""
     from botocore.exceptions import DataNotFoundError
     from botocore.loaders import Loader
     from botocore.session import get_session
@@ -40,7 +53,8 @@ def session() -> Any:
 
     made = get_session()
     data_path = made.get_config_variable("data_path")
-    made.register_component("data_loader", Models(extra_search_paths=data_path.split(os.pathsep) if data_path else []))
+    made.register_component("data_loader", Models(extra_search_paths=[MODELS, *(data_path.split(os.pathsep)
+                                                                                 if data_path else [])]))
     return made
 
 

@@ -2,9 +2,13 @@
 
 Secrets (WeChat token, AES key, app secret, session and hashing keys, staff key) come from
 the environment when set (the local stack, tests) and otherwise each from its own
-SecureString parameter in SSM Parameter Store, `<SECRETS_PATH>/<NAME>`, read when first
-needed and cached by Powertools. A function's role may read only the parameters of the
-secrets its code uses (infra/iam), so no function holds another's secrets.
+SecureString parameter in SSM Parameter Store, `<SECRETS_PATH>/<NAME>`. A function's role may
+read only the parameters of the secrets its code uses (infra/iam), which its environment
+names (`SECRETS`), so no function holds another's secrets. The first secret a container
+needs fetches all of them in one GetParameters call, through the container's botocore
+session (Powertools' parameters utility would import boto3 and make a session of its own:
+about half of `import boto3` again on a cold start), kept five minutes so that a rotated
+value reaches warm containers.
 """
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ import os
 from dataclasses import dataclass, field
 from datetime import time
 from functools import lru_cache
+from time import monotonic
 
 SECRET_NAMES = (
     "WECHAT_TOKEN",
@@ -26,6 +31,9 @@ LOCAL_STAGES = ("local", "test")
 DEFAULT_STAGE = "local"
 
 TEMPLATE_PREFIX = "NOTIFY_TEMPLATE_"
+SECRETS_MAX_AGE_S = 300
+# {SECRETS_PATH: (monotonic time fetched, {name: value})}
+_fetched: dict[str, tuple[float, dict[str, str]]] = {}
 
 
 @dataclass(frozen=True)
@@ -108,14 +116,28 @@ def secret(name: str) -> str:
     value = os.environ.get(name)
     path = os.environ.get("SECRETS_PATH")
     if not value and path and settings().is_aws:
-        from aws_lambda_powertools.utilities import parameters
-
-        value = parameters.get_parameter(f"{path}/{name}", decrypt=True, max_age=300)
+        value = _stored_secrets(path, name)
     if not value:
         raise RuntimeError(f"secret {name} is not configured")
     return value
 
 
+def _stored_secrets(path: str, name: str) -> str | None:
+    """`name` from the parameters of every secret this function reads, fetched together."""
+    names = os.environ.get("SECRETS", "").split()
+    if name not in names:
+        raise RuntimeError(f"secret {name} is not among this function's SECRETS ({' '.join(names) or 'none'})")
+    fetched = _fetched.get(path)
+    if fetched is None or monotonic() - fetched[0] >= SECRETS_MAX_AGE_S or name not in fetched[1]:
+        from functions.common import aws
+
+        answer = aws.client("ssm").get_parameters(Names=[f"{path}/{n}" for n in names], WithDecryption=True)
+        fetched = (monotonic(), {p["Name"].rsplit("/", 1)[1]: p["Value"] for p in answer["Parameters"]})
+        _fetched[path] = fetched
+    return fetched[1].get(name)
+
+
 def reset() -> None:
-    """Forget cached settings (tests change the environment between cases)."""
+    """Forget cached settings and secrets (tests change the environment between cases)."""
     settings.cache_clear()
+    _fetched.clear()

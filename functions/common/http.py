@@ -10,7 +10,6 @@ import functools
 import hmac
 import json
 from typing import Any
-from urllib.parse import urlsplit
 
 from chalice import Chalice, Response
 
@@ -24,68 +23,10 @@ from functions.common.errors import (
     ValidationFailed,
     Validator,
 )
+from functions.common.headers import secure
 from functions.common.log import get_logger
 
 logger = get_logger()
-
-# WeChat's JS-SDK (jweixin), by name: the only scripts pages load from elsewhere.
-JS_SDK_HOSTS = ("https://res.wx.qq.com", "https://res2.wx.qq.com")
-HSTS = "max-age=31536000; includeSubDomains"
-
-
-@functools.lru_cache(maxsize=4)
-def security_headers(settings: config.Settings, page: bool) -> dict[str, str]:
-    """The headers of every answer, pages (`page`) or anything else (JSON, redirects, WeChat's
-    XML). Pages run only the inline scripts and styles of the templates this function ships
-    (by hash, computed once from the template files, never from what a response contains),
-    the JS-SDK and WeUI's stylesheet; nothing may frame them in AWS (the local stack's
-    simulator frames them from the stack's own origin)."""
-    from functions.common import pages
-
-    ancestors = "'none'" if settings.is_aws else "'self'"
-    if page:
-        scripts, styles = pages.inline_hashes()
-        policy = "; ".join((
-            "default-src 'none'",
-            f"script-src {' '.join(scripts + JS_SDK_HOSTS)}",
-            f"style-src {' '.join((_origin(pages.weui_css()),) + styles)}",
-            "img-src 'self' data:",
-            "connect-src 'self'",
-            # a form whose session ended is sent on to WeChat's login
-            f"form-action 'self' {_origin(settings.wechat_open_base)}",
-            "base-uri 'none'",
-            f"frame-ancestors {ancestors}",
-        ))
-    else:
-        policy = f"default-src 'none'; frame-ancestors {ancestors}"
-    headers = {
-        "Content-Security-Policy": policy,
-        "X-Content-Type-Options": "nosniff",
-        "Referrer-Policy": "same-origin",
-        "X-Frame-Options": "DENY" if settings.is_aws else "SAMEORIGIN",
-        "Cache-Control": "no-store",
-    }
-    if settings.is_aws:
-        headers["Strict-Transport-Security"] = HSTS
-    return headers
-
-
-def _origin(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}"
-
-
-def secure(response: dict) -> dict:
-    """A Lambda proxy response with the security headers it does not set itself."""
-    headers = response.get("headers") or {}
-    multi = response.get("multiValueHeaders") or {}
-    ctype = str(headers.get("Content-Type") or headers.get("content-type") or "")
-    for name, value in security_headers(config.settings(), ctype.startswith("text/html")).items():
-        if name not in headers and name not in multi:
-            headers[name] = value
-    response["headers"] = headers
-    return response
-
 
 class LoginRequired(ApiError):
     def __init__(self, return_to: str):
@@ -161,14 +102,8 @@ class FeatureApp(Chalice):
                 no_session_yet = session.use(None)  # a warm container's last request is gone
                 try:
                     return view(*args, **kw)
-                except ApiError as error:
-                    return error_response(error, self.current_request.path)
                 except Exception as error:  # noqa: BLE001 - last line of defence
-                    if _is_aws_unavailable(error):
-                        logger.warning("aws unavailable", extra={"error": type(error).__name__})
-                        return error_response(ServiceUnavailable(), self.current_request.path)
-                    logger.exception("unhandled error")
-                    return error_response(ApiError(500, "internal", "系统错误，请稍后再试"), self.current_request.path)
+                    return failure_response(error, self.current_request.path)
                 finally:
                     session.restore(no_session_yet)
 
@@ -176,6 +111,18 @@ class FeatureApp(Chalice):
             return view
 
         return decorator
+
+
+def failure_response(error: Exception, path: str) -> Response:
+    """The answer to a view that raised: an ApiError as itself, DynamoDB throttling and AWS
+    outages a clean 503, anything else a 500 that shows nothing of the cause."""
+    if isinstance(error, ApiError):
+        return error_response(error, path)
+    if _is_aws_unavailable(error):
+        logger.warning("aws unavailable", extra={"error": type(error).__name__})
+        return error_response(ServiceUnavailable(), path)
+    logger.exception("unhandled error")
+    return error_response(ApiError(500, "internal", "系统错误，请稍后再试"), path)
 
 
 def _is_aws_unavailable(error: BaseException) -> bool:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hmac
 import secrets
-from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any
 
@@ -170,6 +169,8 @@ def flush_pending(limit: int = FLUSH_LIMIT) -> dict[str, int]:
 
 
 def _run(batch: list[dict[str, Any]], parked: list[store.Pending] | None = None) -> dict[str, int]:
+    from concurrent.futures import ThreadPoolExecutor  # the schedules' only: not on an intent's or a page's path
+
     counts: dict[str, int] = {}
     with ThreadPoolExecutor(max_workers=WORKERS) as pool:
         for outcome in pool.map(_one, batch, parked or [None] * len(batch)):

@@ -120,6 +120,20 @@ def local_environment(config: ServerlessConfig, refs: dict) -> dict[str, str]:
     return env
 
 
+def put_secrets(environment: dict[str, str], session: boto3.session.Session | None = None) -> None:
+    """The stage's secrets as the SecureString parameters AWS would read, one per secret
+    (locally the environment wins, but the parameters are there for whatever reads them)."""
+    from functions.common.config import SECRET_NAMES
+
+    path = environment.get("SECRETS_PATH")
+    if path:
+        ssm = (session or boto3.session.Session()).client("ssm")
+        for name in SECRET_NAMES:
+            if name in environment:
+                ssm.put_parameter(Name=f"{path}/{name}", Value=environment[name], Type="SecureString",
+                                  Overwrite=True)
+
+
 def serialize_requests() -> None:
     """Make moto's DynamoDB and SQS apply each request atomically, as the services do.
     moto checks a ConditionExpression and writes without a lock, so two threads (or two

@@ -115,7 +115,7 @@ class LocalStack:
             if self.environment.get(clock.SETTING):
                 clock.start_from(self.environment)
             _forget_cached_clients()
-            self._put_secrets_parameter()
+            resources.put_secrets(self.environment, self._session)
             self._app = self._build_app()
             self._serving = threading.Thread(target=self._server.serve_forever, name="gateway", daemon=True)
             self._serving.start()
@@ -292,19 +292,6 @@ class LocalStack:
                 env[clock.SETTING] = self._saved_env[clock.SETTING]
         env.update(self.overrides)
         return env
-
-    def _put_secrets_parameter(self) -> None:
-        """The stage's secrets as the SecureString parameters AWS would read, one per secret
-        (locally the environment wins, but the parameters are there for whatever reads them)."""
-        from functions.common.config import SECRET_NAMES
-
-        path = self.environment.get("SECRETS_PATH")
-        if path:
-            ssm = self._session.client("ssm")
-            for name in SECRET_NAMES:
-                if name in self.environment:
-                    ssm.put_parameter(Name=f"{path}/{name}", Value=self.environment[name], Type="SecureString",
-                                      Overwrite=True)
 
     def _build_app(self):
         from werkzeug.middleware.dispatcher import DispatcherMiddleware

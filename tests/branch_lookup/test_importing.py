@@ -94,7 +94,7 @@ def test_cli_imports_and_upserts_by_id(aws, tmp_path):
     renamed = GOOD.replace("甬城银行测试支行", "甬城银行新名字支行")
     assert invoke(tmp_path, HEADER + renamed).exit_code == 0
     assert [b["name"] for b in store.get(["NB901", "NB902"])] == ["甬城银行新名字支行", "甬城银行测试支行"]
-    assert len(store.all_branches()) == 2
+    assert len(store.catalogue()) == 2
 
 
 def test_cli_writes_nothing_when_a_row_is_rejected(aws, tmp_path):
@@ -104,16 +104,16 @@ def test_cli_writes_nothing_when_a_row_is_rejected(aws, tmp_path):
     result = invoke(tmp_path, HEADER + GOOD + bad)
     assert result.exit_code == 1
     assert "NB903" in result.output and "lat" in result.output and "未写入任何数据" in result.output
-    assert store.all_branches() == []
+    assert store.catalogue() == []
     result = invoke(tmp_path, HEADER + GOOD + bad, "--skip-invalid")
-    assert result.exit_code == 0 and [b["id"] for b in store.all_branches()] == ["NB901"]
+    assert result.exit_code == 0 and [b["id"] for b in store.catalogue()] == ["NB901"]
 
 
 def test_cli_dry_run_and_bad_flag(aws, tmp_path):
     from functions.branch_lookup import store
 
     assert invoke(tmp_path, HEADER + GOOD, "--dry-run").exit_code == 0
-    assert store.all_branches() == []
+    assert store.catalogue() == []
     assert invoke(tmp_path, HEADER + GOOD, "--datum", "utm").exit_code != 0
 
 

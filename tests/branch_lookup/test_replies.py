@@ -182,3 +182,19 @@ def test_every_location_reply_fits_wechat(demo, lat, lng):
 def test_other_intents_get_no_reply(demo):
     assert ask(name=intents.BOOKING_BOOK) == NONE
     assert ask("unsubscribe") == NONE
+
+
+
+def test_a_search_reply_reads_whole_only_the_branches_it_shows(demo):
+    """"鄞州" matches more branches than a reply lists: the catalogue counts them all, and
+    only the five shown are read whole (the first reply waits on two small reads)."""
+    from functions.branch_lookup import service, store
+    from tests.branch_lookup.test_store import Requests
+
+    total = len(service.matching(store, service.parse("鄞州")))
+    assert total > 5
+    requests = Requests()
+    with requests as seen:
+        text = search("鄞州")["text"]
+    assert seen == ["GetItem", "BatchGetItem"] and requests.items[-1] == 5
+    assert text.startswith(f"为您找到{total}个网点") and len([u for u in links(text) if "/view/" in u]) == 5

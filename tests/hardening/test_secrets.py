@@ -73,28 +73,45 @@ def test_no_secret_in_tracked_files():
 
 @pytest.fixture
 def from_ssm(monkeypatch):
-    """A deployed stage's view: no secret in the environment, SSM under the stage's path."""
-    from aws_lambda_powertools.utilities import parameters
-
+    """A deployed stage's view: no secret in the environment, SSM under the stage's path,
+    a function that reads every secret."""
     for name in config.SECRET_NAMES:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("STAGE", "dev")
     monkeypatch.setenv("SECRETS_PATH", "/wechat-bank/dev/secrets")
+    monkeypatch.setenv("SECRETS", " ".join(config.SECRET_NAMES))
     config.reset()
-    parameters.clear_caches()
     yield "/wechat-bank/dev/secrets"
-    parameters.clear_caches()
     config.reset()
 
 
 def test_each_secret_resolves_from_its_own_parameter(aws, from_ssm):
     """Outside the local stack each secret is read from its own parameter, when needed."""
     import boto3
-    from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
 
     boto3.client("ssm").put_parameter(Name=f"{from_ssm}/WECHAT_TOKEN", Type="SecureString", Value="tokenfromssm")
     assert config.secret("WECHAT_TOKEN") == "tokenfromssm"
-    with pytest.raises(GetParameterError, match=f"{from_ssm}/SESSION_SECRET"):
+    with pytest.raises(RuntimeError, match="secret SESSION_SECRET is not configured"):
+        config.secret("SESSION_SECRET")
+
+
+def test_a_functions_secrets_are_fetched_together_once(aws, from_ssm, monkeypatch):
+    """The first secret a container needs brings the others its function reads (one call
+    on the cold start's path); a secret the function does not name is refused, unread."""
+    import boto3
+
+    ssm = boto3.client("ssm")
+    for name, value in (("WECHAT_TOKEN", "tokenfromssm"), ("SESSION_SECRET", "sessionfromssm"),
+                        ("PII_HASH_KEY", "hashfromssm")):
+        ssm.put_parameter(Name=f"{from_ssm}/{name}", Type="SecureString", Value=value)
+    monkeypatch.setenv("SECRETS", "WECHAT_TOKEN SESSION_SECRET")
+    assert config.secret("WECHAT_TOKEN") == "tokenfromssm"
+    ssm.delete_parameters(Names=[f"{from_ssm}/WECHAT_TOKEN", f"{from_ssm}/SESSION_SECRET"])
+    assert config.secret("SESSION_SECRET") == "sessionfromssm"  # fetched with the token
+    with pytest.raises(RuntimeError, match="PII_HASH_KEY is not among this function's SECRETS"):
+        config.secret("PII_HASH_KEY")
+    config.reset()
+    with pytest.raises(RuntimeError, match="secret SESSION_SECRET is not configured"):
         config.secret("SESSION_SECRET")
 
 
@@ -131,9 +148,7 @@ def test_make_secrets_writes_one_parameter_per_secret_that_the_functions_read(aw
     monkeypatch.setenv("WECHAT_APP_SECRET", rotated)
     put_secrets.put("dev", lambda n: pytest.fail(f"asked again for {n}"), published=[])
     monkeypatch.delenv("WECHAT_APP_SECRET")
-    from aws_lambda_powertools.utilities import parameters
-
-    parameters.clear_caches()
+    config.reset()  # what five minutes do in a warm container
     assert config.secret("WECHAT_APP_SECRET") == rotated
     assert config.secret("WECHAT_TOKEN") == given["WECHAT_TOKEN"]
     assert {name: config.secret(name) for name in put_secrets.GENERATED} == generated

@@ -7,8 +7,9 @@ function-local imports included. A class reached counts whole (all its methods),
 a module used as a value, unless it is passed where a Protocol is expected (the store passed
 to the rules as their `Repo`): then only what the Protocol lists. Chalice's
 app object is the one exception: a route or `lambda_function` handler naming `app` does not
-reach the other routes; only the API function, whose handler *is* the app, reaches every
-`@app.route` view (and the app's class). Module-level code runs at import and is not
+reach the other routes; only the API function, whose handler *is* the app or names it from
+another module (the webhook's entry, which hands it the requests it does not answer itself),
+reaches every `@app.route` view (and the app's class). Module-level code runs at import and is not
 followed: the things looked for here (secrets, personal-data sealing, WeChat's API) are
 read when called, never at import.
 
@@ -251,12 +252,7 @@ def reach(handler: str) -> Reach:
     root_module = known[path.replace("/", ".")]
     todo: list[tuple[Module, ast.AST, set[str]]] = []
     if attribute in root_module.apps:
-        # the API function: its app, and every view routed on it
-        todo.append((root_module, root_module.definitions[attribute], set()))
-        for definition in root_module.definitions.values():
-            decorators = getattr(definition, "decorator_list", [])
-            if any(_route_of(d) == attribute for d in decorators):
-                todo.append((root_module, definition, set(root_module.apps)))
+        todo += _app_and_views(root_module, attribute)
     else:
         todo.append((root_module, root_module.definitions[attribute], set(root_module.apps)))
     seen: set[Node] = set()
@@ -269,5 +265,17 @@ def reach(handler: str) -> Reach:
                 continue
             seen.add(target)
             owner = known[target[0]]
-            todo.append((owner, owner.definitions[target[1]], set(owner.apps)))
+            if target[1] in owner.apps:  # an app named from another module: a handler that hands requests to it
+                todo += _app_and_views(owner, target[1])
+            else:
+                todo.append((owner, owner.definitions[target[1]], set(owner.apps)))
     return Reach(seen, secrets)
+
+
+def _app_and_views(module: Module, app: str) -> list[tuple[Module, ast.AST, set[str]]]:
+    """The API function's app, and every view routed on it."""
+    out: list[tuple[Module, ast.AST, set[str]]] = [(module, module.definitions[app], set())]
+    for definition in module.definitions.values():
+        if any(_route_of(d) == app for d in getattr(definition, "decorator_list", [])):
+            out.append((module, definition, set(module.apps)))
+    return out

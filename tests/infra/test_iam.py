@@ -254,7 +254,7 @@ def test_each_role_names_only_what_its_features_code_uses(packaged):  # noqa: F8
             elif grant.kind == "key":
                 assert code.pii or queues, where
             elif grant.kind == "secret":
-                assert grant.actions == {"ssm:GetParameter"}, where
+                assert grant.actions == {"ssm:GetParameters"}, where
             elif grant.kind == "sms":
                 assert code.sms, where
 
@@ -265,9 +265,13 @@ def secrets_granted(pkg: Package, key: str) -> set[str]:
 
 def test_each_role_reads_exactly_the_secrets_its_functions_code_reads(packaged):  # noqa: F811
     """No role can read another function's secret: the parameters a role may read are the
-    secrets its handler's code reaches (config.secret), no more and no fewer."""
+    secrets its handler's code reaches (config.secret), no more and no fewer, and the ones
+    its environment names (SECRETS: fetched together, so one missing fails every read)."""
     for key, function in packaged.config.functions.items():
-        assert secrets_granted(packaged, key) == code_map.reach(function.handler).secrets, key
+        reached = code_map.reach(function.handler).secrets
+        assert secrets_granted(packaged, key) == reached, key
+        variables = packaged.function_resource(key)[1]["Properties"]["Environment"]["Variables"]
+        assert set(variables.get("SECRETS", "").split()) == reached, key
 
 
 def test_the_secrets_map_sees_what_each_function_does(packaged):  # noqa: F811
@@ -284,7 +288,7 @@ def test_the_secrets_map_sees_what_each_function_does(packaged):  # noqa: F811
 def test_a_role_reading_another_functions_secret_is_caught(packaged):  # noqa: F811
     """What the comparison above refuses: the booking intent given the session key."""
     _, role = role_of(packaged, "bookingIntent")
-    stray = {"Effect": "Allow", "Action": "ssm:GetParameter", "Resource": {
+    stray = {"Effect": "Allow", "Action": "ssm:GetParameters", "Resource": {
         "Fn::Sub": packaged.config.raw["custom"]["secretArn"] + "/SESSION_SECRET"}}
     widened = {"Properties": {"Policies": [*role["Properties"]["Policies"],
                                            {"PolicyDocument": {"Statement": [stray]}}]}}
@@ -341,13 +345,15 @@ def _table_actions(pkg: Package, key: str, table: str) -> set[str]:
 
 
 def test_no_function_writes_the_branches_table_only_the_operators_import_does(packaged):  # noqa: F811
-    """Branches are written by store.save_all alone, which only the operator's import command
-    calls (infra/cli/branch_import.py, with the operator's own credentials): no function's
-    code reaches it, and no role may write the table."""
-    assert _writers(BRANCH_STORE) == {"save_all", "save_location"}
+    """Branches (and their search catalogue, `_list`) are written by store.save_all alone,
+    which only the operator's import command calls (infra/cli/branch_import.py, with the
+    operator's own credentials): no function's code reaches it, and no role may write the
+    table."""
+    assert _writers(BRANCH_STORE) == {"save_all", "_list", "save_location"}
     assert "BranchRecord" not in ast.unparse(code_map.modules()[BRANCH_STORE].definitions["save_location"])
     for key, function in packaged.config.functions.items():
-        assert (BRANCH_STORE, "save_all") not in code_map.reach(function.handler).nodes, key
+        reached = code_map.reach(function.handler).nodes
+        assert not {(BRANCH_STORE, "save_all"), (BRANCH_STORE, "_list")} & reached, key
         assert not _table_actions(packaged, key, "BranchesTable") & WRITES, key
     assert "store.save_all(" in (ROOT / "infra" / "cli" / "branch_import.py").read_text()
 
@@ -411,7 +417,7 @@ def test_the_check_rejects_a_wildcard_or_a_hard_coded_partition(packaged):  # no
         {"Effect": "Allow", "Action": "dynamodb:GetItem", "Resource": "*"},
         {"Effect": "Allow", "Action": "dynamodb:GetItem",
          "Resource": {"Fn::Sub": "${BookingsTable.Arn}/index/*"}},
-        {"Effect": "Allow", "Action": "ssm:GetParameter",
+        {"Effect": "Allow", "Action": "ssm:GetParameters",
          "Resource": {"Fn::Sub": "arn:aws:ssm:${AWS::Region}:${AWS::AccountId}:parameter/x"}},
     ]
     for statement in bad:

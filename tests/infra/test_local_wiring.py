@@ -1,5 +1,6 @@
 """serverless.yml wires every Chalice route exactly once, with the same path and method,
-to the function whose handler is that Chalice app; and wires nothing else. This is the one
+to the function whose handler is that Chalice app (or, for the webhook, its entry, which
+hands the app what it does not answer itself); and wires nothing else. This is the one
 check of the two declarations, for every feature (a feature's own tests do not repeat it)."""
 from __future__ import annotations
 
@@ -30,6 +31,18 @@ def chalice_routes(module_name: str) -> set[tuple[str, str]]:
     return {(method, path) for path, methods in app.routes.items() for method in methods}
 
 
+def answering_app(key: str) -> tuple[str, Chalice]:
+    """(module, Chalice app) answering function `key`'s http events: its handler, or the app
+    of the feature whose `entry.handler` it is."""
+    function = CONFIG.functions[key]
+    handler = getattr(importlib.import_module(function.module), function.attribute)
+    if isinstance(handler, Chalice):
+        return function.module, handler
+    assert (function.module.rsplit(".", 1)[1], function.attribute) == ("entry", "handler"), key
+    module = function.module.rsplit(".", 1)[0] + ".app"
+    return module, importlib.import_module(module).app
+
+
 def test_no_route_is_wired_twice():
     twice = [k for k, n in Counter((r.method, r.path) for r in routes_from(CONFIG)).items() if n > 1]
     assert twice == []
@@ -37,16 +50,14 @@ def test_no_route_is_wired_twice():
 
 def test_http_events_only_on_chalice_apps():
     for route in routes_from(CONFIG):
-        function = CONFIG.functions[route.function]
-        handler = getattr(importlib.import_module(function.module), function.attribute)
-        assert isinstance(handler, Chalice), f"{route.function} has http events but is not a Chalice app"
+        assert isinstance(answering_app(route.function)[1], Chalice), route.function
 
 
 @pytest.mark.parametrize("feature", FEATURE_APPS)
 def test_chalice_routes_equal_the_http_events(feature):
     module = f"functions.{feature}.app"
-    keys = [k for k, f in CONFIG.functions.items() if f.module == module and f.attribute == "app"]
-    assert len(keys) == 1, f"functions/{feature}/app.app should be the handler of exactly one function, got {keys}"
+    keys = sorted(k for k in {r.function for r in routes_from(CONFIG)} if answering_app(k)[0] == module)
+    assert len(keys) == 1, f"functions/{feature}/app.app should answer exactly one function's http events, got {keys}"
     wired = {(r.method, r.path) for r in routes_from(CONFIG) if r.function == keys[0]}
     routes = chalice_routes(module)
     assert routes - wired == set(), f"Chalice routes of {feature} that serverless.yml does not wire"

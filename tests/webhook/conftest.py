@@ -11,6 +11,7 @@ import pytest
 from chalice.test import Client
 
 from functions.common import config
+from infra.local import runtime
 from infra.local.lambdas import FunctionError, Lambdas
 from tests.conftest import CONFIG
 
@@ -54,11 +55,26 @@ def invocations(aws, lambda_api):
     recorded.released.set()
 
 
+class Deployed:
+    """The webhook as Lambda runs it: Chalice's test client builds each event from the app's
+    routes, and serverless.yml's handler (functions/webhook/entry.handler) answers it, so
+    every request the tests send takes the deployed path."""
+
+    def __init__(self) -> None:
+        from functions.webhook.app import app
+
+        self.app, self.handler = app, runtime.handler_of(CONFIG.functions["webhook"])
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.app, name)
+
+    def __call__(self, event: Any, context: Any) -> Any:
+        return self.handler(event, context)
+
+
 @pytest.fixture
 def webhook(aws, invocations):
-    from functions.webhook import app as webhook_app
-
-    with Client(webhook_app.app) as client:
+    with Client(Deployed()) as client:  # type: ignore[arg-type]
         yield client
 
 
