@@ -13,7 +13,7 @@ from typing import Any
 
 from functions.booking import service, store
 from functions.booking.service import Manager
-from functions.common import branches, clock, config, events, pii
+from functions.common import branches, clock, events, pii, urls
 from functions.common.errors import ApiError, Conflict, FieldError, NotFound, ValidationFailed, Validator
 from functions.common.log import get_logger
 
@@ -303,7 +303,7 @@ def send_reminders() -> int:
 # ----- shaping -----------------------------------------------------------------------------
 
 def detail_url(booking_id: str) -> str:
-    return f"{config.settings().public_base_url}/booking/b/{booking_id}"
+    return urls.absolute(f"/booking/b/{booking_id}")
 
 
 def _announce(event_type: str, booking: store.Booking, suffix: str = "") -> None:

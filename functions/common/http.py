@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 from chalice import Chalice, Response
 
-from functions.common import config, session
+from functions.common import config, session, urls
 from functions.common.errors import (
     ApiError,
     FieldError,
@@ -159,6 +159,8 @@ class FeatureApp(Chalice):
             @functools.wraps(view)
             def guarded(*args, **kw):
                 no_session_yet = session.use(None)  # a warm container's last request is gone
+                request = self.current_request
+                served_under = urls.serve(request.context, request.path, request.uri_params)
                 try:
                     return view(*args, **kw)
                 except ApiError as error:
@@ -170,6 +172,7 @@ class FeatureApp(Chalice):
                     logger.exception("unhandled error")
                     return error_response(ApiError(500, "internal", "系统错误，请稍后再试"), self.current_request.path)
                 finally:
+                    urls.restore(served_under)
                     session.restore(no_session_yet)
 
             register(guarded)
@@ -196,8 +199,9 @@ def _is_aws_unavailable(error: BaseException) -> bool:
 
 
 def request_path(request) -> str:
-    """Path and query of the current request, to come back to after login."""
-    path = request.context.get("path") or request.path
+    """Path (from the API's root) and query of the current request, to come back to after
+    login wherever the login's callback is served."""
+    path = urls.app_path(request.path, request.uri_params)
     query = request.query_params or {}
     if query:
         from urllib.parse import urlencode

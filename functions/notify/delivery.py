@@ -48,7 +48,7 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
-from functions.common import aws, clock, config
+from functions.common import aws, clock, config, urls
 from functions.common.log import get_logger
 from functions.common.wechat import errors as wx
 from functions.notify import corebank, service, store
@@ -136,7 +136,7 @@ def _url(kind: str, data: dict[str, Any]) -> str | None:
     path = _URLS.get(kind) or data.get("url")
     if not path or not str(path).startswith("/"):
         return None
-    return config.settings().public_base_url + str(path)
+    return urls.absolute(str(path))
 
 
 @store.settling()
