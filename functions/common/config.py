@@ -37,6 +37,7 @@ class Settings:
     wechat_message_mode: str  # plain | compatible | safe, as the account is set on WeChat's side
     wechat_api_base: str
     wechat_open_base: str
+    wechat_verify_token: str  # WeChat's domain check: MP_verify_<token>.txt holds <token>
     function_prefix: str
     notify_queue_url: str
     pii_kms_key_id: str
@@ -80,6 +81,7 @@ def settings() -> Settings:
         wechat_message_mode=env("WECHAT_MESSAGE_MODE", "safe"),
         wechat_api_base=env("WECHAT_API_BASE", "https://api.weixin.qq.com/").rstrip("/") + "/",
         wechat_open_base=env("WECHAT_OPEN_BASE", "https://open.weixin.qq.com/").rstrip("/") + "/",
+        wechat_verify_token=env("WECHAT_VERIFY_TOKEN", ""),
         function_prefix=env("FUNCTION_PREFIX", "wechat-bank-local-"),
         notify_queue_url=env("NOTIFY_QUEUE_URL", ""),
         pii_kms_key_id=env("PII_KMS_KEY_ID", ""),

@@ -7,8 +7,8 @@ import time
 
 from chalice import Response
 
-from functions.common import http, session, urls
-from functions.common.errors import ApiError, ServiceUnavailable
+from functions.common import config, http, session, urls
+from functions.common.errors import ApiError, NotFound, ServiceUnavailable
 
 app = http.FeatureApp(app_name="webhook")
 XML_TYPES = ["text/xml", "application/xml", "text/plain", "application/octet-stream"]
@@ -41,6 +41,16 @@ def receive():
     except protocol.ProtocolError as error:
         return _plain(error.code, error.status)
     return _plain(body, content_type=content_type)
+
+
+@app.route("/{verify_file}", methods=["GET"])
+def domain_verification(verify_file):
+    """WeChat fetches MP_verify_<token>.txt at the domain's root before it accepts the domain
+    for OAuth and the JS-SDK; the token is a stage setting. Any other name is not ours."""
+    token = config.settings().wechat_verify_token
+    if not token or verify_file != f"MP_verify_{token}.txt":
+        raise NotFound("未找到该页面")
+    return _plain(token)
 
 
 @app.route("/oauth/callback", methods=["GET"])
