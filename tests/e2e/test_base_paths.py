@@ -85,11 +85,13 @@ def test_the_login_works_under_the_prefix(mounted):
     assert first.status_code == 302
     login_cookie = next(c for c in first.raw.headers.getlist("Set-Cookie") if c.startswith("wxlogin="))
     assert f"Path={prefix}/oauth/callback;" in login_cookie
-    assert f"redirect_uri={requests.utils.quote(mounted.api_url, safe='')}%2Foauth%2Fcallback" in first.headers["Location"]
+    callback_uri = requests.utils.quote(mounted.api_url + "/oauth/callback", safe="")
+    assert f"redirect_uri={callback_uri}" in first.headers["Location"]
     res = _login(mounted, browser, "/booking/mine")
     callback = res.history[-1]
     assert urlsplit(callback.url).path == f"{prefix}/oauth/callback"
-    assert any(c.startswith("wxsession=") and f"Path={prefix}/;" in c for c in callback.raw.headers.getlist("Set-Cookie"))
+    set_cookies = callback.raw.headers.getlist("Set-Cookie")
+    assert any(c.startswith("wxsession=") and f"Path={prefix}/;" in c for c in set_cookies)
     assert {c.path for c in browser.cookies if c.name == "wxsession"} == {prefix + "/"}
 
 
