@@ -20,6 +20,9 @@ SECRET_NAMES = (
     "SESSION_SECRET",
     "PII_HASH_KEY",
     "STAFF_API_KEY",
+    # SMS in the China regions (functions/notify/sms.py): "<id>:<secret>" of the provider's key
+    "ALIYUN_SMS_ACCESS_KEY",
+    "TENCENT_SMS_SECRET",
 )
 # Stages that are not in AWS: the local stack and the tests.
 LOCAL_STAGES = ("local", "test")
@@ -54,6 +57,11 @@ class Settings:
     notify_quiet_end: time  # ...until this one
     notify_reconcile_s: int  # how long a timed-out template send waits for WeChat's report
     notify_sms_sign: str  # the bank's SMS signature, registered with the SMS provider
+    sms_provider: str  # sns | aliyun | tencent (functions/notify/sms.py)
+    sms_endpoint: str  # the provider's API, when not its public one
+    sms_region: str  # Tencent Cloud's SMS region (ap-guangzhou)
+    sms_app_id: str  # Tencent Cloud's SmsSdkAppId
+    sms_templates: dict[str, str] = field(hash=False)  # the provider's template code by notify's key
     # template ids WeChat gave the bank, by notify's template key (NOTIFY_TEMPLATE_<KEY>)
     notify_template_ids: dict[str, str] = field(hash=False)
 
@@ -98,6 +106,12 @@ def settings() -> Settings:
         notify_quiet_end=time.fromisoformat(env("NOTIFY_QUIET_END", "08:00")),
         notify_reconcile_s=int(env("NOTIFY_RECONCILE_S", "600")),
         notify_sms_sign=env("NOTIFY_SMS_SIGN", "【甬城银行】"),
+        sms_provider=env("SMS_PROVIDER", "sns"),
+        sms_endpoint=env("SMS_ENDPOINT", ""),
+        sms_region=env("SMS_REGION", "ap-guangzhou"),
+        sms_app_id=env("SMS_APP_ID", ""),
+        sms_templates={key.strip(): code.strip() for key, _, code in
+                       (item.partition("=") for item in env("SMS_TEMPLATES", "").split(",")) if code.strip()},
         notify_template_ids={name.removeprefix(TEMPLATE_PREFIX).lower(): value for name, value in os.environ.items()
                              if name.startswith(TEMPLATE_PREFIX) and value},
     )
