@@ -169,6 +169,7 @@ class AliyunSender:
         host = urlsplit(self.endpoint).netloc
         body = b""
         headers = {
+            "content-type": "application/x-www-form-urlencoded",  # signed, as V3 wants when present
             "x-acs-action": action,
             "x-acs-version": ALIYUN_VERSION,
             "x-acs-date": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
