@@ -32,7 +32,7 @@ def mine(openid: str) -> Reply:
     lines = ["您的预约："]
     for i, b in enumerate(found, 1):
         lines.append(f"{i}. {clock.show_time(b.start)} {b.branch_name} {service.SERVICES[b.service]}"
-                     f"（客户经理 {b.manager_name}）<a href=\"{actions.detail_url(b.id)}\">查看</a>")
+                     f"（客户经理 {b.manager_name}）<a href=\"{urls.absolute(actions.detail_path(b.id))}\">查看</a>")
     lines.append(f"<a href=\"{urls.absolute('/booking/mine')}\">管理我的预约</a>")
     return Reply.say("\n".join(lines))
 
