@@ -162,8 +162,7 @@ class AliyunSender:
         raise (SmsRefused if code in ALIYUN_REFUSED else SmsRetry)(f"aliyun: {code}")
 
     def _call(self, action: str, query: dict[str, str]) -> dict:
-        from urllib.error import HTTPError, URLError
-        from urllib.request import Request, urlopen
+        import requests  # in the layer already (wechatpy's, Tencent's SDK's)
 
         key_id, _, key_secret = config.secret("ALIYUN_SMS_ACCESS_KEY").partition(":")
         host = urlsplit(self.endpoint).netloc
@@ -180,18 +179,17 @@ class AliyunSender:
         headers["Authorization"] = (f"{ALIYUN_ALGORITHM} Credential={key_id},SignedHeaders={signed},"
                                     f"Signature={signature}")
         url = f"{self.endpoint.rstrip('/')}/?" + "&".join(f"{_percent(k)}={_percent(v)}" for k, v in query.items())
-        request = Request(url, data=body, method="POST", headers=headers)  # noqa: S310 - http(s), checked above
         try:
-            with urlopen(request, timeout=TIMEOUT_S) as res:  # noqa: S310 - http(s), checked above
-                return json.loads(res.read() or b"{}")
-        except HTTPError as error:  # the gateway's refusals (signature, throttling) come as 4xx/5xx JSON
-            try:
-                answer = json.loads(error.read() or b"{}")
-            except ValueError:
-                answer = {}
-            raise SmsRetry(f"aliyun: HTTP {error.code} {answer.get('Code', '')}".rstrip()) from None
-        except (URLError, OSError, ValueError) as error:
+            res = requests.post(url, data=body, headers=headers, timeout=TIMEOUT_S)
+        except requests.RequestException as error:
             raise SmsRetry(f"aliyun: {type(error).__name__}") from None
+        try:
+            answer = res.json()
+        except ValueError:
+            answer = {}
+        if res.status_code != 200:  # the gateway's refusals (signature, throttling), 4xx/5xx JSON
+            raise SmsRetry(f"aliyun: HTTP {res.status_code} {answer.get('Code', '')}".rstrip())
+        return answer
 
 
 # ----- Tencent Cloud (SDK) ------------------------------------------------------------------
