@@ -9,7 +9,11 @@ a value:
 
 Each value comes from the environment, else from a prompt; values already stored are kept
 unless given again. SESSION_SECRET, PII_HASH_KEY and STAFF_API_KEY are generated when the
-stage has none yet. PII_HASH_KEY must not change once customers' data is stored: look-ups go
+stage has none yet. The SMS providers' keys are stored only when given (a stage in a China
+region sends SMS through one of them, docs/runbook.md):
+
+    TENCENT_SMS_SECRET=<SecretId>:<SecretKey> make secrets STAGE=prod
+ PII_HASH_KEY must not change once customers' data is stored: look-ups go
 by its hashes.
 
 Nothing is written unless every value is fit for a deployed stage: shaped as WeChat's
@@ -36,6 +40,8 @@ from functions.common.config import SECRET_NAMES
 from scripts import osls
 
 GENERATED = ("SESSION_SECRET", "PII_HASH_KEY", "STAFF_API_KEY")
+# Stored only when given, never asked for: the key of the stage's SMS provider, if not SNS.
+OPTIONAL = ("ALIYUN_SMS_ACCESS_KEY", "TENCENT_SMS_SECRET")
 KEY_BYTES = 32
 # Fewer distinct byte values than this in 32 or more bytes is a pattern, not randomness
 # (32 random bytes have about 30; "0123456789abcdef" repeated has 16).
@@ -75,6 +81,8 @@ def shape_problem(name: str, value: str) -> str | None:
             return "the EncodingAESKey is exactly 43 base64 characters (a 32-byte AES key), as the console shows it"
     if name == "WECHAT_APP_SECRET" and not re.fullmatch(r"[0-9a-fA-F]{32}", value):
         return "the AppSecret is 32 hexadecimal characters (基本配置 → 开发者密码)"
+    if name in OPTIONAL and not re.fullmatch(r"[^:\s]+:\S+", value):
+        return "the SMS provider's key is given as <id>:<secret> (AccessKey ID and secret, or SecretId and SecretKey)"
     if name in GENERATED:
         raw = key_bytes(value)
         if len(raw) < KEY_BYTES or len(set(raw)) < KEY_DISTINCT_BYTES:
@@ -96,9 +104,9 @@ def tracked_texts(root: Path = osls.ROOT) -> Iterable[str]:
 
 def check(values: dict[str, str], published: Iterable[str]) -> None:
     """Refused (with every reason) unless each value is fit for a deployed stage."""
-    reasons = {name: problem for name in SECRET_NAMES if (problem := shape_problem(name, values[name]))}
+    reasons = {name: problem for name in values if (problem := shape_problem(name, values[name]))}
     texts = list(published)
-    for name in SECRET_NAMES:
+    for name in values:
         whole = re.compile(rf"(?<![\w+/=-]){re.escape(values[name])}(?![\w+/=-])")
         if name not in reasons and any(whole.search(text) for text in texts):
             reasons[name] = ("this value is written in the repository's files (a published development default, "
@@ -112,7 +120,7 @@ def merged(stored: dict[str, str], given: dict[str, str], ask: Callable[[str], s
     out = {name: value for name, value in stored.items() if name in SECRET_NAMES and value}
     out.update({name: value for name, value in given.items() if value})
     for name in SECRET_NAMES:
-        if not out.get(name):
+        if not out.get(name) and name not in OPTIONAL:
             out[name] = random.token_urlsafe(KEY_BYTES) if name in GENERATED else ask(name)
     return out
 
@@ -133,7 +141,7 @@ def put(stage: str, ask: Callable[[str], str], ssm=None, published: Iterable[str
     path = secrets_path(stage)
     values = merged(stored_values(ssm, path), {n: os.environ.get(n, "") for n in SECRET_NAMES}, ask)
     check(values, tracked_texts() if published is None else published)
-    for name in SECRET_NAMES:
+    for name in [n for n in SECRET_NAMES if n in values]:
         ssm.put_parameter(Name=f"{path}/{name}", Value=values[name], Type="SecureString", Overwrite=True,
                           Description=f"wechat-bank {stage}: {name}")
     return path
@@ -148,7 +156,7 @@ def main(argv: list[str] | None = None) -> int:
     except Refused as refused:
         print(f"nothing stored for {args.stage}; these values are not fit for it:\n{refused}")
         return 2
-    print(f"stored {', '.join(SECRET_NAMES)} under {path}/ (one SecureString each)")
+    print(f"stored the secrets under {path}/ (one SecureString each; {', '.join(OPTIONAL)} only when given)")
     return 0
 
 

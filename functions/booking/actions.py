@@ -13,7 +13,7 @@ from typing import Any
 
 from functions.booking import service, store
 from functions.booking.service import Manager
-from functions.common import branches, clock, config, events, pii
+from functions.common import branches, clock, events, pii
 from functions.common.errors import ApiError, Conflict, FieldError, NotFound, ValidationFailed, Validator
 from functions.common.log import get_logger
 
@@ -302,8 +302,10 @@ def send_reminders() -> int:
 
 # ----- shaping -----------------------------------------------------------------------------
 
-def detail_url(booking_id: str) -> str:
-    return f"{config.settings().public_base_url}/booking/b/{booking_id}"
+def detail_path(booking_id: str) -> str:
+    """The booking's page as an app path: notify puts it on the public base URL of its own
+    stage (the notify-events contract carries paths)."""
+    return f"/booking/b/{booking_id}"
 
 
 def _announce(event_type: str, booking: store.Booking, suffix: str = "") -> None:
@@ -313,7 +315,7 @@ def _announce(event_type: str, booking: store.Booking, suffix: str = "") -> None
         "openid": booking.openid, "booking_id": booking.id, "branch_id": booking.branch_id,
         "branch_name": booking.branch_name, "service": service.SERVICES[booking.service],
         "service_code": booking.service, "slot_start": booking.slot_start, "manager": booking.manager_name,
-        "url": detail_url(booking.id),
+        "url": detail_path(booking.id),
     }
     if event_type == "booking_rescheduled":
         suffix = f"{booking.slot_start}@{booking.updated_at}"

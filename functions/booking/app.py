@@ -4,7 +4,7 @@ Pages: /booking (branches) → /booking/new (service, date, slot, contact) → /
 /booking/mine; reschedule and cancel forms. JSON: /booking/api/...; staff: /booking/staff/...
 """
 from functions.booking import actions, screens
-from functions.common import http
+from functions.common import http, urls
 from functions.common.errors import ApiError
 
 app = http.FeatureApp(app_name="booking")
@@ -42,7 +42,7 @@ def new_submit():
         if error.status >= 500 or error.code == "unknown_branch":
             raise
         return http.html_response(screens.wizard(openid, form, error, form), error.status)
-    return http.redirect(f"/booking/b/{booking.id}?notice=created")
+    return http.redirect(urls.link(f"/booking/b/{booking.id}", notice="created"))
 
 
 @app.route("/booking/mine")
@@ -60,7 +60,7 @@ def booking_page(booking_id):
 def cancel_submit(booking_id):
     openid, _ = http.customer_post(app.current_request, flat=True)
     actions.cancel(openid, booking_id)
-    return http.redirect(f"/booking/b/{booking_id}?notice=cancelled")
+    return http.redirect(urls.link(f"/booking/b/{booking_id}", notice="cancelled"))
 
 
 @app.route("/booking/b/{booking_id}/reschedule")
@@ -78,7 +78,7 @@ def reschedule_submit(booking_id):
         if error.status in (404,) or error.status >= 500:
             raise
         return http.html_response(screens.reschedule(openid, booking_id, form.get("date"), error), error.status)
-    return http.redirect(f"/booking/b/{booking_id}?notice=rescheduled")
+    return http.redirect(urls.link(f"/booking/b/{booking_id}", notice="rescheduled"))
 
 
 # ----- customer JSON -----------------------------------------------------------------------

@@ -4,7 +4,7 @@ upcoming bookings."""
 from __future__ import annotations
 
 from functions.booking import actions, service
-from functions.common import branches, clock, config, intents
+from functions.common import branches, clock, intents, urls
 from functions.common.intents import Intent, Reply
 from functions.common.log import get_logger
 
@@ -12,7 +12,6 @@ logger = get_logger()
 
 
 def book(openid: str) -> Reply:
-    base = config.settings().public_base_url
     try:
         near = branches.nearest(k=3, openid=openid, bookable=True)
     except Exception:  # noqa: BLE001 - the link alone still answers the customer
@@ -23,19 +22,18 @@ def book(openid: str) -> Reply:
         description = f"离您最近的可预约网点：{named}。点击选择网点、业务和时间。"
     else:
         description = "选择网点、业务和时间，客户经理将在网点为您服务。"
-    return Reply.news("预约客户经理", description, f"{base}/booking")
+    return Reply.news("预约客户经理", description, urls.absolute("/booking"))
 
 
 def mine(openid: str) -> Reply:
-    base = config.settings().public_base_url
     found = actions.upcoming(openid)
     if not found:
-        return Reply.say(f"您目前没有预约。<a href=\"{base}/booking\">立即预约客户经理</a>")
+        return Reply.say(f"您目前没有预约。<a href=\"{urls.absolute('/booking')}\">立即预约客户经理</a>")
     lines = ["您的预约："]
     for i, b in enumerate(found, 1):
         lines.append(f"{i}. {clock.show_time(b.start)} {b.branch_name} {service.SERVICES[b.service]}"
-                     f"（客户经理 {b.manager_name}）<a href=\"{actions.detail_url(b.id)}\">查看</a>")
-    lines.append(f"<a href=\"{base}/booking/mine\">管理我的预约</a>")
+                     f"（客户经理 {b.manager_name}）<a href=\"{urls.absolute(actions.detail_path(b.id))}\">查看</a>")
+    lines.append(f"<a href=\"{urls.absolute('/booking/mine')}\">管理我的预约</a>")
     return Reply.say("\n".join(lines))
 
 

@@ -7,12 +7,12 @@ import secrets
 from typing import Any
 
 from functions.branch_lookup import service, store
-from functions.common import clock, config
+from functions.common import clock, config, urls
 from functions.common.errors import ServiceUnavailable, Validator
 
 
-def _base() -> str:
-    return config.settings().public_base_url
+def _published(branch: dict[str, Any], distance_m: float | None = None) -> dict[str, Any]:
+    return service.public(branch, urls.absolute(service.page_path(branch["id"])), distance_m)
 
 
 def nearby(params: dict[str, str]) -> list[dict[str, Any]]:
@@ -20,7 +20,7 @@ def nearby(params: dict[str, str]) -> list[dict[str, Any]]:
     wanted = service.nearby_params(params)
     found = service.nearby(store, wanted["lat"], wanted["lng"], wanted["k"], service=wanted["service"],
                            kind=wanted["kind"], open_now=wanted["open_now"])
-    return [service.public(f.branch, _base(), f.distance_m) for f in found]
+    return [_published(f.branch, f.distance_m) for f in found]
 
 
 def search(q: str) -> list[dict[str, Any]]:
@@ -30,7 +30,7 @@ def search(q: str) -> list[dict[str, Any]]:
 
 def public(branch: dict[str, Any]) -> dict[str, Any]:
     """A branch as the JSON routes publish it: with today's status and its page."""
-    return service.public(branch, _base())
+    return _published(branch)
 
 
 def branch(branch_id: str) -> dict[str, Any]:
@@ -45,7 +45,7 @@ def jssdk_config(url: str) -> dict[str, object]:
     settings = config.settings()
     url = url.split("#", 1)[0]
     v = Validator()
-    if not url.startswith(settings.public_base_url + "/branches/"):
+    if not url.startswith(urls.absolute("/branches/")):
         v.add("url", "invalid_url", "只能为本行网点页面签名")
     v.check()
     from functions.common.wechat.client import get_client

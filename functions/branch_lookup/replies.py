@@ -14,7 +14,7 @@ from typing import Any
 from functions.branch_lookup import service, store
 from functions.branch_lookup.service import SERVICES, Found
 from functions.branch_lookup.spatial import RADIUS_CAP_M
-from functions.common import config, intents
+from functions.common import config, intents, urls
 from functions.common.branches import show_distance
 from functions.common.intents import Intent, Reply
 
@@ -40,25 +40,25 @@ def _link(url: str, label: str) -> str:
     return f'<a href="{escape(url)}">{escape(label, quote=False)}</a>'
 
 
-def _item(n: int, branch: dict[str, Any], base_url: str, at: datetime | None, distance: float | None) -> str:
-    title = _link(service.page_url(base_url, branch["id"]), branch["name"])
+def _item(n: int, branch: dict[str, Any], at: datetime | None, distance: float | None) -> str:
+    title = _link(urls.absolute(service.page_path(branch["id"])), branch["name"])
     where = show_distance(distance) if distance is not None else branch["address"]
     return f"{n}. {title}\n{where} · {service.opening_status(branch, at).label()}"
 
 
-def nearest(found: list[Found], base_url: str, at: datetime | None = None, what: str | None = None) -> str:
+def nearest(found: list[Found], at: datetime | None = None, what: str | None = None) -> str:
     label = SERVICES[what] if what else ""
     head = f"离您最近的{label}网点：" if label else "离您最近的网点："
-    items = [_item(i, f.branch, base_url, at, f.distance_m) for i, f in enumerate(found, 1)]
+    items = [_item(i, f.branch, at, f.distance_m) for i, f in enumerate(found, 1)]
     return fit(head, items, "点击网点名称查看营业时间和导航。")
 
 
-def matches(shown: list[dict[str, Any]], total: int, base_url: str, q: str, at: datetime | None = None) -> str:
+def matches(shown: list[dict[str, Any]], total: int, q: str, at: datetime | None = None) -> str:
     """The first LIST_SIZE of `total` matches, and a link to them all."""
-    items = [_item(i, b, base_url, at, None) for i, b in enumerate(shown[:LIST_SIZE], 1)]
+    items = [_item(i, b, at, None) for i, b in enumerate(shown[:LIST_SIZE], 1)]
     tail = ""
     if total > LIST_SIZE:
-        tail = "查看全部：" + _link(service.list_url(base_url, q), f"共{total}个网点")
+        tail = "查看全部：" + _link(urls.absolute("/branches/search", q=q), f"共{total}个网点")
     return fit(f"为您找到{total}个网点：", items, tail)
 
 
@@ -80,15 +80,11 @@ def ask_location() -> str:
 
 # ----- answers -----------------------------------------------------------------------------
 
-def _base() -> str:
-    return config.settings().public_base_url
-
-
 def _near_point(lat: float, lng: float, what: str | None) -> Reply:
     found = service.nearby(store, lat, lng, 3, service=what)
     if not found:
         return Reply.say(none_near(config.settings().hotline, RADIUS_CAP_M, what))
-    return Reply.say(nearest(found, _base(), what=what))
+    return Reply.say(nearest(found, what=what))
 
 
 def _near_user(openid: str, what: str | None) -> Reply:
@@ -106,7 +102,7 @@ def _search(intent: Intent) -> Reply:
     listed = service.matching(store, replace(query, service=what))
     if listed:  # only those the reply shows are read whole
         shown = store.get([b["id"] for b in listed[:LIST_SIZE]])
-        return Reply.say(matches(shown, len(listed), _base(), intent.query.strip()))
+        return Reply.say(matches(shown, len(listed), intent.query.strip()))
     # a place we do not know: the webhook sends its help text
     return Reply.nothing() if query.terms else Reply.say(none_found(intent.query.strip(),
                                                                     config.settings().hotline))

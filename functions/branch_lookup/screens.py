@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from functions.branch_lookup import actions, service
-from functions.common import config, pages
+from functions.common import pages
 
 PAGES = Path(__file__).parent / "pages"
 
@@ -20,5 +20,5 @@ def search(q: str) -> str:
     """The results page of `q` (cut to the longest query searched); empty `q`, no results."""
     q = q.strip()[: service.MAX_QUERY]
     found = actions.search(q) if q else []
-    return pages.render(PAGES, "list.html", q=q, branches=found, base=config.settings().public_base_url,
+    return pages.render(PAGES, "list.html", q=q, branches=found,
                         **service.labels())

@@ -312,22 +312,17 @@ def one(repo: Repo, branch_id: str) -> dict[str, Any]:
     return found[0]
 
 
-def public(branch: dict[str, Any], base_url: str, distance_m: float | None = None,
+def public(branch: dict[str, Any], page_url: str, distance_m: float | None = None,
            at: datetime | None = None) -> dict[str, Any]:
-    """A branch as the JSON routes show it: with today's status and its page."""
+    """A branch as the JSON routes show it: with today's status and its page (`page_url`)."""
     status = opening_status(branch, at)
     out = {**branch, "status": {"state": status.state, "time": status.time, "label": status.label()},
-           "url": page_url(base_url, branch["id"])}
+           "url": page_url}
     if distance_m is not None:
         out["distance_m"] = round(distance_m)
     return out
 
 
-def page_url(base_url: str, branch_id: str) -> str:
-    return f"{base_url}/branches/view/{branch_id}"
-
-
-def list_url(base_url: str, q: str) -> str:
-    from urllib.parse import quote
-
-    return f"{base_url}/branches/search?q={quote(q)}"
+def page_path(branch_id: str) -> str:
+    """The app path of a branch's page (functions/common/urls.py puts it on a host)."""
+    return f"/branches/view/{branch_id}"

@@ -25,6 +25,9 @@ SECRET_NAMES = (
     "SESSION_SECRET",
     "PII_HASH_KEY",
     "STAFF_API_KEY",
+    # SMS in the China regions (functions/notify/sms.py): "<id>:<secret>" of the provider's key
+    "ALIYUN_SMS_ACCESS_KEY",
+    "TENCENT_SMS_SECRET",
 )
 # Stages that are not in AWS: the local stack and the tests.
 LOCAL_STAGES = ("local", "test")
@@ -45,6 +48,7 @@ class Settings:
     wechat_message_mode: str  # plain | compatible | safe, as the account is set on WeChat's side
     wechat_api_base: str
     wechat_open_base: str
+    wechat_verify_token: str  # WeChat's domain check: MP_verify_<token>.txt holds <token>
     function_prefix: str
     notify_queue_url: str
     pii_kms_key_id: str
@@ -61,6 +65,11 @@ class Settings:
     notify_quiet_end: time  # ...until this one
     notify_reconcile_s: int  # how long a timed-out template send waits for WeChat's report
     notify_sms_sign: str  # the bank's SMS signature, registered with the SMS provider
+    sms_provider: str  # sns | aliyun | tencent (functions/notify/sms.py)
+    sms_endpoint: str  # the provider's API, when not its public one
+    sms_region: str  # Tencent Cloud's SMS region (ap-guangzhou)
+    sms_app_id: str  # Tencent Cloud's SmsSdkAppId
+    sms_templates: dict[str, str] = field(hash=False)  # the provider's template code by notify's key
     # template ids WeChat gave the bank, by notify's template key (NOTIFY_TEMPLATE_<KEY>)
     notify_template_ids: dict[str, str] = field(hash=False)
 
@@ -88,6 +97,7 @@ def settings() -> Settings:
         wechat_message_mode=env("WECHAT_MESSAGE_MODE", "safe"),
         wechat_api_base=env("WECHAT_API_BASE", "https://api.weixin.qq.com/").rstrip("/") + "/",
         wechat_open_base=env("WECHAT_OPEN_BASE", "https://open.weixin.qq.com/").rstrip("/") + "/",
+        wechat_verify_token=env("WECHAT_VERIFY_TOKEN", ""),
         function_prefix=env("FUNCTION_PREFIX", "wechat-bank-local-"),
         notify_queue_url=env("NOTIFY_QUEUE_URL", ""),
         pii_kms_key_id=env("PII_KMS_KEY_ID", ""),
@@ -104,6 +114,12 @@ def settings() -> Settings:
         notify_quiet_end=time.fromisoformat(env("NOTIFY_QUIET_END", "08:00")),
         notify_reconcile_s=int(env("NOTIFY_RECONCILE_S", "600")),
         notify_sms_sign=env("NOTIFY_SMS_SIGN", "【甬城银行】"),
+        sms_provider=env("SMS_PROVIDER", "sns"),
+        sms_endpoint=env("SMS_ENDPOINT", ""),
+        sms_region=env("SMS_REGION", "ap-guangzhou"),
+        sms_app_id=env("SMS_APP_ID", ""),
+        sms_templates={key.strip(): code.strip() for key, _, code in
+                       (item.partition("=") for item in env("SMS_TEMPLATES", "").split(",")) if code.strip()},
         notify_template_ids={name.removeprefix(TEMPLATE_PREFIX).lower(): value for name, value in os.environ.items()
                              if name.startswith(TEMPLATE_PREFIX) and value},
     )

@@ -13,7 +13,7 @@ from typing import Any
 
 from chalice import Chalice, Response
 
-from functions.common import config, session
+from functions.common import config, session, urls
 from functions.common.errors import (
     ApiError,
     FieldError,
@@ -100,11 +100,14 @@ class FeatureApp(Chalice):
             @functools.wraps(view)
             def guarded(*args, **kw):
                 no_session_yet = session.use(None)  # a warm container's last request is gone
+                request = self.current_request
+                served_under = urls.serve(request.context, request.path, request.uri_params)
                 try:
                     return view(*args, **kw)
                 except Exception as error:  # noqa: BLE001 - last line of defence
                     return failure_response(error, self.current_request.path)
                 finally:
+                    urls.restore(served_under)
                     session.restore(no_session_yet)
 
             register(guarded)
@@ -143,8 +146,9 @@ def _is_aws_unavailable(error: BaseException) -> bool:
 
 
 def request_path(request) -> str:
-    """Path and query of the current request, to come back to after login."""
-    path = request.context.get("path") or request.path
+    """Path (from the API's root) and query of the current request, to come back to after
+    login wherever the login's callback is served."""
+    path = urls.app_path(request.path, request.uri_params)
     query = request.query_params or {}
     if query:
         from urllib.parse import urlencode

@@ -14,7 +14,7 @@ import re
 from functools import cache
 from pathlib import Path
 
-from functions.common import session
+from functions.common import session, urls
 from functions.common.errors import ApiError
 
 COMMON_PAGES = Path(__file__).parent / "pages"
@@ -40,6 +40,8 @@ def environment(feature_pages: str | None = None):
     env = Environment(loader=ChoiceLoader(loaders), autoescape=select_autoescape(default=True))
     env.globals["weui_css"] = weui_css()
     env.globals["current_session"] = session.current
+    # every href, src and form action of ours: under the stage or base path of the request
+    env.globals["url"] = urls.link
     return env
 
 

@@ -23,9 +23,9 @@ import re
 import secrets
 from contextvars import ContextVar, Token
 from dataclasses import dataclass
-from urllib.parse import quote, urlencode, urlsplit
+from urllib.parse import quote, urlencode
 
-from functions.common import clock, config
+from functions.common import clock, config, urls
 from functions.common.once import build_once
 
 COOKIE = "wxsession"
@@ -191,22 +191,22 @@ def _cookie(name: str, value: str, max_age: int, path: str) -> str:
 
 
 def set_cookie(session: Session) -> str:
-    return _cookie(COOKIE, session.cookie_value, max(0, session.expires - clock.epoch()), "/")
+    """The session cookie, for the pages of this API only (under its stage or base path)."""
+    return _cookie(COOKIE, session.cookie_value, max(0, session.expires - clock.epoch()), urls.cookie_path())
 
 
 def clear_cookie() -> str:
-    return _cookie(COOKIE, "", 0, "/")
+    return _cookie(COOKIE, "", 0, urls.cookie_path())
 
 
 # --- login ------------------------------------------------------------------------------
 
-def _callback_url() -> str:
-    return f"{config.settings().public_base_url}/oauth/callback"
+CALLBACK = "/oauth/callback"
 
 
 def _login_cookie(nonce: str, max_age: int) -> str:
     # sent to the callback only, wherever the stage or base path puts it
-    return _cookie(LOGIN_COOKIE, nonce, max_age, urlsplit(_callback_url()).path)
+    return _cookie(LOGIN_COOKIE, nonce, max_age, urls.base_path() + CALLBACK)
 
 
 def clear_login_cookie() -> str:
@@ -220,7 +220,8 @@ def login_state(nonce: str, return_to: str) -> str:
 
 
 def safe_return_path(value: str | None) -> str | None:
-    """A path on this site to send the browser back to, or None (never another site)."""
+    """A path of this API (from its root: the callback puts it under its own prefix) to
+    send the browser back to, or None (never another site)."""
     if not value or len(value) > MAX_RETURN_PATH or not value.startswith("/"):
         return None
     if value.startswith(("//", "/\\")) or any(c < " " or c == "\x7f" for c in value):
@@ -241,7 +242,7 @@ def begin_login(return_to: str) -> Login:
     s = config.settings()
     params = {
         "appid": s.wechat_app_id,
-        "redirect_uri": f"{_callback_url()}?{urlencode({RETURN_PARAM: return_to})}",
+        "redirect_uri": urls.absolute(CALLBACK, **{RETURN_PARAM: return_to}),
         "response_type": "code",
         "scope": "snsapi_base",
         "state": login_state(nonce, return_to),

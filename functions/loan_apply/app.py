@@ -3,7 +3,7 @@
 Pages: /loans/apply (the form) → /loans/mine/{id}; /loans/mine. JSON: /loans/api/...;
 back office: /loans/staff/...
 """
-from functions.common import http
+from functions.common import http, urls
 from functions.common.errors import ApiError
 from functions.loan_apply import actions, catalogue, screens
 
@@ -36,7 +36,7 @@ def apply_submit():
             raise
         errors = {f.field: f.message for f in failed.fields}
         return http.html_response(screens.apply_form(openid, form, errors), failed.status)
-    return http.redirect(f"/loans/mine/{result['application']['application_id']}?submitted=1")
+    return http.redirect(urls.link(f"/loans/mine/{result['application']['application_id']}", submitted=1))
 
 
 @app.route("/loans/mine", methods=["GET"])
@@ -55,7 +55,7 @@ def detail_page(application_id):
 def withdraw_page(application_id):
     openid, form = http.customer_post(app.current_request)
     actions.withdraw(openid, application_id, form.get("reason"))
-    return http.redirect(f"/loans/mine/{application_id}")
+    return http.redirect(urls.link(f"/loans/mine/{application_id}"))
 
 
 # ---- customer JSON ---------------------------------------------------------------------------

@@ -2,20 +2,16 @@
 applicant's own applications."""
 from __future__ import annotations
 
-from functions.common import config, intents
+from functions.common import intents, urls
 from functions.common.intents import Intent, Reply
 from functions.loan_apply import actions
 
 
-def _url(path: str) -> str:
-    return f"{config.settings().public_base_url}{path}"
-
-
 def _my_applications_text(openid: str) -> str:
     items = actions.mine(openid)[:5]
-    link = f'<a href="{_url("/loans/mine")}">查看全部</a>'
+    link = f'<a href="{urls.absolute("/loans/mine")}">查看全部</a>'
     if not items:
-        return f'您还没有贷款或信用卡申请。<a href="{_url("/loans/apply")}">立即申请</a>'
+        return f'您还没有贷款或信用卡申请。<a href="{urls.absolute("/loans/apply")}">立即申请</a>'
     lines = [f"{a['product_name']} {a['amount']} {a['status_label']}（{a['created_at_local'][:10]}）" for a in items]
     return "您的申请：\n" + "\n".join(lines) + "\n" + link
 
@@ -26,9 +22,10 @@ def answer(intent: Intent) -> Reply:
         return Reply.say(_my_applications_text(intent.openid))
     if intent.name == intents.CARD_APPLY:
         return Reply.news("信用卡在线申请", "额度五千至十万元，填写约3分钟，提交即看预审结果",
-                          _url("/loans/apply?product=credit_card"))
+                          urls.absolute("/loans/apply", product="credit_card"))
     if intent.name == intents.LOAN_APPLY:
-        return Reply.news("贷款在线申请", "个人消费、小微经营、住房贷款，提交即看预审结果", _url("/loans/apply"))
+        return Reply.news("贷款在线申请", "个人消费、小微经营、住房贷款，提交即看预审结果",
+                          urls.absolute("/loans/apply"))
     return Reply.nothing()
 
 

@@ -16,10 +16,18 @@ from datetime import timedelta
 from typing import Any
 
 from functions.common import clock, config, pii, session
-from functions.common.errors import ApiError, FieldError, NotFound, TooManyRequests, ValidationFailed, Validator
+from functions.common.errors import (
+    ApiError,
+    FieldError,
+    NotFound,
+    ServiceUnavailable,
+    TooManyRequests,
+    ValidationFailed,
+    Validator,
+)
 from functions.common.log import get_logger
 from functions.common.money import yuan
-from functions.notify import corebank, delivery, service, store
+from functions.notify import corebank, delivery, service, sms, store
 
 logger = get_logger()
 
@@ -66,7 +74,13 @@ def request_code(openid: str, card_number: str, phone: str) -> dict[str, Any]:
     store.save_otp(openid, _code_hash(openid, code), found.customer_id, found.card_hash, found.last4,
                    service.OTP_TTL_S)
     sign = config.settings().notify_sms_sign
-    delivery.send_sms(mobile, f"{sign}验证码{code}，5分钟内有效，用于绑定尾号{found.last4}的银行卡，请勿告诉他人。")
+    text = f"{sign}验证码{code}，5分钟内有效，用于绑定尾号{found.last4}的银行卡，请勿告诉他人。"
+    try:
+        sms.send(mobile, sms.Sms("otp", {"code": code, "last4": found.last4}, text))
+    except sms.SmsRefused:
+        raise ApiError(400, "sms_refused", "该手机号暂时无法接收短信，请联系客服") from None
+    except sms.SmsRetry:
+        raise ServiceUnavailable("短信发送失败，请稍后再试") from None
     return {"card": pii.mask_card(found.last4), "phone": pii.mask_phone(mobile), "expires_in": service.OTP_TTL_S}
 
 

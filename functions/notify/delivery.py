@@ -48,10 +48,10 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
-from functions.common import aws, clock, config
+from functions.common import clock, config, urls
 from functions.common.log import get_logger
 from functions.common.wechat import errors as wx
-from functions.notify import corebank, service, store
+from functions.notify import corebank, service, sms, store
 from functions.notify.templates import TEMPLATES, Template, render, sms_text
 
 logger = get_logger()
@@ -136,7 +136,7 @@ def _url(kind: str, data: dict[str, Any]) -> str | None:
     path = _URLS.get(kind) or data.get("url")
     if not path or not str(path).startswith("/"):
         return None
-    return config.settings().public_base_url + str(path)
+    return urls.absolute(str(path))
 
 
 @store.settling()
@@ -200,21 +200,15 @@ def _send_sms(event: dict, template: Template, values: dict[str, str], customer_
         store.settle(item, store.REJECTED, error="no mobile number on file")
         return store.REJECTED
     try:
-        message_id = send_sms(phone, sms_text(template, values))
-    except Exception as error:  # noqa: BLE001 - SNS outages are transient
-        store.settle(item, store.RETRY, error=type(error).__name__)
+        message_id = sms.send(phone, sms.Sms(template.key, values, sms_text(template, values)))
+    except sms.SmsRefused as error:  # this number will never get it: recorded, not retried
+        store.settle(item, store.REJECTED, error=str(error))
+        return store.REJECTED
+    except sms.SmsRetry as error:
+        store.settle(item, store.RETRY, error=str(error))
         return RETRY
     store.settle(item, store.SENT, msgid=f"sms:{message_id}")
     return store.SENT
-
-
-def send_sms(phone: str, text: str) -> str:
-    """One transactional SMS through SNS; returns SNS's message id."""
-    return aws.client("sns").publish(
-        PhoneNumber="+86" + phone[-11:],
-        Message=text,
-        MessageAttributes={"AWS.SNS.SMS.SMSType": {"DataType": "String", "StringValue": "Transactional"}},
-    )["MessageId"]
 
 
 # ----- sends that timed out ----------------------------------------------------------------

@@ -5,13 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from functions.common import config, intents, session
+from functions.common import intents, session, urls
 from functions.common.intents import Intent, Reply
 from functions.notify import actions, service, store
-
-
-def _url(path: str) -> str:
-    return config.settings().public_base_url + path
 
 
 def bills_text(rows: list[dict[str, Any]]) -> str:
@@ -40,19 +36,20 @@ def answer(intent: Intent) -> Reply:
             store.report(intent.template_msg_id, intent.status, intent.openid)
         return Reply.nothing()
     if intent.name == intents.CARD_BIND:
-        return Reply.news("绑定银行卡", "绑定后，交易提醒和账单将通过微信及时送达。", _url("/notify/bind"))
+        return Reply.news("绑定银行卡", "绑定后，交易提醒和账单将通过微信及时送达。", urls.absolute("/notify/bind"))
     if intent.name == intents.BILLS_SHOW:
         rows = actions.bills(intent.openid)
         if not rows:
-            return Reply.say(f"您还没有绑定银行卡。<a href=\"{_url('/notify/bind')}\">点此绑定</a>后即可查询账单。")
-        return Reply.say(bills_text(rows) + f"\n<a href=\"{_url('/notify/bills')}\">查看账单详情</a>")
+            bind = urls.absolute("/notify/bind")
+            return Reply.say(f"您还没有绑定银行卡。<a href=\"{bind}\">点此绑定</a>后即可查询账单。")
+        return Reply.say(bills_text(rows) + f"\n<a href=\"{urls.absolute('/notify/bills')}\">查看账单详情</a>")
     if intent.name == intents.MESSAGES_SHOW:
         recent = actions.messages(intent.openid)
         if not recent:
             return Reply.say(f"近{actions.HISTORY_DAYS}天没有消息。")
         lines = [f"{m['time']} {m['title']}：{m['summary']}" for m in recent[:5]]
         return Reply.say(f"近{actions.HISTORY_DAYS}天共{len(recent)}条消息：\n" + "\n".join(lines)
-                         + f"\n<a href=\"{_url('/notify/messages')}\">查看全部</a>")
+                         + f"\n<a href=\"{urls.absolute('/notify/messages')}\">查看全部</a>")
     return Reply.nothing()
 
 

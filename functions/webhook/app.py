@@ -7,8 +7,8 @@ import time
 
 from chalice import Response
 
-from functions.common import http, session
-from functions.common.errors import ApiError, ServiceUnavailable
+from functions.common import config, http, session, urls
+from functions.common.errors import ApiError, NotFound, ServiceUnavailable
 from functions.webhook import entry
 
 app = http.FeatureApp(app_name="webhook")
@@ -37,6 +37,16 @@ def _wechat(method):
     return body, status, content_type
 
 
+@app.route("/{verify_file}", methods=["GET"])
+def domain_verification(verify_file):
+    """WeChat fetches MP_verify_<token>.txt at the domain's root before it accepts the domain
+    for OAuth and the JS-SDK; the token is a stage setting. Any other name is not ours."""
+    token = config.settings().wechat_verify_token
+    if not token or verify_file != f"MP_verify_{token}.txt":
+        raise NotFound("未找到该页面")
+    return _plain(token)
+
+
 @app.route("/oauth/callback", methods=["GET"])
 def oauth_callback():
     """WeChat sends the browser back here with a code. Only the browser that started this
@@ -55,7 +65,8 @@ def oauth_callback():
 
         page = pages.render(None, "notice.html", name="login-again", icon="weui-icon-warn",
                             title="登录链接已失效，或不是在本机发起的", code="login_not_started_here",
-                            lines=["为保护您的账户，只能在发起登录的手机上完成登录。"], action=("重新登录", return_to))
+                            lines=["为保护您的账户，只能在发起登录的手机上完成登录。"],
+                            action=("重新登录", urls.link(return_to)))
         return http.html_response(page, 403)
     if not query.get("code"):
         raise ApiError(400, "bad_oauth_callback", "链接已失效，请返回公众号重新打开")
@@ -66,7 +77,8 @@ def oauth_callback():
     except WeChatRejected:
         raise ApiError(400, "oauth_code_invalid", "登录已过期，请返回公众号重新打开") from None
     started = session.start(openid)
-    return http.redirect(return_to, headers={"Set-Cookie": [session.set_cookie(started), session.clear_login_cookie()]})
+    cookies = [session.set_cookie(started), session.clear_login_cookie()]
+    return http.redirect(urls.link(return_to), headers={"Set-Cookie": cookies})
 
 
 @app.route("/oauth/logout", methods=["POST"], content_types=["application/x-www-form-urlencoded", "application/json"])

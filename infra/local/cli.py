@@ -73,16 +73,27 @@ def main(ctx: typer.Context,
 @app.command()
 def run(port: int = typer.Option(8000, "--port", envvar="PORT", help="0 picks a free port."),
         demo: bool = typer.Option(True, help="Load each feature's demo data."),
-        schedules: bool = typer.Option(True, help="Fire the schedules at their times.")) -> None:
+        schedules: bool = typer.Option(True, help="Fire the schedules at their times."),
+        stage_prefix: str = typer.Option(None, "--stage-prefix", envvar="LOCAL_STAGE_PREFIX",
+                                         help="Serve the API under /<name>/, as execute-api's URL does."),
+        base_path: str = typer.Option(None, "--base-path", envvar="LOCAL_BASE_PATH",
+                                      help="Serve the API under /<name>/, as a custom domain's base path does."),
+        ) -> None:
     """Start the whole stack in the foreground; Ctrl-C stops it."""
     from rich.logging import RichHandler
 
+    from infra.local.gateway import Mount
     from infra.local.stack import LocalStack
+
+    if stage_prefix and base_path:
+        console.print("[red]Choose one of --stage-prefix and --base-path.[/]")
+        raise typer.Exit(2)
+    mount = Mount("stage", stage_prefix) if stage_prefix else Mount("base_path", base_path) if base_path else None
 
     logging.basicConfig(level=logging.WARNING, format="%(message)s",
                         handlers=[RichHandler(console=console, show_path=False, markup=False)])
     logging.getLogger("infra.local").setLevel(logging.INFO)
-    stack = LocalStack(port=port, demo=demo, schedules=schedules, inherit_env=True)
+    stack = LocalStack(port=port, demo=demo, schedules=schedules, inherit_env=True, mount=mount)
     try:
         with console.status("starting moto, tables, queues, functions and demo data..."):
             stack.start()
@@ -115,7 +126,7 @@ def _banner(stack) -> None:
                    title_justify="left")
     wechat.add_column(style="bold")
     wechat.add_column()
-    wechat.add_row("URL", f"{stack.url}/wechat")
+    wechat.add_row("URL", f"{stack.api_url}/wechat")
     for key in ("WECHAT_TOKEN", "WECHAT_ENCODING_AES_KEY", "WECHAT_APP_ID", "WECHAT_APP_SECRET"):
         wechat.add_row(key, env.get(key, ""))
     console.print(wechat)

@@ -3,6 +3,11 @@
 Each `http` event becomes a resource with its exact path (`/booking/{id}`, `/x/{proxy+}`);
 a request becomes a REST v1 proxy event, as Chalice expects it, and the function's proxy
 response becomes the HTTP answer. What API Gateway would refuse is refused the same way.
+
+The API is served at the root, or under a prefix (`Mount`) the way AWS serves it: under its
+stage on execute-api's URL, or under the base path a custom domain maps to the stage. The
+two differ in the event: execute-api's `path` lacks the stage, a custom domain's `path`
+keeps the base path; `requestContext.path` has the prefix in both.
 """
 from __future__ import annotations
 
@@ -34,6 +39,36 @@ INTEGRATION_TIMEOUT_S = 29.0
 INVOKE_PATH = re.compile(r"^/2015-03-31/functions/(?P<name>[^/]+)/invocations/?$")
 TEXT_TYPES = ("text/", "application/json", "application/x-www-form-urlencoded", "application/xml",
               "application/javascript")
+
+
+@dataclass(frozen=True)
+class Mount:
+    """Where the API sits below the host's root: `kind` is "stage" (execute-api's URL,
+    `/dev/...`) or "base_path" (a custom domain's base path mapping, `/wx/...`)."""
+
+    kind: str
+    name: str
+
+    def __post_init__(self) -> None:
+        if self.kind not in ("stage", "base_path") or not re.fullmatch(r"[A-Za-z0-9._-]+", self.name):
+            raise ValueError(f"a mount is a stage or a base path with a one-segment name: {self}")
+
+    @property
+    def prefix(self) -> str:
+        return "/" + self.name
+
+    def api_path(self, path: str) -> str | None:
+        """The path from the API's root, or None when `path` is not under the mount."""
+        if path != self.prefix and not path.startswith(self.prefix + "/"):
+            return None
+        return path[len(self.prefix):] or "/"
+
+    def refusal(self) -> Response:
+        """What AWS answers outside the mount: execute-api knows no such stage, a custom
+        domain has no mapping for that path."""
+        if self.kind == "stage":
+            return api_error(403, "Missing Authentication Token")
+        return api_error(403, "Forbidden", headers={"x-amzn-ErrorType": "ForbiddenException"})
 
 
 @dataclass(frozen=True)
@@ -118,8 +153,9 @@ class Router:
 
 
 def proxy_event(request: Request, route: Route, params: dict[str, str], stage: str,
-                binary_types: list[str]) -> dict[str, Any]:
-    """A REST v1 Lambda proxy event for the request, as API Gateway builds it."""
+                binary_types: list[str], mount: Mount | None = None) -> dict[str, Any]:
+    """A REST v1 Lambda proxy event for the request, as API Gateway builds it (under
+    `mount`, with its stage's or base path's `path`)."""
     headers: dict[str, str] = {}
     multi_headers: dict[str, list[str]] = {}
     for name, value in request.headers.items():
@@ -145,9 +181,12 @@ def proxy_event(request: Request, route: Route, params: dict[str, str], stage: s
         else:
             body = text
     request_id = str(uuid.uuid4())
+    path = request.path
+    if mount is not None and mount.kind == "stage":
+        path, stage = mount.api_path(request.path) or "/", mount.name
     return {
         "resource": route.path,
-        "path": request.path,
+        "path": path,
         "httpMethod": request.method,
         "headers": headers or None,
         "multiValueHeaders": multi_headers or None,
@@ -218,8 +257,9 @@ class Gateway:
     """The WSGI app: Lambda Invoke API, then the admin routes (`admin`), then API Gateway."""
 
     def __init__(self, config: ServerlessConfig, lambdas: Lambdas,
-                 admin: Callable[[Request], Response | None] | None = None):
+                 admin: Callable[[Request], Response | None] | None = None, mount: Mount | None = None):
         self.config = config
+        self.mount = mount
         self.lambdas = lambdas
         self.routes = routes_from(config)
         self.router = Router(self.routes)
@@ -244,11 +284,16 @@ class Gateway:
             answer = self.admin(request)
             if answer is not None:
                 return answer
-        found = self.router.resolve(request.method, request.path.rstrip("/") or "/")
+        path = request.path
+        if self.mount is not None:
+            path = self.mount.api_path(request.path)
+            if path is None:
+                return self.mount.refusal()
+        found = self.router.resolve(request.method, path.rstrip("/") or "/")
         if found is None:
             return api_error(403, "Missing Authentication Token")
         route, params = found
-        event = proxy_event(request, route, params, self.config.stage, self.binary_types)
+        event = proxy_event(request, route, params, self.config.stage, self.binary_types, self.mount)
         timeout = min(float(self.config.functions[route.function].timeout), INTEGRATION_TIMEOUT_S)
         try:
             result = self.lambdas.call(route.function, event, timeout)

@@ -24,7 +24,7 @@ from typing import Any
 from functions.common import clock
 from infra.local import resources, slsconfig
 from infra.local.admin import Admin
-from infra.local.gateway import Gateway, QuietHandler, routes_from
+from infra.local.gateway import Gateway, Mount, QuietHandler, routes_from
 from infra.local.lambdas import FunctionError, Lambdas
 from infra.local.queues import QueueDelivery, mappings_from
 from infra.local.schedules import Schedule, Scheduler, schedules_from
@@ -50,12 +50,15 @@ class LocalStack:
     long a failed queue message stays invisible (None: the queue's visibility timeout).
     `env={"CLOCK_AT": ...}` (or CLOCK_AT in the shell, with `inherit_env`) starts the
     functions' clock at that instant; without it the clock stays as it was. `stop()` puts the
-    clock back as it found it."""
+    clock back as it found it. `mount` serves the API under a stage (as execute-api's URL
+    does) or a base path (as a custom domain does); PUBLIC_BASE_URL then carries it."""
 
     def __init__(self, port: int = 0, *, config: slsconfig.ServerlessConfig | None = None, demo: bool = True,
                  schedules: bool = True, queues: bool = True, inherit_env: bool = False,
-                 env: dict[str, str] | None = None, retry_delay_s: float | None = None):
+                 env: dict[str, str] | None = None, retry_delay_s: float | None = None,
+                 mount: Mount | None = None):
         self.port = port
+        self.mount = mount
         self.config = config or slsconfig.load("local")
         self.demo = demo
         self.run_schedules = schedules
@@ -86,6 +89,11 @@ class LocalStack:
     @property
     def url(self) -> str:
         return f"http://{HOST}:{self.port}"
+
+    @property
+    def api_url(self) -> str:
+        """Where the API's root is: the stack's URL, or below it under the mount."""
+        return self.url + (self.mount.prefix if self.mount else "")
 
     @property
     def moto_url(self) -> str:
@@ -228,7 +236,7 @@ class LocalStack:
     def urls(self) -> dict[str, str]:
         """What the stack serves, for people."""
         out = {
-            "webhook": f"{self.url}/wechat",
+            "webhook": f"{self.api_url}/wechat",
             "admin": f"{self.url}/_local/",
             "fake_wechat_outbox": f"{self.url}/_wechat/_admin/outbox",
             "lambda_invoke": f"{self.url}/2015-03-31/functions/<name>/invocations",
@@ -239,7 +247,7 @@ class LocalStack:
         for route in routes_from(self.config):
             if route.method == "GET" and "{" not in route.path and not _is_json(route.path) \
                     and not route.path.startswith(("/wechat", "/oauth")):
-                out[f"page {route.path}"] = f"{self.url}{route.path}"
+                out[f"page {route.path}"] = f"{self.api_url}{route.path}"
         return out
 
     def client_environment(self) -> dict[str, str]:
@@ -279,7 +287,7 @@ class LocalStack:
     def _function_environment(self) -> dict[str, str]:
         env = resources.local_environment(self.config, self.refs)
         env.update({
-            "PUBLIC_BASE_URL": self.url,
+            "PUBLIC_BASE_URL": self.api_url,
             "WECHAT_API_BASE": f"{self.url}/_wechat/",
             "WECHAT_OPEN_BASE": f"{self.url}/_wechat/",
             "WEUI_CSS_URL": f"{self.url}/_local/static/weui.min.css",
@@ -308,11 +316,11 @@ class LocalStack:
         try:
             from infra.local.simulator import make_app
 
-            self.simulator = make_app(self.url)
+            self.simulator = make_app(self.url, api_url=self.api_url)
             mounts["/_local/simulator"] = self.simulator
         except Exception as error:  # noqa: BLE001 - the stack runs without the simulator
             logger.warning("simulator not mounted: %s", error)
-        gateway = Gateway(self.config, self.lambdas, admin=Admin(self))
+        gateway = Gateway(self.config, self.lambdas, admin=Admin(self), mount=self.mount)
         return DispatcherMiddleware(gateway, mounts)
 
     def _fire(self, schedule: Schedule) -> Any:

@@ -39,6 +39,7 @@ def test_confirmation_event_follows_the_schema_with_a_deterministic_id(world):
     assert event["id"] == f"booking_confirmed:{booking.id}"
     assert event["data"]["manager"] == "王芳" and event["data"]["slot_start"] == "2026-12-01T01:00:00Z"
     assert event["data"]["service"] == "理财咨询" and event["data"]["branch_name"] == "测试支行T01"
+    assert event["data"]["url"] == f"/booking/b/{booking.id}"  # a path: notify puts it on its base URL
     assert "13812345678" not in str(event) and "张三" not in str(event)
 
 

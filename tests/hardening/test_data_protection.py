@@ -43,7 +43,7 @@ def _fragments(people) -> set[str]:
 def test_no_plaintext_personal_data_in_tables_events_or_logs(aws, frozen_clock, caplog, capsys, monkeypatch):
     from functions.booking import store as booking_store
     from functions.booking.service import Manager
-    from functions.notify import corebank, delivery
+    from functions.notify import corebank, sms
     from infra.local.demo import branch_lookup
     from tests.booking.conftest import MONDAY_8AM, branch
     from tests.loan_apply.conftest import form as loan_form
@@ -54,7 +54,7 @@ def test_no_plaintext_personal_data_in_tables_events_or_logs(aws, frozen_clock, 
     branch_lookup.load(branches=[branch("T01")])
     booking_store.put_manager("T01", Manager("m1", "王芳", frozenset({"wealth"})))
     texts: list[tuple[str, str]] = []
-    monkeypatch.setattr(delivery, "send_sms", lambda phone, text: texts.append((phone, text)))
+    monkeypatch.setattr(sms, "send", lambda phone, message: texts.append((phone, message.text)))
 
     booking, loans, notify = (Client(apps.app(f)) for f in ("booking", "loan_apply", "notify"))
     webhook = Client(apps.app("webhook"))

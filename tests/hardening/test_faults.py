@@ -245,10 +245,10 @@ def test_dynamodb_faults_at_20_percent_succeed_or_fail_cleanly(world, dynamo_fau
 
 def test_card_binding_under_dynamodb_faults(world, dynamo_faults, monkeypatch):
     """OTP request and confirm: a 503 leaves no binding, a 201 leaves exactly one."""
-    from functions.notify import actions, delivery, store
+    from functions.notify import actions, sms, store
 
     sent: dict[str, str] = {}
-    monkeypatch.setattr(delivery, "send_sms", lambda phone, text: sent.__setitem__(phone, text))
+    monkeypatch.setattr(sms, "send", lambda phone, message: sent.__setitem__(phone, message.text))
     notify = Client(apps.app("notify"))
     statuses: Counter = Counter()
     for n in range(8):

@@ -24,9 +24,9 @@ def _otp(notify, openid, card, phone):
 
 
 def test_otp_per_phone_and_per_openid(world, frozen_clock, monkeypatch):  # noqa: F811
-    from functions.notify import delivery
+    from functions.notify import sms
 
-    monkeypatch.setattr(delivery, "send_sms", lambda phone, text: None)
+    monkeypatch.setattr(sms, "send", lambda phone, message: "m")
     notify = Client(apps.app("notify"))
     start = clock.now()
     world.add_customer("CR001", "限流客户", "13900009999")

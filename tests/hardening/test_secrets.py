@@ -139,7 +139,9 @@ def test_make_secrets_writes_one_parameter_per_secret_that_the_functions_read(aw
     monkeypatch.delenv("WECHAT_TOKEN")
 
     names = {p["Name"]: p["Type"] for p in boto3.client("ssm").describe_parameters()["Parameters"]}
-    assert names == {f"{path}/{name}": "SecureString" for name in config.SECRET_NAMES}
+    # the SMS providers' keys only when given (the stage sends through SNS)
+    assert names == {f"{path}/{name}": "SecureString" for name in config.SECRET_NAMES
+                     if name not in put_secrets.OPTIONAL}
     generated = {name: config.secret(name) for name in put_secrets.GENERATED}
     assert len(set(generated.values())) == 3
     assert all(len(put_secrets.key_bytes(v)) >= 32 for v in generated.values())
@@ -182,6 +184,8 @@ def test_make_secrets_refuses_each_published_development_value(aws, from_ssm, mo
     ("SESSION_SECRET", "too-short"),
     ("PII_HASH_KEY", "0123456789abcdef" * 4),
     ("STAFF_API_KEY", "a" * 64),
+    ("ALIYUN_SMS_ACCESS_KEY", "LTAI5tNoSecret"),
+    ("TENCENT_SMS_SECRET", ":only-the-key"),
 ])
 def test_make_secrets_refuses_a_value_shaped_otherwise_than_the_protocol_requires(name, value):
     values = {**fit_values(), **{n: put_secrets.random.token_urlsafe(32) for n in put_secrets.GENERATED}}
@@ -202,3 +206,14 @@ def test_the_command_says_which_secrets_and_why_and_stores_nothing(aws, from_ssm
     assert "WECHAT_TOKEN: this value is written in the repository" in out
     assert "SESSION_SECRET: needs at least 32 random bytes" in out
     assert boto3.client("ssm").describe_parameters()["Parameters"] == []
+
+
+def test_an_sms_providers_key_is_stored_when_given_and_never_asked_for(aws, from_ssm, monkeypatch):
+    import boto3
+
+    key_pair = f"AKID{put_secrets.random.token_hex(16)}:{put_secrets.random.token_hex(16)}"
+    for key, value in {**fit_values(), "TENCENT_SMS_SECRET": key_pair}.items():
+        monkeypatch.setenv(key, value)
+    path = put_secrets.put("dev", lambda n: pytest.fail(f"asked for {n}"), published=[])
+    names = {p["Name"] for p in boto3.client("ssm").describe_parameters()["Parameters"]}
+    assert f"{path}/TENCENT_SMS_SECRET" in names and f"{path}/ALIYUN_SMS_ACCESS_KEY" not in names

@@ -210,3 +210,27 @@ def test_proxy_event_shape():
     assert event["isBase64Encoded"] is True and base64.b64decode(event["body"]) == b"\xff\x00"
     assert event["requestContext"]["resourcePath"] == "/items/{item_id}"
     assert event["requestContext"]["identity"]["sourceIp"]
+
+
+@pytest.mark.parametrize(("mount", "path", "stage"), [
+    ("stage", "/items/7", "dev"),  # execute-api's URL: the stage is not in `path`
+    ("base_path", "/dev/items/7", "local"),  # a custom domain: the base path is, the stage is the mapped one
+])
+def test_proxy_event_under_a_mount(mount, path, stage):
+    """Under a stage or a base path the event says so as API Gateway's does; outside it the
+    request is refused before any route is looked up."""
+    from werkzeug.test import EnvironBuilder
+    from werkzeug.wrappers import Request
+
+    from infra.local.gateway import Mount, Route, proxy_event
+
+    under = Mount(mount, "dev")
+    request = Request(EnvironBuilder(path="/dev/items/7").get_environ())
+    event = proxy_event(request, Route("GET", "/items/{item_id}", "api"), {"item_id": "7"}, "local", [], under)
+    assert event["path"] == path and event["requestContext"]["stage"] == stage
+    assert event["requestContext"]["path"] == "/dev/items/7" and event["resource"] == "/items/{item_id}"
+    assert under.api_path("/dev/items/7") == "/items/7" and under.api_path("/dev") == "/"
+    assert under.api_path("/items/7") is None and under.api_path("/devx/items") is None
+    assert under.refusal().status_code == 403
+    with pytest.raises(ValueError):
+        Mount("stage", "a/b")

@@ -132,6 +132,16 @@ def test_booking_events_are_template_messages(fake_wechat_api, queue, frozen_clo
         assert message.payload["url"].endswith("/booking/b/B1")
 
 
+def test_a_template_messages_link_is_on_the_public_base_url_with_its_path(fake_wechat_api, queue, frozen_clock,
+                                                                           setting):
+    setting("PUBLIC_BASE_URL", "https://wx.example-bank.cn/wx")
+    frozen_clock(ningbo(2, 10))
+    events.publish("booking_confirmed", {**BOOKING, "openid": "o_linked"}, "booking")
+    queue.drain()
+    [message] = fake_wechat_api.sent("o_linked")
+    assert message.payload["url"] == "https://wx.example-bank.cn/wx/booking/b/B1"
+
+
 def test_loan_status_is_a_template_message(fake_wechat_api, queue, frozen_clock):
     frozen_clock(ningbo(2, 10))
     events.publish("loan_status_changed", {"openid": "o_loan", "application_id": "A1", "product": "个人消费贷",

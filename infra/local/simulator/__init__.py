@@ -13,6 +13,7 @@ import secrets
 import threading
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 from werkzeug.exceptions import BadRequest, HTTPException, NotFound
@@ -31,8 +32,9 @@ SESSION_COOKIE = "wxsession"
 class Simulator:
     """State of one simulator: the users created so far and the stack it talks to."""
 
-    def __init__(self, stack_url: str, encrypt: bool = True):
+    def __init__(self, stack_url: str, encrypt: bool = True, api_url: str | None = None):
         self.stack_url = stack_url.rstrip("/")
+        self.api_url = (api_url or stack_url).rstrip("/")  # under a stage or base path, if mounted so
         self.encrypt = encrypt
         self._lock = threading.Lock()
         self.users: dict[str, dict[str, str]] = {u["openid"]: u for u in demo.users()}
@@ -123,7 +125,7 @@ class Simulator:
         the previous user so the pages log in again."""
         response = _json({})
         response.set_cookie(OPENID_COOKIE, openid, path="/", samesite="Lax")
-        response.delete_cookie(SESSION_COOKIE, path="/")
+        response.delete_cookie(SESSION_COOKIE, path=urlsplit(self.api_url).path + "/")
         return response
 
     # --- chat ---------------------------------------------------------------------------
@@ -158,7 +160,7 @@ class Simulator:
 
     def _push(self, openid: str, xml: str) -> dict[str, Any]:
         creds = wechat_side.Credentials.from_environment()
-        exchange = wechat_side.push(f"{self.stack_url}/wechat", xml, openid, creds, encrypt=self.encrypt)
+        exchange = wechat_side.push(f"{self.api_url}/wechat", xml, openid, creds, encrypt=self.encrypt)
         return {
             "status": exchange.status,
             "encrypted": exchange.encrypted,
@@ -201,10 +203,11 @@ def load_menu() -> dict:
     return json.loads(MENU.read_text(encoding="utf-8"))
 
 
-def make_app(stack_url: str, encrypt: bool = True) -> Simulator:
-    """The simulator's WSGI app; `stack_url` is the local stack's base URL (its webhook is
-    `{stack_url}/wechat`)."""
-    return Simulator(stack_url, encrypt=encrypt)
+def make_app(stack_url: str, encrypt: bool = True, api_url: str | None = None) -> Simulator:
+    """The simulator's WSGI app; `stack_url` is the local stack's base URL, `api_url` the
+    API's (its webhook is `{api_url}/wechat`; the stack's URL unless the API is mounted under
+    a stage or base path)."""
+    return Simulator(stack_url, encrypt=encrypt, api_url=api_url)
 
 
 def _new_openid() -> str:
