@@ -8,10 +8,25 @@ import time
 from chalice import Response
 
 from functions.common import http, session
-from functions.common.errors import ApiError, ServiceUnavailable
+from functions.common.errors import ApiError, ServiceUnavailable, ValidationFailed
+from functions.common.http import Field
 
 app = http.FeatureApp(app_name="webhook")
 XML_TYPES = ["text/xml", "application/xml", "text/plain", "application/octet-stream"]
+# What each operation takes in its query (the types and sizes; the protocol checks the rest)
+SIGNED = {name: Field(256) for name in ("signature", "timestamp", "nonce", "echostr", "openid", "encrypt_type",
+                                        "msg_signature")}
+OAUTH = {"code": Field(256), "state": Field(256), session.RETURN_PARAM: Field(2000)}
+
+
+def _signed_query() -> dict[str, str]:
+    """WeChat's query: a value of the wrong size is a request WeChat would not send."""
+    from functions.common.wechat import protocol
+
+    try:
+        return http.query(app.current_request, SIGNED)
+    except ValidationFailed:
+        raise protocol.ProtocolError() from None
 
 
 def _plain(body: str, status: int = 200, content_type: str = "text/plain; charset=utf-8") -> Response:
@@ -24,7 +39,7 @@ def verify():
     from functions.webhook import dispatch
 
     try:
-        return _plain(dispatch.verify(app.current_request.query_params or {}))
+        return _plain(dispatch.verify(_signed_query()))
     except protocol.ProtocolError as error:
         return _plain(error.code, error.status)
 
@@ -37,7 +52,7 @@ def receive():
 
     request = app.current_request
     try:
-        body, content_type = dispatch.receive(request.query_params or {}, request.raw_body or b"", started)
+        body, content_type = dispatch.receive(_signed_query(), request.raw_body or b"", started)
     except protocol.ProtocolError as error:
         return _plain(error.code, error.status)
     return _plain(body, content_type=content_type)
@@ -52,7 +67,7 @@ def oauth_callback():
     from functions.common.wechat.errors import WeChatRejected, WeChatTransient
 
     request = app.current_request
-    query = request.query_params or {}
+    query = http.query(request, OAUTH)
     return_to = session.safe_return_path(query.get(session.RETURN_PARAM))
     if not return_to:
         raise ApiError(400, "bad_oauth_callback", "链接已失效，请返回公众号重新打开")
@@ -83,7 +98,7 @@ def logout():
     request = app.current_request
     current = http.signed_in(request)
     if current is not None:
-        http.require_csrf(request, current.openid, http.body(request))
+        http.require_csrf(request, current.openid, http.parse(request, http.CSRF))
         session.end(current)
     page = pages.render(None, "notice.html", name="signed-out", icon="weui-icon-success", title="您已安全退出",
                         lines=["如需继续办理，请返回公众号重新打开。"])
