@@ -12,7 +12,7 @@ from datetime import date, timedelta
 BRANCH = "HS01"  # bookable demo branch (infra/local/demo/branch_lookup.json)
 
 
-def booking(openid: str) -> str:
+def booking(openid: str, branch_id: str = BRANCH) -> str:
     """The customer's booking of the first open wealth slot from tomorrow on."""
     from functions.booking import actions
     from functions.common import clock
@@ -21,16 +21,16 @@ def booking(openid: str) -> str:
     today = clock.local().date()
     for ahead in range(1, 15):
         try:
-            slots = actions.slots(BRANCH, "wealth", (today + timedelta(days=ahead)).isoformat())["slots"]
+            slots = actions.slots(branch_id, "wealth", (today + timedelta(days=ahead)).isoformat())["slots"]
         except ApiError:  # closed that day
             continue
         for slot in slots:
             if slot["available"]:
-                made = actions.create(openid, {"branch_id": BRANCH, "service": "wealth", "slot_start": slot["start"],
+                made = actions.create(openid, {"branch_id": branch_id, "service": "wealth", "slot_start": slot["start"],
                                                "name": "张三", "mobile": _mobile(),
                                                "idempotency_key": secrets.token_hex(8)})
                 return made.id
-    raise AssertionError(f"no open slot at {BRANCH} in two weeks")
+    raise AssertionError(f"no open slot at {branch_id} in two weeks")
 
 
 def application(openid: str) -> str:
@@ -71,6 +71,8 @@ def parameters(path: str) -> list[str]:
     return re.findall(r"\{(\w+)\}", path)
 
 
-def make(openid: str, path: str) -> dict[str, str]:
-    """A live resource of `openid` for each path parameter of `path`."""
-    return {name: MAKERS[name](openid) for name in parameters(path) if name in MAKERS}
+def make(openid: str, path: str, branch_id: str = BRANCH) -> dict[str, str]:
+    """A live resource of `openid` for each path parameter of `path` (bookings and branch
+    at `branch_id`)."""
+    makers = MAKERS | {"booking_id": lambda who: booking(who, branch_id), "branch_id": lambda who: branch_id}
+    return {name: makers[name](openid) for name in parameters(path) if name in makers}
