@@ -60,6 +60,17 @@ class Customer:
         self.ids = live.make(openid, self.path)
         self.stack.drain_queues()  # what making them set off is delivered before the next case
 
+    def aim(self, case) -> bool:
+        """Point the case's path parameters at the live resources, and a `branch_id` in its
+        query or body at the live branch; whether the case now aims at anything live."""
+        aimed = bool(self.ids)
+        case.path_parameters = {**(case.path_parameters or {}), **self.ids}
+        for fields in (case.query, case.body):
+            if isinstance(fields, dict) and "branch_id" in fields:
+                fields["branch_id"] = live.BRANCH
+                aimed = True
+        return aimed
+
 
 def _checks():
     from schemathesis.checks import not_a_server_error
@@ -106,8 +117,7 @@ def test_schemathesis(local_stack, moto_writes, spec):  # noqa: F811
                   phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))
         @given(case=cases, aim=st.sampled_from(["live", "live", "live", "generated"]))
         def run(case, aim):
-            if aim == "live" and who.ids:
-                case.path_parameters = {**(case.path_parameters or {}), **who.ids}
+            if aim == "live" and who.aim(case):
                 count["live"] += 1
             mark = len(moto_writes.applied)
             response = case.call(base_url=local_stack.url, headers=who.headers, timeout=20, allow_redirects=False)
