@@ -4,9 +4,11 @@ class of bug behind a 500 on the withdraw of an application that exists)."""
 from __future__ import annotations
 
 import json
+from urllib.parse import quote
 
 import pytest
 
+from tests.booking.conftest import world  # noqa: F401 - booking's test week, reused
 from tests.loan_apply.conftest import form as loan_form
 from tests.sessions import customer
 
@@ -21,6 +23,17 @@ def loans(aws, frozen_clock, writes):
     from tests.loan_apply.conftest import NOW
 
     frozen_clock(NOW)
+    with Client(app) as client:
+        yield client.http
+
+
+@pytest.fixture
+def booking_world(world, writes):  # noqa: F811 - the fixture imported above
+    """booking's test week (branch T01) through Chalice's test client."""
+    from chalice.test import Client
+
+    from functions.booking.app import app
+
     with Client(app) as client:
         yield client.http
 
@@ -59,6 +72,38 @@ def test_staff_transition_of_a_live_application_refuses_a_reason_that_is_not_tex
     assert res.status_code == 400, res.body
     assert [(f["field"], f["code"]) for f in json.loads(res.body)["fields"]] == [("reason", "invalid_type")]
     assert writes.since(mark) == []
+
+
+# Instants that parse but leave datetime's range once turned to UTC (found by `make fuzz`)
+OUT_OF_RANGE = ["0001-01-01T00:00:00.0+01:00", "9999-12-31T23:59:00-01:00", "9999-12-31T23:59:00Z"]
+
+
+@pytest.mark.parametrize("slot", OUT_OF_RANGE)
+@pytest.mark.parametrize("path", ["/booking/api/bookings/{}/reschedule", "/booking/b/{}/reschedule"])
+def test_reschedule_of_a_live_booking_refuses_an_instant_out_of_range(booking_world, writes, path, slot):
+    from tests.hardening import live
+
+    http, openid = booking_world, "o_parse_reschedule_01"
+    booking_id = live.booking(openid, branch_id="T01")
+    form = path.startswith("/booking/b/")
+    headers = customer(openid, form=form)
+    body = f"slot_start={quote(slot)}" if form else json.dumps({"slot_start": slot})
+    mark = len(writes.applied)
+    res = http.post(path.format(booking_id), headers=headers, body=body)
+    assert res.status_code == 400, res.body
+    if not form:
+        assert [(f["field"], f["code"]) for f in json.loads(res.body)["fields"]] == [("slot_start", "invalid_slot")]
+    assert writes.since(mark) == []
+
+
+@pytest.mark.parametrize("slot", OUT_OF_RANGE)
+def test_a_booking_at_an_instant_out_of_range_is_refused(booking_world, writes, slot):
+    from tests.booking.conftest import form
+
+    res = booking_world.post("/booking/api/bookings", headers=customer("o_parse_create_01"),
+                             body=json.dumps(form(slot_start=slot)))
+    assert res.status_code == 400, res.body
+    assert ("slot_start", "invalid_slot") in [(f["field"], f["code"]) for f in json.loads(res.body)["fields"]]
 
 
 RAW_READS = {"query_params", "json_body", "raw_body"}
