@@ -7,7 +7,7 @@ PORT ?= 8000
 STAGE ?= dev
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: run test bench package layer deploy secrets menu-push lint typecheck audit test-audit clean lock models
+.PHONY: run test fuzz bench package layer deploy secrets menu-push lint typecheck audit test-audit clean lock models
 
 $(VENV)/.installed: requirements/runtime.txt requirements/dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -28,6 +28,12 @@ run: $(VENV)/.installed node_modules/.installed
 ## test: the whole suite
 test: test-audit $(VENV)/.installed node_modules/.installed
 	$(PY) -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
+
+## fuzz: the state-aware schemathesis run, FUZZ_EXAMPLES cases per documented operation (500);
+## the per-operation figures go to test-artifacts/hardening/operations/ (see docs/security.md)
+FUZZ_EXAMPLES ?= 500
+fuzz: $(VENV)/.installed node_modules/.installed
+	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest tests/hardening/test_openapi.py -n 2 --dist loadgroup $(PYTEST_ARGS)
 
 ## bench: measurements into bench/results.json and docs/
 bench: $(VENV)/.installed node_modules/.installed

@@ -6,14 +6,17 @@ Pages: /booking (branches) → /booking/new (service, date, slot, contact) → /
 from functions.booking import actions, screens
 from functions.common import http, urls
 from functions.common.errors import ApiError
+from functions.common.http import TEXT, Field
 
 app = http.FeatureApp(app_name="booking")
 FORM = ["application/x-www-form-urlencoded", "application/json"]
-
-
-def _query() -> dict:
-    request = app.current_request
-    return dict((request.query_params if request else None) or {})
+# What each operation takes (the types and sizes; the rules are the service's)
+SLOT = {"branch_id": Field(64), "service": Field(64), "date": Field(32), "slot_start": Field(64)}
+BOOKING = {**SLOT, "name": TEXT, "mobile": Field(64), "note": TEXT, "idempotency_key": Field(100)}
+NOTICE = {"notice": Field(32)}
+DAY = {"date": Field(32)}
+RESCHEDULE = {**DAY, "slot_start": Field(64)}
+OUTCOME = {"status": Field(32)}
 
 
 @app.route("/booking/health")
@@ -30,12 +33,12 @@ def index_page():
 
 @app.route("/booking/new")
 def new_page():
-    return http.html_response(screens.wizard(http.customer(app.current_request), _query()))
+    return http.html_response(screens.wizard(http.customer(app.current_request), http.query(app.current_request, SLOT)))
 
 
 @app.route("/booking/new", methods=["POST"], content_types=FORM)
 def new_submit():
-    openid, form = http.customer_post(app.current_request, flat=True)
+    openid, form = http.customer_post(app.current_request, BOOKING)
     try:
         booking = actions.create(openid, form)
     except ApiError as error:
@@ -52,26 +55,28 @@ def mine_page():
 
 @app.route("/booking/b/{booking_id}")
 def booking_page(booking_id):
-    openid = http.customer(app.current_request)
-    return http.html_response(screens.detail(openid, booking_id, _query().get("notice")))
+    request = app.current_request
+    notice = http.query(request, NOTICE).get("notice")
+    return http.html_response(screens.detail(http.customer(request), booking_id, notice))
 
 
 @app.route("/booking/b/{booking_id}/cancel", methods=["POST"], content_types=FORM)
 def cancel_submit(booking_id):
-    openid, _ = http.customer_post(app.current_request, flat=True)
+    openid, _ = http.customer_post(app.current_request, {})
     actions.cancel(openid, booking_id)
     return http.redirect(urls.link(f"/booking/b/{booking_id}", notice="cancelled"))
 
 
 @app.route("/booking/b/{booking_id}/reschedule")
 def reschedule_page(booking_id):
-    openid = http.customer(app.current_request)
-    return http.html_response(screens.reschedule(openid, booking_id, _query().get("date")))
+    request = app.current_request
+    day = http.query(request, DAY).get("date")
+    return http.html_response(screens.reschedule(http.customer(request), booking_id, day))
 
 
 @app.route("/booking/b/{booking_id}/reschedule", methods=["POST"], content_types=FORM)
 def reschedule_submit(booking_id):
-    openid, form = http.customer_post(app.current_request, flat=True)
+    openid, form = http.customer_post(app.current_request, RESCHEDULE)
     try:
         actions.reschedule(openid, booking_id, form.get("slot_start"))
     except ApiError as error:
@@ -94,7 +99,7 @@ def api_branches():
 @app.route("/booking/api/slots")
 def api_slots():
     http.customer(app.current_request)
-    q = _query()
+    q = http.query(app.current_request, SLOT)
     return actions.slots(q.get("branch_id", ""), q.get("service"), q.get("date"))
 
 
@@ -106,7 +111,7 @@ def api_mine():
 
 @app.route("/booking/api/bookings", methods=["POST"], content_types=FORM)
 def api_create():
-    openid, form = http.customer_post(app.current_request, flat=True)
+    openid, form = http.customer_post(app.current_request, BOOKING)
     form.setdefault("idempotency_key", app.current_request.headers.get("idempotency-key"))
     return http.json_response({"booking": actions.describe(actions.create(openid, form))}, 201)
 
@@ -119,13 +124,13 @@ def api_booking(booking_id):
 
 @app.route("/booking/api/bookings/{booking_id}/cancel", methods=["POST"], content_types=FORM)
 def api_cancel(booking_id):
-    openid, _ = http.customer_post(app.current_request, flat=True)
+    openid, _ = http.customer_post(app.current_request, {})
     return {"booking": actions.describe(actions.cancel(openid, booking_id))}
 
 
 @app.route("/booking/api/bookings/{booking_id}/reschedule", methods=["POST"], content_types=FORM)
 def api_reschedule(booking_id):
-    openid, form = http.customer_post(app.current_request, flat=True)
+    openid, form = http.customer_post(app.current_request, RESCHEDULE)
     return {"booking": actions.describe(actions.reschedule(openid, booking_id, form.get("slot_start")))}
 
 
@@ -134,14 +139,14 @@ def api_reschedule(booking_id):
 @app.route("/booking/staff/branches/{branch_id}/bookings")
 def staff_day(branch_id):
     http.require_staff(app.current_request)
-    found = actions.day_list(branch_id, _query().get("date"))
+    found = actions.day_list(branch_id, http.query(app.current_request, DAY).get("date"))
     return {"branch_id": branch_id, "bookings": [actions.describe(b) for b in found]}
 
 
 @app.route("/booking/staff/bookings/{booking_id}/outcome", methods=["POST"], content_types=["application/json"])
 def staff_outcome(booking_id):
     http.require_staff(app.current_request)
-    status = http.json_body(app.current_request).get("status")
+    status = http.parse(app.current_request, OUTCOME).get("status")
     return {"booking": actions.describe(actions.mark(booking_id, status))}
 
 

@@ -9,8 +9,14 @@ from typing import Any
 
 from functions.branch_lookup import actions, screens, service
 from functions.common import http
+from functions.common.http import Field
 
 app = http.FeatureApp(app_name="branch_lookup")
+# What each operation takes (the types and sizes; the rules are the service's)
+NEARBY = {"lat": Field(32), "lng": Field(32), "k": Field(16), "service": Field(32), "kind": Field(32),
+          "open_now": Field(16)}
+SEARCH = {"q": Field(200)}
+PAGE = {"url": Field(2000)}
 
 
 @app.route("/branches/health")
@@ -20,12 +26,12 @@ def health():
 
 @app.route("/branches/api/nearby")
 def api_nearby():
-    return http.json_response({"branches": actions.nearby(app.current_request.query_params or {})})
+    return http.json_response({"branches": actions.nearby(http.query(app.current_request, NEARBY))})
 
 
 @app.route("/branches/api/search")
 def api_search():
-    found = actions.search(service.search_params(app.current_request.query_params or {}))
+    found = actions.search(service.search_params(http.query(app.current_request, SEARCH)))
     return http.json_response({"branches": [actions.public(b) for b in found]})
 
 
@@ -37,7 +43,7 @@ def api_branch(branch_id):
 @app.route("/branches/api/jssdk")
 def api_jssdk():
     """JS-SDK config for a page of ours (the branch page's navigate button)."""
-    return http.json_response(actions.jssdk_config((app.current_request.query_params or {}).get("url", "")))
+    return http.json_response(actions.jssdk_config(http.query(app.current_request, PAGE).get("url", "")))
 
 
 @app.route("/branches/view/{branch_id}")
@@ -47,7 +53,7 @@ def branch_page(branch_id):
 
 @app.route("/branches/search")
 def search_page():
-    return http.html_response(screens.search((app.current_request.query_params or {}).get("q", "")))
+    return http.html_response(screens.search(http.query(app.current_request, SEARCH).get("q", "")))
 
 
 @app.lambda_function(name="query")

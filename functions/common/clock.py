@@ -106,9 +106,16 @@ def local(dt: datetime | None = None) -> datetime:
 
 
 def parse_utc(value: str) -> datetime:
-    """Parse an ISO-8601 instant; naive values are taken as UTC."""
+    """Parse an ISO-8601 instant; naive values are taken as UTC. ValueError for anything
+    else, an instant that leaves datetime's range in UTC or in Asia/Shanghai (where every
+    instant is shown) included: 0001-01-01T00:00+01:00, 9999-12-31T23:59Z."""
     dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
+    try:
+        utc = dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
+        local(utc)
+    except OverflowError:
+        raise ValueError(f"instant out of range: {value!r}") from None
+    return utc
 
 
 def iso(dt: datetime) -> str:

@@ -9,6 +9,8 @@ from __future__ import annotations
 import functools
 import hmac
 import json
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from chalice import Chalice, Response
@@ -181,11 +183,11 @@ def require_csrf(request, openid: str, form: dict | None = None) -> None:
         raise Forbidden("csrf_failed", "页面已过期，请刷新后重试")
 
 
-def customer_post(request, flat: bool = False) -> tuple[str, dict]:
-    """The customer and the body of a state-changing request, its CSRF token checked
-    (`flat` as for `body`)."""
+def customer_post(request, fields: Fields) -> tuple[str, dict[str, str]]:
+    """The customer and the declared fields of a state-changing request, its CSRF token
+    checked (header, or the form's own field)."""
     openid = customer(request)
-    data = body(request, flat=flat)
+    data = parse(request, {**fields, **CSRF})
     require_csrf(request, openid, data)
     return openid, data
 
@@ -201,19 +203,77 @@ def require_staff(request) -> str:
     return request.headers.get("x-staff-id") or "staff"
 
 
-def json_body(request) -> dict:
+@dataclass(frozen=True)
+class Field:
+    """One field an operation takes, as text of at most `max_length` characters. `number`
+    also takes a JSON number (as its text: amounts, terms), `flag` a JSON true or false (as
+    "true"/"false"). The rules of the domain (formats, ranges, choices) stay the service's:
+    this is the type and size of what arrives, checked once for every route."""
+
+    max_length: int = 1000
+    number: bool = False
+    flag: bool = False
+
+    def read(self, name: str, value: Any, v: Validator) -> str | None:
+        if isinstance(value, bool):
+            if self.flag:
+                return "true" if value else "false"
+        elif isinstance(value, (int, float)):
+            if self.number:
+                return str(value)
+        elif isinstance(value, str):
+            if len(value) <= self.max_length:
+                return value
+            v.add(name, "too_long", f"不能超过{self.max_length}个字")
+            return None
+        v.add(name, "invalid_type", "格式不正确")
+        return None
+
+
+Fields = Mapping[str, Field]
+TEXT = Field()
+CSRF: Fields = {session.CSRF_FIELD: TEXT}  # a form's own CSRF token (pages post it as a field)
+
+
+def parse(request, fields: Fields) -> dict[str, str]:
+    """The fields an operation declares, from its body (JSON or urlencoded form, by content
+    type; Chalice answers 415 to any other): the present ones as text, or a 400 that lists
+    every field of the wrong type or size. Undeclared fields are dropped."""
+    ctype = (request.headers.get("content-type") or "").lower()
+    raw = _form(request) if ctype.startswith("application/x-www-form-urlencoded") else _json_object(request)
+    return _typed(raw, fields)
+
+
+def query(request, fields: Fields) -> dict[str, str]:
+    """The fields an operation declares, from its query string (as `parse`)."""
+    return _typed(dict(request.query_params or {}), fields)
+
+
+def _typed(raw: Mapping[str, Any], fields: Fields) -> dict[str, str]:
+    v = Validator()
+    out: dict[str, str] = {}
+    for name, spec in fields.items():
+        if raw.get(name) is not None:
+            value = spec.read(name, raw[name], v)
+            if value is not None:
+                out[name] = value
+    v.check()
+    return out
+
+
+def _json_object(request) -> dict:
     """The request's JSON object, or a 400 the customer can read."""
     try:
         body = json.loads(request.raw_body or b"{}")
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise ValidationFailed([FieldError("body", "invalid_json", "请求格式错误")]) from None
     if not isinstance(body, dict):
         raise ValidationFailed([FieldError("body", "invalid_json", "请求格式错误")])
     return body
 
 
-def form_body(request) -> dict[str, str]:
-    """An urlencoded form (H5 pages post these) as a flat dict."""
+def _form(request) -> dict[str, str]:
+    """An urlencoded form (H5 pages post these) as a flat dict (a repeated field's last value)."""
     from urllib.parse import parse_qs
 
     try:
@@ -221,31 +281,3 @@ def form_body(request) -> dict[str, str]:
     except UnicodeDecodeError:
         raise ValidationFailed([FieldError("body", "invalid_encoding", "请求格式错误")]) from None
     return {k: v[-1] for k, v in parse_qs(raw, keep_blank_values=True).items()}
-
-
-def body(request, flat: bool = False) -> dict:
-    """JSON or form body, by content type. `flat=True` is for routes that take the same
-    fields as an H5 form: every JSON value must then be a scalar and comes back as text,
-    so a list or object where a form field belongs is a field error, not a crash."""
-    ctype = (request.headers.get("content-type") or "").lower()
-    if ctype.startswith("application/x-www-form-urlencoded"):
-        return form_body(request)
-    data = json_body(request)
-    return flatten(data) if flat else data
-
-
-def flatten(data: dict) -> dict[str, str]:
-    """A JSON object as form fields: scalars as text, nulls dropped, nested values refused."""
-    v = Validator()
-    out: dict[str, str] = {}
-    for key, value in data.items():
-        if value is None:
-            continue
-        if isinstance(value, bool):
-            out[key] = "true" if value else "false"
-        elif isinstance(value, (str, int, float)):
-            out[key] = str(value)
-        else:
-            v.add(str(key), "invalid_type", "格式不正确")
-    v.check()
-    return out

@@ -5,11 +5,24 @@ back office: /loans/staff/...
 """
 from functions.common import http, urls
 from functions.common.errors import ApiError
+from functions.common.http import TEXT, Field
 from functions.loan_apply import actions, catalogue, screens
 
 app = http.FeatureApp(app_name="loan_apply")
 API_BODY = ["application/json", "application/x-www-form-urlencoded"]
 FORM_BODY = ["application/x-www-form-urlencoded"]
+# What each operation takes (the types and sizes; the rules are the service's)
+YUAN = Field(32, number=True)
+APPLICATION = {"product": Field(64), "name": TEXT, "id_number": Field(64), "phone": Field(64), "amount": YUAN,
+               "term": YUAN, "purpose": Field(64), "city": TEXT, "monthly_income": YUAN,
+               "employment_type": Field(64), "consent": Field(16, flag=True), "consent_version": Field(64),
+               "idempotency_key": Field(100)}
+PRODUCT = {"product": Field(64)}
+SUBMITTED = {"submitted": Field(8)}
+REASON = {"reason": TEXT}
+TRANSITION = {"to": Field(32), **REASON}
+QUEUE = {"status": Field(32), "product": Field(64), "from": Field(32), "to": Field(32), "limit": Field(16),
+         "cursor": TEXT}
 
 
 @app.route("/loans/health")
@@ -22,13 +35,13 @@ def health():
 @app.route("/loans/apply", methods=["GET"])
 def apply_page():
     request = app.current_request
-    product = (request.query_params or {}).get("product", "")
+    product = http.query(request, PRODUCT).get("product", "")
     return http.html_response(screens.blank_form(http.customer(request), product))
 
 
 @app.route("/loans/apply", methods=["POST"], content_types=FORM_BODY)
 def apply_submit():
-    openid, form = http.customer_post(app.current_request)
+    openid, form = http.customer_post(app.current_request, APPLICATION)
     try:
         result = actions.submit(openid, form, form.get("idempotency_key"))
     except ApiError as failed:
@@ -47,13 +60,13 @@ def mine_page():
 @app.route("/loans/mine/{application_id}", methods=["GET"])
 def detail_page(application_id):
     request = app.current_request
-    submitted = (request.query_params or {}).get("submitted") == "1"
+    submitted = http.query(request, SUBMITTED).get("submitted") == "1"
     return http.html_response(screens.detail(http.customer(request), application_id, submitted))
 
 
 @app.route("/loans/mine/{application_id}/withdraw", methods=["POST"], content_types=FORM_BODY)
 def withdraw_page(application_id):
-    openid, form = http.customer_post(app.current_request)
+    openid, form = http.customer_post(app.current_request, REASON)
     actions.withdraw(openid, application_id, form.get("reason"))
     return http.redirect(urls.link(f"/loans/mine/{application_id}"))
 
@@ -68,7 +81,7 @@ def products_api():
 @app.route("/loans/api/applications", methods=["POST"], content_types=API_BODY)
 def submit_api():
     request = app.current_request
-    openid, body = http.customer_post(request, flat=True)
+    openid, body = http.customer_post(request, APPLICATION)
     key = request.headers.get("idempotency-key") or body.get("idempotency_key")
     result = actions.submit(openid, body, key)
     return http.json_response(result, 200 if result["replayed"] else 201)
@@ -86,7 +99,7 @@ def one_api(application_id):
 
 @app.route("/loans/api/applications/{application_id}/withdraw", methods=["POST"], content_types=API_BODY)
 def withdraw_api(application_id):
-    openid, body = http.customer_post(app.current_request)
+    openid, body = http.customer_post(app.current_request, REASON)
     return http.json_response(actions.withdraw(openid, application_id, body.get("reason")))
 
 
@@ -95,7 +108,7 @@ def withdraw_api(application_id):
 @app.route("/loans/staff/applications", methods=["GET"])
 def queue_api():
     http.require_staff(app.current_request)
-    return http.json_response(actions.staff_queue(app.current_request.query_params or {}))
+    return http.json_response(actions.staff_queue(http.query(app.current_request, QUEUE)))
 
 
 @app.route("/loans/staff/applications/{application_id}", methods=["GET"])
@@ -108,6 +121,5 @@ def staff_read_api(application_id):
 def transition_api(application_id):
     request = app.current_request
     staff = http.require_staff(request)
-    body = http.body(request)
-    return http.json_response(actions.staff_transition(staff, application_id, str(body.get("to") or ""),
-                                                       body.get("reason")))
+    body = http.parse(request, TRANSITION)
+    return http.json_response(actions.staff_transition(staff, application_id, body.get("to", ""), body.get("reason")))

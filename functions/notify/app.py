@@ -7,9 +7,13 @@ Pages: /notify/bind, /notify/bills, /notify/messages. JSON: /notify/api/...
 from __future__ import annotations
 
 from functions.common import http
+from functions.common.http import Field
 from functions.notify import actions, screens
 
 app = http.FeatureApp(app_name="notify")
+# What each operation takes (the types and sizes; the rules are the service's)
+CARD = {"card_number": Field(64), "phone": Field(64)}
+CODE = {"code": Field(16)}
 
 
 @app.route("/notify/health")
@@ -43,13 +47,13 @@ def list_bindings():
 
 @app.route("/notify/api/otp", methods=["POST"])
 def request_code():
-    openid, form = http.customer_post(app.current_request)
+    openid, form = http.customer_post(app.current_request, CARD)
     return http.json_response(actions.request_code(openid, form.get("card_number", ""), form.get("phone", "")))
 
 
 @app.route("/notify/api/bindings", methods=["POST"])
 def confirm_binding():
-    openid, form = http.customer_post(app.current_request)
+    openid, form = http.customer_post(app.current_request, CODE)
     return http.json_response({"binding": actions.confirm(openid, form.get("code", ""))}, status=201)
 
 

@@ -8,10 +8,14 @@ import time
 from chalice import Response
 
 from functions.common import config, http, session, urls
-from functions.common.errors import ApiError, NotFound, ServiceUnavailable
+from functions.common.errors import ApiError, NotFound, ServiceUnavailable, ValidationFailed
+from functions.common.http import Field
 from functions.webhook import entry
 
 app = http.FeatureApp(app_name="webhook")
+# What each operation takes in its query (the types and sizes; the protocol checks the rest)
+SIGNED = {name: Field(entry.SIGNED_MAX) for name in entry.SIGNED}
+OAUTH = {"code": Field(256), "state": Field(256), session.RETURN_PARAM: Field(2000)}
 
 
 def _plain(body: str, status: int = 200, content_type: str = "text/plain; charset=utf-8") -> Response:
@@ -33,7 +37,13 @@ def _wechat(method):
     request the handler hands over come here)."""
     started = time.monotonic()
     request = app.current_request
-    status, body, content_type = entry.answer(method, request.query_params or {}, request.raw_body or b"", started)
+    try:
+        params = http.query(request, SIGNED)
+    except ValidationFailed:  # a value of a size WeChat never sends, refused as entry.answer refuses it
+        from functions.common.wechat.protocol import ProtocolError
+
+        return ProtocolError.code, ProtocolError.status, entry.TEXT
+    status, body, content_type = entry.answer(method, params, request.raw_body or b"", started)
     return body, status, content_type
 
 
@@ -56,7 +66,7 @@ def oauth_callback():
     from functions.common.wechat.errors import WeChatRejected, WeChatTransient
 
     request = app.current_request
-    query = request.query_params or {}
+    query = http.query(request, OAUTH)
     return_to = session.safe_return_path(query.get(session.RETURN_PARAM))
     if not return_to:
         raise ApiError(400, "bad_oauth_callback", "链接已失效，请返回公众号重新打开")
@@ -89,7 +99,7 @@ def logout():
     request = app.current_request
     current = http.signed_in(request)
     if current is not None:
-        http.require_csrf(request, current.openid, http.body(request))
+        http.require_csrf(request, current.openid, http.parse(request, http.CSRF))
         session.end(current)
     page = pages.render(None, "notice.html", name="signed-out", icon="weui-icon-success", title="您已安全退出",
                         lines=["如需继续办理，请返回公众号重新打开。"])

@@ -19,6 +19,9 @@ WECHAT = "/wechat"
 # what WeChat's servers send, and what the Chalice route accepts
 XML_TYPES = ("text/xml", "application/xml", "text/plain", "application/octet-stream")
 TEXT = "text/plain; charset=utf-8"
+# the signed query's parameters, and the longest value WeChat sends in any of them
+SIGNED = ("signature", "timestamp", "nonce", "echostr", "openid", "encrypt_type", "msg_signature")
+SIGNED_MAX = 256
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
@@ -39,6 +42,8 @@ def answer(method: str, params: Mapping[str, str], body: bytes, started: float) 
     from functions.webhook import dispatch
 
     try:
+        if any(len(params.get(name) or "") > SIGNED_MAX for name in SIGNED):
+            raise protocol.ProtocolError()
         if method == "GET":
             return 200, dispatch.verify(params), TEXT
         reply, content_type = dispatch.receive(params, body, started)

@@ -7,6 +7,7 @@ from chalice.test import Client
 
 from functions.common import http, session
 from functions.common.errors import NotFound
+from functions.common.http import TEXT, Field
 from tests.sessions import cookie, signed_in
 
 app = http.FeatureApp(app_name="http-test")
@@ -14,7 +15,15 @@ app = http.FeatureApp(app_name="http-test")
 
 @app.route("/t/api/things", methods=["POST"], content_types=["application/json", "application/x-www-form-urlencoded"])
 def create_thing():
-    return http.body(app.current_request, flat=True)
+    return http.parse(app.current_request, THING)
+
+
+@app.route("/t/api/things")
+def find_things():
+    return http.query(app.current_request, {"q": Field(5)})
+
+
+THING = {"a": TEXT, "n": Field(number=True), "b": Field(flag=True), "z": TEXT, "service": TEXT, "name": Field(4)}
 
 
 @app.route("/t/api/missing")
@@ -48,22 +57,43 @@ def client():
         yield c
 
 
-def test_flat_body_turns_scalars_into_text(client):
+def test_declared_fields_come_as_text_and_undeclared_ones_are_dropped(client):
     r = client.http.post("/t/api/things", headers={"Content-Type": "application/json"},
-                         body=json.dumps({"a": "x", "n": 5, "b": True, "z": None}))
+                         body=json.dumps({"a": "x", "n": 5, "b": True, "z": None, "admin": True}))
     assert r.status_code == 200
     assert r.json_body == {"a": "x", "n": "5", "b": "true"}
 
 
-def test_flat_body_refuses_nested_values_field_by_field(client):
+def test_a_form_gives_the_same_fields(client):
+    r = client.http.post("/t/api/things", headers={"Content-Type": "application/x-www-form-urlencoded"},
+                         body=b"a=x&n=5&b=true&admin=1")
+    assert r.json_body == {"a": "x", "n": "5", "b": "true"}
+
+
+@pytest.mark.parametrize("wrong", [7, 1.5, True, ["x"], {"a": 1}], ids=lambda v: type(v).__name__)
+def test_a_text_field_of_any_other_json_type_is_a_field_error(client, wrong):
     r = client.http.post("/t/api/things", headers={"Content-Type": "application/json"},
-                         body=json.dumps({"service": ["x"], "name": {"a": 1}}))
+                         body=json.dumps({"a": wrong, "service": "ok"}))
     assert r.status_code == 400
-    assert {f["field"] for f in r.json_body["fields"]} == {"service", "name"}
     assert r.json_body["code"] == "invalid_input"
+    assert r.json_body["fields"] == [{"field": "a", "code": "invalid_type", "message": "格式不正确"}]
 
 
-@pytest.mark.parametrize("raw", [b"{not json", b"[1, 2]", b"\xff\xfe"])
+def test_every_bad_field_is_reported_at_once(client):
+    r = client.http.post("/t/api/things", headers={"Content-Type": "application/json"},
+                         body=json.dumps({"service": ["x"], "name": "五个汉字啊", "n": {"a": 1}}))
+    assert r.status_code == 400
+    assert {(f["field"], f["code"]) for f in r.json_body["fields"]} == {
+        ("service", "invalid_type"), ("name", "too_long"), ("n", "invalid_type")}
+
+
+def test_a_query_field_longer_than_declared_is_a_field_error(client):
+    assert client.http.get("/t/api/things?q=abcde&other=x").json_body == {"q": "abcde"}
+    r = client.http.get("/t/api/things?q=abcdef")
+    assert (r.status_code, r.json_body["fields"][0]["code"]) == (400, "too_long")
+
+
+@pytest.mark.parametrize("raw", [b"{not json", b"[1, 2]", b"\xff\xfe", b"[" * 100000 + b"]" * 100000])
 def test_bad_json_is_a_400(client, raw):
     r = client.http.post("/t/api/things", headers={"Content-Type": "application/json"}, body=raw)
     assert r.status_code == 400

@@ -1,34 +1,92 @@
 """schemathesis against the OpenAPI files (docs/api/*.yaml), over HTTP through the local
-stack: every operation gets generated requests, with a customer's session cookie and CSRF
-token (or the staff key) so they reach the real validation. No answer is a 5xx, and a
-refused request stores nothing (moto's applied writes are watched request by request; what
-an accepted request sets off on the queues is delivered before the next one)."""
+stack, state-aware: every operation is fuzzed as a customer with a session and CSRF token
+(or the staff key) whose path parameters are, most of the time, resources that exist and
+belong to that customer (tests/hardening/live.py), so the cases reach the handler's own
+checks of a live booking, application, binding or branch instead of stopping at a 404.
+A state-changing case that succeeds gives the operation a fresh customer and fresh
+resources. No answer is a 5xx, every answer is documented (status, content type, body
+schema), and a refused request stores nothing (moto's applied writes are watched request
+by request; what an accepted request sets off on the queues is delivered before the next).
+
+FUZZ_EXAMPLES sets the cases per operation (15 in `make test`; `make fuzz` runs many more).
+Per operation, the figures go to test-artifacts/hardening/operations/<file>.json."""
 from __future__ import annotations
 
+import json
+import os
 from collections import Counter
 from pathlib import Path
 
 import pytest
 
 from tests.e2e.conftest import local_stack  # noqa: F401 - the stack fixture, reused
-from tests.hardening.conftest import record
+from tests.hardening import live
+from tests.hardening.conftest import ARTIFACTS, record
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 ROOT = Path(__file__).resolve().parents[2]
 SPECS = sorted(p for p in (ROOT / "docs" / "api").glob("*.yaml") if not p.name.startswith("_"))
-EXAMPLES = 15  # per operation: bounded, the whole file stays well under a minute
+EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "15"))  # per operation
+# Refusals made before a handler looks at a live resource or a field: no or a dead session,
+# a bad CSRF token or staff key, an unknown route or resource, a method or content type the
+# route does not take. Any other answer (a login redirect aside) reached the handler's checks.
+BEFORE_THE_HANDLER = {401, 403, 404, 405, 415}
+LOGIN = "/connect/oauth2/authorize"
+OPERATIONS = ARTIFACTS / "operations"
 
 
-def _auth(path: str) -> dict[str, str]:
-    import os
+def reached(status: int, location: str) -> bool:
+    return status not in BEFORE_THE_HANDLER and LOGIN not in location
 
-    from tests.sessions import customer
 
-    if "/staff/" in path:
-        return {"X-Api-Key": os.environ["STAFF_API_KEY"]}
-    headers = customer("o_schemathesis_0001")
-    del headers["Content-Type"]  # the generated case sets its own
-    return headers
+class Customer:
+    """The customer an operation is fuzzed as, with live resources for its path; `renew`
+    after a case that changed them (cancelled, withdrew, unbound, signed out)."""
+
+    def __init__(self, label: str, path: str, stack):
+        self.label, self.path, self.stack, self.n = label, path, stack, 0
+        self.renew()
+
+    def renew(self) -> None:
+        from tests.sessions import customer
+
+        self.n += 1
+        openid = f"o_fuzz_{self.label}_{self.n:04d}"
+        if "/staff/" in self.path:
+            self.headers = {"X-Api-Key": os.environ["STAFF_API_KEY"]}
+        else:
+            self.headers = customer(openid)
+            del self.headers["Content-Type"]  # the generated case sets its own
+        self.ids = live.make(openid, self.path)
+        self.stack.drain_queues()  # what making them set off is delivered before the next case
+
+    def aim(self, case) -> bool:
+        """Point the case's path parameters at the live resources, and a `branch_id` in its
+        query or body at the live branch; whether the case now aims at anything live."""
+        aimed = bool(self.ids)
+        case.path_parameters = {**(case.path_parameters or {}), **self.ids}
+        for fields in (case.query, case.body):
+            if isinstance(fields, dict) and "branch_id" in fields:
+                fields["branch_id"] = live.BRANCH
+                aimed = True
+        return aimed
+
+
+def _checks():
+    from schemathesis.checks import not_a_server_error
+    from schemathesis.specs.openapi.checks import (
+        content_type_conformance,
+        response_schema_conformance,
+        status_code_conformance,
+    )
+
+    return [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
+
+
+def _brief(failure) -> str:
+    """A failure's title and first lines of detail, on one line."""
+    text = " ".join(str(getattr(failure, "message", "") or failure).split())
+    return text[:160]
 
 
 @pytest.mark.skipif(not SPECS, reason="no OpenAPI files yet")
@@ -36,38 +94,66 @@ def _auth(path: str) -> dict[str, str]:
 def test_schemathesis(local_stack, moto_writes, spec):  # noqa: F811
     import schemathesis
     from hypothesis import HealthCheck, Phase, given, settings
+    from hypothesis import strategies as st
+    from schemathesis.errors import FailureGroup
 
     schema = schemathesis.openapi.from_path(str(spec))
     operations = [result.ok() for result in schema.get_all_operations()]
     if spec.stem == "webhook":  # WeChat's endpoint is the corpus' job; keep the OAuth callback
         operations = [op for op in operations if op.path != "/wechat"]
-    statuses: Counter = Counter()
+    checks = _checks()
+    figures: dict[str, dict] = {}
     failures: list[str] = []
     local_stack.drain_queues()
     for op in operations:
-        auth = _auth(op.path)  # a session of its own (logout may end it): stored before any case runs
+        name = f"{op.method.upper()} {op.path}"
+        who = Customer(f"{spec.stem}_{len(figures)}", op.path, local_stack)  # stored before any case runs
+        statuses: Counter = Counter()
+        count = {"reached": 0, "live": 0}
+        cases = st.one_of(op.as_strategy(generation_mode=schemathesis.GenerationMode.POSITIVE),
+                          op.as_strategy(generation_mode=schemathesis.GenerationMode.NEGATIVE))
 
         @settings(max_examples=EXAMPLES, deadline=None, database=None, derandomize=True,
                   phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))
-        @given(case=op.as_strategy())
-        def run(case):
+        @given(case=cases, aim=st.sampled_from(["live", "live", "live", "generated"]))
+        def run(case, aim):
+            if aim == "live" and who.aim(case):
+                count["live"] += 1
             mark = len(moto_writes.applied)
-            response = case.call(base_url=local_stack.url, headers=auth, timeout=20,
-                                 allow_redirects=False)
-            statuses[response.status_code] += 1
-            said = f"{op.method.upper()} {op.path} {case.path_parameters} {case.query} {str(case.body)[:200]}"
-            if response.status_code >= 500:
-                failures.append(f"{said}: {response.status_code} {response.text[:200]}")
-            elif response.status_code >= 400:
+            response = case.call(base_url=local_stack.url, headers=who.headers, timeout=20, allow_redirects=False)
+            status = response.status_code
+            statuses[status] += 1
+            location = next((v for k, v in response.headers.items() if k.lower() == "location"), [""])
+            count["reached"] += reached(status, location[0] if isinstance(location, list) else location)
+            said = f"{name} {case.path_parameters} {case.query} {str(case.body)[:200]}"
+            try:
+                case.validate_response(response, checks=checks)
+            except FailureGroup as group:
+                failures.extend(f"{name}: {status} {type(f).__name__}: {_brief(f)} ({said})" for f in group.exceptions)
+            if status >= 400:
                 # rate-limit counters are spent by refused OTP requests on purpose
                 stored = moto_writes.since(mark, allowed=('"RATE#',))
                 if stored:
-                    failures.append(f"{said}: {response.status_code} but stored {stored[:2]}")
+                    failures.append(f"{said}: {status} but stored {stored[:2]}")
+            elif op.method.upper() in ("POST", "PUT", "PATCH", "DELETE"):
+                who.renew()
             else:
                 local_stack.drain_queues()
 
         run()
-    assert not failures, "\n".join(failures[:20])
-    outcome = ", ".join(f"{n}×{s}" for s, n in sorted(statuses.items()))
-    record(f"schemathesis_{spec.stem}", f"schemathesis: docs/api/{spec.name}", sum(statuses.values()),
-           f"{len(operations)} operations; {outcome}; no 5xx; refused requests stored nothing")
+        figures[name] = {"cases": sum(statuses.values()), "live": count["live"], "reached": count["reached"],
+                         "statuses": {str(s): n for s, n in sorted(statuses.items())}}
+    kinds = Counter(f.split(" (", 1)[0] for f in failures)
+    assert not failures, "\n".join(f"{n}× {kind}" for kind, n in kinds.most_common(40))
+    stuck = [name for name, row in figures.items() if not row["reached"]]
+    assert not stuck, f"operations whose cases never reached the handler's checks: {stuck}"
+    total: Counter = Counter()
+    for row in figures.values():
+        total.update({int(s): n for s, n in row["statuses"].items()})
+    outcome = ", ".join(f"{n}×{s}" for s, n in sorted(total.items()))
+    reached_all = sum(row["reached"] for row in figures.values())
+    record(f"schemathesis_{spec.stem}", f"schemathesis: docs/api/{spec.name} (live resources)", sum(total.values()),
+           f"{len(operations)} operations; {reached_all} reached the handler's checks; {outcome}; no 5xx; every "
+           "answer documented; refused requests stored nothing")
+    OPERATIONS.mkdir(parents=True, exist_ok=True)
+    (OPERATIONS / f"{spec.stem}.json").write_text(json.dumps(figures, ensure_ascii=False, indent=1), encoding="utf-8")

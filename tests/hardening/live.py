@@ -1,0 +1,78 @@
+"""Live resources of a fuzzing customer, made through the features' own actions (as a
+customer or the demo loader would make them): a booking, a loan application and a card
+binding that belong to the customer, and demo branches. Fuzzed requests aim at these so
+they reach the handlers' checks of a resource that exists, not a 404 for an unknown id."""
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import Callable
+from datetime import date, timedelta
+
+BRANCH = "HS01"  # bookable demo branch (infra/local/demo/branch_lookup.json)
+
+
+def booking(openid: str, branch_id: str = BRANCH) -> str:
+    """The customer's booking of the first open wealth slot from tomorrow on."""
+    from functions.booking import actions
+    from functions.common import clock
+    from functions.common.errors import ApiError
+
+    today = clock.local().date()
+    for ahead in range(1, 15):
+        try:
+            slots = actions.slots(branch_id, "wealth", (today + timedelta(days=ahead)).isoformat())["slots"]
+        except ApiError:  # closed that day
+            continue
+        for slot in slots:
+            if slot["available"]:
+                made = actions.create(openid, {"branch_id": branch_id, "service": "wealth", "slot_start": slot["start"],
+                                               "name": "张三", "mobile": _mobile(),
+                                               "idempotency_key": secrets.token_hex(8)})
+                return made.id
+    raise AssertionError(f"no open slot at {branch_id} in two weeks")
+
+
+def application(openid: str) -> str:
+    """The customer's submitted consumer-loan application (its own ID number and mobile)."""
+    from functions.loan_apply import actions
+    from tests.loan_apply.conftest import form, resident_id
+
+    serial = f"{secrets.randbelow(1000):03d}"
+    result = actions.submit(openid, form(id_number=resident_id(date(1990, 5, 17), serial), phone=_mobile()),
+                            secrets.token_hex(8))
+    return result["application"]["application_id"]
+
+
+def binding(openid: str) -> str:
+    """A card of a demo core-banking customer bound to this customer."""
+    from functions.notify import actions, corebank, store
+    from infra.local.demo.notify import CUSTOMERS
+
+    customer_id, _name, _phone, numbers, _openids = CUSTOMERS[1]
+    card = corebank.add_card(customer_id, numbers[0])
+    return actions.view(store.bind(openid, customer_id, card.card_hash, card.last4))["id"]
+
+
+def branch(openid: str) -> str:
+    return BRANCH
+
+
+def _mobile() -> str:
+    return f"1395740{secrets.randbelow(10000):04d}"
+
+
+MAKERS: dict[str, Callable[[str], str]] = {"booking_id": booking, "application_id": application,
+                                            "binding_id": binding, "branch_id": branch}
+
+
+def parameters(path: str) -> list[str]:
+    """The path parameters of an operation (`/x/{booking_id}/cancel` → ['booking_id'])."""
+    return re.findall(r"\{(\w+)\}", path)
+
+
+def make(openid: str, path: str, branch_id: str = BRANCH) -> dict[str, str]:
+    """A live resource of `openid` for each path parameter of `path` (bookings and branch
+    at `branch_id`)."""
+    makers = MAKERS | {"booking_id": lambda who: booking(who, branch_id), "branch_id": lambda who: branch_id}
+    return {name: makers[name](openid) for name in parameters(path) if name in makers}
