@@ -62,8 +62,15 @@ def _mobile() -> str:
     return f"1395740{secrets.randbelow(10000):04d}"
 
 
+def verify_file(openid: str) -> str:
+    """WeChat's domain-check file as the stack's stage serves it."""
+    from functions.common import config
+
+    return f"MP_verify_{config.settings().wechat_verify_token}.txt"
+
+
 MAKERS: dict[str, Callable[[str], str]] = {"booking_id": booking, "application_id": application,
-                                            "binding_id": binding, "branch_id": branch}
+                                            "binding_id": binding, "branch_id": branch, "verify_file": verify_file}
 
 
 def parameters(path: str) -> list[str]:
