@@ -277,7 +277,7 @@ class _Tx:
                             tx.update(model, **kwargs)
                         labels.append(label)
         except TransactWriteError as error:
-            if error.cause_response_code != "TransactionCanceledException":
+            if not dynamo.cancelled(error):
                 raise
             reasons = error.cancellation_reasons
             failed = {label for label, r in zip(labels, reasons, strict=True)

@@ -374,6 +374,13 @@ def condition_failed(error: Exception) -> bool:
     return getattr(error, "cause_response_code", None) == "ConditionalCheckFailedException"
 
 
+def cancelled(error: Exception) -> bool:
+    """Whether DynamoDB cancelled a transaction (a condition or a conflict: its reasons say
+    which). A transaction error without DynamoDB's answer (a timeout, a lost connection)
+    has no response code to read: it is an outage, not a cancellation."""
+    return getattr(error, "cause_response_code", None) == "TransactionCanceledException"
+
+
 def is_live(expires: int | None) -> bool:
     return expires is None or expires > clock.epoch()
 

@@ -262,7 +262,7 @@ def transition(app: Application, history: History, expires_at: int | None) -> No
                     tx.update(earlier, actions=[History.expires_at.set(expires_at)],
                               condition=History.pk.exists())
     except TransactWriteError as error:
-        if error.cause_response_code == "TransactionCanceledException":
+        if dynamo.cancelled(error):
             raise StaleStatus from None
         raise
 

@@ -312,3 +312,49 @@ def test_a_failing_or_slow_feature_gets_the_fallback(webhook, invocations, monke
     assert config.settings().intent_deadline_s < 5
     record(f"intent_{fault}", f"Webhook: the feature behind an intent {fault}", 4,
            "fallback text (or `success` for silent events) from the webhook's own deadline, inside 5 s")
+
+
+@pytest.fixture
+def transactions_time_out(aws, monkeypatch):
+    """Every DynamoDB transaction's answer times out (the SDK retries, then gives up): what
+    a slow or unreachable DynamoDB looks like to the caller."""
+    from botocore.exceptions import ReadTimeoutError
+
+    from functions.common import aws as common_aws
+    from functions.common import dynamo
+
+    def time_out(request, **_):
+        raise ReadTimeoutError(endpoint_url=request.url)
+
+    create_client = botocore.session.Session.create_client
+
+    def create_timing_out(self, service_name, *args, **kwargs):
+        client = create_client(self, service_name, *args, **kwargs)
+        if service_name == "dynamodb":
+            client.meta.events.register("before-send.dynamodb.TransactWriteItems", time_out)
+        return client
+
+    monkeypatch.setitem(ExponentialBackoff._DEFAULT_BACKOFF_CONFIG, "base", 0.001)
+    yield lambda: (monkeypatch.setattr(botocore.session.Session, "create_client", create_timing_out),
+                   common_aws.reset(), dynamo.reconnect())
+    common_aws.reset()
+    dynamo.reconnect()
+
+
+def test_a_transaction_whose_answer_times_out_is_a_503_not_a_500(world, transactions_time_out):
+    """A transaction error without a DynamoDB answer (a timeout) has no response code: the
+    stores must not read one as if DynamoDB had cancelled the transaction."""
+    from tests.booking.conftest import form as booking_form
+    from tests.hardening import live
+
+    openid = "o_timeout_001"
+    headers = customer(openid)
+    application_id = live.application(openid)
+    transactions_time_out()
+    booking, loans = Client(apps.app("booking")), Client(apps.app("loan_apply"))
+    made = booking.http.post("/booking/api/bookings", headers={**headers, "Idempotency-Key": "k-timeout"},
+                             body=json.dumps(booking_form(idempotency_key="k-timeout")))
+    withdrawn = loans.http.post(f"/loans/api/applications/{application_id}/withdraw", headers=headers,
+                                body=json.dumps({"reason": "不需要了"}))
+    assert (made.status_code, json.loads(made.body)["code"]) == (503, "unavailable")
+    assert (withdrawn.status_code, json.loads(withdrawn.body)["code"]) == (503, "unavailable")
