@@ -257,12 +257,21 @@ def _transition(app: store.Application, target: str, role: str, actor: str, reas
     try:
         store.transition(app, entry, expires)
     except store.StaleStatus:
-        raise Conflict("status_changed", "申请状态已被他人更新，请刷新后重试") from None
+        if not _made_by(entry):
+            raise Conflict("status_changed", "申请状态已被他人更新，请刷新后重试") from None
+        # DynamoDB applied it, its answer was lost, and the SDK's retry failed on it
     logger.info("application status changed", extra={"application_id": app.application_id,
                                                       "from": entry.from_status, "to": target, "role": role})
     app.status, app.revision, app.updated_at, app.expires_at = target, seq, entry.at, expires
     _publish(app, entry)
     return view(app)
+
+
+def _made_by(entry: store.History) -> bool:
+    """Whether the application's latest change is `entry` itself (same step, time and actor)."""
+    latest = store.history(entry.application_id)[-1]
+    return (latest.seq, latest.at, latest.actor, latest.to_status) == (entry.seq, entry.at, entry.actor,
+                                                                        entry.to_status)
 
 
 def _publish(app: store.Application, entry: store.History) -> None:

@@ -315,42 +315,46 @@ def test_a_failing_or_slow_feature_gets_the_fallback(webhook, invocations, monke
 
 
 @pytest.fixture
-def transactions_time_out(aws, monkeypatch):
-    """Every DynamoDB transaction's answer times out (the SDK retries, then gives up): what
-    a slow or unreachable DynamoDB looks like to the caller."""
-    from botocore.exceptions import ReadTimeoutError
-
+def on_transactions(aws, monkeypatch):
+    """`on_transactions(handler)`: from then on, `handler` runs before every DynamoDB
+    transaction is sent (a botocore `before-send` hook on each client made)."""
     from functions.common import aws as common_aws
     from functions.common import dynamo
 
-    def time_out(request, **_):
-        raise ReadTimeoutError(endpoint_url=request.url)
-
     create_client = botocore.session.Session.create_client
-
-    def create_timing_out(self, service_name, *args, **kwargs):
-        client = create_client(self, service_name, *args, **kwargs)
-        if service_name == "dynamodb":
-            client.meta.events.register("before-send.dynamodb.TransactWriteItems", time_out)
-        return client
-
     monkeypatch.setitem(ExponentialBackoff._DEFAULT_BACKOFF_CONFIG, "base", 0.001)
-    yield lambda: (monkeypatch.setattr(botocore.session.Session, "create_client", create_timing_out),
-                   common_aws.reset(), dynamo.reconnect())
+
+    def install(handler):
+        def create_hooked(self, service_name, *args, **kwargs):
+            client = create_client(self, service_name, *args, **kwargs)
+            if service_name == "dynamodb":
+                client.meta.events.register("before-send.dynamodb.TransactWriteItems", handler)
+            return client
+
+        monkeypatch.setattr(botocore.session.Session, "create_client", create_hooked)
+        common_aws.reset()
+        dynamo.reconnect()
+
+    yield install
     common_aws.reset()
     dynamo.reconnect()
 
 
-def test_a_transaction_whose_answer_times_out_is_a_503_not_a_500(world, transactions_time_out):
+def test_a_transaction_whose_answer_times_out_is_a_503_not_a_500(world, on_transactions):
     """A transaction error without a DynamoDB answer (a timeout) has no response code: the
     stores must not read one as if DynamoDB had cancelled the transaction."""
+    from botocore.exceptions import ReadTimeoutError
+
     from tests.booking.conftest import form as booking_form
     from tests.hardening import live
+
+    def time_out(request, **_):
+        raise ReadTimeoutError(endpoint_url=request.url)
 
     openid = "o_timeout_001"
     headers = customer(openid)
     application_id = live.application(openid)
-    transactions_time_out()
+    on_transactions(time_out)
     booking, loans = Client(apps.app("booking")), Client(apps.app("loan_apply"))
     made = booking.http.post("/booking/api/bookings", headers={**headers, "Idempotency-Key": "k-timeout"},
                              body=json.dumps(booking_form(idempotency_key="k-timeout")))
@@ -358,3 +362,31 @@ def test_a_transaction_whose_answer_times_out_is_a_503_not_a_500(world, transact
                                 body=json.dumps({"reason": "不需要了"}))
     assert (made.status_code, json.loads(made.body)["code"]) == (503, "unavailable")
     assert (withdrawn.status_code, json.loads(withdrawn.body)["code"]) == (503, "unavailable")
+
+
+def test_a_withdraw_applied_but_answered_with_an_error_is_a_success_after_the_sdks_retry(world, on_transactions):
+    """DynamoDB applies the withdraw and its answer is an error; the SDK retries, and the
+    retry's condition fails on the withdraw it made itself: that is the customer's success,
+    not someone else's change (409)."""
+    from functions.loan_apply import store
+    from tests.hardening import live
+
+    openid = "o_lost_answer_001"
+    headers = customer(openid)
+    application_id = live.application(openid)
+    lost = Injector("lost_answer", rate=1.0)
+    sent = Counter()
+
+    def first_answer_lost(request, **kwargs):
+        sent["transactions"] += 1
+        return lost.answer(request, **kwargs) if sent["transactions"] == 1 else None
+
+    lost.on = True
+    on_transactions(first_answer_lost)
+    withdrawn = Client(apps.app("loan_apply")).http.post(f"/loans/api/applications/{application_id}/withdraw",
+                                                         headers=headers, body=json.dumps({"reason": "不需要了"}))
+    assert sent["transactions"] == 2  # the lost answer, then the SDK's retry
+    assert withdrawn.status_code == 200, withdrawn.body
+    assert json.loads(withdrawn.body)["status"] == "WITHDRAWN"
+    assert [h.to_status for h in store.history(application_id)][-1] == "WITHDRAWN"
+    assert len(store.history(application_id)) == 2  # submitted, withdrawn: once
