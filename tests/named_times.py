@@ -26,5 +26,6 @@ FIRST_SLOT = {
     "2026-11-21T15:30": "2026-11-22 09:00",
     "2026-11-22T10:00": "2026-11-22 11:30",
 }
-# notify holds all but card alerts in its quiet hours (21:00-08:00), until their end
+# notify holds reminders and notices in its quiet hours (21:00-08:00), until their end; card
+# alerts and the confirmations of what the customer just did go at once
 QUIET_UNTIL = {"2026-11-16T23:30": "2026-11-17T08:00"}

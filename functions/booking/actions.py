@@ -175,6 +175,7 @@ def create(openid: str, form: dict[str, Any]) -> store.Booking:
             continue
         logger.info("booking confirmed", extra={"booking_id": booking_id, "branch_id": branch_id, "service_code": code})
         _announce("booking_confirmed", booking)
+        _remind_if_missed(booking, now)
         return booking
     raise busy()
 
@@ -248,6 +249,7 @@ def reschedule(openid: str, booking_id: str, slot_text: str | None) -> store.Boo
             continue
         logger.info("booking rescheduled", extra={"booking_id": booking_id})
         _announce("booking_rescheduled", booking)
+        _remind_if_missed(booking, clock.now())
         return booking
     raise busy()
 
@@ -294,10 +296,20 @@ def send_reminders() -> int:
     sent = 0
     for booking in store.on_date(tomorrow):
         if booking.status == "confirmed":
-            _announce("booking_reminder", booking, suffix=booking.slot_start)
+            _remind(booking)
             sent += 1
     logger.info("reminders sent", extra={"count": sent, "date": tomorrow.isoformat()})
     return sent
+
+
+def _remind(booking: store.Booking) -> None:
+    """One reminder per booking and slot, whoever sends it (the same event id)."""
+    _announce("booking_reminder", booking, suffix=booking.slot_start)
+
+
+def _remind_if_missed(booking: store.Booking, now: datetime) -> None:
+    if service.missed_reminder_run(booking.start, now):
+        _remind(booking)
 
 
 # ----- shaping -----------------------------------------------------------------------------
@@ -319,7 +331,7 @@ def _announce(event_type: str, booking: store.Booking, suffix: str = "") -> None
     }
     if event_type == "booking_rescheduled":
         suffix = f"{booking.slot_start}@{booking.updated_at}"
-    events.publish(event_type, data, SOURCE, event_id=f"{event_type}:{booking.id}:{suffix}".rstrip(":"))
+    events.publish(event_type, data, SOURCE, event_id=events.booking_event_id(event_type, booking.id, suffix))
 
 
 def describe(booking: store.Booking, now: datetime | None = None) -> dict[str, Any]:

@@ -6,8 +6,8 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from functions.booking import actions, service
-from functions.common import branches, clock, pages, session
+from functions.booking import actions, service, store
+from functions.common import branches, clock, config, pages, session
 from functions.common.errors import ApiError
 
 PAGES = Path(__file__).parent / "pages"
@@ -90,7 +90,15 @@ def mine(openid: str) -> str:
 
 def detail(openid: str, booking_id: str, notice: str | None = None) -> str:
     booking = actions.owned(openid, booking_id)
-    return render("booking.html", openid, booking=actions.describe(booking), notice=notice)
+    return render("booking.html", openid, booking=actions.describe(booking), notice=notice,
+                  reminder=_reminder(booking) if notice in ("created", "rescheduled") else None)
+
+
+def _reminder(booking: store.Booking) -> str | None:
+    """When the reminder of a booking just made or moved will come (quiet hours hold it)."""
+    settings = config.settings()
+    at = service.reminder_at(booking.start, clock.now(), settings.notify_quiet_start, settings.notify_quiet_end)
+    return clock.show_time(at) if at else None
 
 
 def reschedule(openid: str, booking_id: str, day_text: str | None, error: ApiError | None = None) -> str:

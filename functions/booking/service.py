@@ -26,6 +26,7 @@ SLOT = timedelta(minutes=30)
 LEAD = timedelta(hours=1)  # the first bookable slot starts at least this far ahead
 HORIZON_DAYS = 14  # bookable dates: today .. today + 14 (Asia/Shanghai)
 CANCEL_BEFORE = timedelta(hours=1)
+REMINDERS_AT = time(18, 0)  # Asia/Shanghai: tomorrow's reminders (the bookingReminders schedule)
 MAX_UPCOMING = 3
 MAX_UPCOMING_PER_MOBILE = 3  # across openids: many accounts cannot share one number round the limit
 NAME_MAX = 20
@@ -272,3 +273,23 @@ def normalise_mobile(value: str | None) -> str | None:
                                                  phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE):
         return None
     return str(parsed.national_number)
+
+
+def missed_reminder_run(start: datetime, now: datetime) -> bool:
+    """Whether a booking confirmed (or moved) at `now` for `start` came after the evening run
+    that reminds of its day: made after 18:00 for tomorrow. Its reminder goes now, and
+    notify holds it through quiet hours to the morning."""
+    local_now = clock.local(now)
+    return clock.local(start).date() == local_now.date() + timedelta(days=1) and local_now.time() >= REMINDERS_AT
+
+
+def reminder_at(start: datetime, now: datetime, quiet_start: time, quiet_end: time) -> datetime | None:
+    """When the reminder of a booking confirmed at `now` reaches the customer: the evening
+    run before its day, or at once when that has passed, held to the end of quiet hours;
+    None for a booking of today (no reminder)."""
+    day = clock.local(start).date()
+    if day <= clock.local(now).date():
+        return None
+    run = datetime.combine(day - timedelta(days=1), REMINDERS_AT, tzinfo=clock.SHANGHAI).astimezone(UTC)
+    sent = max(run, now)
+    return clock.quiet_until(sent, quiet_start, quiet_end) or sent

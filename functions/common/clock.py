@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
@@ -120,6 +120,16 @@ def parse_utc(value: str) -> datetime:
 
 def iso(dt: datetime) -> str:
     return dt.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def quiet_until(at: datetime, start: time, end: time) -> datetime | None:
+    """The end (UTC) of the nightly quiet period, from `start` to `end` Asia/Shanghai wall
+    time across midnight, that `at` falls in; None in the daytime."""
+    wall = local(at)
+    if end <= wall.time() < start:
+        return None
+    day = wall.date() if wall.time() < end else wall.date() + timedelta(days=1)
+    return datetime.combine(day, end, tzinfo=_shanghai()).astimezone(UTC)
 
 
 def show_time(dt: datetime) -> str:

@@ -1,5 +1,6 @@
-"""One error shape for every HTTP API: a stable `code`, a human `message` (Chinese, shown to
-customers) and, for bad input, the errors field by field."""
+"""One error shape for every HTTP API: a stable `code` (for programs and the log), a human
+`message` (Chinese, shown to customers: what happened and what to do next), for bad input
+the errors field by field, and where the answer is elsewhere a `link` to it."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -21,6 +22,7 @@ class ApiError(Exception):
     code: str
     message: str
     fields: list[FieldError] = field(default_factory=list)
+    link: str | None = None
 
     def __str__(self) -> str:
         return f"{self.status} {self.code}"
@@ -29,6 +31,8 @@ class ApiError(Exception):
         out: dict = {"code": self.code, "message": self.message}
         if self.fields:
             out["fields"] = [f.as_dict() for f in self.fields]
+        if self.link:
+            out["link"] = self.link
         return out
 
 
@@ -53,8 +57,8 @@ class Forbidden(ApiError):
 
 
 class Conflict(ApiError):
-    def __init__(self, code: str, message: str):
-        super().__init__(409, code, message)
+    def __init__(self, code: str, message: str, link: str | None = None):
+        super().__init__(409, code, message, link=link)
 
 
 class TooManyRequests(ApiError):

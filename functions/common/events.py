@@ -36,6 +36,12 @@ SCHEMAS: dict[str, tuple[str, ...]] = {
 }
 
 
+def booking_event_id(event_type: str, booking_id: str, suffix: str = "") -> str:
+    """The id of an event about a booking: derived from the change, so a retried request
+    publishes the same event; notify finds a booking's cancellation by it."""
+    return f"{event_type}:{booking_id}:{suffix}".rstrip(":")
+
+
 class InvalidEvent(ValueError):
     """The event breaks the contract; its reason goes with it to the dead-letter queue."""
 

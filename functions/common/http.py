@@ -61,6 +61,9 @@ def redirect(location: str, headers: dict | None = None) -> Response:
 
 
 def error_response(error: ApiError, path: str) -> Response:
+    """The error as JSON for programs (its code included) or as a page for people (its
+    sentence only); the code goes to the log either way."""
+    logger.info("request refused", extra={"status": error.status, "error_code": error.code})
     if isinstance(error, LoginRequired) and not is_api(path):
         login = session.begin_login(error.return_to)
         return redirect(login.url, headers={"Set-Cookie": login.cookie})

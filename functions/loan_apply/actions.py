@@ -123,8 +123,13 @@ def submit(openid: str, form: dict, idempotency_key: str | None) -> dict:
     now = clock.now()
     id_hash = pii.keyed_hash(parsed.id_number, "resident_id")
     age = service.age_on(parsed.birth_date, clock.local(now).date())
-    has_open = parsed.product in store.open_products(id_hash, service.OPEN)
-    result = service.prescreen(products, parsed, age, has_open)
+    open_one = store.open_application(id_hash, parsed.product)
+    if open_one is not None:
+        finished = store.idempotency(openid, key)  # this very submission, completed a moment ago
+        if finished is not None:
+            return _replay(finished, fingerprint)
+        raise _already_open(openid, open_one, products.product_name(parsed.product))
+    result = service.prescreen(products, parsed, age)
     app, first = _records(openid, parsed, id_hash, result, now)
     try:
         _create(app, first, openid, key, fingerprint, clock.local(now).date(), pii.keyed_hash(parsed.phone, "phone"))
@@ -135,10 +140,20 @@ def submit(openid: str, form: dict, idempotency_key: str | None) -> dict:
         return _replay(claimed, fingerprint)
     except store.DailyLimitReached as reached:
         raise _limit_reached(reached.per) from None
+    except store.OpenApplicationExists:  # another submission opened one a moment ago
+        raise _already_open(openid, store.open_application(id_hash, parsed.product),
+                            products.product_name(parsed.product)) from None
     logger.info("application submitted", extra={"application_id": app.application_id, "product": parsed.product,
                                                 "verdict": result.verdict})
     _publish(app, first)
     return {"application": view(app), "replayed": False}
+
+
+def _already_open(openid: str, open_one: store.OpenApplication | None, product_name: str) -> Conflict:
+    """One open application per ID number and product: a second is refused, with a link to
+    the open one when it is the caller's own (someone else's stays unnamed)."""
+    link = f"/loans/mine/{open_one.application_id}" if open_one is not None and open_one.openid == openid else None
+    return Conflict("application_open", f"您已有一笔{product_name}申请正在处理中，请等待审核结果，无需重复申请", link)
 
 
 def _records(openid: str, parsed: service.ApplicationInput, id_hash: str, result: service.Prescreen,
@@ -255,7 +270,7 @@ def _transition(app: store.Application, target: str, role: str, actor: str, reas
     purge_after_s = config.settings().loan_purge_after_days * 86400
     expires = clock.epoch() + purge_after_s if target in service.PURGED else None
     try:
-        store.transition(app, entry, expires)
+        store.transition(app, entry, expires, closes=target not in service.OPEN)
     except store.StaleStatus:
         if not _made_by(entry):
             raise Conflict("status_changed", "申请状态已被他人更新，请刷新后重试") from None

@@ -22,7 +22,8 @@ def apply_form(openid: str, values: dict, errors: dict[str, str]) -> str:
     """The form, filled with `values`; a fresh idempotency key unless the values carry one."""
     values = {"idempotency_key": secrets.token_urlsafe(18), **values}
     products = {code: p.public() for code, p in catalogue.load().products.items()}
-    return render("apply.html", openid, values=values, errors=errors, products=products)
+    return render("apply.html", openid, values=values, errors=errors, products=products,
+                  checks=service.step_checks(catalogue.load()))
 
 
 def blank_form(openid: str, product: str) -> str:

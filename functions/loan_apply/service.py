@@ -49,6 +49,9 @@ _CITY = re.compile(r"^[\u4e00-\u9fa5]{2,20}$")
 _IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 _MAX_FEN = 10**12  # ten billion yuan: anything above is a typing slip, not an amount
 _TRUE = {"true", "on", "1", "yes"}
+CHOOSE_PRODUCT = "请选择申请产品"
+PHONE_INVALID = "请输入有效的中国大陆手机号码"
+ID_NUMBER_FORMAT = "请输入18位居民身份证号码"
 
 
 @dataclass(frozen=True)
@@ -86,7 +89,7 @@ def resident_id(raw: str, v: Validator) -> tuple[str, date] | None:
     except exceptions.InvalidChecksum:
         v.add("id_number", "id_number_checksum", "身份证号码校验位不正确，请核对")
     except (exceptions.InvalidLength, exceptions.InvalidFormat):
-        v.add("id_number", "id_number_format", "请输入18位居民身份证号码")
+        v.add("id_number", "id_number_format", ID_NUMBER_FORMAT)
     except (exceptions.ValidationError, KeyError):  # stdnum 2.2 raises KeyError for a province-only match
         number = ric.compact(raw)
         if _birth_date_and_known_area(number):
@@ -123,9 +126,34 @@ def mainland_mobile(raw: str, v: Validator) -> str | None:
     mobile = (PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR_MOBILE)
     if (number is None or number.country_code != 86 or not phonenumbers.is_valid_number(number)
             or phonenumbers.number_type(number) not in mobile):
-        v.add("phone", "phone_invalid", "请输入有效的中国大陆手机号码")
+        v.add("phone", "phone_invalid", PHONE_INVALID)
         return None
     return str(number.national_number)
+
+
+def required_message(key: str) -> str:
+    return f"请填写{FIELD_LABELS[key]}"
+
+
+def not_a_number_message(key: str) -> str:
+    return f"{FIELD_LABELS[key]}请填写数字，最多两位小数"
+
+
+def amount_range_message(product: Product) -> str:
+    return f"{product.name}可申请{yuan(product.min_amount_fen)}至{yuan(product.max_amount_fen)}"
+
+
+def step_checks(catalogue: Catalogue) -> dict:
+    """What the form checks on the phone before it moves to the next step, in the words the
+    server answers with (the server checks everything again on submit)."""
+    return {
+        "required": {key: required_message(key) for key in FIELD_LABELS},
+        "not_a_number": {key: not_a_number_message(key) for key in ("amount", "monthly_income")},
+        "amount_range": {code: amount_range_message(p) for code, p in catalogue.products.items()},
+        "product": CHOOSE_PRODUCT,
+        "phone": PHONE_INVALID,
+        "id_number": ID_NUMBER_FORMAT,
+    }
 
 
 def yuan_to_fen(raw: str, field_name: str, v: Validator, *, allow_zero: bool = False) -> int | None:
@@ -135,7 +163,7 @@ def yuan_to_fen(raw: str, field_name: str, v: Validator, *, allow_zero: bool = F
     except InvalidOperation:
         value = None
     if value is None or not value.is_finite() or value.as_tuple().exponent < -2:  # type: ignore[operator]
-        v.add(field_name, f"{field_name}_invalid", f"{FIELD_LABELS[field_name]}请填写数字，最多两位小数")
+        v.add(field_name, f"{field_name}_invalid", not_a_number_message(field_name))
         return None
     fen = int(value * 100)
     if fen < 0 or (fen == 0 and not allow_zero) or fen >= _MAX_FEN:
@@ -150,13 +178,13 @@ def parse_form(form: dict, catalogue: Catalogue) -> ApplicationInput:
     values = {key: _text(form, key) for key in FIELD_LABELS}
     product = catalogue.product(values["product"])
     if product is None:
-        v.add("product", "required" if not values["product"] else "product_unknown", "请选择申请产品")
+        v.add("product", "required" if not values["product"] else "product_unknown", CHOOSE_PRODUCT)
         required: tuple[str, ...] = tuple(k for k in FIELD_LABELS if k not in ("term", "purpose"))
     else:
         required = product.required_fields
     for key in required:
         if key != "product" and not values[key]:
-            v.add(key, "required", f"请填写{FIELD_LABELS[key]}")
+            v.add(key, "required", required_message(key))
     present = {k for k in required if values[k]}
 
     name = values["name"] if "name" in present else ""
@@ -174,6 +202,8 @@ def parse_form(form: dict, catalogue: Catalogue) -> ApplicationInput:
             term = int(values["term"])
         else:
             v.add("term", "term_invalid", "期限请填写月数")
+    if product is not None:
+        within_product(product, amount, term, v)
     employment = values["employment_type"]
     if "employment_type" in present and employment not in catalogue.employment_types:
         v.add("employment_type", "employment_type_invalid", "请选择职业类型")
@@ -206,6 +236,15 @@ def parse_form(form: dict, catalogue: Catalogue) -> ApplicationInput:
         consent_version=catalogue.consent_version,
         birth_date=id_found[1],
     )
+
+
+def within_product(product: Product, amount_fen: int | None, term_months: int | None, v: Validator) -> None:
+    """The product's amount range and terms are limits of the form, not reasons of the
+    pre-screen: an amount outside them is never stored."""
+    if amount_fen is not None and not product.min_amount_fen <= amount_fen <= product.max_amount_fen:
+        v.add("amount", "amount_out_of_range", amount_range_message(product))
+    if term_months is not None and product.terms_months and term_months not in product.terms_months:
+        v.add("term", "term_out_of_range", f"{product.name}期限可选{'、'.join(map(str, product.terms_months))}个月")
 
 
 def parse_submission(form: dict, idempotency_key: str | None, catalogue: Catalogue) -> tuple[ApplicationInput, str]:
@@ -268,7 +307,10 @@ def monthly_instalment(product: Product, amount_fen: int, term_months: int | Non
         return int(m.to_integral_value(rounding=ROUND_CEILING))
 
 
-def prescreen(catalogue: Catalogue, form: ApplicationInput, age: int, has_open_application: bool) -> Prescreen:
+def prescreen(catalogue: Catalogue, form: ApplicationInput, age: int) -> Prescreen:
+    """The verdict on a form parse_form accepted (its amount and term within the product),
+    with the reasons for that verdict only: a refusal does not also list what would merely
+    need a review."""
     product = catalogue.products[form.product]
     reasons: list[Reason] = []
 
@@ -280,30 +322,21 @@ def prescreen(catalogue: Catalogue, form: ApplicationInput, age: int, has_open_a
 
     if not product.min_age <= age <= product.max_age:
         no("age", f"申请人年龄需在{product.min_age}至{product.max_age}周岁之间")
-    if not product.min_amount_fen <= form.amount_fen <= product.max_amount_fen:
-        no("amount_out_of_range",
-           f"{product.name}金额需在{yuan(product.min_amount_fen)}至{yuan(product.max_amount_fen)}之间")
-    term_ok = product.kind == "card" or form.term_months in product.terms_months
-    if not term_ok:
-        no("term_out_of_range", f"{product.name}期限可选{'、'.join(map(str, product.terms_months))}个月")
     if product.allowed_employment and form.employment_type not in product.allowed_employment:
         allowed = "、".join(catalogue.employment_types[e] for e in product.allowed_employment)
         no("employment_not_eligible", f"{product.name}仅面向{allowed}")
-    if has_open_application:
-        no("open_application", f"您已有一笔{product.name}申请正在处理中")
 
-    instalment = monthly_instalment(product, form.amount_fen, form.term_months) if term_ok else None
+    instalment = monthly_instalment(product, form.amount_fen, form.term_months)
     ratio = None
     if instalment is not None:
         if form.monthly_income_fen <= 0:
             no("no_income", "需有稳定的月收入")
         else:
             ratio = instalment * 10000 // form.monthly_income_fen
-            share = f"预计月还款{yuan(instalment)}，约占月收入的{ratio / 100:.0f}%"
             if ratio > product.max_dti_bp:
-                no("instalment_too_high", f"{share}，超过{product.max_dti_bp // 100}%")
+                no("instalment_too_high", instalment_share(instalment, ratio, product.max_dti_bp))
             elif ratio > product.review_dti_bp:
-                review("instalment_high", f"{share}，超过{product.review_dti_bp // 100}%")
+                review("instalment_high", instalment_share(instalment, ratio, product.review_dti_bp))
     if form.amount_fen > product.review_above_fen:
         review("large_amount", f"申请金额超过{yuan(product.review_above_fen)}，需人工审核")
     if form.employment_type in product.review_employment:
@@ -313,7 +346,15 @@ def prescreen(catalogue: Catalogue, form: ApplicationInput, age: int, has_open_a
 
     outcomes = {r.outcome for r in reasons}
     verdict = NOT_ELIGIBLE if NOT_ELIGIBLE in outcomes else NEEDS_REVIEW if outcomes else ELIGIBLE
-    return Prescreen(verdict, tuple(reasons), instalment, ratio)
+    return Prescreen(verdict, tuple(r for r in reasons if r.outcome == verdict), instalment, ratio)
+
+
+def instalment_share(instalment_fen: int, ratio_bp: int, limit_bp: int) -> str:
+    """The instalment against income above a limit, as a share only while it is one (at most
+    the whole income); beyond that a percentage says nothing a customer can use."""
+    if ratio_bp > 10000:
+        return f"预计月还款{yuan(instalment_fen)}，超过月收入"
+    return f"预计月还款{yuan(instalment_fen)}，约占月收入的{ratio_bp / 100:.0f}%，超过{limit_bp // 100}%"
 
 
 # ---- status workflow ---------------------------------------------------------------------

@@ -6,6 +6,7 @@
   IDEM#<openid>#<key> / IDEM     a submit's idempotency key → the application it created
   DAILY#<openid>#<date> / DAILY  submissions of one openid on one Asia/Shanghai day
   DAILY#PHONE#<hash>#<date> / DAILY  submissions with one mobile number (keyed hash) that day
+  OPEN#<id hash>#<product> / OPEN    the one open application of an ID number for a product
 
 Every status change is one transaction: the application, conditioned on the status and
 revision the caller read, and its history item, conditioned on not existing yet.
@@ -15,7 +16,7 @@ from __future__ import annotations
 from pynamodb.attributes import ListAttribute, MapAttribute, NumberAttribute, UnicodeAttribute
 from pynamodb.exceptions import TransactWriteError
 from pynamodb.expressions.update import Action
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, IncludeProjection
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 
 from functions.common import dynamo
 from functions.common.dynamo import Model, TTLAttribute, table_meta
@@ -26,6 +27,10 @@ COUNTER_TTL_S = 2 * 86400
 
 class DuplicateSubmission(Exception):
     """The idempotency key was claimed first by another request."""
+
+
+class OpenApplicationExists(Exception):
+    """The ID number already has an open application for the product."""
 
 
 class DailyLimitReached(Exception):
@@ -57,17 +62,6 @@ class ByOpenid(GlobalSecondaryIndex):
         projection = AllProjection()
 
     openid = UnicodeAttribute(hash_key=True)
-    created_key = UnicodeAttribute(range_key=True)
-
-
-class ByApplicant(GlobalSecondaryIndex):
-    """Same-applicant checks by keyed hash of the ID number; no personal data projected."""
-
-    class Meta:
-        index_name = "by_applicant"
-        projection = IncludeProjection(["application_id", "product", "status"])
-
-    id_hash = UnicodeAttribute(hash_key=True)
     created_key = UnicodeAttribute(range_key=True)
 
 
@@ -122,7 +116,6 @@ class Application(Model):
     expires_at = TTLAttribute(null=True)
 
     by_openid = ByOpenid()
-    by_applicant = ByApplicant()
     queue = Queue()
     queue_by_product = QueueByProduct()
 
@@ -172,6 +165,21 @@ class DailyCounter(Model):
     expires_at = TTLAttribute(null=True)
 
 
+class OpenApplication(Model):
+    """Claimed with the application it names and released when that one is decided or
+    withdrawn, in the same transactions, so two submissions never both stay open."""
+
+    Meta = table_meta("applications")
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True, default="OPEN")
+    application_id = UnicodeAttribute()
+    openid = UnicodeAttribute()
+
+
+def open_marker(id_hash: str, product: str) -> OpenApplication:
+    return OpenApplication(f"OPEN#{id_hash}#{product}", "OPEN")
+
+
 def app_pk(application_id: str) -> str:
     return f"APP#{application_id}"
 
@@ -199,26 +207,32 @@ def idempotency(openid: str, key: str) -> IdempotencyRecord | None:
         return None
 
 
-def open_products(id_hash: str, open_statuses: frozenset[str]) -> set[str]:
-    """Products with an open application by the holder of this ID number."""
-    return {a.product for a in Application.by_applicant.query(id_hash) if a.status in open_statuses}
+def open_application(id_hash: str, product: str) -> OpenApplication | None:
+    """The open application of this ID number for this product, if there is one."""
+    try:
+        return OpenApplication.get(f"OPEN#{id_hash}#{product}", "OPEN", consistent_read=True)
+    except OpenApplication.DoesNotExist:
+        return None
 
 
 def create(app: Application, history: History, openid: str, key: str, fingerprint: str, day: str,
            daily_limit: int, now_epoch: int, phone_hash: str, phone_daily_limit: int) -> None:
     """Write a new application in one transaction: claim the idempotency key, count the
-    submission against the day's limits of the openid and of the mobile number, put the
-    application and its first history item. A retry with a claimed key fails on the key, so
-    it never counts twice."""
+    submission against the day's limits of the openid and of the mobile number, claim the
+    ID number's open slot for the product, put the application and its first history item.
+    A retry with a claimed key fails on the key, so it never counts twice."""
     idem = IdempotencyRecord(f"IDEM#{openid}#{key}", application_id=app.application_id,
                              fingerprint=fingerprint, expires_at=now_epoch + IDEMPOTENCY_TTL_S)
-    counters = [(DailyCounter(f"DAILY#{openid}#{day}"), daily_limit),  # item 3
-                (DailyCounter(f"DAILY#PHONE#{phone_hash}#{day}"), phone_daily_limit)]  # item 4
+    counters = [(DailyCounter(f"DAILY#{openid}#{day}"), daily_limit),  # item 4
+                (DailyCounter(f"DAILY#PHONE#{phone_hash}#{day}"), phone_daily_limit)]  # item 5
     try:
         with dynamo.transaction() as tx:
             tx.save(idem, condition=IdempotencyRecord.pk.does_not_exist())  # item 0
             tx.save(app, condition=Application.pk.does_not_exist())  # item 1
             tx.save(history, condition=History.pk.does_not_exist())  # item 2
+            marker = open_marker(app.id_hash, app.product)
+            marker.application_id, marker.openid = app.application_id, openid
+            tx.save(marker, condition=OpenApplication.pk.does_not_exist())  # item 3 (PynamoDB sends puts first)
             for counter, limit in counters:
                 tx.update(counter, actions=[
                     DailyCounter.submissions.add(1),
@@ -230,18 +244,21 @@ def create(app: Application, history: History, openid: str, key: str, fingerprin
             raise DuplicateSubmission from None
         full = _cancelled_at(error, "ConditionalCheckFailed")
         if 3 in full:
-            raise DailyLimitReached("openid") from None
+            raise OpenApplicationExists from None
         if 4 in full:
+            raise DailyLimitReached("openid") from None
+        if 5 in full:
             raise DailyLimitReached("phone") from None
         if _cancelled_at(error, "TransactionConflict"):
             raise Contended from None
         raise
 
 
-def transition(app: Application, history: History, expires_at: int | None) -> None:
+def transition(app: Application, history: History, expires_at: int | None, closes: bool) -> None:
     """Move `app` to `history.to_status`, only if it is still in the status and revision the
     caller read. When the new status is purged later, every item of the application gets
-    the same expiry."""
+    the same expiry; when it `closes` the application, the ID number's open slot for the
+    product is released."""
     actions: list[Action] = [
         Application.status.set(history.to_status),
         Application.status_product.set(f"{history.to_status}#{app.product}"),
@@ -261,6 +278,9 @@ def transition(app: Application, history: History, expires_at: int | None) -> No
                     earlier = History(app.pk, history_sk(seq))
                     tx.update(earlier, actions=[History.expires_at.set(expires_at)],
                               condition=History.pk.exists())
+            if closes:
+                tx.delete(open_marker(app.id_hash, app.product),
+                          condition=OpenApplication.application_id == app.application_id)
     except TransactWriteError as error:
         if dynamo.cancelled(error):
             raise StaleStatus from None

@@ -48,7 +48,7 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
-from functions.common import clock, config, urls
+from functions.common import clock, config, events, urls
 from functions.common.log import get_logger
 from functions.common.wechat import errors as wx
 from functions.notify import corebank, service, sms, store
@@ -123,6 +123,10 @@ def _record(event: dict[str, Any], facts: dict[str, Any]) -> bool:
             logger.warning("payment for an unknown statement", extra={"event_id": event["id"]})
         else:
             store.apply_payment(statement, event["id"], int(data["amount_fen"]))
+    elif kind == "booking_reminder":
+        cancelled = events.booking_event_id("booking_cancelled", data["booking_id"])
+        if store.get_delivery(cancelled, "wx", data["openid"]) is not None:  # held overnight, cancelled since
+            return False
     elif kind == "bill_reminder":
         statement = store.get_statement(data["customer_id"], data["card_last4"], data["due_date"],
                                         data["statement_id"])

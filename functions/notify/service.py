@@ -11,8 +11,11 @@ from typing import Any
 from functions.common import clock
 from functions.common.config import Settings
 
-# Security alerts go out at once, day or night; everything else respects quiet hours.
-URGENT = frozenset({"card_transaction"})
+# Sent at once, day or night: security alerts, and the confirmation of what the customer
+# has just done (a booking made, moved or cancelled; an application sent or withdrawn).
+# Reminders and notices (bills, a decision on an application) wait for the end of quiet hours.
+AT_ONCE = frozenset({"card_transaction", "booking_confirmed", "booking_rescheduled", "booking_cancelled"})
+CUSTOMERS_OWN_LOAN_STEPS = frozenset({"SUBMITTED", "WITHDRAWN"})
 # Events about a core-banking customer (reach them through their bindings, SMS as a fallback);
 # the others name the openid to tell.
 CUSTOMER_EVENTS = frozenset({"card_transaction", "statement_issued", "payment_received", "bill_reminder"})
@@ -42,11 +45,7 @@ class Policy:
 
     def quiet_until(self, now: datetime) -> datetime | None:
         """End of the quiet period `now` falls in (UTC), or None in the daytime."""
-        local = clock.local(now)
-        if self.quiet_end <= local.time() < self.quiet_start:
-            return None
-        day = local.date() if local.time() < self.quiet_end else local.date() + timedelta(days=1)
-        return datetime.combine(day, self.quiet_end, tzinfo=clock.SHANGHAI).astimezone(now.tzinfo)
+        return clock.quiet_until(now, self.quiet_start, self.quiet_end)
 
     def sms_too(self, data: dict[str, Any]) -> bool:
         """A card payment worth an SMS besides the WeChat message."""
@@ -65,9 +64,23 @@ class Plan:
     wait_until: datetime | None = None
 
 
+def at_once(event: dict[str, Any]) -> bool:
+    """Whether quiet hours leave this event alone."""
+    kind = event["type"]
+    return kind in AT_ONCE or (kind == "loan_status_changed"
+                               and event["data"].get("status") in CUSTOMERS_OWN_LOAN_STEPS)
+
+
+def recipient(event: dict[str, Any]) -> str:
+    """Whom an event is about (an openid, or a core-banking customer), so that one person's
+    held messages go out in the order they happened."""
+    data = event["data"]
+    return str(data.get("openid") or data.get("customer_id") or "")
+
+
 def plan(event: dict[str, Any], active_openids: list[str], now: datetime, policy: Policy) -> Plan:
     kind, data = event["type"], event["data"]
-    if kind not in URGENT:
+    if not at_once(event):
         wait = policy.quiet_until(now)
         if wait is not None:
             return Plan(kind, wait_until=wait)

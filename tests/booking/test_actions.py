@@ -195,6 +195,33 @@ def test_reminders_go_out_for_tomorrows_bookings_only(world, frozen_clock):
         assert event["id"] == f"booking_reminder:{event['data']['booking_id']}:{event['data']['slot_start']}"
 
 
+def test_a_booking_made_after_the_evening_run_for_tomorrow_gets_its_reminder_at_once(world, frozen_clock):
+    frozen_clock(datetime(2026, 11, 30, 10, 30, tzinfo=UTC))  # 18:30 Monday in Ningbo, after the 18:00 run
+    late = actions.create("o1", form(slot_start="2026-12-01T01:00:00Z"))  # 09:00 Tuesday
+    later_day = actions.create("o2", form(slot_start="2026-12-03T01:00:00Z", mobile="13812340002"))
+    sent = queued(world)
+    assert [(e["type"], e["data"]["booking_id"]) for e in sent] == [
+        ("booking_confirmed", late.id), ("booking_reminder", late.id), ("booking_confirmed", later_day.id)]
+    # the evening's run, were it to run again, names the same reminder: notify sends it once
+    assert actions.send_reminders() == 1
+    assert queued(world)[0]["id"] == sent[1]["id"]
+
+
+def test_a_booking_made_before_the_evening_run_waits_for_it(world, frozen_clock):
+    frozen_clock(datetime(2026, 11, 30, 9, 59, tzinfo=UTC))  # 17:59
+    actions.create("o1", form(slot_start="2026-12-01T01:00:00Z"))
+    assert [e["type"] for e in queued(world)] == ["booking_confirmed"]
+
+
+def test_the_reminder_hour_is_the_schedules():
+    from functions.booking import service
+    from tests.conftest import CONFIG
+
+    cron = CONFIG.functions["bookingReminders"].events[0]["schedule"]["rate"]
+    minute, hour = cron.removeprefix("cron(").split()[:2]
+    assert (int(hour), int(minute)) == (service.REMINDERS_AT.hour, service.REMINDERS_AT.minute)
+
+
 def test_slots_listing_hides_full_slots_and_explains_closed_days(world):
     got = actions.slots("T01", "wealth", "2026-12-01")
     assert got["slots"][0] == {"start": "2026-12-01T01:00:00Z", "time": "09:00", "available": 1}

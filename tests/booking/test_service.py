@@ -6,6 +6,7 @@ import pytest
 
 from functions.booking import service
 from functions.booking.service import DayState, Manager
+from functions.common import clock
 from functions.common.errors import ApiError, ValidationFailed, Validator
 
 UTC = UTC
@@ -185,3 +186,18 @@ def test_contact_errors_come_field_by_field():
     v = Validator()
     service.check_contact("<script>", "13812345678", "", v)
     assert [f.code for f in v.errors] == ["invalid_name"]
+
+
+def test_the_reminder_comes_the_evening_before_or_at_once_held_through_the_night():
+    from datetime import time
+
+    quiet = (time(21, 0), time(8, 0))
+
+    def ningbo(day: int, hour: int, minute: int = 0) -> datetime:
+        return datetime(2026, 11, day, hour, minute, tzinfo=clock.SHANGHAI).astimezone(UTC)
+
+    slot = ningbo(17, 9)
+    assert service.reminder_at(slot, ningbo(16, 10), *quiet) == ningbo(16, 18)  # the evening run
+    assert service.reminder_at(slot, ningbo(16, 19, 30), *quiet) == ningbo(16, 19, 30)  # after it: at once
+    assert service.reminder_at(slot, ningbo(16, 23), *quiet) == ningbo(17, 8)  # at night: held to 08:00
+    assert service.reminder_at(slot, ningbo(17, 7), *quiet) is None  # a booking of today

@@ -147,6 +147,9 @@ def test_the_pages_scripts_run_under_the_policy(stack, wechat):
     page, _, _ = _open(wechat, f"{stack.url}/loans/apply?product=consumer_loan")
     expect(page.locator("select[name=term] option")).not_to_have_count(0)
     expect(page.locator("#amount-hint")).to_contain_text("可申请")
+    page.locator("input[name=amount]").fill("50000")
+    page.locator("select[name=term]").select_option("24")
+    page.locator("select[name=purpose]").select_option("renovation")
     page.locator("[data-step='1'] [data-go='2']").click()
     expect(page.locator("[data-step='2']")).to_be_visible()
     assert page.evaluate("window.__violations") == []

@@ -77,18 +77,21 @@ def test_concurrent_submits_with_one_key_make_one_application(api, aws):
 
 
 def test_at_most_three_submissions_per_openid_per_day(api, frozen_clock):
+    def someone(n: int) -> dict:  # one open application per ID number and product
+        return form(id_number=resident_id(date(1990, 5, 17), serial=f"12{n}"), phone=f"1381234567{n}")
+
     for n in range(3):
-        assert api.submit("o_alice", form(amount=str(10000 + n)), key=f"daily-key-{n}").status_code == 201
-    refused = api.submit("o_alice", form(amount="20000"), key="daily-key-3")
+        assert api.submit("o_alice", someone(n), key=f"daily-key-{n}").status_code == 201
+    refused = api.submit("o_alice", someone(3), key="daily-key-3")
     assert refused.status_code == 429 and body(refused)["code"] == "daily_limit"
     assert len(applications()) == 3
     # another openid is not affected; the next Asia/Shanghai day starts at 16:00 UTC
     other = form(id_number=resident_id(date(1980, 1, 1)), phone="13912345678")
     assert api.submit("o_bob", other, key="daily-key-b").status_code == 201
     frozen_clock(datetime(2026, 3, 15, 15, 59, tzinfo=UTC))
-    assert api.submit("o_alice", form(amount="20001"), key="daily-key-4").status_code == 429
+    assert api.submit("o_alice", someone(4), key="daily-key-4").status_code == 429
     frozen_clock(datetime(2026, 3, 15, 16, 0, tzinfo=UTC))
-    assert api.submit("o_alice", form(amount="20002"), key="daily-key-5").status_code == 201
+    assert api.submit("o_alice", someone(5), key="daily-key-5").status_code == 201
 
 
 def test_bad_input_answers_field_errors_and_stores_nothing(api, aws):
@@ -123,14 +126,55 @@ def test_submit_needs_a_session_and_the_csrf_token(api):
     assert raw_items() == []
 
 
-def test_an_open_application_for_the_same_product_is_found_by_id_number_across_openids(api):
-    api.submit("o_alice", form())
-    second = body(api.submit("o_other_device", form(phone="13912345678"), key="second-key-1"))["application"]
-    assert second["prescreen"]["verdict"] == "not_eligible"
-    assert [r["code"] for r in second["prescreen"]["reasons"]] == ["open_application"]
-    card = body(api.submit("o_alice", form(product="credit_card", amount="20000", term=None, purpose=None),
-                           key="card-key-01"))["application"]
-    assert card["prescreen"]["verdict"] == "eligible"
+def test_a_second_open_application_for_the_same_product_is_refused_with_a_link_to_the_first(api, aws):
+    first = body(api.submit("o_alice", form()))["application"]
+    again = api.submit("o_alice", form(amount="60000"), key="second-key-1")
+    assert again.status_code == 409
+    assert body(again)["code"] == "application_open" and body(again)["link"] == f"/loans/mine/{first['application_id']}"
+    # the same ID number from another WeChat account is refused too, without naming the open one
+    other = api.submit("o_other_device", form(phone="13912345678"), key="second-key-2")
+    assert other.status_code == 409 and "link" not in body(other)
+    assert len(applications()) == 1 and len(queued(aws)) == 1
+    card = api.submit("o_alice", form(product="credit_card", amount="20000", term=None, purpose=None),
+                      key="card-key-01")
+    assert card.status_code == 201
+
+
+def test_a_withdrawn_or_decided_application_frees_the_product_for_a_new_one(api):
+    first = body(api.submit("o_alice", form()))["application"]
+    assert api.withdraw("o_alice", first["application_id"]).status_code == 200
+    second = api.submit("o_alice", form(), key="after-withdraw")
+    assert second.status_code == 201
+    second_id = body(second)["application"]["application_id"]
+    assert api.transition(second_id, "UNDER_REVIEW").status_code == 200
+    assert api.submit("o_alice", form(), key="while-in-review").status_code == 409
+    assert api.transition(second_id, "REJECTED", reason="收入证明不足").status_code == 200
+    assert api.submit("o_alice", form(), key="after-rejection").status_code == 201
+
+
+def test_concurrent_submissions_with_different_keys_open_one_application(api, aws):
+    from functions.common.errors import Conflict
+    from functions.loan_apply import actions
+
+    def submit(n: int) -> str:
+        try:
+            actions.submit("o_alice", form(), f"racing-key-{n}")
+        except Conflict as refused:
+            return refused.code
+        return "created"
+
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        outcomes = sorted(pool.map(submit, range(3)))
+    assert outcomes == ["application_open", "application_open", "created"]
+    assert len(applications()) == 1 and len(queued(aws)) == 1
+
+
+def test_an_amount_outside_the_product_is_a_field_error_and_nothing_is_stored(api, aws):
+    response = api.submit("o_alice", form(amount="5000000"))
+    assert response.status_code == 400
+    [field] = body(response)["fields"]
+    assert (field["field"], field["code"]) == ("amount", "amount_out_of_range")
+    assert raw_items() == [] and queued(aws) == []
 
 
 def test_age_is_counted_on_the_asia_shanghai_date(api, frozen_clock):
@@ -331,7 +375,7 @@ def test_a_change_based_on_a_stale_read_is_refused(api):
     entry = store.History(stale.pk, store.history_sk(3), application_id=app_id, seq=3, actor_role="staff",
                           actor="x", at="2026-03-15T02:00:00Z", from_status="SUBMITTED", to_status="UNDER_REVIEW")
     with pytest.raises(store.StaleStatus):
-        store.transition(stale, entry, None)
+        store.transition(stale, entry, None, closes=False)
     assert store.get(app_id).revision == 2
 
 

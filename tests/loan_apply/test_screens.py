@@ -77,3 +77,23 @@ def test_my_applications_page_lists_own_and_hides_others(api):
     assert "已提交" in html
     assert api.http.get(f"/loans/mine/{app_id}", headers=page_headers("o_bob")).status_code == 404
     assert "还没有" in api.http.get("/loans/mine", headers=page_headers("o_bob")).body.decode()
+
+
+def test_a_second_open_application_is_an_error_page_linking_the_open_one_without_a_code(api):
+    assert post_form(api, "o_alice", form()).status_code == 302
+    [first] = [i["application_id"]["S"] for i in raw_items() if i["sk"]["S"] == "APP"]
+    response = post_form(api, "o_alice", form(amount="80000"), key="page-key-000002")
+    assert response.status_code == 409
+    html = response.body.decode()
+    assert f'href="/loans/mine/{first}"' in html and "正在处理中" in html
+    assert "application_open" not in re.sub(r'data-code="[a-z_]+"', "", html)
+    assert len([i for i in raw_items() if i["sk"]["S"] == "APP"]) == 1
+
+
+def test_an_amount_outside_the_product_comes_back_beside_the_amount(api):
+    response = post_form(api, "o_alice", form(amount="5000000"))
+    assert response.status_code == 400
+    html = response.body.decode()
+    assert 'data-field="amount"' in html and "个人消费贷款可申请¥1,000.00至¥300,000.00" in html
+    assert 'data-start="1"' in html
+    assert raw_items() == []

@@ -125,9 +125,9 @@ def test_older_customers_from_newer_districts_are_accepted():
     assert codes(form(id_number=with_check_digit("33999919600315123")))["id_number"] == "id_number_invalid"
 
 
-def screen(age: int = 35, has_open: bool = False, **overrides) -> service.Prescreen:
+def screen(age: int = 35, **overrides) -> service.Prescreen:
     cat = catalogue.load()
-    return service.prescreen(cat, service.parse_form(form(**overrides), cat), age, has_open)
+    return service.prescreen(cat, service.parse_form(form(**overrides), cat), age)
 
 
 def reason_codes(result: service.Prescreen) -> set[str]:
@@ -155,9 +155,6 @@ def test_a_plain_application_is_eligible_and_carries_its_ratio():
     [
         ({}, 17, "age"),
         ({}, 66, "age"),
-        ({"amount": "999.99"}, 35, "amount_out_of_range"),
-        ({"amount": "300000.01"}, 35, "amount_out_of_range"),
-        ({"term": "18"}, 35, "term_out_of_range"),
         ({"product": "business_loan", "purpose": "working_capital", "amount": "100000", "term": "12"}, 35,
          "employment_not_eligible"),
         ({"monthly_income": "0"}, 35, "no_income"),
@@ -175,9 +172,28 @@ def test_age_limits_are_inclusive():
     assert "age" not in reason_codes(screen(age=65))
 
 
-def test_open_application_for_the_same_product_is_not_eligible():
-    result = screen(has_open=True)
-    assert result.verdict == service.NOT_ELIGIBLE and reason_codes(result) == {"open_application"}
+@pytest.mark.parametrize(
+    ("overrides", "field", "code"),
+    [
+        ({"amount": "999.99"}, "amount", "amount_out_of_range"),
+        ({"amount": "300000.01"}, "amount", "amount_out_of_range"),
+        ({"amount": "5000000"}, "amount", "amount_out_of_range"),
+        ({"term": "18"}, "term", "term_out_of_range"),
+    ],
+)
+def test_outside_the_products_range_is_a_field_error_not_a_reason(overrides, field, code):
+    assert codes(form(**overrides)) == {field: code}
+    with pytest.raises(ValidationFailed) as caught:
+        service.parse_form(form(amount="5000000"), catalogue.load())
+    assert caught.value.fields[0].message == "个人消费贷款可申请¥1,000.00至¥300,000.00"
+
+
+def test_the_share_of_income_is_shown_only_while_it_is_one():
+    above_income = screen(monthly_income="100")  # ¥2,189.10 a month on ¥100 of income
+    [reason] = above_income.reasons
+    assert reason.code == "instalment_too_high" and "%" not in reason.message and "超过月收入" in reason.message
+    [reason] = screen(monthly_income="3000").reasons
+    assert reason.message == "预计月还款¥2,189.10，约占月收入的73%，超过70%"
 
 
 @pytest.mark.parametrize(
@@ -195,9 +211,9 @@ def test_needs_review_reasons(overrides, code):
     assert reason_codes(result) == {code}
 
 
-def test_not_eligible_outranks_needs_review_and_cards_have_no_term():
+def test_not_eligible_outranks_needs_review_and_lists_only_its_own_reasons():
     result = screen(age=70, city="北京")
-    assert result.verdict == service.NOT_ELIGIBLE and reason_codes(result) == {"age", "outside_service_area"}
+    assert result.verdict == service.NOT_ELIGIBLE and reason_codes(result) == {"age"}
     card = screen(product="credit_card", amount="20000", term=None, purpose=None)
     assert card.verdict == service.ELIGIBLE and card.instalment_fen == 200_000
 
