@@ -15,6 +15,7 @@ import json
 import random
 import threading
 from collections import Counter
+from datetime import date
 
 import botocore.session
 import pytest
@@ -179,6 +180,7 @@ SLOTS = [f"2026-12-01T{h:02d}:{m:02d}:00Z" for h in (1, 2, 3) for m in (0, 30)] 
 def test_dynamodb_faults_at_20_percent_succeed_or_fail_cleanly(world, dynamo_faults):
     from tests.booking.conftest import form as booking_form
     from tests.loan_apply.conftest import form as loan_form
+    from tests.loan_apply.conftest import resident_id
 
     booking, loans = Client(apps.app("booking")), Client(apps.app("loan_apply"))
     people = [f"o_fault_{n:03d}" for n in range(18)]
@@ -196,7 +198,8 @@ def test_dynamodb_faults_at_20_percent_succeed_or_fail_cleanly(world, dynamo_fau
     def apply(openid):
         return loans.http.post("/loans/api/applications",
                                headers={**signed_in[openid], "Idempotency-Key": f"idem-{openid}"},
-                               body=json.dumps(loan_form(phone=phone(openid, "1370"))))
+                               body=json.dumps(loan_form(phone=phone(openid, "1370"),  # each their own person
+                                                         id_number=resident_id(date(1990, 5, 17), openid[-3:]))))
 
     dynamo_faults.on = True
     first = {}
