@@ -118,3 +118,11 @@ def page(browser, stack, clock_at, request):
     page.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"))
     context.close()
     assert not errors, f"JavaScript errors on the page: {errors}"
+
+
+@pytest.fixture
+def sim(page, stack):
+    """The simulator's phone in the browser, on this package's stack."""
+    from tests.browser.sim_page import Simulator
+
+    return Simulator(page, stack)

@@ -5,14 +5,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.sim_page import Simulator
-
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.xdist_group("browser")]
-
-
-@pytest.fixture
-def sim(page, stack):
-    return Simulator(page, stack)
 
 
 def test_the_loan_form_checks_each_step_before_the_next(sim):

@@ -9,15 +9,9 @@ import pytest
 from playwright.sync_api import expect
 
 from functions.common import clock
-from tests.browser.sim_page import Simulator
 from tests.named_times import FIRST_SLOT, NAMED_TIMES, QUIET_UNTIL
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.xdist_group("browser")]
-
-
-@pytest.fixture
-def sim(page, stack):
-    return Simulator(page, stack)
 
 
 def test_nearest_branches_from_a_location(sim):
