@@ -106,14 +106,20 @@ def get_one(branch_id: str) -> dict[str, Any] | None:
 
 def catalogue() -> list[dict[str, Any]]:
     """Every branch's searchable fields (SEARCH_FIELDS and its id), as save_all listed them."""
+    return [{"id": branch_id, **dict(zip(SEARCH_FIELDS, fields, strict=True))}
+            for shard in _shards() for branch_id, fields in shard.branches.items()]
+
+
+def _shards() -> list[CatalogueRecord]:
+    """The catalogue's shards in order (none before the first import): shard 0, which says
+    how many there are, then the others in one BatchGetItem (a missing one as empty)."""
     try:
         head = CatalogueRecord.get(_shard_key(0))
     except CatalogueRecord.DoesNotExist:
         return []
-    more = [_shard_key(n) for n in range(1, int(head.shards or 1))]
-    shards = [head, *(CatalogueRecord.batch_get(more) if more else [])]
-    return [{"id": branch_id, **dict(zip(SEARCH_FIELDS, fields, strict=True))}
-            for shard in shards for branch_id, fields in shard.branches.items()]
+    keys = [_shard_key(n) for n in range(1, int(head.shards or 1))]
+    found = {r.id: r for r in CatalogueRecord.batch_get(keys)} if keys else {}
+    return [head, *(found.get(key) or CatalogueRecord(key, branches={}) for key in keys)]
 
 
 def cell_entries(cells: list[str]) -> list[Entry]:
@@ -167,12 +173,7 @@ def save_all(branches: list[dict[str, Any]]) -> int:
 def _list(by_id: dict[str, dict[str, Any]], listed: dict[str, Any]) -> dict[str, int]:
     """List the branches in the search catalogue: each in the shard that lists it already,
     a new one in the last shard with room. Returns {branch id: shard}."""
-    try:
-        count = int(CatalogueRecord.get(_shard_key(0)).shards or 1)
-    except CatalogueRecord.DoesNotExist:
-        count = 1
-    found = {r.id: r for r in CatalogueRecord.batch_get([_shard_key(n) for n in range(count)])}
-    shards = [found.get(_shard_key(n)) or CatalogueRecord(_shard_key(n), branches={}) for n in range(count)]
+    shards = _shards() or [CatalogueRecord(_shard_key(0), branches={})]
     placed = {}
     for branch_id, branch in by_id.items():
         n = listed.get(branch_id)
