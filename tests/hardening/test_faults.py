@@ -103,6 +103,25 @@ class Injector:
         return AWSResponse(request.url, status, headers, _Raw(body))
 
 
+def hook_dynamodb(monkeypatch, event: str, handler) -> None:
+    """Every botocore client made from now on (boto3's and PynamoDB's) runs `handler` on
+    DynamoDB's `event`; cached clients are dropped so they are remade."""
+    from functions.common import aws as common_aws
+    from functions.common import dynamo
+
+    create_client = botocore.session.Session.create_client
+
+    def create_hooked(self, service_name, *args, **kwargs):
+        client = create_client(self, service_name, *args, **kwargs)
+        if service_name == "dynamodb":
+            client.meta.events.register(event, handler)
+        return client
+
+    monkeypatch.setattr(botocore.session.Session, "create_client", create_hooked)
+    common_aws.reset()
+    dynamo.reconnect()
+
+
 @pytest.fixture(params=MODES)
 def dynamo_faults(request, aws, monkeypatch):
     """An `Injector` in each mode, installed (off until a test turns it on)."""
@@ -119,19 +138,7 @@ def dynamo_faults(request, aws, monkeypatch):
         yield injector
         injector.on = False
         return
-    # every botocore client made from now on (boto3's and PynamoDB's) carries the hook;
-    # cached clients are dropped so they are remade
-    create_client = botocore.session.Session.create_client
-
-    def create_with_faults(self, service_name, *args, **kwargs):
-        client = create_client(self, service_name, *args, **kwargs)
-        if service_name == "dynamodb":
-            client.meta.events.register("before-send.dynamodb", injector.answer)
-        return client
-
-    monkeypatch.setattr(botocore.session.Session, "create_client", create_with_faults)
-    common_aws.reset()
-    dynamo.reconnect()
+    hook_dynamodb(monkeypatch, "before-send.dynamodb", injector.answer)
     yield injector
     injector.on = False
     common_aws.reset()
@@ -324,21 +331,8 @@ def on_transactions(aws, monkeypatch):
     from functions.common import aws as common_aws
     from functions.common import dynamo
 
-    create_client = botocore.session.Session.create_client
     monkeypatch.setitem(ExponentialBackoff._DEFAULT_BACKOFF_CONFIG, "base", 0.001)
-
-    def install(handler):
-        def create_hooked(self, service_name, *args, **kwargs):
-            client = create_client(self, service_name, *args, **kwargs)
-            if service_name == "dynamodb":
-                client.meta.events.register("before-send.dynamodb.TransactWriteItems", handler)
-            return client
-
-        monkeypatch.setattr(botocore.session.Session, "create_client", create_hooked)
-        common_aws.reset()
-        dynamo.reconnect()
-
-    yield install
+    yield lambda handler: hook_dynamodb(monkeypatch, "before-send.dynamodb.TransactWriteItems", handler)
     common_aws.reset()
     dynamo.reconnect()
 
