@@ -256,7 +256,7 @@ def staff_transition(staff: str, application_id: str, target: str, reason: str |
 def _transition(app: store.Application, target: str, role: str, actor: str, reason: str | None) -> dict:
     if not service.allowed(app.status, target, role):
         if app.status == target:
-            last = store.history(app.application_id)[-1]
+            last = store.latest_change(app.application_id)
             if last.actor == actor and last.reason == reason:
                 # a retry of the change that already happened: publish again (same event id)
                 _publish(app, last)
@@ -284,7 +284,7 @@ def _transition(app: store.Application, target: str, role: str, actor: str, reas
 
 def _made_by(entry: store.History) -> bool:
     """Whether the application's latest change is `entry` itself (same step, time and actor)."""
-    latest = store.history(entry.application_id)[-1]
+    latest = store.latest_change(entry.application_id)
     return (latest.seq, latest.at, latest.actor, latest.to_status) == (entry.seq, entry.at, entry.actor,
                                                                         entry.to_status)
 

@@ -291,6 +291,12 @@ def history(application_id: str) -> list[History]:
     return list(History.query(app_pk(application_id), History.sk.startswith("H#"), consistent_read=True))
 
 
+def latest_change(application_id: str) -> History:
+    """The application's last history entry (every application has its submission's)."""
+    return History.query(app_pk(application_id), History.sk.startswith("H#"), consistent_read=True,
+                         scan_index_forward=False, limit=1)[0]
+
+
 def record_access(record: AccessRecord) -> None:
     record.save(condition=AccessRecord.pk.does_not_exist())
 
