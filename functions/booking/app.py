@@ -4,7 +4,7 @@ Pages: /booking (branches) → /booking/new (service, date, slot, contact) → /
 /booking/mine; reschedule and cancel forms. JSON: /booking/api/...; staff: /booking/staff/...
 """
 from functions.booking import actions, screens
-from functions.common import http, urls
+from functions.common import http, staff, urls
 from functions.common.errors import ApiError
 from functions.common.http import TEXT, Field
 
@@ -138,14 +138,14 @@ def api_reschedule(booking_id):
 
 @app.route("/booking/staff/branches/{branch_id}/bookings")
 def staff_day(branch_id):
-    http.require_staff(app.current_request)
+    http.require_staff(app.current_request, staff.CUSTOMER_MANAGER)
     found = actions.day_list(branch_id, http.query(app.current_request, DAY).get("date"))
     return {"branch_id": branch_id, "bookings": [actions.describe(b) for b in found]}
 
 
 @app.route("/booking/staff/bookings/{booking_id}/outcome", methods=["POST"], content_types=["application/json"])
 def staff_outcome(booking_id):
-    http.require_staff(app.current_request)
+    http.require_staff(app.current_request, staff.CUSTOMER_MANAGER)
     status = http.parse(app.current_request, OUTCOME).get("status")
     return {"booking": actions.describe(actions.mark(booking_id, status))}
 

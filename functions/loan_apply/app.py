@@ -3,10 +3,10 @@
 Pages: /loans/apply (the form) → /loans/mine/{id}; /loans/mine. JSON: /loans/api/...;
 back office: /loans/staff/...
 """
-from functions.common import http, urls
+from functions.common import http, staff, urls
 from functions.common.errors import ApiError
 from functions.common.http import TEXT, Field
-from functions.loan_apply import actions, catalogue, screens
+from functions.loan_apply import actions, catalogue, screens, service
 
 app = http.FeatureApp(app_name="loan_apply")
 API_BODY = ["application/json", "application/x-www-form-urlencoded"]
@@ -107,19 +107,20 @@ def withdraw_api(application_id):
 
 @app.route("/loans/staff/applications", methods=["GET"])
 def queue_api():
-    http.require_staff(app.current_request)
+    http.require_staff(app.current_request, staff.LOAN_REVIEWER)
     return http.json_response(actions.staff_queue(http.query(app.current_request, QUEUE)))
 
 
 @app.route("/loans/staff/applications/{application_id}", methods=["GET"])
 def staff_read_api(application_id):
-    staff = http.require_staff(app.current_request)
-    return http.json_response(actions.staff_read(staff, application_id))
+    member = http.require_staff(app.current_request, staff.LOAN_REVIEWER)
+    return http.json_response(actions.staff_read(member.subject, application_id))
 
 
 @app.route("/loans/staff/applications/{application_id}/transition", methods=["POST"], content_types=API_BODY)
 def transition_api(application_id):
     request = app.current_request
-    staff = http.require_staff(request)
     body = http.parse(request, TRANSITION)
-    return http.json_response(actions.staff_transition(staff, application_id, body.get("to", ""), body.get("reason")))
+    member = http.require_staff(request, service.staff_role(body.get("to", "")))
+    return http.json_response(actions.staff_transition(member.subject, application_id, body.get("to", ""),
+                                                       body.get("reason")))

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import ROUND_CEILING, Decimal, InvalidOperation, localcontext
 
-from functions.common import clock
+from functions.common import clock, staff
 from functions.common.errors import FieldError, ValidationFailed, Validator
 from functions.common.money import yuan
 from functions.loan_apply.catalogue import Catalogue, Product
@@ -388,6 +388,12 @@ REASON_REQUIRED = frozenset({REJECTED})
 
 def allowed(current: str, target: str, role: str) -> bool:
     return TRANSITIONS.get((current, target)) == role
+
+
+def staff_role(target: str) -> str:
+    """The staff role a move to `target` needs: a decision is the approver's, the rest the
+    reviewer's."""
+    return staff.LOAN_APPROVER if target in (APPROVED, REJECTED) else staff.LOAN_REVIEWER
 
 
 def can_withdraw(current: str) -> bool:
