@@ -1,8 +1,11 @@
 """`make models`: write the functions' AWS service descriptions (functions/common/models)
 from the installed botocore's: for each service in functions.common.aws.OPERATIONS, only
-those operations and the shapes they reach, without documentation. A client made from them
-is a fraction of the cold start a client of the whole description costs; a test checks
-that they match the pinned botocore and that the code calls no operation they lack."""
+those operations and the shapes they reach, without documentation; and botocore's endpoint
+table (endpoints.json) with only these services in each partition. A client made from them
+is a fraction of the cold start a client of the whole descriptions costs (the full endpoint
+table alone, ~1 MB of JSON, takes 18 ms to parse before a function's first client); a test
+checks that they match the pinned botocore and that the code calls no operation they
+lack."""
 from __future__ import annotations
 
 import json
@@ -46,11 +49,26 @@ def trimmed(service: str, operations: tuple[str, ...]) -> tuple[str, dict[str, A
     return version, {**description, "operations": out, "shapes": dict(sorted(shapes.items()))}
 
 
+def endpoints() -> dict[str, Any]:
+    """botocore's endpoint table, each partition listing the functions' services alone."""
+    from botocore.loaders import Loader
+
+    table = Loader().load_data("endpoints")
+    return {**table, "partitions": [{**partition, "services": {name: spec for name, spec in partition["services"].items()
+                                                                 if name in aws.OPERATIONS}}
+                                    for partition in table["partitions"]]}
+
+
+def _text(data: dict[str, Any]) -> str:
+    return json.dumps(data, sort_keys=True, separators=(",", ":")) + "\n"
+
+
 def expected() -> dict[str, str]:
-    """{path under models/: text} for every service the functions call."""
-    return {f"{service}/{version}/{MODEL}.json": json.dumps(model, sort_keys=True, separators=(",", ":")) + "\n"
-            for service, operations in aws.OPERATIONS.items()
-            for version, model in [trimmed(service, operations)]}
+    """{path under models/: text} for every service the functions call, and the endpoints."""
+    return {"endpoints.json": _text(endpoints()),
+            **{f"{service}/{version}/{MODEL}.json": _text(model)
+               for service, operations in aws.OPERATIONS.items()
+               for version, model in [trimmed(service, operations)]}}
 
 
 def main() -> int:

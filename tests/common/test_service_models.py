@@ -4,6 +4,7 @@ to 30 ms more), and no fewer (an operation missing would fail in AWS only)."""
 from __future__ import annotations
 
 import ast
+import os
 from pathlib import Path
 
 from botocore import xform_name
@@ -57,3 +58,19 @@ def test_a_functions_client_knows_the_listed_operations_only():
     dynamodb = aws.client("dynamodb")
     assert {xform_name(o) for o in aws.OPERATIONS["dynamodb"]} <= set(dir(dynamodb))
     assert not hasattr(dynamodb, "delete_table")
+
+
+def test_a_functions_client_reaches_the_endpoint_botocores_whole_table_gives(monkeypatch):
+    """The trimmed endpoint table changes no endpoint: China's regions, a commercial one."""
+    from botocore.session import get_session
+
+    for name in [n for n in os.environ if n.startswith("AWS_ENDPOINT_URL")]:
+        monkeypatch.delenv(name)
+    whole = get_session()
+    for region in ("cn-north-1", "cn-northwest-1", "ap-east-1", "us-east-1"):
+        for service in aws.SERVICES:
+            ours = aws.session().create_client(service, region_name=region, aws_access_key_id="x",
+                                               aws_secret_access_key="x")
+            theirs = whole.create_client(service, region_name=region, aws_access_key_id="x",
+                                         aws_secret_access_key="x")
+            assert ours.meta.endpoint_url == theirs.meta.endpoint_url, (service, region)
