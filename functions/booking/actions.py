@@ -57,19 +57,17 @@ def place(branch_id: str, service_code: str | None = None) -> Place:
 
 
 def bookable_branches(openid: str | None) -> list[dict]:
-    """Branches with managers to book, the customer's nearest first when we know where they
-    were last."""
+    """Branches with managers to book: the customer's nearest first when we know where they
+    were last, then the others by district. One call to branch lookup."""
     ids = store.roster_branch_ids()
-    listed = {b["id"]: b for b in (branches.get(ids) if ids else []) if b.get("bookable")}
-    near: list[dict] = []
-    if openid:
-        try:
-            near = [b for b in branches.nearest(k=5, openid=openid, bookable=True) if b["id"] in listed]
-        except Exception:  # noqa: BLE001 - ordering is a nicety; the list still works
-            logger.warning("nearest branches unavailable")
-    first = {b["id"] for b in near}
-    rest = sorted((b for i, b in listed.items() if i not in first), key=lambda b: b["id"])
-    return near + rest
+    try:
+        found = branches.get(ids, openid=openid) if ids else []
+    except Exception:  # noqa: BLE001 - without the distances the list still works
+        if not openid:
+            raise
+        logger.warning("distances to branches unavailable")
+        found = branches.get(ids)
+    return service.picker_order([b for b in found if b.get("bookable")])
 
 
 def slots(branch_id: str, service_code: str | None, day_text: str | None) -> dict[str, Any]:

@@ -28,6 +28,7 @@ HORIZON_DAYS = 14  # bookable dates: today .. today + 14 (Asia/Shanghai)
 CANCEL_BEFORE = timedelta(hours=1)
 REMINDERS_AT = time(18, 0)  # Asia/Shanghai: tomorrow's reminders (the bookingReminders schedule)
 MAX_UPCOMING = 3
+NEAREST_FIRST = 5  # the branch picker's head: the customer's nearest bookable branches
 MAX_UPCOMING_PER_MOBILE = 3  # across openids: many accounts cannot share one number round the limit
 NAME_MAX = 20
 NOTE_MAX = 200
@@ -59,6 +60,16 @@ class DayState:
 
 
 # ----- errors the customer reads -----------------------------------------------------------
+
+def picker_order(branches: list[dict]) -> list[dict]:
+    """The branch picker's order: the nearest few first when the branches come with their
+    `distance_m` from the customer, then the others by district, then by id."""
+    near = sorted((b for b in branches if "distance_m" in b), key=lambda b: (b["distance_m"], b["id"]))
+    near = near[:NEAREST_FIRST]
+    first = {b["id"] for b in near}
+    rest = [{k: v for k, v in b.items() if k != "distance_m"} for b in branches if b["id"] not in first]
+    return near + sorted(rest, key=lambda b: (b.get("district") or "", b["id"]))
+
 
 def field_error(status: int, code: str, field: str, message: str) -> ApiError:
     """A refusal that names the field at fault (pages show the message, JSON the field)."""

@@ -6,7 +6,7 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
-from functions.branch_lookup import service, store
+from functions.branch_lookup import service, spatial, store
 from functions.common import clock, config, urls
 from functions.common.errors import ServiceUnavailable, Validator
 
@@ -66,7 +66,11 @@ def branch_query(event: dict[str, Any]) -> dict[str, Any]:
     an openid's last location. Raises ValueError on a request the contract does not allow."""
     op = event.get("op")
     if op == "get":
-        return {"branches": store.get([str(i) for i in event.get("ids") or []])}
+        found = store.get([str(i) for i in event.get("ids") or []])
+        located = store.last_location(str(event["openid"])) if event.get("openid") else None
+        if located:
+            found = [{**b, "distance_m": round(spatial.distance_m(*located, b["lat"], b["lng"]))} for b in found]
+        return {"branches": found, **({"located": bool(located)} if event.get("openid") else {})}
     if op != "nearest":
         raise ValueError(f"unknown op {op!r}")
     k = int(event.get("k", 5))

@@ -7,7 +7,7 @@ from urllib.parse import urlencode
 
 from functions.booking import actions, store
 from infra.local import slsconfig
-from tests.booking.conftest import customer, form, staff
+from tests.booking.conftest import branch, customer, form, staff
 from tests.conftest import queued
 
 
@@ -199,3 +199,24 @@ def test_reminder_handler_publishes_for_tomorrow(world, frozen_clock):
     frozen_clock(datetime(2026, 11, 30, 10, 0, tzinfo=UTC))
     assert reminders({"job": "booking_reminders"}, None) == {"sent": 1}
     assert [e["type"] for e in queued(world)] == ["booking_reminder"]
+
+
+def test_the_branch_picker_asks_branch_lookup_once_and_lists_the_nearest_first(world, client, monkeypatch):
+    from functions.booking import service
+    from functions.branch_lookup import replies
+    from functions.common import aws
+    from functions.common.intents import Intent, Location
+    from infra.local.demo import branch_lookup
+
+    far = [{**branch(f"F{i}"), "lat": 29.95, "lng": 121.70 + i / 100, "district": "北仑区"} for i in range(6)]
+    branch_lookup.load(branches=[branch("T01"), branch("T02", bookable=False), *far])
+    for b in far:
+        store.put_manager(b["id"], service.Manager(f"m{b['id']}", "周明", frozenset({"wealth"})))
+    replies.answer(Intent(kind="location_report", openid="o1", location=Location(29.95, 121.75)))
+    calls = []
+    invoke = aws.invoke
+    monkeypatch.setattr(aws, "invoke", lambda key, payload, timeout: calls.append(key) or invoke(key, payload, timeout))
+    index = client.http.get("/booking", headers=customer("o1")).body.decode()
+    assert calls == ["branchLookupQuery"]
+    # the five nearest, then the rest by district (北仑区, 鄞州区)
+    assert re.findall(r'data-branch="(\w+)"', index) == ["F5", "F4", "F3", "F2", "F1", "F0", "T01"]

@@ -201,3 +201,16 @@ def test_the_reminder_comes_the_evening_before_or_at_once_held_through_the_night
     assert service.reminder_at(slot, ningbo(16, 19, 30), *quiet) == ningbo(16, 19, 30)  # after it: at once
     assert service.reminder_at(slot, ningbo(16, 23), *quiet) == ningbo(17, 8)  # at night: held to 08:00
     assert service.reminder_at(slot, ningbo(17, 7), *quiet) is None  # a booking of today
+
+
+def test_the_branch_picker_lists_the_nearest_first_then_the_others_by_district():
+    def b(i, district, distance=None):
+        return {"id": i, "district": district, **({"distance_m": distance} if distance is not None else {})}
+
+    located = [b(f"N{i}", "海曙区", 100 * (9 - i)) for i in range(8)] + [b("A1", "江北区", 50)]
+    order = [x["id"] for x in service.picker_order(located)]
+    assert order[:5] == ["A1", "N7", "N6", "N5", "N4"]
+    assert order[5:] == ["N0", "N1", "N2", "N3"]  # the rest by district, then id
+    assert all("distance_m" not in x for x in service.picker_order(located)[5:])
+    unknown = [b("Z9", "鄞州区"), b("Y1", "海曙区"), b("X5", "鄞州区")]
+    assert [x["id"] for x in service.picker_order(unknown)] == ["Y1", "X5", "Z9"]

@@ -54,3 +54,15 @@ def test_bad_requests_fail_the_invocation(seeded):
                 {"op": "nearest", "k": 3, "lat": 99, "lng": 121.5}):
         with pytest.raises(RuntimeError, match="'errorType': 'ValueError'"):
             aws.invoke("branchLookupQuery", bad, 3)
+
+
+def test_get_with_an_openid_gives_each_branch_its_distance_from_the_last_location(seeded):
+    from functions.branch_lookup import replies
+    from functions.common import branches
+    from functions.common.intents import Intent, Location
+
+    assert all("distance_m" not in b for b in branches.get(["Q1", "Q3"], openid="o-unknown"))
+    replies.answer(Intent(kind="location_report", openid="o-g", location=Location(29.901, 121.601)))
+    found = {b["id"]: b["distance_m"] for b in branches.get(["Q1", "Q2", "Q3"], openid="o-g")}
+    assert found["Q3"] < found["Q2"] < found["Q1"]
+    assert all("distance_m" not in b for b in branches.get(["Q1"]))
