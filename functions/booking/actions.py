@@ -57,17 +57,10 @@ def place(branch_id: str, service_code: str | None = None) -> Place:
 
 
 def bookable_branches(openid: str | None) -> list[dict]:
-    """Branches with managers to book: the customer's nearest first when we know where they
-    were last, then the others by district. One call to branch lookup."""
+    """Branches with managers to book (their summaries): the customer's nearest first when
+    we know where they were last, then the others by district. One call to branch lookup."""
     ids = store.roster_branch_ids()
-    try:
-        found = branches.get(ids, openid=openid) if ids else []
-    except Exception:  # noqa: BLE001 - without the distances the list still works
-        if not openid:
-            raise
-        logger.warning("distances to branches unavailable")
-        found = branches.get(ids)
-    return service.picker_order([b for b in found if b.get("bookable")])
+    return service.picker_order(branches.summaries(ids, bookable=True, openid=openid) if ids else [])
 
 
 def slots(branch_id: str, service_code: str | None, day_text: str | None) -> dict[str, Any]:

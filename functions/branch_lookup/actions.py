@@ -61,16 +61,28 @@ def jssdk_config(url: str) -> dict[str, object]:
             "signature": client.jsapi.get_jsapi_signature(nonce, ticket, timestamp, url)}
 
 
+def listed(event: dict[str, Any]) -> dict[str, Any]:
+    """The catalogue's summaries of the branches asked (all when no ids), in the order asked;
+    with an openid, each with its distance from the user's last location when known."""
+    ids = [str(i) for i in event.get("ids") or []]
+    found = {b["id"]: b for b in store.catalogue()}
+    summaries = [found[i] for i in ids if i in found] if ids else sorted(found.values(), key=lambda b: b["id"])
+    if event.get("bookable") is not None:
+        summaries = [b for b in summaries if b["bookable"] == bool(event["bookable"])]
+    located = store.last_location(str(event["openid"])) if event.get("openid") else None
+    if located:
+        summaries = [{**b, "distance_m": round(spatial.distance_m(*located, b["lat"], b["lng"]))} for b in summaries]
+    return {"branches": summaries, **({"located": bool(located)} if event.get("openid") else {})}
+
+
 def branch_query(event: dict[str, Any]) -> dict[str, Any]:
-    """Branch data for the other features: `get` by ids, or the `nearest` to a point or to
-    an openid's last location. Raises ValueError on a request the contract does not allow."""
+    """Branch data for the other features: `get` by ids, the `list` of summaries, or the
+    `nearest` to a point or to an openid's last location. Raises ValueError on a request the contract does not allow."""
     op = event.get("op")
     if op == "get":
-        found = store.get([str(i) for i in event.get("ids") or []])
-        located = store.last_location(str(event["openid"])) if event.get("openid") else None
-        if located:
-            found = [{**b, "distance_m": round(spatial.distance_m(*located, b["lat"], b["lng"]))} for b in found]
-        return {"branches": found, **({"located": bool(located)} if event.get("openid") else {})}
+        return {"branches": store.get([str(i) for i in event.get("ids") or []])}
+    if op == "list":
+        return listed(event)
     if op != "nearest":
         raise ValueError(f"unknown op {op!r}")
     k = int(event.get("k", 5))

@@ -34,7 +34,9 @@ CELL_PREFIX = "cell#"
 CATALOGUE_PREFIX = "search#"
 # ~150 bytes of searchable fields a branch: a shard stays well under DynamoDB's 400 KB item
 CATALOGUE_SHARD_BRANCHES = 1000
-SEARCH_FIELDS = ("name", "kind", "address", "district", "city", "services")
+# What the catalogue lists of each branch: what text search matches, and what a list of
+# branches shows (booking's picker), so neither reads every branch's record.
+CATALOGUE_FIELDS = ("name", "kind", "address", "district", "city", "services", "bookable", "lat", "lng")
 LOCATION_TTL_S = 24 * 3600
 PUBLIC_FIELDS = ("id", "name", "kind", "address", "district", "city", "phone", "lat", "lng", "services",
                  "bookable", "hours", "exceptions")
@@ -74,7 +76,7 @@ class CellRecord(Model):
 class CatalogueRecord(Model):
     Meta = table_meta("branches")
     id = UnicodeAttribute(hash_key=True)
-    branches = JSONAttribute(default=dict)  # {branch id: [its SEARCH_FIELDS]}
+    branches = JSONAttribute(default=dict)  # {branch id: [its CATALOGUE_FIELDS]}
     shards = NumberAttribute(null=True)  # on shard 0: how many there are
 
 
@@ -105,8 +107,8 @@ def get_one(branch_id: str) -> dict[str, Any] | None:
 
 
 def catalogue() -> list[dict[str, Any]]:
-    """Every branch's searchable fields (SEARCH_FIELDS and its id), as save_all listed them."""
-    return [{"id": branch_id, **dict(zip(SEARCH_FIELDS, fields, strict=True))}
+    """Every branch's CATALOGUE_FIELDS and its id, as save_all listed them."""
+    return [{"id": branch_id, **dict(zip(CATALOGUE_FIELDS, fields, strict=True))}
             for shard in _shards() for branch_id, fields in shard.branches.items()]
 
 
@@ -181,7 +183,7 @@ def _list(by_id: dict[str, dict[str, Any]], listed: dict[str, Any]) -> dict[str,
             if len(shards[-1].branches) >= CATALOGUE_SHARD_BRANCHES:
                 shards.append(CatalogueRecord(_shard_key(len(shards)), branches={}))
             n = len(shards) - 1
-        shards[int(n)].branches[branch_id] = [branch[name] for name in SEARCH_FIELDS]
+        shards[int(n)].branches[branch_id] = [branch[name] for name in CATALOGUE_FIELDS]
         placed[branch_id] = int(n)
     shards[0].shards = len(shards)
     touched = set(placed.values()) | {0}

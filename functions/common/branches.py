@@ -4,13 +4,16 @@ tables.
 
 Requests (JSON):
   {"op": "get", "ids": ["NB001", ...]}
-  {"op": "get", "ids": [...], "openid": "o..."}   # each with "distance_m" from the user's
-                                                  # last location, when known
+  {"op": "list", "ids": [...], "bookable": true, "openid": "o..."}   # summaries (every field
+      optional): each with "distance_m" from the user's last location, when known
   {"op": "nearest", "lat": 29.87, "lng": 121.55, "k": 5, "service": "loans", "bookable": true}
   {"op": "nearest", "openid": "o...", "k": 5, "bookable": true}   # from the user's last location
-Answer: {"branches": [Branch, ...]} (nearest: closest first, with "distance_m"); the openid
-forms also say whether the location was known ("located"; nearest then answers []).
+Answer: {"branches": [...]}: Branches (get, nearest: closest first, with "distance_m") or
+Summaries (list); the openid forms also say whether the location was known ("located";
+nearest then answers []).
 
+Summary: {"id", "name", "kind", "address", "district", "city", "services", "bookable", "lat",
+  "lng"}, read from one catalogue (a list costs a read or two, not one per branch).
 Branch: {"id", "name", "kind": "branch|sub_branch|self_service", "address", "district",
   "city", "phone", "lat", "lng" (GCJ-02), "services": [...], "bookable": bool,
   "hours": {"mon": [["09:00", "12:00"], ["13:30", "17:00"]], ..., "sun": []},
@@ -35,12 +38,17 @@ def show_distance(metres: float) -> str:
     return f"{metres / 1000:.1f}公里" if metres < 9950 else f"{round(metres / 1000)}公里"
 
 
-def get(ids: list[str], *, openid: str | None = None) -> list[dict[str, Any]]:
-    """Branches by id; with `openid`, each with its `distance_m` from the user's last reported
-    location when there is one (one call where nearest-then-the-rest would take two)."""
-    request: dict[str, Any] = {"op": "get", "ids": list(ids)}
-    if openid:
-        request["openid"] = openid
+def get(ids: list[str]) -> list[dict[str, Any]]:
+    return aws.invoke(FUNCTION, {"op": "get", "ids": list(ids)}, TIMEOUT_S)["branches"]
+
+
+def summaries(ids: list[str], *, bookable: bool | None = None, openid: str | None = None) -> list[dict[str, Any]]:
+    """Summaries of branches by id; with `openid`, each with its `distance_m` from the user's
+    last reported location when there is one."""
+    request: dict[str, Any] = {"op": "list", "ids": list(ids)}
+    for key, value in (("bookable", bookable), ("openid", openid)):
+        if value is not None:
+            request[key] = value
     return aws.invoke(FUNCTION, request, TIMEOUT_S)["branches"]
 
 

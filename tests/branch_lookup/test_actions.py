@@ -56,13 +56,15 @@ def test_bad_requests_fail_the_invocation(seeded):
             aws.invoke("branchLookupQuery", bad, 3)
 
 
-def test_get_with_an_openid_gives_each_branch_its_distance_from_the_last_location(seeded):
+def test_a_list_gives_summaries_from_the_catalogue_with_distances_when_located(seeded):
     from functions.branch_lookup import replies
     from functions.common import branches
     from functions.common.intents import Intent, Location
 
-    assert all("distance_m" not in b for b in branches.get(["Q1", "Q3"], openid="o-unknown"))
+    listed = branches.summaries(["Q3", "Q1", "nope"], openid="o-unknown")
+    assert [b["id"] for b in listed] == ["Q3", "Q1"] and all("distance_m" not in b for b in listed)
+    assert "hours" not in listed[0] and {"name", "address", "district", "lat", "lng", "bookable"} <= set(listed[0])
+    assert [b["id"] for b in branches.summaries(["Q1", "Q2", "Q3"], bookable=True)] == ["Q2", "Q3"]
     replies.answer(Intent(kind="location_report", openid="o-g", location=Location(29.901, 121.601)))
-    found = {b["id"]: b["distance_m"] for b in branches.get(["Q1", "Q2", "Q3"], openid="o-g")}
+    found = {b["id"]: b["distance_m"] for b in branches.summaries(["Q1", "Q2", "Q3"], openid="o-g")}
     assert found["Q3"] < found["Q2"] < found["Q1"]
-    assert all("distance_m" not in b for b in branches.get(["Q1"]))
