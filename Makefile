@@ -7,7 +7,7 @@ PORT ?= 8000
 STAGE ?= dev
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: run test fuzz bench package layer deploy secrets menu-push lint typecheck audit test-audit clean lock models
+.PHONY: run test fuzz bench package layer deploy secrets menu-push lint typecheck audit test-audit clean lock models pages
 
 $(VENV)/.installed: requirements/runtime.txt requirements/dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -82,6 +82,11 @@ typecheck: $(VENV)/.installed
 ## botocore's, after `make lock` moves it or functions.common.aws.OPERATIONS changes
 models: $(VENV)/.installed
 	$(PY) -m scripts.service_models
+
+## pages: every pages/ folder's templates compiled (pages/compiled.zip), which the functions
+## render from; after changing a template or `make lock` moving Jinja2
+pages: $(VENV)/.installed
+	$(PY) -m scripts.compile_pages
 
 lock:
 	$(VENV)/bin/uv pip compile --python-version 3.11 requirements/runtime.in -o requirements/runtime.txt -q
