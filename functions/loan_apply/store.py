@@ -132,6 +132,8 @@ class History(Model):
     from_status = UnicodeAttribute(null=True)
     to_status = UnicodeAttribute()
     reason = UnicodeAttribute(null=True)
+    step = UnicodeAttribute(null=True)  # service.SUBMIT ... REJECT; older entries: the step to to_status
+    recommendation = UnicodeAttribute(null=True)  # a reviewer's: service.APPROVE or REJECT
     expires_at = TTLAttribute(null=True)
 
 

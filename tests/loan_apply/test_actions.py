@@ -12,6 +12,7 @@ import pytest
 from functions.loan_apply import service
 from tests.conftest import queued
 from tests.loan_apply.conftest import NOW, form, raw_items, resident_id
+from tests.staff_headers import member
 
 
 def body(response) -> dict:
@@ -260,9 +261,9 @@ def test_the_prescreen_is_kept_with_the_application(api):
 
 PATHS = {  # how each status is reached: (target, role) steps after SUBMITTED
     "SUBMITTED": [],
-    "UNDER_REVIEW": [("UNDER_REVIEW", "staff")],
-    "APPROVED": [("UNDER_REVIEW", "staff"), ("APPROVED", "staff")],
-    "REJECTED": [("UNDER_REVIEW", "staff"), ("REJECTED", "staff")],
+    "UNDER_REVIEW": [("UNDER_REVIEW", "loan_reviewer")],
+    "APPROVED": [("UNDER_REVIEW", "loan_reviewer"), ("APPROVED", "loan_approver")],
+    "REJECTED": [("UNDER_REVIEW", "loan_reviewer"), ("REJECTED", "loan_approver")],
     "WITHDRAWN": [("WITHDRAWN", "applicant")],
 }
 
@@ -294,13 +295,13 @@ def current(api, openid: str, app_id: str) -> dict:
 def test_review_and_approval_are_recorded_and_announced(api, aws):
     openid, app_id = submitted(api)
     assert api.transition(app_id, "UNDER_REVIEW", "开始审核", staff="reviewer-1").status_code == 200
-    approved = api.transition(app_id, "APPROVED", "资信良好", staff="reviewer-2")
+    approved = api.transition(app_id, "APPROVED", "资信良好", staff="approver-2")
     assert approved.status_code == 200 and body(approved)["status"] == "APPROVED"
     history = current(api, openid, app_id)["history"]
     assert [(h["from"], h["to"], h["actor"], h["reason"], h["at"]) for h in history] == [
         (None, "SUBMITTED", openid, None, "2026-03-15T02:00:00Z"),
         ("SUBMITTED", "UNDER_REVIEW", "reviewer-1", "开始审核", "2026-03-15T02:00:00Z"),
-        ("UNDER_REVIEW", "APPROVED", "reviewer-2", "资信良好", "2026-03-15T02:00:00Z"),
+        ("UNDER_REVIEW", "APPROVED", "approver-2", "资信良好", "2026-03-15T02:00:00Z"),
     ]
     events = queued(aws)
     assert [e["id"] for e in events] == [f"loan_status_changed:{app_id}:{n}" for n in (1, 2, 3)]
@@ -317,12 +318,12 @@ def test_every_illegal_transition_is_refused_and_changes_nothing(api, aws):
         queued(aws)  # drain
         tried = 0
         for target in service.STATUSES:
-            for role in (service.STAFF, service.APPLICANT):
+            for role in (service.staff_role(target), service.APPLICANT):
                 if service.allowed(state, target, role) or (role == service.APPLICANT and target != service.WITHDRAWN):
                     continue  # applicants can only ask to withdraw; there is no route for anything else
                 # another actor and reason, so it cannot pass for a retry of the change that led here
-                if role == service.STAFF:
-                    response = api.transition(app_id, target, "别的原因", staff="reviewer-9")
+                if role != service.APPLICANT:
+                    response = api.transition(app_id, target, "别的原因", staff="staff-9")
                 else:
                     response = api.withdraw(openid, app_id, "别的原因")
                 assert response.status_code == 409, (state, target, role)
@@ -353,7 +354,7 @@ def test_conflicting_decisions_at_once_leave_exactly_one(api):
     def decide(n):
         target = ("APPROVED", "REJECTED")[n % 2]
         try:
-            return actions.staff_transition(f"reviewer-{n}", app_id, target, "决定")["status"]
+            return actions.staff_transition(member(f"approver-{n}", "loan_approver"), app_id, target, "决定")["status"]
         except Conflict as conflict:
             return conflict.code
 
