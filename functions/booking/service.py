@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
 from functions.common import clock
-from functions.common.errors import ApiError, FieldError, Validator
+from functions.common.errors import ApiError, FieldError, Forbidden, Validator
 
 SERVICES: dict[str, str] = {
     "wealth": "理财咨询",
@@ -59,6 +59,13 @@ class DayState:
 
 
 # ----- errors the customer reads -----------------------------------------------------------
+
+def check_own_branch(staff_branch: str | None, branch_id: str) -> None:
+    """A customer manager sees and marks the bookings of their own branch (the branch claim
+    of their identity) and no other; without a branch, none."""
+    if staff_branch is None or staff_branch != branch_id:
+        raise Forbidden("other_branch", "只能查看和登记本网点的预约")
+
 
 def field_error(status: int, code: str, field: str, message: str) -> ApiError:
     """A refusal that names the field at fault (pages show the message, JSON the field)."""

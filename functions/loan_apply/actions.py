@@ -4,7 +4,8 @@ events on the notify queue. Raises ApiError for anything refused.
 
 Personal data (name, ID number, phone) is sealed with KMS under a context bound to the
 application id, looked up by keyed hash of the ID number, and only ever shown masked,
-except to staff through `staff_read`, which records each read.
+except to staff through `staff_read`, which puts each read on the audit trail first. Every
+decision of staff goes on the trail in the transaction that records it.
 """
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import secrets
 from datetime import date, datetime
 from time import sleep
 
-from functions.common import clock, config, events, pii, staff
+from functions.common import audit, clock, config, events, paging, pii, staff
 from functions.common.errors import ApiError, Conflict, FieldError, NotFound, ServiceUnavailable, TooManyRequests
 from functions.common.log import get_logger
 from functions.common.money import yuan
@@ -251,6 +252,10 @@ def withdraw(openid: str, application_id: str, reason: str | None = None) -> dic
 # ---- back office ---------------------------------------------------------------------------
 
 
+# the audit trail's name for each step of staff
+AUDITED = {service.REVIEW: audit.LOAN_REVIEW, service.APPROVE: audit.LOAN_APPROVE, service.REJECT: audit.LOAN_REJECT}
+
+
 def _application(application_id: str) -> store.Application:
     app = store.get(application_id)
     if app is None:
@@ -264,15 +269,18 @@ def staff_transition(member: Staff, application_id: str, target: str, reason: st
     service.check_target(target)
     app = _application(application_id)
     role, step, reason = service.staff_role(target), service.step_of(target), service.check_reason(reason, target)
+    if not service.allowed(app.status, target, role):
+        return _transition(app, target, role, member.subject, reason)  # a retry of what happened, or refused
     lands = target
-    if target in (service.APPROVED, service.REJECTED) and service.allowed(app.status, target, role):
+    if target in (service.APPROVED, service.REJECTED):
         history = store.history(application_id)
         if _repeats(history[-1], step, member.subject, reason):
             return view(app)  # a retry of a first approval, which left the status as it was
         steps = [service.Step(_step(h), h.actor) for h in history]
         lands = service.decide(target, member.subject, int(app.amount_fen), steps,
                                config.settings().loan_two_approvers_above_fen)
-    return _transition(app, target, role, member.subject, reason, lands)
+    trail = audit.record(member, role, AUDITED[step], application_id=application_id, reason=reason, detail=lands)
+    return _transition(app, target, role, member.subject, reason, lands, trail)
 
 
 def recommend(member: Staff, application_id: str, recommendation: str | None, note: str | None) -> dict:
@@ -282,8 +290,10 @@ def recommend(member: Staff, application_id: str, recommendation: str | None, no
     service.check_under_review(app.status)
     if _repeats(store.latest_change(application_id), service.RECOMMEND, member.subject, note, choice):
         return view(app)
+    trail = audit.record(member, staff.LOAN_REVIEWER, audit.LOAN_RECOMMEND, application_id=application_id,
+                         reason=note, detail=choice)
     return _record(app, _entry(app, service.RECOMMEND, staff.LOAN_REVIEWER, member.subject, note, app.status,
-                               recommendation=choice))
+                               recommendation=choice), trail)
 
 
 def _step(entry: store.History) -> str:
@@ -304,7 +314,7 @@ def _entry(app: store.Application, step: str, role: str, actor: str, reason: str
 
 
 def _transition(app: store.Application, target: str, role: str, actor: str, reason: str | None,
-                lands: str | None = None) -> dict:
+                lands: str | None = None, trail: audit.Record | None = None) -> dict:
     """A change towards `target` by `actor` in `role`, landing in `lands` (the status a first
     of two approvals leaves as it is); a retry of the change that already happened publishes
     its event again (same event id)."""
@@ -315,17 +325,17 @@ def _transition(app: store.Application, target: str, role: str, actor: str, reas
             _publish(app, last)
             return view(app)
         raise Conflict("illegal_transition", service.illegal_transition(app.status, target))
-    return _record(app, _entry(app, step, role, actor, reason, lands or target))
+    return _record(app, _entry(app, step, role, actor, reason, lands or target), trail)
 
 
-def _record(app: store.Application, entry: store.History) -> dict:
-    """Store one step of the application's history (and its new status); publish the change
-    of status, if it is one."""
+def _record(app: store.Application, entry: store.History, trail: audit.Record | None = None) -> dict:
+    """Store one step of the application's history (and its new status, and the audit record
+    of a step of staff); publish the change of status, if it is one."""
     target = entry.to_status
     purge_after_s = config.settings().loan_purge_after_days * 86400
     expires = clock.epoch() + purge_after_s if target in service.PURGED else None
     try:
-        store.transition(app, entry, expires, closes=target not in service.OPEN)
+        store.transition(app, entry, expires, closes=target not in service.OPEN, trail=trail)
     except store.StaleStatus:
         if not _made_by(entry):
             raise Conflict("status_changed", "申请状态已被他人更新，请刷新后重试") from None
@@ -370,22 +380,19 @@ def staff_queue(query: dict) -> dict:
     wanted = service.queue_filter(query, catalogue.load(), clock.local().date())
     items, next_key = store.queue(wanted.status, wanted.product, clock.iso(wanted.start), clock.iso(wanted.end),
                                   wanted.limit, wanted.cursor)
-    return {"items": [view(app) for app in items], "cursor": service.encode_cursor(next_key)}
+    return {"items": [view(app) for app in items], "cursor": paging.encode_cursor(next_key)}
 
 
-def staff_read(member: Staff, application_id: str) -> dict:
-    """One application with its personal data decrypted. The read is recorded before the
-    data leaves; no record, no data."""
-    app = store.get(application_id)
-    if app is None:
-        raise NotFound("未找到该申请")
-    now = clock.now()
-    store.record_access(store.AccessRecord(
-        app.pk, f"A#{clock.iso(now)}#{secrets.token_hex(4)}", application_id=application_id,
-        staff=member.subject, at=clock.iso(now), fields=list(service.PERSONAL_FIELDS),
-    ))
+def staff_read(member: Staff, application_id: str, reason: str | None) -> dict:
+    """One application with its personal data decrypted, for a reason the reviewer chose.
+    The read goes on the audit trail before the data is opened; no record, no data."""
+    why = service.check_read_reason(reason)
+    app = _application(application_id)
+    audit.write(audit.record(member, staff.LOAN_REVIEWER, audit.READ_PERSONAL, application_id=application_id,
+                             reason=why))
     personal = pii.unseal(app.sealed, _context(application_id))
-    logger.info("personal data read", extra={"application_id": application_id, "staff": member.subject})
+    logger.info("personal data read", extra={"application_id": application_id, "staff": member.subject,
+                                             "read_reason": why})
     return {
         **view(app),
         "personal": {k: personal[k] for k in service.PERSONAL_FIELDS},

@@ -2,7 +2,6 @@
 
   APP#<id> / APP                 the application (personal data sealed, masked copies for lists)
   APP#<id> / H#<seq>             its status history, append-only (seq = the revision it made)
-  APP#<id> / A#<time>#<rand>     a staff read of its decrypted fields
   IDEM#<openid>#<key> / IDEM     a submit's idempotency key → the application it created
   DAILY#<openid>#<date> / DAILY  submissions of one openid on one Asia/Shanghai day
   DAILY#PHONE#<hash>#<date> / DAILY  submissions with one mobile number (keyed hash) that day
@@ -18,7 +17,7 @@ from pynamodb.exceptions import TransactWriteError
 from pynamodb.expressions.update import Action
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 
-from functions.common import dynamo
+from functions.common import audit, dynamo
 from functions.common.dynamo import Model, TTLAttribute, table_meta
 
 IDEMPOTENCY_TTL_S = 7 * 86400
@@ -137,19 +136,6 @@ class History(Model):
     expires_at = TTLAttribute(null=True)
 
 
-class AccessRecord(Model):
-    """Who read an application's decrypted personal data, and when. Holds no personal data
-    itself and outlives the application, for audit."""
-
-    Meta = table_meta("applications")
-    pk = UnicodeAttribute(hash_key=True)
-    sk = UnicodeAttribute(range_key=True)
-    application_id = UnicodeAttribute()
-    staff = UnicodeAttribute()
-    at = UnicodeAttribute()
-    fields = ListAttribute(of=UnicodeAttribute)
-
-
 class IdempotencyRecord(Model):
     Meta = table_meta("applications")
     pk = UnicodeAttribute(hash_key=True)
@@ -256,11 +242,13 @@ def create(app: Application, history: History, openid: str, key: str, fingerprin
         raise
 
 
-def transition(app: Application, history: History, expires_at: int | None, closes: bool) -> None:
+def transition(app: Application, history: History, expires_at: int | None, closes: bool,
+               trail: audit.Record | None = None) -> None:
     """Move `app` to `history.to_status`, only if it is still in the status and revision the
     caller read. When the new status is purged later, every item of the application gets
     the same expiry; when it `closes` the application, the ID number's open slot for the
-    product is released."""
+    product is released. A decision of staff puts its audit record in the same transaction:
+    no decision without its record."""
     actions: list[Action] = [
         Application.status.set(history.to_status),
         Application.status_product.set(f"{history.to_status}#{app.product}"),
@@ -273,6 +261,8 @@ def transition(app: Application, history: History, expires_at: int | None, close
     try:
         with dynamo.transaction() as tx:
             tx.save(history, condition=History.pk.does_not_exist())
+            if trail is not None:
+                tx.save(trail, condition=audit.NEW)
             tx.update(app, actions=actions,
                       condition=(Application.status == app.status) & (Application.revision == app.revision))
             if expires_at is not None:
@@ -297,10 +287,6 @@ def latest_change(application_id: str) -> History:
     """The application's last history entry (every application has its submission's)."""
     return History.query(app_pk(application_id), History.sk.startswith("H#"), consistent_read=True,
                          scan_index_forward=False, limit=1)[0]
-
-
-def record_access(record: AccessRecord) -> None:
-    record.save(condition=AccessRecord.pk.does_not_exist())
 
 
 def by_openid(openid: str, limit: int = 50) -> list[Application]:

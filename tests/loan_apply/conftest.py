@@ -77,6 +77,10 @@ class Api:
         return self.staff("post", f"/loans/staff/applications/{application_id}/transition",
                           {"to": to, "reason": reason}, staff=subject, role=role)
 
+    def read(self, application_id: str, reason: str = "credit_review", staff: str = "reviewer-1", **extra):
+        """A reviewer's decrypted read, for a reason from the list."""
+        return self.staff("get", f"/loans/staff/applications/{application_id}?reason={reason}", staff=staff, **extra)
+
     def recommend(self, application_id: str, recommendation: str, note: str = "收入稳定",
                   staff: str = "reviewer-1"):
         return self.staff("post", f"/loans/staff/applications/{application_id}/recommendation",
@@ -105,11 +109,10 @@ def api(aws, frozen_clock):
         yield Api(client)
 
 
-def raw_items() -> list[dict]:
-    """Every item of the applications table as DynamoDB holds it."""
+def raw_items(table: str = "TABLE_APPLICATIONS") -> list[dict]:
+    """Every item of a table (the applications table by default) as DynamoDB holds it."""
     import os
 
     import boto3
 
-    table = os.environ["TABLE_APPLICATIONS"]
-    return boto3.client("dynamodb").scan(TableName=table, ConsistentRead=True)["Items"]
+    return boto3.client("dynamodb").scan(TableName=os.environ[table], ConsistentRead=True)["Items"]
