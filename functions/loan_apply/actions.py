@@ -383,11 +383,29 @@ def staff_queue(query: dict) -> dict:
     return {"items": [view(app) for app in items], "cursor": paging.encode_cursor(next_key)}
 
 
+def _count_read(member: Staff) -> None:
+    """Decrypted reads are limited per member of staff and hour (STAFF_READ_HOURLY_LIMIT):
+    beyond the limit the read is refused (429) and an alert goes to operators, once per
+    member and hour (the event id)."""
+    limit = config.settings().staff_read_hourly_limit
+    window = clock.now().replace(minute=0, second=0, microsecond=0)
+    hour = f"{window:%Y%m%d%H}"
+    if store.count_read(member.subject, hour, limit, int(window.timestamp()) + 2 * 3600):
+        return
+    logger.warning("staff read limit reached", extra={"staff": member.subject, "limit": limit})
+    events.publish("staff_read_limit_exceeded", {
+        "subject": member.subject, "role": staff.LOAN_REVIEWER, "limit": limit, "window_start": clock.iso(window),
+        "source": SOURCE,
+    }, SOURCE, event_id=f"staff_read_limit_exceeded:{member.subject}:{hour}")
+    raise TooManyRequests("read_limit_reached", f"每小时最多查看{limit}次个人信息，请稍后再试")
+
+
 def staff_read(member: Staff, application_id: str, reason: str | None) -> dict:
     """One application with its personal data decrypted, for a reason the reviewer chose.
     The read goes on the audit trail before the data is opened; no record, no data."""
     why = service.check_read_reason(reason)
     app = _application(application_id)
+    _count_read(member)
     audit.write(audit.record(member, staff.LOAN_REVIEWER, audit.READ_PERSONAL, application_id=application_id,
                              reason=why))
     personal = pii.unseal(app.sealed, _context(application_id))

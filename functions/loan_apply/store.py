@@ -6,6 +6,7 @@
   DAILY#<openid>#<date> / DAILY  submissions of one openid on one Asia/Shanghai day
   DAILY#PHONE#<hash>#<date> / DAILY  submissions with one mobile number (keyed hash) that day
   OPEN#<id hash>#<product> / OPEN    the one open application of an ID number for a product
+  READS#<subject>#<UTC hour> / READS decrypted reads of one member of staff in one hour
 
 Every status change is one transaction: the application, conditioned on the status and
 revision the caller read, and its history item, conditioned on not existing yet.
@@ -13,7 +14,7 @@ revision the caller read, and its history item, conditioned on not existing yet.
 from __future__ import annotations
 
 from pynamodb.attributes import ListAttribute, MapAttribute, NumberAttribute, UnicodeAttribute
-from pynamodb.exceptions import TransactWriteError
+from pynamodb.exceptions import TransactWriteError, UpdateError
 from pynamodb.expressions.update import Action
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 
@@ -162,6 +163,30 @@ class OpenApplication(Model):
     sk = UnicodeAttribute(range_key=True, default="OPEN")
     application_id = UnicodeAttribute()
     openid = UnicodeAttribute()
+
+
+class ReadCounter(Model):
+    """Decrypted reads of personal data by one member of staff in one UTC hour."""
+
+    Meta = table_meta("applications")
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True, default="READS")
+    reads = NumberAttribute(default=0)
+    expires_at = TTLAttribute(null=True)
+
+
+def count_read(subject: str, hour: str, limit: int, expires_at: int) -> bool:
+    """Count one decrypted read of `subject` in `hour`; False, counting nothing, when the
+    hour's `limit` is reached (one conditional update: concurrent reads never pass it)."""
+    counter = ReadCounter(f"READS#{subject}#{hour}", "READS")
+    try:
+        counter.update(actions=[ReadCounter.reads.add(1), ReadCounter.expires_at.set(expires_at)],
+                       condition=ReadCounter.reads.does_not_exist() | (ReadCounter.reads < limit))
+    except UpdateError as error:
+        if dynamo.condition_failed(error):
+            return False
+        raise
+    return True
 
 
 def open_marker(id_hash: str, product: str) -> OpenApplication:
