@@ -68,10 +68,13 @@ UNCERTAIN = store.UNCERTAIN  # a send may have been delivered; recheck it when i
 _URLS = {"statement_issued": "/notify/bills", "bill_reminder": "/notify/bills", "payment_received": "/notify/bills"}
 
 
+ALERT_LINE = "operator alert"  # infra/resources/operations.yml's metric filter matches this message
+
+
 def _alert(event: dict[str, Any]) -> None:
     """An alert for operators: one structured log line (`alert` names it; the log group's
     metric filter alarms on it, docs/runbook.md), and nothing sent to anyone."""
-    logger.error("operator alert", extra={"alert": event["type"], "event_id": event["id"],
+    logger.error(ALERT_LINE, extra={"alert": event["type"], "event_id": event["id"],
                                           "occurred_at": event.get("occurred_at"), **event["data"]})
 
 

@@ -3,22 +3,26 @@ line that operators alarm on, and nothing else: no message, no SMS, no dead lett
 from __future__ import annotations
 
 import json
+import logging
 
 
-def test_an_alert_is_one_structured_log_line_and_nothing_is_sent(fake_wechat_api, queue, sms, capsys):
+def test_an_alert_is_one_structured_log_line_and_nothing_is_sent(fake_wechat_api, queue, sms, caplog):
     from functions.common import events
 
+    caplog.set_level(logging.INFO)
     events.publish("staff_read_limit_exceeded", {
         "subject": "reviewer-1", "role": "loan_reviewer", "limit": 60, "window_start": "2026-03-15T02:00:00Z",
         "source": "loan_apply"}, "loan_apply", event_id="staff_read_limit_exceeded:reviewer-1:2026031502")
     queue.drain()
     assert queue.waiting() == 0 and queue.dead_letters() == []
     assert fake_wechat_api.sent() == [] and sms() == []
-    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
-    [alert] = [line for line in lines if line.get("message") == "operator alert"]
-    assert alert["level"] == "ERROR" and alert["alert"] == "staff_read_limit_exceeded"
-    assert alert["subject"] == "reviewer-1" and alert["limit"] == 60
-    assert alert["event_id"] == "staff_read_limit_exceeded:reviewer-1:2026031502"
+    from functions.notify import delivery
+
+    [alert] = [r for r in caplog.records if r.getMessage() == delivery.ALERT_LINE]
+    assert alert.levelno == logging.ERROR and alert.alert == "staff_read_limit_exceeded"  # type: ignore[attr-defined]
+    facts = alert.__dict__
+    assert facts["subject"] == "reviewer-1" and facts["limit"] == 60
+    assert facts["event_id"] == "staff_read_limit_exceeded:reviewer-1:2026031502"
 
 
 def test_an_alert_missing_its_facts_is_dead_lettered_with_the_reason(queue):
