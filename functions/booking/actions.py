@@ -13,9 +13,10 @@ from typing import Any
 
 from functions.booking import service, store
 from functions.booking.service import Manager
-from functions.common import branches, clock, events, pii
+from functions.common import audit, branches, clock, events, pii
 from functions.common.errors import ApiError, Conflict, FieldError, NotFound, ValidationFailed, Validator
 from functions.common.log import get_logger
+from functions.common.staff import CUSTOMER_MANAGER, Staff
 
 SOURCE = "booking"
 ATTEMPTS = 8  # a lost race re-reads the slot and tries again, a few times
@@ -247,22 +248,27 @@ def reschedule(openid: str, booking_id: str, slot_text: str | None) -> store.Boo
 
 # ----- staff -------------------------------------------------------------------------------
 
-def day_list(branch_id: str, day_text: str | None) -> list[store.Booking]:
+def day_list(member: Staff, branch_id: str, day_text: str | None) -> list[store.Booking]:
+    """A day's bookings of the customer manager's own branch."""
     v = Validator()
     day = service.parse_date(day_text, v)
     v.check()
     assert day
+    service.check_own_branch(member.branch, branch_id)
     place(branch_id)
     return store.on_date(day, branch_id)
 
 
-def mark(booking_id: str, status: str | None) -> store.Booking:
-    """Attended or no-show, from the slot's day on."""
+def mark(member: Staff, booking_id: str, status: str | None) -> store.Booking:
+    """Attended or no-show, from the slot's day on, by a customer manager of the booking's
+    branch; recorded on the audit trail with the outcome."""
     if status not in ("attended", "no_show"):
         raise ValidationFailed([FieldError("status", "invalid_status", "状态只能是 attended 或 no_show")])
     booking = store.get(booking_id) if booking_id and len(booking_id) <= 64 else None
     if booking is None:
         raise NotFound("未找到该预约")
+    service.check_own_branch(member.branch, booking.branch_id)
+    trail = audit.record(member, CUSTOMER_MANAGER, audit.BOOKING_OUTCOME, booking_id=booking_id, detail=status)
     for attempt in range(ATTEMPTS):
         now = clock.now()
         if booking.status != "confirmed":
@@ -270,7 +276,7 @@ def mark(booking_id: str, status: str | None) -> store.Booking:
         if booking.day > clock.local(now).date():
             raise Conflict("not_yet", "预约日期未到，无法登记")
         try:
-            store.mark(booking, status, _books(booking.openid, booking.mobile_hash, now))
+            store.mark(booking, status, _books(booking.openid, booking.mobile_hash, now), trail)
         except store.Cancelled:
             _pause(attempt)
             booking = store.get(booking_id) or booking

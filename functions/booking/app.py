@@ -138,16 +138,16 @@ def api_reschedule(booking_id):
 
 @app.route("/booking/staff/branches/{branch_id}/bookings")
 def staff_day(branch_id):
-    http.require_staff(app.current_request, staff.CUSTOMER_MANAGER)
-    found = actions.day_list(branch_id, http.query(app.current_request, DAY).get("date"))
+    member = http.require_staff(app.current_request, staff.CUSTOMER_MANAGER)
+    found = actions.day_list(member, branch_id, http.query(app.current_request, DAY).get("date"))
     return {"branch_id": branch_id, "bookings": [actions.describe(b) for b in found]}
 
 
 @app.route("/booking/staff/bookings/{booking_id}/outcome", methods=["POST"], content_types=["application/json"])
 def staff_outcome(booking_id):
-    http.require_staff(app.current_request, staff.CUSTOMER_MANAGER)
+    member = http.require_staff(app.current_request, staff.CUSTOMER_MANAGER)
     status = http.parse(app.current_request, OUTCOME).get("status")
-    return {"booking": actions.describe(actions.mark(booking_id, status))}
+    return {"booking": actions.describe(actions.mark(member, booking_id, status))}
 
 
 # ----- schedule ----------------------------------------------------------------------------

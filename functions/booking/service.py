@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
 from functions.common import clock
-from functions.common.errors import ApiError, FieldError, Validator
+from functions.common.errors import ApiError, FieldError, Forbidden, Validator
 
 SERVICES: dict[str, str] = {
     "wealth": "理财咨询",
@@ -69,6 +69,13 @@ def picker_order(branches: list[dict]) -> list[dict]:
     first = {b["id"] for b in near}
     rest = [{k: v for k, v in b.items() if k != "distance_m"} for b in branches if b["id"] not in first]
     return near + sorted(rest, key=lambda b: (b.get("district") or "", b["id"]))
+
+
+def check_own_branch(staff_branch: str | None, branch_id: str) -> None:
+    """A customer manager sees and marks the bookings of their own branch (the branch claim
+    of their identity) and no other; without a branch, none."""
+    if staff_branch is None or staff_branch != branch_id:
+        raise Forbidden("other_branch", "只能查看和登记本网点的预约")
 
 
 def field_error(status: int, code: str, field: str, message: str) -> ApiError:

@@ -18,7 +18,7 @@ from pynamodb.exceptions import TransactWriteError
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 
 from functions.booking.service import DayState, Manager
-from functions.common import clock, dynamo
+from functions.common import audit, clock, dynamo
 from functions.common.dynamo import Model, TTLAttribute, expires_at, table_meta
 
 KEEP_SLOT_ITEMS = timedelta(days=30)  # counters, seats and guards outlive their slot by this
@@ -366,10 +366,12 @@ def move(booking: Booking, start: datetime, manager: Manager, cap: int, books: B
         setattr(booking, name, getattr(moved, name))
 
 
-def mark(booking: Booking, status: str, books: Books) -> None:
+def mark(booking: Booking, status: str, books: Books, trail: audit.Record) -> None:
     """Staff record the outcome; the booking leaves the upcoming ones of the customer and
-    the mobile number, and its seat stays taken (the manager's time was spent)."""
+    the mobile number, and its seat stays taken (the manager's time was spent). The
+    outcome's audit record goes in the same transaction."""
     tx = _Tx()
+    tx.put("audit", trail, condition=audit.NEW)
     now = clock.iso(clock.now())
     tx.update("booking", booking, [Booking.status.set(status), Booking.updated_at.set(now)],
               condition=Booking.status == "confirmed")

@@ -60,6 +60,8 @@ class Settings:
     loan_daily_limit: int  # applications per openid per Asia/Shanghai day
     loan_phone_daily_limit: int  # applications per mobile number per day, across openids
     loan_purge_after_days: int  # retention of rejected and withdrawn applications
+    loan_two_approvers_above_fen: int  # an application above this amount needs two approvers
+    staff_read_hourly_limit: int  # decrypted reads of personal data per member of staff per hour
     notify_sms_min_fen: int  # a card payment at least this large is also texted
     notify_quiet_start: time  # Asia/Shanghai: non-urgent messages wait from this time...
     notify_quiet_end: time  # ...until this one
@@ -109,6 +111,8 @@ def settings() -> Settings:
         loan_daily_limit=int(env("LOAN_DAILY_LIMIT", "3")),
         loan_phone_daily_limit=int(env("LOAN_PHONE_DAILY_LIMIT", "3")),
         loan_purge_after_days=int(env("LOAN_PURGE_AFTER_DAYS", "180")),
+        loan_two_approvers_above_fen=int(env("LOAN_TWO_APPROVERS_ABOVE_FEN", "20000000")),
+        staff_read_hourly_limit=int(env("STAFF_READ_HOURLY_LIMIT", "60")),
         notify_sms_min_fen=int(env("NOTIFY_SMS_MIN_FEN", "30000")),
         notify_quiet_start=time.fromisoformat(env("NOTIFY_QUIET_START", "21:00")),
         notify_quiet_end=time.fromisoformat(env("NOTIFY_QUIET_END", "08:00")),

@@ -33,7 +33,12 @@ SCHEMAS: dict[str, tuple[str, ...]] = {
     "booking_reminder": ("openid", "booking_id", "branch_name", "service", "slot_start"),
     # loan_apply
     "loan_status_changed": ("openid", "application_id", "product", "status", "reason"),
+    # the back office: a member of staff went past the hour's decrypted reads (an alert for
+    # operators, never a message to anyone; its id is one per member and hour)
+    "staff_read_limit_exceeded": ("subject", "role", "limit", "window_start", "source"),
 }
+# Events that raise an alert for operators (notify logs them; nothing is sent to anyone).
+ALERTS = frozenset({"staff_read_limit_exceeded"})
 
 
 def booking_event_id(event_type: str, booking_id: str, suffix: str = "") -> str:

@@ -4,7 +4,8 @@ events on the notify queue. Raises ApiError for anything refused.
 
 Personal data (name, ID number, phone) is sealed with KMS under a context bound to the
 application id, looked up by keyed hash of the ID number, and only ever shown masked,
-except to staff through `staff_read`, which records each read.
+except to staff through `staff_read`, which puts each read on the audit trail first. Every
+decision of staff goes on the trail in the transaction that records it.
 """
 from __future__ import annotations
 
@@ -14,10 +15,11 @@ import secrets
 from datetime import date, datetime
 from time import sleep
 
-from functions.common import clock, config, events, pii
+from functions.common import audit, clock, config, events, paging, pii, staff
 from functions.common.errors import ApiError, Conflict, FieldError, NotFound, ServiceUnavailable, TooManyRequests
 from functions.common.log import get_logger
 from functions.common.money import yuan
+from functions.common.staff import Staff
 from functions.loan_apply import catalogue, service, store
 
 logger = get_logger()
@@ -76,12 +78,16 @@ def view(app: store.Application) -> dict:
 
 
 def history_view(items: list[store.History]) -> list[dict]:
+    """Every step of an application, as staff see it."""
     return [
         {
             "seq": int(h.seq),
+            "step": _step(h),
+            "step_label": service.STEP_LABELS[_step(h)],
             "from": h.from_status,
             "to": h.to_status,
             "to_label": service.STATUS_LABELS[h.to_status],
+            "recommendation": h.recommendation,
             "actor_role": h.actor_role,
             "actor": h.actor,
             "at": h.at,
@@ -233,7 +239,8 @@ def mine(openid: str) -> list[dict]:
 
 def one_of_mine(openid: str, application_id: str) -> dict:
     app = _owned(openid, application_id)
-    return {**view(app), "history": history_view(store.history(application_id))}
+    changes = [h for h in store.history(application_id) if h.from_status != h.to_status]
+    return {**view(app), "history": history_view(changes)}  # the status changes, not staff's own steps
 
 
 def withdraw(openid: str, application_id: str, reason: str | None = None) -> dict:
@@ -245,40 +252,100 @@ def withdraw(openid: str, application_id: str, reason: str | None = None) -> dic
 # ---- back office ---------------------------------------------------------------------------
 
 
-def staff_transition(staff: str, application_id: str, target: str, reason: str | None) -> dict:
-    service.check_target(target)
+# the audit trail's name for each step of staff
+AUDITED = {service.REVIEW: audit.LOAN_REVIEW, service.APPROVE: audit.LOAN_APPROVE, service.REJECT: audit.LOAN_REJECT}
+
+
+def _application(application_id: str) -> store.Application:
     app = store.get(application_id)
     if app is None:
         raise NotFound("未找到该申请")
-    return _transition(app, target, service.STAFF, staff, service.check_reason(reason, target))
+    return app
 
 
-def _transition(app: store.Application, target: str, role: str, actor: str, reason: str | None) -> dict:
+def staff_transition(member: Staff, application_id: str, target: str, reason: str | None) -> dict:
+    """A reviewer takes an application into review; an approver approves or rejects it, under
+    the four-eyes rules (service.decide)."""
+    service.check_target(target)
+    app = _application(application_id)
+    role, step, reason = service.staff_role(target), service.step_of(target), service.check_reason(reason, target)
     if not service.allowed(app.status, target, role):
-        if app.status == target:
-            last = store.latest_change(app.application_id)
-            if last.actor == actor and last.reason == reason:
-                # a retry of the change that already happened: publish again (same event id)
-                _publish(app, last)
-                return view(app)
-        raise Conflict("illegal_transition", service.illegal_transition(app.status, target))
-    now = clock.now()
+        return _transition(app, target, role, member.subject, reason)  # a retry of what happened, or refused
+    lands = target
+    if target in (service.APPROVED, service.REJECTED):
+        history = store.history(application_id)
+        if _repeats(history[-1], step, member.subject, reason):
+            return view(app)  # a retry of a first approval, which left the status as it was
+        steps = [service.Step(_step(h), h.actor) for h in history]
+        lands = service.decide(target, member.subject, int(app.amount_fen), steps,
+                               config.settings().loan_two_approvers_above_fen)
+    trail = audit.record(member, role, AUDITED[step], application_id=application_id, reason=reason, detail=lands)
+    return _transition(app, target, role, member.subject, reason, lands, trail)
+
+
+def recommend(member: Staff, application_id: str, recommendation: str | None, note: str | None) -> dict:
+    """A reviewer's recommendation on an application under review, for the approvers."""
+    choice, note = service.check_recommendation(recommendation, note)
+    app = _application(application_id)
+    service.check_under_review(app.status)
+    if _repeats(store.latest_change(application_id), service.RECOMMEND, member.subject, note, choice):
+        return view(app)
+    trail = audit.record(member, staff.LOAN_REVIEWER, audit.LOAN_RECOMMEND, application_id=application_id,
+                         reason=note, detail=choice)
+    return _record(app, _entry(app, service.RECOMMEND, staff.LOAN_REVIEWER, member.subject, note, app.status,
+                               recommendation=choice), trail)
+
+
+def _step(entry: store.History) -> str:
+    return service.entry_step(entry.step, entry.to_status)
+
+
+def _repeats(last: store.History, step: str, actor: str, reason: str | None, recommendation: str | None = None) -> bool:
+    """Whether `last` is this very step by this actor (a retry of it, not a new one)."""
+    return (_step(last), last.actor, last.reason, last.recommendation) == (step, actor, reason, recommendation)
+
+
+def _entry(app: store.Application, step: str, role: str, actor: str, reason: str | None, lands: str,
+           recommendation: str | None = None) -> store.History:
     seq = int(app.revision) + 1
-    entry = store.History(app.pk, store.history_sk(seq), application_id=app.application_id, seq=seq,
-                          actor_role=role, actor=actor, at=clock.iso(now), from_status=app.status,
-                          to_status=target, reason=reason)
+    return store.History(app.pk, store.history_sk(seq), application_id=app.application_id, seq=seq,
+                         actor_role=role, actor=actor, at=clock.iso(clock.now()), from_status=app.status,
+                         to_status=lands, reason=reason, step=step, recommendation=recommendation)
+
+
+def _transition(app: store.Application, target: str, role: str, actor: str, reason: str | None,
+                lands: str | None = None, trail: audit.Record | None = None) -> dict:
+    """A change towards `target` by `actor` in `role`, landing in `lands` (the status a first
+    of two approvals leaves as it is); a retry of the change that already happened publishes
+    its event again (same event id)."""
+    step = service.step_of(target)
+    if not service.allowed(app.status, target, role):
+        last = store.latest_change(app.application_id) if app.status == target else None
+        if last is not None and _repeats(last, step, actor, reason):
+            _publish(app, last)
+            return view(app)
+        raise Conflict("illegal_transition", service.illegal_transition(app.status, target))
+    return _record(app, _entry(app, step, role, actor, reason, lands or target), trail)
+
+
+def _record(app: store.Application, entry: store.History, trail: audit.Record | None = None) -> dict:
+    """Store one step of the application's history (and its new status, and the audit record
+    of a step of staff); publish the change of status, if it is one."""
+    target = entry.to_status
     purge_after_s = config.settings().loan_purge_after_days * 86400
     expires = clock.epoch() + purge_after_s if target in service.PURGED else None
     try:
-        store.transition(app, entry, expires, closes=target not in service.OPEN)
+        store.transition(app, entry, expires, closes=target not in service.OPEN, trail=trail)
     except store.StaleStatus:
         if not _made_by(entry):
             raise Conflict("status_changed", "申请状态已被他人更新，请刷新后重试") from None
         # DynamoDB applied it, its answer was lost, and the SDK's retry failed on it
-    logger.info("application status changed", extra={"application_id": app.application_id,
-                                                      "from": entry.from_status, "to": target, "role": role})
-    app.status, app.revision, app.updated_at, app.expires_at = target, seq, entry.at, expires
-    _publish(app, entry)
+    logger.info("application step recorded", extra={"application_id": app.application_id, "step": entry.step,
+                                                     "from": entry.from_status, "to": target,
+                                                     "role": entry.actor_role})
+    app.status, app.revision, app.updated_at, app.expires_at = target, entry.seq, entry.at, expires
+    if entry.from_status != target:
+        _publish(app, entry)
     return view(app)
 
 
@@ -313,22 +380,37 @@ def staff_queue(query: dict) -> dict:
     wanted = service.queue_filter(query, catalogue.load(), clock.local().date())
     items, next_key = store.queue(wanted.status, wanted.product, clock.iso(wanted.start), clock.iso(wanted.end),
                                   wanted.limit, wanted.cursor)
-    return {"items": [view(app) for app in items], "cursor": service.encode_cursor(next_key)}
+    return {"items": [view(app) for app in items], "cursor": paging.encode_cursor(next_key)}
 
 
-def staff_read(staff: str, application_id: str) -> dict:
-    """One application with its personal data decrypted. The read is recorded before the
-    data leaves; no record, no data."""
-    app = store.get(application_id)
-    if app is None:
-        raise NotFound("未找到该申请")
-    now = clock.now()
-    store.record_access(store.AccessRecord(
-        app.pk, f"A#{clock.iso(now)}#{secrets.token_hex(4)}", application_id=application_id,
-        staff=staff, at=clock.iso(now), fields=list(service.PERSONAL_FIELDS),
-    ))
+def _count_read(member: Staff) -> None:
+    """Decrypted reads are limited per member of staff and hour (STAFF_READ_HOURLY_LIMIT):
+    beyond the limit the read is refused (429) and an alert goes to operators, once per
+    member and hour (the event id)."""
+    limit = config.settings().staff_read_hourly_limit
+    window = clock.now().replace(minute=0, second=0, microsecond=0)
+    hour = f"{window:%Y%m%d%H}"
+    if store.count_read(member.subject, hour, limit, int(window.timestamp()) + 2 * 3600):
+        return
+    logger.warning("staff read limit reached", extra={"staff": member.subject, "limit": limit})
+    events.publish("staff_read_limit_exceeded", {
+        "subject": member.subject, "role": staff.LOAN_REVIEWER, "limit": limit, "window_start": clock.iso(window),
+        "source": SOURCE,
+    }, SOURCE, event_id=f"staff_read_limit_exceeded:{member.subject}:{hour}")
+    raise TooManyRequests("read_limit_reached", f"每小时最多查看{limit}次个人信息，请稍后再试")
+
+
+def staff_read(member: Staff, application_id: str, reason: str | None) -> dict:
+    """One application with its personal data decrypted, for a reason the reviewer chose.
+    The read goes on the audit trail before the data is opened; no record, no data."""
+    why = service.check_read_reason(reason)
+    app = _application(application_id)
+    _count_read(member)
+    audit.write(audit.record(member, staff.LOAN_REVIEWER, audit.READ_PERSONAL, application_id=application_id,
+                             reason=why))
     personal = pii.unseal(app.sealed, _context(application_id))
-    logger.info("personal data read", extra={"application_id": application_id, "staff": staff})
+    logger.info("personal data read", extra={"application_id": application_id, "staff": member.subject,
+                                             "read_reason": why})
     return {
         **view(app),
         "personal": {k: personal[k] for k in service.PERSONAL_FIELDS},

@@ -21,6 +21,8 @@ PRODUCT = {"product": Field(64)}
 SUBMITTED = {"submitted": Field(8)}
 REASON = {"reason": TEXT}
 TRANSITION = {"to": Field(32), **REASON}
+RECOMMENDATION = {"recommendation": Field(32), "note": TEXT}
+READ = {"reason": Field(32)}
 QUEUE = {"status": Field(32), "product": Field(64), "from": Field(32), "to": Field(32), "limit": Field(16),
          "cursor": TEXT}
 
@@ -113,8 +115,9 @@ def queue_api():
 
 @app.route("/loans/staff/applications/{application_id}", methods=["GET"])
 def staff_read_api(application_id):
-    member = http.require_staff(app.current_request, staff.LOAN_REVIEWER)
-    return http.json_response(actions.staff_read(member.subject, application_id))
+    request = app.current_request
+    member = http.require_staff(request, staff.LOAN_REVIEWER)
+    return http.json_response(actions.staff_read(member, application_id, http.query(request, READ).get("reason")))
 
 
 @app.route("/loans/staff/applications/{application_id}/transition", methods=["POST"], content_types=API_BODY)
@@ -122,5 +125,13 @@ def transition_api(application_id):
     request = app.current_request
     body = http.parse(request, TRANSITION)
     member = http.require_staff(request, service.staff_role(body.get("to", "")))
-    return http.json_response(actions.staff_transition(member.subject, application_id, body.get("to", ""),
+    return http.json_response(actions.staff_transition(member, application_id, body.get("to", ""),
                                                        body.get("reason")))
+
+
+@app.route("/loans/staff/applications/{application_id}/recommendation", methods=["POST"], content_types=API_BODY)
+def recommendation_api(application_id):
+    request = app.current_request
+    body = http.parse(request, RECOMMENDATION)
+    member = http.require_staff(request, staff.LOAN_REVIEWER)
+    return http.json_response(actions.recommend(member, application_id, body.get("recommendation"), body.get("note")))

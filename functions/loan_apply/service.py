@@ -14,15 +14,13 @@ decision. Anything not listed in TRANSITIONS is an illegal transition.
 """
 from __future__ import annotations
 
-import base64
-import json
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import ROUND_CEILING, Decimal, InvalidOperation, localcontext
 
-from functions.common import clock, staff
-from functions.common.errors import FieldError, ValidationFailed, Validator
+from functions.common import clock, paging, staff
+from functions.common.errors import Conflict, FieldError, Forbidden, ValidationFailed, Validator
 from functions.common.money import yuan
 from functions.loan_apply.catalogue import Catalogue, Product
 
@@ -44,6 +42,15 @@ FIELD_LABELS = {
     "city": "所在城市",
 }
 PERSONAL_FIELDS = ("name", "id_number", "phone")
+# Why a reviewer opens an application's personal data: chosen from this list, recorded on
+# the audit trail with the read.
+READ_REASONS = {
+    "credit_review": "授信审核",
+    "identity_check": "核实申请人身份",
+    "contact_applicant": "联系申请人补充材料",
+    "customer_request": "申请人来电查询",
+    "complaint": "投诉处理",
+}
 _NAME = re.compile(r"^[\u4e00-\u9fa5A-Za-z][\u4e00-\u9fa5A-Za-z·. ]{0,28}[\u4e00-\u9fa5A-Za-z]$")
 _CITY = re.compile(r"^[\u4e00-\u9fa5]{2,20}$")
 _IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
@@ -374,11 +381,12 @@ STATUS_LABELS = {
     WITHDRAWN: "已撤回",
 }
 
-STAFF, APPLICANT = "staff", "applicant"
+APPLICANT = "applicant"
+# Who may make each change: the applicant, or staff in the role the route verified.
 TRANSITIONS: dict[tuple[str, str], str] = {
-    (SUBMITTED, UNDER_REVIEW): STAFF,
-    (UNDER_REVIEW, APPROVED): STAFF,
-    (UNDER_REVIEW, REJECTED): STAFF,
+    (SUBMITTED, UNDER_REVIEW): staff.LOAN_REVIEWER,
+    (UNDER_REVIEW, APPROVED): staff.LOAN_APPROVER,
+    (UNDER_REVIEW, REJECTED): staff.LOAN_APPROVER,
     (SUBMITTED, WITHDRAWN): APPLICANT,
     (UNDER_REVIEW, WITHDRAWN): APPLICANT,
 }
@@ -419,6 +427,91 @@ def illegal_transition(current: str, target: str) -> str:
     return f"申请当前为“{STATUS_LABELS[current]}”，不能变更为“{STATUS_LABELS[target]}”"
 
 
+# ---- four eyes ---------------------------------------------------------------------------
+# Every entry of the history is a step: the applicant submits or withdraws; a reviewer takes
+# the application into review and records a recommendation; approvers approve or reject.
+# Whoever reviewed or recommended never decides; above a configured amount two different
+# approvers must approve (the first approval leaves the status as it is), and one rejection
+# decides.
+
+SUBMIT, WITHDRAW, REVIEW, RECOMMEND, APPROVE, REJECT = "submit", "withdraw", "review", "recommend", "approve", "reject"
+STEP_TO = {SUBMITTED: SUBMIT, WITHDRAWN: WITHDRAW, UNDER_REVIEW: REVIEW, APPROVED: APPROVE, REJECTED: REJECT}
+RECOMMENDATIONS = {APPROVE: "建议通过", REJECT: "建议拒绝"}
+STEP_LABELS = {SUBMIT: "提交申请", WITHDRAW: "撤回申请", REVIEW: "开始审核", RECOMMEND: "审核意见",
+               APPROVE: "审批通过", REJECT: "审批拒绝"}
+
+
+@dataclass(frozen=True)
+class Step:
+    """One entry of an application's history as the four-eyes rules read it."""
+
+    kind: str
+    actor: str
+
+
+def step_of(target: str) -> str:
+    """The step a change to `target` is (the status an approval aims at is APPROVED, even
+    when it is the first of two)."""
+    return STEP_TO[target]
+
+
+def entry_step(step: str | None, to_status: str) -> str:
+    """The step of a history entry; entries written before steps were named are the step to
+    their status."""
+    return step or STEP_TO[to_status]
+
+
+def approvals_needed(amount_fen: int, two_approvers_above_fen: int) -> int:
+    return 2 if amount_fen > two_approvers_above_fen else 1
+
+
+def decide(target: str, actor: str, amount_fen: int, steps: list[Step], two_approvers_above_fen: int) -> str:
+    """The status an approver's approval or rejection leaves an application under review in:
+    refused for whoever reviewed or recommended it, and for an approver who has approved it
+    already (the second approval must be someone else's)."""
+    if actor in {s.actor for s in steps if s.kind in (REVIEW, RECOMMEND)}:
+        raise Forbidden("approver_is_reviewer", "您审核过该申请，不能再审批，请由其他审批人审批")
+    approved_by = {s.actor for s in steps if s.kind == APPROVE}
+    if actor in approved_by:
+        raise Conflict("second_approver_required",
+                       f"申请金额超过{yuan(two_approvers_above_fen)}，需由另一位审批人复核")
+    if target == REJECTED:
+        return REJECTED
+    needed = approvals_needed(amount_fen, two_approvers_above_fen)
+    return APPROVED if len(approved_by) + 1 >= needed else UNDER_REVIEW
+
+
+def check_recommendation(raw: str | None, note: str | None) -> tuple[str, str]:
+    """A reviewer's recommendation (approve or reject) and its note, both required; every
+    bad field reported at once."""
+    v = Validator()
+    if not raw:
+        v.add("recommendation", "required", "请选择审核意见")
+    elif raw not in RECOMMENDATIONS:
+        v.add("recommendation", "recommendation_unknown", "审核意见只能是建议通过或建议拒绝")
+    text = (note or "").strip()
+    if not text:
+        v.add("note", "required", "请填写审核说明")
+    elif len(text) > 200:
+        v.add("note", "note_too_long", "审核说明最多200字")
+    v.check()
+    return str(raw), text
+
+
+def check_read_reason(raw: str | None) -> str:
+    """The reason a reviewer chose for a decrypted read, one of READ_REASONS."""
+    if not raw:
+        raise ValidationFailed([FieldError("reason", "required", "请选择查看原因")])
+    if raw not in READ_REASONS:
+        raise ValidationFailed([FieldError("reason", "reason_unknown", "查看原因无效，请从列表中选择")])
+    return raw
+
+
+def check_under_review(current: str) -> None:
+    if current != UNDER_REVIEW:
+        raise Conflict("not_under_review", f"申请当前为“{STATUS_LABELS[current]}”，不能提交审核意见")
+
+
 # ---- the back office's queue -------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -456,29 +549,9 @@ def queue_filter(query: dict, catalogue: Catalogue, today: date) -> QueueFilter:
         v.add("product", "product_unknown", "产品无效")
     first = _day_bound(query.get("from"), "from", v, date(2000, 1, 1))
     last = _day_bound(query.get("to"), "to", v, today)
-    limit_raw = query.get("limit") or "50"
-    if not limit_raw.isdigit() or not 1 <= int(limit_raw) <= 200:
-        v.add("limit", "limit_invalid", "每页条数应在1至200之间")
-    try:
-        cursor = decode_cursor(query.get("cursor"))
-    except ValueError:
-        v.add("cursor", "cursor_invalid", "分页参数无效")
-        cursor = None
+    limit, cursor = paging.page(query, v)
     v.check()
     start = datetime.combine(first, time.min, clock.SHANGHAI)
     end = datetime.combine(last + timedelta(days=1), time.min, clock.SHANGHAI)
-    return QueueFilter(wanted, product, start, end, int(limit_raw), cursor)
+    return QueueFilter(wanted, product, start, end, limit, cursor)
 
-
-def encode_cursor(key: dict | None) -> str | None:
-    """The page's last key as the opaque `cursor` of the next page."""
-    return base64.urlsafe_b64encode(json.dumps(key).encode()).decode() if key else None
-
-
-def decode_cursor(cursor: str | None) -> dict | None:
-    if not cursor:
-        return None
-    key = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-    if not isinstance(key, dict):
-        raise ValueError("bad cursor")
-    return key

@@ -2,11 +2,11 @@
 
   APP#<id> / APP                 the application (personal data sealed, masked copies for lists)
   APP#<id> / H#<seq>             its status history, append-only (seq = the revision it made)
-  APP#<id> / A#<time>#<rand>     a staff read of its decrypted fields
   IDEM#<openid>#<key> / IDEM     a submit's idempotency key → the application it created
   DAILY#<openid>#<date> / DAILY  submissions of one openid on one Asia/Shanghai day
   DAILY#PHONE#<hash>#<date> / DAILY  submissions with one mobile number (keyed hash) that day
   OPEN#<id hash>#<product> / OPEN    the one open application of an ID number for a product
+  READS#<subject>#<UTC hour> / READS decrypted reads of one member of staff in one hour
 
 Every status change is one transaction: the application, conditioned on the status and
 revision the caller read, and its history item, conditioned on not existing yet.
@@ -14,11 +14,11 @@ revision the caller read, and its history item, conditioned on not existing yet.
 from __future__ import annotations
 
 from pynamodb.attributes import ListAttribute, MapAttribute, NumberAttribute, UnicodeAttribute
-from pynamodb.exceptions import TransactWriteError
+from pynamodb.exceptions import TransactWriteError, UpdateError
 from pynamodb.expressions.update import Action
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 
-from functions.common import dynamo
+from functions.common import audit, dynamo
 from functions.common.dynamo import Model, TTLAttribute, table_meta
 
 IDEMPOTENCY_TTL_S = 7 * 86400
@@ -132,20 +132,9 @@ class History(Model):
     from_status = UnicodeAttribute(null=True)
     to_status = UnicodeAttribute()
     reason = UnicodeAttribute(null=True)
+    step = UnicodeAttribute(null=True)  # service.SUBMIT ... REJECT; older entries: the step to to_status
+    recommendation = UnicodeAttribute(null=True)  # a reviewer's: service.APPROVE or REJECT
     expires_at = TTLAttribute(null=True)
-
-
-class AccessRecord(Model):
-    """Who read an application's decrypted personal data, and when. Holds no personal data
-    itself and outlives the application, for audit."""
-
-    Meta = table_meta("applications")
-    pk = UnicodeAttribute(hash_key=True)
-    sk = UnicodeAttribute(range_key=True)
-    application_id = UnicodeAttribute()
-    staff = UnicodeAttribute()
-    at = UnicodeAttribute()
-    fields = ListAttribute(of=UnicodeAttribute)
 
 
 class IdempotencyRecord(Model):
@@ -174,6 +163,30 @@ class OpenApplication(Model):
     sk = UnicodeAttribute(range_key=True, default="OPEN")
     application_id = UnicodeAttribute()
     openid = UnicodeAttribute()
+
+
+class ReadCounter(Model):
+    """Decrypted reads of personal data by one member of staff in one UTC hour."""
+
+    Meta = table_meta("applications")
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True, default="READS")
+    reads = NumberAttribute(default=0)
+    expires_at = TTLAttribute(null=True)
+
+
+def count_read(subject: str, hour: str, limit: int, expires_at: int) -> bool:
+    """Count one decrypted read of `subject` in `hour`; False, counting nothing, when the
+    hour's `limit` is reached (one conditional update: concurrent reads never pass it)."""
+    counter = ReadCounter(f"READS#{subject}#{hour}", "READS")
+    try:
+        counter.update(actions=[ReadCounter.reads.add(1), ReadCounter.expires_at.set(expires_at)],
+                       condition=ReadCounter.reads.does_not_exist() | (ReadCounter.reads < limit))
+    except UpdateError as error:
+        if dynamo.condition_failed(error):
+            return False
+        raise
+    return True
 
 
 def open_marker(id_hash: str, product: str) -> OpenApplication:
@@ -254,11 +267,13 @@ def create(app: Application, history: History, openid: str, key: str, fingerprin
         raise
 
 
-def transition(app: Application, history: History, expires_at: int | None, closes: bool) -> None:
+def transition(app: Application, history: History, expires_at: int | None, closes: bool,
+               trail: audit.Record | None = None) -> None:
     """Move `app` to `history.to_status`, only if it is still in the status and revision the
     caller read. When the new status is purged later, every item of the application gets
     the same expiry; when it `closes` the application, the ID number's open slot for the
-    product is released."""
+    product is released. A decision of staff puts its audit record in the same transaction:
+    no decision without its record."""
     actions: list[Action] = [
         Application.status.set(history.to_status),
         Application.status_product.set(f"{history.to_status}#{app.product}"),
@@ -271,6 +286,8 @@ def transition(app: Application, history: History, expires_at: int | None, close
     try:
         with dynamo.transaction() as tx:
             tx.save(history, condition=History.pk.does_not_exist())
+            if trail is not None:
+                tx.save(trail, condition=audit.NEW)
             tx.update(app, actions=actions,
                       condition=(Application.status == app.status) & (Application.revision == app.revision))
             if expires_at is not None:
@@ -295,10 +312,6 @@ def latest_change(application_id: str) -> History:
     """The application's last history entry (every application has its submission's)."""
     return History.query(app_pk(application_id), History.sk.startswith("H#"), consistent_read=True,
                          scan_index_forward=False, limit=1)[0]
-
-
-def record_access(record: AccessRecord) -> None:
-    record.save(condition=AccessRecord.pk.does_not_exist())
 
 
 def by_openid(openid: str, limit: int = 50) -> list[Application]:

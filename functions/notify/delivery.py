@@ -68,6 +68,16 @@ UNCERTAIN = store.UNCERTAIN  # a send may have been delivered; recheck it when i
 _URLS = {"statement_issued": "/notify/bills", "bill_reminder": "/notify/bills", "payment_received": "/notify/bills"}
 
 
+ALERT_LINE = "operator alert"  # infra/resources/operations.yml's metric filter matches this message
+
+
+def _alert(event: dict[str, Any]) -> None:
+    """An alert for operators: one structured log line (`alert` names it; the log group's
+    metric filter alarms on it, docs/runbook.md), and nothing sent to anyone."""
+    logger.error(ALERT_LINE, extra={"alert": event["type"], "event_id": event["id"],
+                                          "occurred_at": event.get("occurred_at"), **event["data"]})
+
+
 def process(event: dict[str, Any], policy: service.Policy | None = None,
             listening: dict[tuple[str, str], list[str]] | None = None) -> str:
     """Apply a valid event once more; safe to repeat. Returns DONE, RETRY (a transient
@@ -75,6 +85,9 @@ def process(event: dict[str, Any], policy: service.Policy | None = None,
     the pending store until its time: quiet hours, spent quota, or an uncertain send's
     reconciliation window). `listening`: the openids bound to the event's card, when the
     caller read them already (store.listening, for a whole batch)."""
+    if event["type"] in events.ALERTS:
+        _alert(event)
+        return DONE
     policy = policy or service.Policy.from_settings(config.settings())
     kind, data = event["type"], event["data"]
     facts = {**data, "occurred_at": event.get("occurred_at") or clock.iso(clock.now())}

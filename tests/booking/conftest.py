@@ -8,7 +8,9 @@ from datetime import UTC, datetime
 
 import pytest
 
+from functions.common import staff as roles
 from tests.sessions import customer  # noqa: F401 - booking's tests sign customers in with it
+from tests.staff_headers import member, staff_headers
 
 UTC = UTC
 WEEKDAY = [["09:00", "12:00"], ["13:30", "17:00"]]
@@ -58,8 +60,9 @@ def client():
         yield c
 
 
-def staff() -> dict[str, str]:
-    return {"X-Api-Key": "local-staff-key", "Content-Type": "application/json"}
+def staff(branch: str = "T01") -> dict[str, str]:
+    """A customer manager of `branch`."""
+    return staff_headers("manager-1", roles.CUSTOMER_MANAGER, branch)
 
 
 def form(**fields) -> dict:
@@ -102,3 +105,6 @@ def atomic_moto(monkeypatch):
     gate = Gate()
     monkeypatch.setattr(DynamoHandler, "call_action", gate.around(DynamoHandler.call_action))
     return gate
+
+
+MANAGER = member("manager-1", roles.CUSTOMER_MANAGER, "T01")  # a customer manager of branch T01

@@ -8,7 +8,7 @@ from functions.booking import actions, store
 from functions.booking.service import DayState
 from functions.common import clock, events, pii
 from functions.common.errors import ApiError, NotFound, ValidationFailed
-from tests.booking.conftest import TUE_0900, TUE_0930, UTC, form
+from tests.booking.conftest import MANAGER, TUE_0900, TUE_0930, UTC, form
 from tests.conftest import queued
 
 
@@ -166,14 +166,14 @@ def test_another_customers_booking_is_not_found(world):
 
 def test_staff_mark_outcome_from_the_day_on(world, frozen_clock):
     booking = actions.create("o1", form())
-    assert error_of(actions.mark, booking.id, "attended").code == "not_yet"
+    assert error_of(actions.mark, MANAGER, booking.id, "attended").code == "not_yet"
     frozen_clock(TUE_0900 + timedelta(minutes=10))
     with pytest.raises(ValidationFailed):
-        actions.mark(booking.id, "gone")
-    assert actions.mark(booking.id, "attended").status == "attended"
-    assert error_of(actions.mark, booking.id, "no_show").code == "not_active"
+        actions.mark(MANAGER, booking.id, "gone")
+    assert actions.mark(MANAGER, booking.id, "attended").status == "attended"
+    assert error_of(actions.mark, MANAGER, booking.id, "no_show").code == "not_active"
     assert store.ledger("o1").upcoming == {}
-    assert [b.status for b in actions.day_list("T01", "2026-12-01")] == ["attended"]
+    assert [b.status for b in actions.day_list(MANAGER, "T01", "2026-12-01")] == ["attended"]
 
 
 def test_reminders_go_out_for_tomorrows_bookings_only(world, frozen_clock):

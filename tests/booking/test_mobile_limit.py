@@ -10,7 +10,7 @@ from functions.booking import actions, store
 from functions.common import clock, pii
 from functions.common.dynamo import expires_at
 from functions.common.errors import ApiError
-from tests.booking.conftest import customer, form
+from tests.booking.conftest import MANAGER, customer, form
 from tests.booking.test_concurrency import run_all
 from tests.conftest import queued
 
@@ -97,7 +97,7 @@ def test_a_rescheduled_booking_moves_in_the_ledger_and_still_counts(world):
 def test_an_outcome_recorded_by_staff_frees_the_place(world, frozen_clock):
     made = fill()
     frozen_clock(at(SLOTS[0]) + timedelta(minutes=10))
-    actions.mark(made[0].id, "attended")
+    actions.mark(MANAGER, made[0].id, "attended")
     assert set(mobile_ledger().upcoming) == {made[1].id, made[2].id}
 
 

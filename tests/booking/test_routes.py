@@ -182,7 +182,8 @@ def test_staff_day_list_is_masked_and_outcomes_are_recorded(world, client, froze
     listed = client.http.get("/booking/staff/branches/T01/bookings?date=2026-12-01", headers=staff())
     body = listed.body.decode()
     assert json.loads(body)["bookings"][0]["name"] == "张*" and "13812345678" not in body and "张三" not in body
-    assert client.http.get("/booking/staff/branches/NOPE/bookings?date=2026-12-01", headers=staff()).status_code == 404
+    unknown = client.http.get("/booking/staff/branches/NOPE/bookings?date=2026-12-01", headers=staff("NOPE"))
+    assert unknown.status_code == 404
     frozen_clock(datetime(2026, 12, 1, 1, 5, tzinfo=UTC))
     marked = post_json(client, f"/booking/staff/bookings/{booking.id}/outcome", {"status": "no_show"}, staff())
     assert json.loads(marked.body)["booking"]["status"] == "no_show"

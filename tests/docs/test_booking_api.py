@@ -8,9 +8,11 @@ from datetime import UTC, datetime
 import pytest
 from chalice.test import Client
 
+from functions.common import staff as roles
 from scripts import openapi_check as oc
 from tests import sessions
 from tests.docs.conformance import conforms
+from tests.staff_headers import staff_headers
 
 SPEC = oc.load("booking")
 HOURS = [["09:00", "12:00"], ["13:30", "17:00"]]
@@ -41,7 +43,7 @@ def customer(openid: str = "o_docs_1") -> dict[str, str]:
     return sessions.customer(openid)
 
 
-STAFF = {"X-Api-Key": "local-staff-key", "Content-Type": "application/json"}
+STAFF = staff_headers("manager-1", roles.CUSTOMER_MANAGER, branch="D01")
 FORM = {"branch_id": "D01", "service": "wealth", "slot_start": TUESDAY_9AM, "name": "张三", "mobile": "13812345678"}
 
 
@@ -98,8 +100,12 @@ def test_refusals_match_the_documented_error_shape(client):
                        "/booking/staff/bookings/nope/outcome", STAFF, {"status": "late"})
     assert (status, bad["fields"][0]["code"]) == (400, "invalid_status")
     status, bad = call(client, "GET", "/booking/staff/branches/{branch_id}/bookings",
-                       "/booking/staff/branches/NOPE/bookings?date=2026-12-01", STAFF)
+                       "/booking/staff/branches/NOPE/bookings?date=2026-12-01",
+                       staff_headers("manager-9", roles.CUSTOMER_MANAGER, branch="NOPE"))
     assert (status, bad["code"]) == (404, "unknown_branch")
+    status, bad = call(client, "GET", "/booking/staff/branches/{branch_id}/bookings",
+                       "/booking/staff/branches/T01/bookings?date=2026-12-01", STAFF)
+    assert (status, bad["code"]) == (403, "other_branch")
 
 
 def test_pages_match_the_documented_answers(client):

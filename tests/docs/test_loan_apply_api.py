@@ -10,9 +10,10 @@ from chalice.test import Client
 from scripts import openapi_check as oc
 from tests import sessions
 from tests.docs.conformance import conforms
+from tests.staff_headers import staff_headers
 
 SPEC = oc.load("loan_apply")
-STAFF = {"X-Api-Key": "local-staff-key", "X-Staff-Id": "reviewer-1", "Content-Type": "application/json"}
+STAFF = staff_headers("reviewer-1")
 
 
 def resident_id() -> str:
@@ -69,7 +70,7 @@ def test_applicant_and_staff_journey_matches_the_documented_answers(client):
     status, queue = call(client, "GET", "/loans/staff/applications", "/loans/staff/applications?limit=10", STAFF)
     assert status == 200 and [a["application_id"] for a in queue["items"]] == [app_id]
     status, read = call(client, "GET", "/loans/staff/applications/{application_id}",
-                        f"/loans/staff/applications/{app_id}", STAFF)
+                        f"/loans/staff/applications/{app_id}?reason=credit_review", STAFF)
     assert status == 200 and read["personal"]["name"] == "张三丰"
     move = "/loans/staff/applications/{application_id}/transition"
     status, moved = call(client, "POST", move, f"/loans/staff/applications/{app_id}/transition", STAFF,

@@ -59,9 +59,12 @@ def changes(before: dict[str, list[str]], after: dict[str, list[str]]) -> dict[s
 
 
 def staff(key: str | None = None) -> dict[str, str]:
+    """A member of staff (of branch T01, where the hostile bookings are made)."""
     import os
 
-    return {"X-Api-Key": key if key is not None else os.environ["STAFF_API_KEY"], "Content-Type": "application/json"}
+    from tests.staff_headers import staff_headers
+
+    return staff_headers("hardening-staff", branch="T01", key=key if key is not None else os.environ["STAFF_API_KEY"])
 
 
 def record(name: str, title: str, cases: int, outcome: str, lost: int = 0, **extra) -> None:

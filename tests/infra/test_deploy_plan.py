@@ -120,8 +120,9 @@ def test_a_function_key_deploys_that_function_alone():
 def test_the_cli_refuses_an_unknown_name_listing_features_and_functions():
     result = run_planner("--stage", "dev", "--function", "nope")
     assert result.returncode == 2
-    assert "unknown function 'nope'; a feature: booking, branch_lookup, loan_apply, notify, webhook;" in result.stderr
-    assert "or a function: bookingApi, bookingIntent," in result.stderr
+    features = "audit, booking, branch_lookup, loan_apply, notify, webhook"
+    assert f"unknown function 'nope'; a feature: {features};" in result.stderr
+    assert "or a function: auditApi, bookingApi, bookingIntent," in result.stderr
 
 
 def test_without_a_region_nothing_is_planned_and_the_error_says_how_to_choose_one():

@@ -199,6 +199,20 @@ def test_the_webhook_p99_alarm_fires_above_two_seconds(packaged):  # noqa: F811
     assert alarm["Dimensions"] == [{"Name": "FunctionName", "Value": {"Ref": "WebhookLambdaFunction"}}]
 
 
+def test_an_operator_alert_that_notify_logs_raises_the_alarm(packaged):  # noqa: F811
+    from functions.notify import delivery
+
+    metric = packaged.resources["OperatorAlertMetricFilter"]["Properties"]
+    events_log, _ = packaged.function_resource("notifyEvents")
+    assert metric["LogGroupName"] == {"Ref": events_log.replace("LambdaFunction", "LogGroup")}
+    assert metric["FilterPattern"] == f'{{ $.message = "{delivery.ALERT_LINE}" }}'
+    [counted] = metric["MetricTransformations"]
+    alarm = packaged.resources["OperatorAlertAlarm"]["Properties"]
+    assert (alarm["Namespace"], alarm["MetricName"]) == (counted["MetricNamespace"], counted["MetricName"])
+    assert alarm["Threshold"] == 0 and alarm["ComparisonOperator"] == "GreaterThanThreshold"
+    assert alarm["AlarmActions"] == [{"Ref": "AlarmTopic"}]
+
+
 def test_prod_alarms_reach_the_operators_by_email(packaged_prod):  # noqa: F811
     subscription = packaged_prod.resources["AlarmEmailSubscription"]["Properties"]
     assert subscription["Protocol"] == "email" and "@" in subscription["Endpoint"]

@@ -21,6 +21,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("package")]
 REGION = "cn-north-1"
 MOTO_SKIPS = {
     "AWS::CloudWatch::Alarm",
+    "AWS::Logs::MetricFilter",
     "AWS::Scheduler::Schedule",
     "AWS::WAFv2::WebACL",
     "AWS::WAFv2::WebACLAssociation",

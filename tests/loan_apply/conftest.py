@@ -8,9 +8,10 @@ from datetime import UTC, date, datetime
 import pytest
 from chalice.test import Client
 
+from functions.common import staff as roles
 from tests.sessions import customer
+from tests.staff_headers import staff_headers
 
-STAFF_KEY = "local-staff-key"
 # Ningbo's Haishu district; a valid area code for every birth year we use.
 AREA = "330203"
 NOW = datetime(2026, 3, 15, 2, 0, tzinfo=UTC)  # 10:00 in Ningbo
@@ -60,14 +61,30 @@ class Api:
         return self.http.post("/loans/api/applications", headers=self.headers(openid, **{"Idempotency-Key": key}),
                               body=json.dumps(body))
 
-    def staff(self, method: str, path: str, body: dict | None = None, staff: str = "reviewer-1"):
-        headers = {"X-Api-Key": STAFF_KEY, "X-Staff-Id": staff, "Content-Type": "application/json"}
+    def staff(self, method: str, path: str, body: dict | None = None, staff: str = "reviewer-1",
+              role: str = roles.LOAN_REVIEWER, **extra):
+        headers = {**staff_headers(staff, role), **extra}
         call = getattr(self.http, method)
         return call(path, headers=headers, body=json.dumps(body)) if body is not None else call(path, headers=headers)
 
-    def transition(self, application_id: str, to: str, reason: str = "", staff: str = "reviewer-1"):
+    def transition(self, application_id: str, to: str, reason: str = "", staff: str | None = None):
+        """A move by staff in the role it needs: by default reviewer-1 takes it into review
+        and approver-1 decides."""
+        from functions.loan_apply import service
+
+        role = service.staff_role(to)
+        subject = staff or ("approver-1" if role == roles.LOAN_APPROVER else "reviewer-1")
         return self.staff("post", f"/loans/staff/applications/{application_id}/transition",
-                          {"to": to, "reason": reason}, staff=staff)
+                          {"to": to, "reason": reason}, staff=subject, role=role)
+
+    def read(self, application_id: str, reason: str = "credit_review", staff: str = "reviewer-1", **extra):
+        """A reviewer's decrypted read, for a reason from the list."""
+        return self.staff("get", f"/loans/staff/applications/{application_id}?reason={reason}", staff=staff, **extra)
+
+    def recommend(self, application_id: str, recommendation: str, note: str = "收入稳定",
+                  staff: str = "reviewer-1"):
+        return self.staff("post", f"/loans/staff/applications/{application_id}/recommendation",
+                          {"recommendation": recommendation, "note": note}, staff=staff)
 
     def withdraw(self, openid: str, application_id: str, reason: str = ""):
         return self.http.post(f"/loans/api/applications/{application_id}/withdraw", headers=self.headers(openid),
@@ -92,11 +109,10 @@ def api(aws, frozen_clock):
         yield Api(client)
 
 
-def raw_items() -> list[dict]:
-    """Every item of the applications table as DynamoDB holds it."""
+def raw_items(table: str = "TABLE_APPLICATIONS") -> list[dict]:
+    """Every item of a table (the applications table by default) as DynamoDB holds it."""
     import os
 
     import boto3
 
-    table = os.environ["TABLE_APPLICATIONS"]
-    return boto3.client("dynamodb").scan(TableName=table, ConsistentRead=True)["Items"]
+    return boto3.client("dynamodb").scan(TableName=os.environ[table], ConsistentRead=True)["Items"]

@@ -5,7 +5,8 @@ from datetime import date
 
 import pytest
 
-from functions.common.errors import ValidationFailed
+from functions.common import staff
+from functions.common.errors import ApiError, ValidationFailed
 from functions.loan_apply import catalogue, service
 from tests.loan_apply.conftest import form, resident_id
 
@@ -228,12 +229,12 @@ def test_ages_come_from_the_birth_date():
 
 
 def test_the_allowed_transitions_are_exactly_the_workflow():
-    every = itertools.product(service.STATUSES, service.STATUSES, (service.STAFF, service.APPLICANT))
+    every = itertools.product(service.STATUSES, service.STATUSES, (*staff.ROLES, service.APPLICANT))
     allowed = {(a, b, role) for a, b, role in every if service.allowed(a, b, role)}
     assert allowed == {
-        ("SUBMITTED", "UNDER_REVIEW", "staff"),
-        ("UNDER_REVIEW", "APPROVED", "staff"),
-        ("UNDER_REVIEW", "REJECTED", "staff"),
+        ("SUBMITTED", "UNDER_REVIEW", "loan_reviewer"),
+        ("UNDER_REVIEW", "APPROVED", "loan_approver"),
+        ("UNDER_REVIEW", "REJECTED", "loan_approver"),
         ("SUBMITTED", "WITHDRAWN", "applicant"),
         ("UNDER_REVIEW", "WITHDRAWN", "applicant"),
     }
@@ -242,3 +243,68 @@ def test_the_allowed_transitions_are_exactly_the_workflow():
 def test_only_undecided_applications_can_be_withdrawn():
     assert [s for s in service.STATUSES if service.can_withdraw(s)] == ["SUBMITTED", "UNDER_REVIEW"]
     assert service.PURGED == {"REJECTED", "WITHDRAWN"}
+
+
+# ---- four eyes -----------------------------------------------------------------------------
+
+LIMIT = 20_000_000  # ¥200,000 in fen, the default
+REVIEWED = [service.Step(service.SUBMIT, "o_applicant"), service.Step(service.REVIEW, "reviewer-1")]
+
+
+def refusal(call) -> tuple[int, str]:
+    with pytest.raises(ApiError) as refused:
+        call()
+    assert refused.value.message  # a sentence for the member of staff
+    return refused.value.status, refused.value.code
+
+
+def test_whoever_reviewed_or_recommended_may_not_decide():
+    recommended = [*REVIEWED, service.Step(service.RECOMMEND, "reviewer-2")]
+    for target in (service.APPROVED, service.REJECTED):
+        for reviewer in ("reviewer-1", "reviewer-2"):
+            decided = lambda: service.decide(target, reviewer, 5_000_000, recommended, LIMIT)  # noqa: E731
+            assert refusal(decided) == (403, "approver_is_reviewer")
+        assert service.decide(target, "approver-1", 5_000_000, recommended, LIMIT) == target
+
+
+def test_up_to_the_limit_one_approval_decides_above_it_two_different_approvers_must_approve():
+    assert service.decide(service.APPROVED, "approver-1", LIMIT, REVIEWED, LIMIT) == service.APPROVED
+    # one fen more: the first approval leaves the application under review
+    assert service.decide(service.APPROVED, "approver-1", LIMIT + 1, REVIEWED, LIMIT) == service.UNDER_REVIEW
+    once = [*REVIEWED, service.Step(service.APPROVE, "approver-1")]
+    again = lambda: service.decide(service.APPROVED, "approver-1", LIMIT + 1, once, LIMIT)  # noqa: E731
+    assert refusal(again) == (409, "second_approver_required")
+    assert service.decide(service.APPROVED, "approver-2", LIMIT + 1, once, LIMIT) == service.APPROVED
+    # the second approver is held to the reviewer rule too
+    reviewer = lambda: service.decide(service.APPROVED, "reviewer-1", LIMIT + 1, once, LIMIT)  # noqa: E731
+    assert refusal(reviewer) == (403, "approver_is_reviewer")
+
+
+def test_one_rejection_decides_whatever_the_amount_but_not_by_an_approver_who_approved():
+    once = [*REVIEWED, service.Step(service.APPROVE, "approver-1")]
+    assert service.decide(service.REJECTED, "approver-2", LIMIT * 10, once, LIMIT) == service.REJECTED
+    changed_mind = lambda: service.decide(service.REJECTED, "approver-1", LIMIT * 10, once, LIMIT)  # noqa: E731
+    assert refusal(changed_mind) == (409, "second_approver_required")
+
+
+def test_the_limit_is_a_setting():
+    assert service.approvals_needed(LIMIT + 1, LIMIT) == 2
+    assert service.approvals_needed(LIMIT + 1, LIMIT * 2) == 1
+
+
+def test_a_recommendation_is_approve_or_reject_with_a_note_every_bad_field_at_once():
+    assert service.check_recommendation("approve", "  收入稳定 ") == ("approve", "收入稳定")
+    with pytest.raises(ValidationFailed) as failed:
+        service.check_recommendation("maybe", "")
+    assert [(f.field, f.code) for f in failed.value.fields] == [
+        ("recommendation", "recommendation_unknown"), ("note", "required")]
+    with pytest.raises(ValidationFailed) as failed:
+        service.check_recommendation(None, "长" * 201)
+    assert [(f.field, f.code) for f in failed.value.fields] == [
+        ("recommendation", "required"), ("note", "note_too_long")]
+    assert refusal(lambda: service.check_under_review(service.SUBMITTED)) == (409, "not_under_review")
+
+
+def test_the_workflow_roles_are_the_staff_roles():
+    assert {role for role in service.TRANSITIONS.values() if role != service.APPLICANT} == {
+        staff.LOAN_REVIEWER, staff.LOAN_APPROVER}
