@@ -92,7 +92,7 @@ def slots(branch_id: str, service_code: str | None, day_text: str | None) -> dic
     found = service.open_slots(spot.branch, spot.roster, code, day, state, now)
     return {
         "branch_id": branch_id, "branch_name": spot.branch["name"], "service": code, "date": day.isoformat(),
-        "slots": [{"start": clock.iso(s), "time": clock.local(s).strftime("%H:%M"), "available": n} for s, n in found],
+        "slots": [{"start": clock.iso(s), "time": clock.show_clock(s), "available": n} for s, n in found],
     }
 
 

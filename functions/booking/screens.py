@@ -11,7 +11,6 @@ from functions.common import branches, clock, config, pages, session
 from functions.common.errors import ApiError
 
 PAGES = Path(__file__).parent / "pages"
-WEEKDAY_NAMES = "一二三四五六日"
 
 
 def render(template: str, openid: str, **context: Any) -> str:
@@ -21,8 +20,7 @@ def render(template: str, openid: str, **context: Any) -> str:
 def dates(branch: dict) -> list[dict[str, Any]]:
     """The bookable dates, closed ones marked."""
     return [
-        {"date": d.isoformat(), "label": f"{d.month}月{d.day}日", "weekday": f"周{WEEKDAY_NAMES[d.weekday()]}",
-         "open": bool(service.hours_on(branch, d))}
+        {"date": d.isoformat(), "label": clock.show_date(d), "open": bool(service.hours_on(branch, d))}
         for d in service.bookable_dates(clock.now())
     ]
 

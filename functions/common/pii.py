@@ -88,5 +88,5 @@ def mask_id_number(id_number: str) -> str:
 
 
 def mask_card(last4: str) -> str:
-    """Cards are shown by their last four digits only: 尾号1234."""
-    return f"尾号{last4[-4:]}"
+    """Cards are shown by their last four digits only: ····1234."""
+    return f"····{last4[-4:]}"

@@ -30,7 +30,7 @@ def _context(application_id: str) -> dict[str, str]:
 
 
 def _new_id(now: datetime) -> str:
-    return f"LA{clock.local(now):%Y%m%d}{secrets.token_hex(5).upper()}"
+    return f"LA{clock.local(now).date().isoformat().replace('-', '')}{secrets.token_hex(5).upper()}"
 
 
 # ---- views ---------------------------------------------------------------------------------
