@@ -151,11 +151,16 @@ def show_time(dt: datetime) -> str:
     return f"{show_date(wall.date())} {show_clock(wall)}"
 
 
+def show_template_date(day: date) -> str:
+    """A calendar day in a template message's time keyword, which WeChat accepts only as a
+    date and a 24-hour time (no weekday): `2026年12月8日`."""
+    return f"{day.year}年{day.month}月{day.day}日"
+
+
 def show_template_time(dt: datetime) -> str:
-    """An instant in a template message's time keyword, which WeChat accepts only as a date
-    and a 24-hour time (no weekday): `2026年12月8日 14:00`."""
+    """An instant in a template message's time keyword: `2026年12月8日 14:00`."""
     wall = local(dt)
-    return f"{wall.year}年{wall.month}月{wall.day}日 {show_clock(wall)}"
+    return f"{show_template_date(wall.date())} {show_clock(wall)}"
 
 
 if os.environ.get(SETTING):  # start-up: a function or stack started with CLOCK_AT

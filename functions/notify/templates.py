@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from functions.common import clock, config, pii
@@ -52,7 +53,7 @@ def render(template: Template, data: dict[str, Any]) -> dict[str, str]:
 
 def _date(value: str) -> str:
     """A due date as stored (YYYY-MM-DD) is already a calendar date in Asia/Shanghai."""
-    return value[:10]
+    return clock.show_template_date(date.fromisoformat(value[:10]))
 
 
 def _txn_kind(data: dict[str, Any]) -> str:

@@ -200,7 +200,7 @@ def test_bind_a_card_then_card_alerts(sim):
     expect(bind.locator("#form-info")).to_contain_text("验证码已发送")
 
     sim.page.click("#outbox-refresh")
-    otp_sms = sim.sms().filter(has_text=f"尾号{last4}")
+    otp_sms = sim.sms().filter(has_text=f"····{last4}")
     expect(otp_sms).to_have_count(1)
     code = re.search(r"验证码(\d{6})", otp_sms.inner_text()).group(1)
     bind.locator("input[name=code]").fill(code)
@@ -217,7 +217,7 @@ def test_bind_a_card_then_card_alerts(sim):
     expect(alerts).to_have_count(2)
     expect(alerts.filter(has_text="¥88.00")).to_have_count(1)
     expect(alerts.filter(has_text="¥1,200.00")).to_have_count(1)
-    card_sms = sim.sms().filter(has_text=f"尾号{last4}").filter(has_not_text="验证码")
+    card_sms = sim.sms().filter(has_text=f"····{last4}").filter(has_not_text="验证码")
     expect(card_sms).to_have_count(1)  # ¥88 is WeChat only; ¥1,200 is WeChat and SMS
     expect(card_sms).to_contain_text("¥1,200.00")
     _scroll_to(card_sms)  # the end state shows both channels

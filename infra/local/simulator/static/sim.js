@@ -470,7 +470,7 @@
       var previous = select.value;
       select.textContent = "";
       (data.cards || []).forEach(function (card) {
-        var option = el("option", "", card.label || ("尾号" + card.card_last4));
+        var option = el("option", "", card.label);
         option.value = JSON.stringify({ customer_id: card.customer_id, card_last4: card.card_last4 });
         select.appendChild(option);
       });
