@@ -72,6 +72,14 @@ def bookable_branches(openid: str | None) -> list[dict]:
     return near + rest
 
 
+def days(spot: Place, service_code: str) -> list[tuple[date, str]]:
+    """Each bookable date of a place with how it shows in the picker (service.day_status)."""
+    now, branch_id = clock.now(), spot.branch["id"]
+    return [(day, service.day_status(spot.branch, spot.roster, service_code, day, now,
+                                     lambda day=day: store.day_state(branch_id, day)))
+            for day in service.bookable_dates(now)]
+
+
 def slots(branch_id: str, service_code: str | None, day_text: str | None) -> dict[str, Any]:
     """Open slots of a service at a branch on a date, with seats left."""
     v = Validator()

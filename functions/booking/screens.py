@@ -17,12 +17,14 @@ def render(template: str, openid: str, **context: Any) -> str:
     return pages.render(PAGES, template, csrf_token=session.csrf_token(openid), services=service.SERVICES, **context)
 
 
-def dates(branch: dict) -> list[dict[str, Any]]:
-    """The bookable dates, closed ones marked."""
-    return [
-        {"date": d.isoformat(), "label": clock.show_date(d), "open": bool(service.hours_on(branch, d))}
-        for d in service.bookable_dates(clock.now())
-    ]
+DAY_NOTES = {"closed": "休息", "full": "已满"}
+
+
+def dates(spot: actions.Place, code: str) -> list[dict[str, Any]]:
+    """The bookable dates; a closed day, or one whose slots are all past or taken, is off."""
+    return [{"date": day.isoformat(), "label": clock.show_date(day), "open": status == "open",
+             "note": DAY_NOTES.get(status, "")}
+            for day, status in actions.days(spot, code)]
 
 
 def _first_open(days: list[dict[str, Any]]) -> str | None:
@@ -40,7 +42,7 @@ def wizard(openid: str, query: dict[str, str], error: ApiError | None = None, fo
             raise service.field_error(400, "unknown_service", "service", "请选择业务类型")
         spot = actions.place(branch_id, code)
         ctx["service"] = code
-        ctx["dates"] = days = dates(spot.branch)
+        ctx["dates"] = days = dates(spot, code)
         ctx["date"] = day = query.get("date") or _first_open(days)
         ctx["slots"] = _slots(branch_id, code, day, ctx)
     slot = query.get("slot_start")
@@ -101,8 +103,7 @@ def _reminder(booking: store.Booking) -> str | None:
 
 def reschedule(openid: str, booking_id: str, day_text: str | None, error: ApiError | None = None) -> str:
     booking = actions.owned(openid, booking_id)
-    spot = actions.place(booking.branch_id, booking.service)
-    days = dates(spot.branch)
+    days = dates(actions.place(booking.branch_id, booking.service), booking.service)
     day = day_text or _first_open(days)
     ctx: dict[str, Any] = {"error": error}
     found = [s for s in _slots(booking.branch_id, booking.service, day, ctx) if s["start"] != booking.slot_start]

@@ -4,7 +4,7 @@ dicts (functions/common/branches.py schema) and roster rows; no I/O."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -121,6 +121,17 @@ def slot_starts(branch: dict, day: date, now: datetime) -> list[datetime]:
                 out.append(start.astimezone(UTC))
             start += SLOT
     return out
+
+
+def day_status(branch: dict, roster: list[Manager], service: str, day: date, now: datetime,
+               state: Callable[[], DayState]) -> str:
+    """How a date shows in the picker: `closed` (no hours), `full` (every slot past or taken)
+    or `open`. The day's seats (`state`) are read only for a day with slots still ahead."""
+    if not hours_on(branch, day):
+        return "closed"
+    if not slot_starts(branch, day, now):
+        return "full"
+    return "open" if open_slots(branch, roster, service, day, state(), now) else "full"
 
 
 def skilled(roster: Iterable[Manager], service: str) -> list[Manager]:

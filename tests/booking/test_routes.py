@@ -199,3 +199,24 @@ def test_reminder_handler_publishes_for_tomorrow(world, frozen_clock):
     frozen_clock(datetime(2026, 11, 30, 10, 0, tzinfo=UTC))
     assert reminders({"job": "booking_reminders"}, None) == {"sent": 1}
     assert [e["type"] for e in queued(world)] == ["booking_reminder"]
+
+
+def test_a_day_with_every_slot_past_or_taken_is_shown_full_not_open(world, client, frozen_clock):
+    """At 16:30 on Monday today's last slot (16:30, an hour's lead) is gone: today is off and
+    marked full, and the page opens on Tuesday; a Saturday whose six slots are all booked
+    for the service's one manager is full too, while a closed Sunday says it is closed."""
+    from datetime import datetime, timedelta
+
+    saturday = datetime(2026, 12, 5, 1, 0, tzinfo=UTC)  # 09:00 in Ningbo, 09:00-12:00 open
+    for i in range(6):
+        start = (saturday + timedelta(minutes=30 * i)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        actions.create(f"o{i + 10}", form(slot_start=start, mobile=f"1381234{i:04d}"))
+    frozen_clock(datetime(2026, 11, 30, 8, 30, tzinfo=UTC))  # Monday 16:30 in Ningbo
+    page = client.http.get("/booking/new?branch_id=T01&service=wealth", headers=customer("o1")).body.decode()
+    chips = {day: off for off, day in re.findall(r'class="chip\s*(?:on)?\s*(off)?"\s+data-date="([\d-]+)"', page)}
+    assert chips["2026-11-30"] == "off" and chips["2026-12-05"] == "off" and chips["2026-12-06"] == "off"
+    assert chips["2026-12-01"] == "" and chips["2026-12-04"] == ""
+    notes = re.findall(r'data-date="([\d-]+)"[^>]*>\s*[^<]*<br><small>([^<]+)</small>', page)
+    assert dict(notes) == {"2026-11-30": "已满", "2026-12-02": "休息", "2026-12-05": "已满", "2026-12-06": "休息",
+                           "2026-12-13": "休息"}
+    assert '<div class="slots" data-date="2026-12-01">' in page and 'data-slot="2026-12-01T01:00:00Z"' in page
