@@ -88,9 +88,11 @@ def mine(openid: str) -> str:
     return render("mine.html", openid, bookings=[actions.describe(b, now) for b in actions.mine(openid)])
 
 
-def detail(openid: str, booking_id: str, notice: str | None = None) -> str:
+def detail(openid: str, booking_id: str, notice: str | None = None, confirm_cancel: bool = False) -> str:
+    """One booking; `confirm_cancel` asks whether to cancel it before the form that does."""
     booking = actions.owned(openid, booking_id)
     return render("booking.html", openid, booking=actions.describe(booking), notice=notice,
+                  confirm_cancel=confirm_cancel,
                   reminder=_reminder(booking) if notice in ("created", "rescheduled") else None)
 
 

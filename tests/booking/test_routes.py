@@ -172,6 +172,23 @@ def test_pages_cancel_and_reschedule(world, client):
     assert "已取消" in client.http.get(gone.headers["Location"], headers=me).body.decode()
 
 
+def test_cancelling_asks_first_and_then_shows_the_cancelled_booking(world, client):
+    """取消预约 opens a question, not the cancellation; the answer's form cancels; the page
+    after it says the booking is cancelled and offers no change or the old advice."""
+    booking = actions.create("o1", form())
+    me, me_form = customer("o1"), customer("o1", form=True)
+    page = client.http.get(f"/booking/b/{booking.id}", headers=me).body.decode()
+    assert f'href="/booking/b/{booking.id}?confirm=cancel"' in page and f'action="/booking/b/{booking.id}/cancel"' not in page
+    asked = client.http.get(f"/booking/b/{booking.id}?confirm=cancel", headers=me).body.decode()
+    assert "确定取消12月1日 周二 09:00的预约吗" in asked and f'action="/booking/b/{booking.id}/cancel"' in asked
+    assert "暂不取消" in asked and store.get(booking.id).status == "confirmed"
+    gone = post_form(client, f"/booking/b/{booking.id}/cancel", {}, me_form)
+    after = client.http.get(gone.headers["Location"], headers=me).body.decode()
+    assert 'data-notice="cancelled"' in after and 'data-status="cancelled"' in after and "data-cancelled" in after
+    assert "如需取消或改约" not in after and "confirm=cancel" not in after and "/reschedule" not in after
+    assert "确定取消" not in client.http.get(f"/booking/b/{booking.id}?confirm=cancel", headers=me).body.decode()
+
+
 def test_staff_day_list_is_masked_and_outcomes_are_recorded(world, client, frozen_clock):
     from datetime import datetime
 

@@ -78,8 +78,12 @@ def test_book_a_manager_then_cancel(sim, stack, clock_at):
     expect(confirmation).to_contain_text(manager)
     expect(sim.page.locator(".msg_account .template", has_text="预约成功")).to_be_visible()
 
-    booking.get_by_role("button", name="取消预约").click()
+    booking.get_by_role("link", name="取消预约").click()
+    expect(booking.locator("[data-confirm=cancel]")).to_contain_text("确定取消")
+    booking.get_by_role("button", name="确认取消").click()
     expect(booking.locator("[data-notice=cancelled]")).to_have_text("已取消预约")
+    expect(booking.locator("[data-status]")).to_have_text("已取消")
+    expect(booking.locator("body")).not_to_contain_text("如需取消或改约")
     sim.deliver()
     expect(sim.templates().filter(has_text="预约取消")).to_have_count(1)
     expect(sim.templates().first).to_contain_text("预约取消")  # newest first
