@@ -81,7 +81,8 @@ def request_code(openid: str, card_number: str, phone: str) -> dict[str, Any]:
         raise ApiError(400, "sms_refused", "该手机号暂时无法接收短信，请联系客服") from None
     except sms.SmsRetry:
         raise ServiceUnavailable("短信发送失败，请稍后再试") from None
-    return {"card": pii.mask_card(found.last4), "phone": pii.mask_phone(mobile), "expires_in": service.OTP_TTL_S}
+    return {"card": pii.mask_card(found.last4), "phone": pii.mask_phone(mobile), "expires_in": service.OTP_TTL_S,
+            "resend_in": service.OTP_RESEND_S}
 
 
 def confirm(openid: str, code: str) -> dict[str, Any]:
