@@ -124,7 +124,7 @@ def opening_week(branch: dict[str, Any], at: datetime | None = None) -> list[dic
         intervals, note = hours_on(branch, day)
         rows.append({
             "date": day,
-            "text": "、".join(f"{s}-{e}" for s, e in intervals) or "休息",
+            "intervals": [f"{s}-{e}" for s, e in intervals],
             "note": note,
             "today": offset == 0,
         })
