@@ -56,20 +56,21 @@ def place(branch_id: str, service_code: str | None = None) -> Place:
     return Place(branch or {}, roster)
 
 
-def bookable_branches(openid: str | None) -> list[dict]:
-    """Branches with managers to book, the customer's nearest first when we know where they
-    were last."""
+def bookable_branches(openid: str | None, point: tuple[float, float] | None = None) -> list[dict]:
+    """Branches with managers to book: the nearest first (with their `distance_m`) to the
+    page's geolocation (`point`, WGS-84 as browsers give it) or else to the customer's last
+    reported location, then the others by district."""
     ids = store.roster_branch_ids()
     listed = {b["id"]: b for b in (branches.get(ids) if ids else []) if b.get("bookable")}
     near: list[dict] = []
-    if openid:
+    if point or openid:
+        where: dict[str, Any] = {"lat": point[0], "lng": point[1], "datum": "wgs84"} if point else {"openid": openid}
         try:
-            near = [b for b in branches.nearest(k=5, openid=openid, bookable=True) if b["id"] in listed]
+            near = [b for b in branches.nearest(k=5, bookable=True, **where) if b["id"] in listed]
         except Exception:  # noqa: BLE001 - ordering is a nicety; the list still works
             logger.warning("nearest branches unavailable")
     first = {b["id"] for b in near}
-    rest = sorted((b for i, b in listed.items() if i not in first), key=lambda b: b["id"])
-    return near + rest
+    return near + service.by_district(b for i, b in listed.items() if i not in first)
 
 
 def days(spot: Place, service_code: str) -> list[tuple[date, str]]:

@@ -8,7 +8,7 @@ from typing import Any
 
 from functions.booking import actions, service, store
 from functions.common import branches, clock, config, pages, session
-from functions.common.errors import ApiError
+from functions.common.errors import ApiError, Validator
 
 PAGES = Path(__file__).parent / "pages"
 
@@ -77,10 +77,16 @@ def _is_instant(value: str) -> bool:
     return True
 
 
-def index(openid: str) -> str:
-    found = [{**b, "distance": branches.show_distance(b["distance_m"]) if "distance_m" in b else ""}
-             for b in actions.bookable_branches(openid)]
-    return render("index.html", openid, branches=found)
+def index(openid: str, where: dict[str, str]) -> str:
+    """The branches to book: the nearest first (to the page's geolocation, `where`, or the
+    customer's last location), then the others under their district."""
+    v = Validator()
+    point = service.parse_point(where.get("lat"), where.get("lng"), v)
+    v.check()
+    found = actions.bookable_branches(openid, point)
+    near = [{**b, "distance": branches.show_distance(b["distance_m"])} for b in found if "distance_m" in b]
+    rest = [b for b in found if "distance_m" not in b]
+    return render("index.html", openid, near=near, rest=rest, located=bool(near))
 
 
 def mine(openid: str) -> str:

@@ -134,6 +134,25 @@ def day_status(branch: dict, roster: list[Manager], service: str, day: date, now
     return "open" if open_slots(branch, roster, service, day, state(), now) else "full"
 
 
+def by_district(found: Iterable[dict]) -> list[dict]:
+    """Branches grouped by district, then by name within one."""
+    return sorted(found, key=lambda b: (b.get("district") or "", b.get("name") or "", b["id"]))
+
+
+def parse_point(lat: str | None, lng: str | None, v: Validator) -> tuple[float, float] | None:
+    """A point the page's geolocation gave (both or neither); out of range → field error."""
+    if lat is None and lng is None:
+        return None
+    try:
+        point = float(lat or ""), float(lng or "")
+    except ValueError:
+        point = (float("nan"), float("nan"))
+    if not (-90 <= point[0] <= 90 and -180 <= point[1] <= 180):
+        v.add("lat", "invalid_location", "无法识别您的位置，请重试")
+        return None
+    return point
+
+
 def skilled(roster: Iterable[Manager], service: str) -> list[Manager]:
     return sorted((m for m in roster if service in m.skills), key=lambda m: m.id)
 

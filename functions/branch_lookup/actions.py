@@ -81,5 +81,9 @@ def branch_query(event: dict[str, Any]) -> dict[str, Any]:
         lat, lng = float(event["lat"]), float(event["lng"])
         if not (-90 <= lat <= 90 and -180 <= lng <= 180):
             raise ValueError("lat/lng out of range")
+        if event.get("datum"):  # a browser's geolocation is WGS-84; branches are GCJ-02
+            from functions.branch_lookup.importing import to_gcj02
+
+            lat, lng = to_gcj02(lat, lng, str(event["datum"]))
     found = service.nearby(store, lat, lng, k, service=event.get("service"), bookable=event.get("bookable"))
     return {"branches": [{**f.branch, "distance_m": round(f.distance_m or 0)} for f in found]}

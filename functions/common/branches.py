@@ -6,6 +6,7 @@ Requests (JSON):
   {"op": "get", "ids": ["NB001", ...]}
   {"op": "nearest", "lat": 29.87, "lng": 121.55, "k": 5, "service": "loans", "bookable": true}
   {"op": "nearest", "openid": "o...", "k": 5, "bookable": true}   # from the user's last location
+  {"op": "nearest", "lat": 29.87, "lng": 121.55, "datum": "wgs84", "k": 5}  # a browser's point
 Answer: {"branches": [Branch, ...]} (nearest: closest first, with "distance_m"); for the
 openid form without a known location: {"branches": [], "located": false}.
 
@@ -38,10 +39,13 @@ def get(ids: list[str]) -> list[dict[str, Any]]:
 
 
 def nearest(k: int = 5, *, lat: float | None = None, lng: float | None = None, openid: str | None = None,
-            service: str | None = None, bookable: bool | None = None) -> list[dict[str, Any]]:
-    """Nearest branches to a point, or to the user's last reported location ([] if unknown)."""
+            service: str | None = None, bookable: bool | None = None,
+            datum: str | None = None) -> list[dict[str, Any]]:
+    """Nearest branches to a point (GCJ-02 unless `datum` says wgs84 or bd09), or to the
+    user's last reported location ([] if unknown)."""
     request: dict[str, Any] = {"op": "nearest", "k": k}
-    for key, value in (("lat", lat), ("lng", lng), ("openid", openid), ("service", service), ("bookable", bookable)):
+    for key, value in (("lat", lat), ("lng", lng), ("openid", openid), ("service", service), ("bookable", bookable),
+                       ("datum", datum)):
         if value is not None:
             request[key] = value
     return aws.invoke(FUNCTION, request, TIMEOUT_S)["branches"]

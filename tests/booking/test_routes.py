@@ -237,3 +237,38 @@ def test_a_day_with_every_slot_past_or_taken_is_shown_full_not_open(world, clien
     assert dict(notes) == {"2026-11-30": "已满", "2026-12-02": "休息", "2026-12-05": "已满", "2026-12-06": "休息",
                            "2026-12-13": "休息"}
     assert '<div class="slots" data-date="2026-12-01">' in page and 'data-slot="2026-12-01T01:00:00Z"' in page
+
+
+def _branch_order(page: str) -> list[str]:
+    return re.findall(r'data-branch="(\w+)"', page)
+
+
+def test_the_branch_picker_offers_the_nearest_first_then_by_district(world, client):
+    """Without a location: by district (江北区 before 鄞州区 before 镇海区, as sorted) and a
+    button to use the phone's; with the page's point (WGS-84, converted by branch_lookup) or
+    the customer's last reported location: the nearest first, with their distance."""
+    from functions.booking.service import Manager
+    from functions.common import intents
+    from infra.local import runtime
+    from infra.local.demo import branch_lookup
+    from tests.booking.conftest import branch
+    from tests.conftest import CONFIG
+
+    far = {"T03": ("镇海区", 29.95, 121.71), "T04": ("江北区", 29.90, 121.55), "T05": ("鄞州区", 29.83, 121.56)}
+    branch_lookup.load(branches=[branch("T01"), branch("T02", bookable=False)] + [
+        branch(i, district=d, lat=lat, lng=lng) for i, (d, lat, lng) in far.items()])
+    for i in far:
+        store.put_manager(i, Manager(f"m{i}", "周敏", frozenset({"wealth"})))
+    me = customer("o_picker")
+    page = client.http.get("/booking", headers=me).body.decode()
+    assert _branch_order(page) == ["T04", "T01", "T05", "T03"] and 'id="locate"' in page
+    assert re.findall(r'data-group="([^"]+)"', page) == ["江北区", "鄞州区", "镇海区"]
+    near_t03 = client.http.get("/booking?lat=29.953&lng=121.705", headers=me).body.decode()  # WGS-84 by T03
+    assert _branch_order(near_t03)[0] == "T03" and 'data-group="near"' in near_t03 and 'id="locate"' not in near_t03
+    assert re.search(r'data-branch="T03".*?<div class="weui-cell__ft">\d+米</div>', near_t03, re.S)
+    report = intents.Intent(kind="location_report", openid="o_picker",
+                            location=intents.Location(lat=29.901, lng=121.551)).to_dict()
+    runtime.call(CONFIG, "branchLookupIntent", report)
+    assert _branch_order(client.http.get("/booking", headers=me).body.decode())[0] == "T04"
+    bad = client.http.get("/booking?lat=north&lng=121.5", headers=me)
+    assert bad.status_code == 400 and "无法识别您的位置" in bad.body.decode() and "invalid_location" not in bad.body.decode()
