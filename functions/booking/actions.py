@@ -9,6 +9,7 @@ import time
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import partial
 from typing import Any
 
 from functions.booking import service, store
@@ -77,7 +78,7 @@ def days(spot: Place, service_code: str) -> list[tuple[date, str]]:
     """Each bookable date of a place with how it shows in the picker (service.day_status)."""
     now, branch_id = clock.now(), spot.branch["id"]
     return [(day, service.day_status(spot.branch, spot.roster, service_code, day, now,
-                                     lambda day=day: store.day_state(branch_id, day)))
+                                     partial(store.day_state, branch_id, day)))
             for day in service.bookable_dates(now)]
 
 

@@ -12,8 +12,9 @@ PAGES = Path(__file__).parent / "pages"
 
 def branch(branch_id: str) -> str:
     found = actions.branch(branch_id)
+    week = [{**day, "label": clock.show_date(day["date"])} for day in service.opening_week(found)]
     return pages.render(PAGES, "branch.html", branch=found, status=service.opening_status(found),
-                        week=[{**day, "label": clock.show_date(day["date"])} for day in service.opening_week(found)], **service.labels())
+                        week=week, **service.labels())
 
 
 def search(q: str) -> str:

@@ -20,11 +20,12 @@ SHOWN_AT = 375
 # control cut by a box that hides overflow (the ellipsis of a one-line cell is meant); a label
 # or a date, an amount or a mask broken over lines; two controls over each other (one inside
 # the other, like a field in its label, is one control).
-MEASURE = """() => {
+MEASURE = r"""() => {
   const problems = [];
   const root = document.documentElement;
   if (root.scrollWidth > window.innerWidth) {
-    const wide = [...document.querySelectorAll("body *")].filter(e => e.getBoundingClientRect().right > window.innerWidth + 0.5);
+    const wide = [...document.querySelectorAll("body *")]
+      .filter(e => e.getBoundingClientRect().right > window.innerWidth + 0.5);
     problems.push(`scrolls sideways: ${root.scrollWidth} > ${window.innerWidth} (` +
       wide.slice(-3).map(e => e.tagName.toLowerCase() + "." + [...e.classList].join(".")).join(", ") + ")");
   }
@@ -34,7 +35,8 @@ MEASURE = """() => {
     const s = getComputedStyle(e);
     const hides = ["hidden", "clip"].includes(s.overflowX);
     if (shown(e) && hides && s.textOverflow !== "ellipsis" && e.scrollWidth > e.clientWidth + 1) {
-      problems.push(`cut: ${e.tagName.toLowerCase()}.${[...e.classList].join(".")} "${e.textContent.trim().slice(0, 30)}"`);
+      const name = e.tagName.toLowerCase() + "." + [...e.classList].join(".");
+      problems.push(`cut: ${name} "${e.textContent.trim().slice(0, 30)}"`);
     }
   }
   // a label (a few characters), or what a display helper made (a date and time, opening
@@ -63,7 +65,8 @@ MEASURE = """() => {
       const a = controls[i], b = controls[j];
       if (a.contains(b) || b.contains(a) || a.closest("label") === b.closest("label") && a.closest("label")) continue;
       const p = a.getBoundingClientRect(), q = b.getBoundingClientRect();
-      const x = Math.min(p.right, q.right) - Math.max(p.left, q.left), y = Math.min(p.bottom, q.bottom) - Math.max(p.top, q.top);
+      const x = Math.min(p.right, q.right) - Math.max(p.left, q.left);
+      const y = Math.min(p.bottom, q.bottom) - Math.max(p.top, q.top);
       if (x > 1 && y > 1) {
         problems.push(`overlap: "${a.textContent.trim().slice(0, 20)}" and "${b.textContent.trim().slice(0, 20)}"`);
       }

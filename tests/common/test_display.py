@@ -18,7 +18,8 @@ HELPERS = {"functions/common/clock.py", "functions/common/money.py", "functions/
            "functions/common/log.py"}  # log.py redacts what reaches the logs; nobody reads it as a page
 # what formatting by hand looks like
 HAND_MADE = {
-    "a date or time formatted by hand": re.compile(r"strftime|%Y|%m-%d|%H:%M|\d月\{|\}月\{|月\{[^}]*\}日|toLocale(Date|Time)"),
+    "a date or time formatted by hand":
+        re.compile(r"strftime|%Y|%m-%d|%H:%M|\d月\{|\}月\{|月\{[^}]*\}日|toLocale(Date|Time)"),
     "money formatted by hand": re.compile(r"¥|￥|\}元|\+ ?\"元\"|toLocaleString"),
     "a mask made by hand": re.compile(r"\*\*\*\*|\"\*\"|'\*'|尾号|····|join\(\"\*\"\)"),
 }
