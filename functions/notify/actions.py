@@ -157,6 +157,7 @@ def messages(openid: str) -> list[dict[str, Any]]:
         out.append({
             "title": item.title or "",
             "summary": "，".join((item.values or {}).values()),
+            "values": list((item.values or {}).values()),
             "time": clock.show_time(item.created_at) if item.created_at else "",
             "status": STATUS_TEXT.get(status, "发送失败"),
             "url": item.url,

@@ -47,6 +47,7 @@ def signed_in(stack):
     signed = session.start(CUSTOMER)
     headers = {"Cookie": f"{session.COOKIE}={signed.cookie_value}", "X-CSRF-Token": signed.csrf_token}
     booking_id, branch_id, service, slot = _book(stack.url, headers)
+    stack.drain_queues()  # its confirmation, a template message: 我的消息 shows one
     [application] = requests.get(f"{stack.url}/loans/api/applications", headers=headers, timeout=20).json()["items"]
     params = {"booking_id": booking_id, "application_id": application["application_id"], "branch_id": branch_id}
     return signed, params, (branch_id, service, slot)
