@@ -19,12 +19,12 @@ NAMED_TIMES = [
 # weekends, a lunch break) offers at each named time: an hour ahead at least, so at 15:30
 # today's 16:30 has just gone, and nothing after the last slot of the day.
 FIRST_SLOT = {
-    "2026-11-16T09:00": "2026-11-16 10:30",
-    "2026-11-16T15:30": "2026-11-17 08:30",
-    "2026-11-16T17:55": "2026-11-17 08:30",
-    "2026-11-16T23:30": "2026-11-17 08:30",
-    "2026-11-21T15:30": "2026-11-22 09:00",
-    "2026-11-22T10:00": "2026-11-22 11:30",
+    "2026-11-16T09:00": "11月16日 周一 10:30",
+    "2026-11-16T15:30": "11月17日 周二 08:30",
+    "2026-11-16T17:55": "11月17日 周二 08:30",
+    "2026-11-16T23:30": "11月17日 周二 08:30",
+    "2026-11-21T15:30": "11月22日 周日 09:00",
+    "2026-11-22T10:00": "11月22日 周日 11:30",
 }
 # notify holds reminders and notices in its quiet hours (21:00-08:00), until their end; card
 # alerts and the confirmations of what the customer just did go at once

@@ -9,6 +9,7 @@ import time
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import partial
 from typing import Any
 
 from functions.booking import service, store
@@ -57,11 +58,24 @@ def place(branch_id: str, service_code: str | None = None) -> Place:
     return Place(branch or {}, roster)
 
 
-def bookable_branches(openid: str | None) -> list[dict]:
-    """Branches with managers to book (their summaries): the customer's nearest first when
-    we know where they were last, then the others by district. One call to branch lookup."""
+def bookable_branches(openid: str | None, point: tuple[float, float] | None = None) -> list[dict]:
+    """Branches with managers to book (their summaries): the nearest first (with their
+    `distance_m`) to the page's geolocation (`point`, WGS-84 as browsers give it) or else to
+    the customer's last reported location, then the others by district. One call to branch
+    lookup."""
     ids = store.roster_branch_ids()
-    return service.picker_order(branches.summaries(ids, bookable=True, openid=openid) if ids else [])
+    if not ids:
+        return []
+    where: dict[str, Any] = {"lat": point[0], "lng": point[1], "datum": "wgs84"} if point else {"openid": openid}
+    return service.picker_order(branches.summaries(ids, bookable=True, **where))
+
+
+def days(spot: Place, service_code: str) -> list[tuple[date, str]]:
+    """Each bookable date of a place with how it shows in the picker (service.day_status)."""
+    now, branch_id = clock.now(), spot.branch["id"]
+    return [(day, service.day_status(spot.branch, spot.roster, service_code, day, now,
+                                     partial(store.day_state, branch_id, day)))
+            for day in service.bookable_dates(now)]
 
 
 def slots(branch_id: str, service_code: str | None, day_text: str | None) -> dict[str, Any]:
@@ -84,7 +98,7 @@ def slots(branch_id: str, service_code: str | None, day_text: str | None) -> dic
     found = service.open_slots(spot.branch, spot.roster, code, day, state, now)
     return {
         "branch_id": branch_id, "branch_name": spot.branch["name"], "service": code, "date": day.isoformat(),
-        "slots": [{"start": clock.iso(s), "time": clock.local(s).strftime("%H:%M"), "available": n} for s, n in found],
+        "slots": [{"start": clock.iso(s), "time": clock.show_clock(s), "available": n} for s, n in found],
     }
 
 

@@ -13,7 +13,8 @@ FORM = ["application/x-www-form-urlencoded", "application/json"]
 # What each operation takes (the types and sizes; the rules are the service's)
 SLOT = {"branch_id": Field(64), "service": Field(64), "date": Field(32), "slot_start": Field(64)}
 BOOKING = {**SLOT, "name": TEXT, "mobile": Field(64), "note": TEXT, "idempotency_key": Field(100)}
-NOTICE = {"notice": Field(32)}
+POINT = {"lat": Field(32), "lng": Field(32)}
+NOTICE = {"notice": Field(32), "confirm": Field(16)}
 DAY = {"date": Field(32)}
 RESCHEDULE = {**DAY, "slot_start": Field(64)}
 OUTCOME = {"status": Field(32)}
@@ -28,7 +29,8 @@ def health():
 
 @app.route("/booking")
 def index_page():
-    return http.html_response(screens.index(http.customer(app.current_request)))
+    request = app.current_request
+    return http.html_response(screens.index(http.customer(request), http.query(request, POINT)))
 
 
 @app.route("/booking/new")
@@ -56,8 +58,9 @@ def mine_page():
 @app.route("/booking/b/{booking_id}")
 def booking_page(booking_id):
     request = app.current_request
-    notice = http.query(request, NOTICE).get("notice")
-    return http.html_response(screens.detail(http.customer(request), booking_id, notice))
+    asked = http.query(request, NOTICE)
+    return http.html_response(screens.detail(http.customer(request), booking_id, asked.get("notice"),
+                                             confirm_cancel=asked.get("confirm") == "cancel"))
 
 
 @app.route("/booking/b/{booking_id}/cancel", methods=["POST"], content_types=FORM)

@@ -8,23 +8,23 @@ from typing import Any
 
 from functions.booking import actions, service, store
 from functions.common import branches, clock, config, pages, session
-from functions.common.errors import ApiError
+from functions.common.errors import ApiError, Validator
 
 PAGES = Path(__file__).parent / "pages"
-WEEKDAY_NAMES = "一二三四五六日"
 
 
 def render(template: str, openid: str, **context: Any) -> str:
     return pages.render(PAGES, template, csrf_token=session.csrf_token(openid), services=service.SERVICES, **context)
 
 
-def dates(branch: dict) -> list[dict[str, Any]]:
-    """The bookable dates, closed ones marked."""
-    return [
-        {"date": d.isoformat(), "label": f"{d.month}月{d.day}日", "weekday": f"周{WEEKDAY_NAMES[d.weekday()]}",
-         "open": bool(service.hours_on(branch, d))}
-        for d in service.bookable_dates(clock.now())
-    ]
+DAY_NOTES = {"closed": "休息", "full": "已满"}
+
+
+def dates(spot: actions.Place, code: str) -> list[dict[str, Any]]:
+    """The bookable dates; a closed day, or one whose slots are all past or taken, is off."""
+    return [{"date": day.isoformat(), "label": clock.show_date(day), "open": status == "open",
+             "note": DAY_NOTES.get(status, "")}
+            for day, status in actions.days(spot, code)]
 
 
 def _first_open(days: list[dict[str, Any]]) -> str | None:
@@ -42,7 +42,7 @@ def wizard(openid: str, query: dict[str, str], error: ApiError | None = None, fo
             raise service.field_error(400, "unknown_service", "service", "请选择业务类型")
         spot = actions.place(branch_id, code)
         ctx["service"] = code
-        ctx["dates"] = days = dates(spot.branch)
+        ctx["dates"] = days = dates(spot, code)
         ctx["date"] = day = query.get("date") or _first_open(days)
         ctx["slots"] = _slots(branch_id, code, day, ctx)
     slot = query.get("slot_start")
@@ -77,10 +77,16 @@ def _is_instant(value: str) -> bool:
     return True
 
 
-def index(openid: str) -> str:
-    found = [{**b, "distance": branches.show_distance(b["distance_m"]) if "distance_m" in b else ""}
-             for b in actions.bookable_branches(openid)]
-    return render("index.html", openid, branches=found)
+def index(openid: str, where: dict[str, str]) -> str:
+    """The branches to book: the nearest first (to the page's geolocation, `where`, or the
+    customer's last location), then the others under their district."""
+    v = Validator()
+    point = service.parse_point(where.get("lat"), where.get("lng"), v)
+    v.check()
+    found = actions.bookable_branches(openid, point)
+    near = [{**b, "distance": branches.show_distance(b["distance_m"])} for b in found if "distance_m" in b]
+    rest = [b for b in found if "distance_m" not in b]
+    return render("index.html", openid, near=near, rest=rest, located=bool(near))
 
 
 def mine(openid: str) -> str:
@@ -88,9 +94,11 @@ def mine(openid: str) -> str:
     return render("mine.html", openid, bookings=[actions.describe(b, now) for b in actions.mine(openid)])
 
 
-def detail(openid: str, booking_id: str, notice: str | None = None) -> str:
+def detail(openid: str, booking_id: str, notice: str | None = None, confirm_cancel: bool = False) -> str:
+    """One booking; `confirm_cancel` asks whether to cancel it before the form that does."""
     booking = actions.owned(openid, booking_id)
     return render("booking.html", openid, booking=actions.describe(booking), notice=notice,
+                  confirm_cancel=confirm_cancel,
                   reminder=_reminder(booking) if notice in ("created", "rescheduled") else None)
 
 
@@ -103,8 +111,7 @@ def _reminder(booking: store.Booking) -> str | None:
 
 def reschedule(openid: str, booking_id: str, day_text: str | None, error: ApiError | None = None) -> str:
     booking = actions.owned(openid, booking_id)
-    spot = actions.place(booking.branch_id, booking.service)
-    days = dates(spot.branch)
+    days = dates(actions.place(booking.branch_id, booking.service), booking.service)
     day = day_text or _first_open(days)
     ctx: dict[str, Any] = {"error": error}
     found = [s for s in _slots(booking.branch_id, booking.service, day, ctx) if s["start"] != booking.slot_start]

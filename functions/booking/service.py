@@ -4,7 +4,7 @@ dicts (functions/common/branches.py schema) and roster rows; no I/O."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -60,16 +60,6 @@ class DayState:
 
 
 # ----- errors the customer reads -----------------------------------------------------------
-
-def picker_order(branches: list[dict]) -> list[dict]:
-    """The branch picker's order: the nearest few first when the branches come with their
-    `distance_m` from the customer, then the others by district, then by id."""
-    near = sorted((b for b in branches if "distance_m" in b), key=lambda b: (b["distance_m"], b["id"]))
-    near = near[:NEAREST_FIRST]
-    first = {b["id"] for b in near}
-    rest = [{k: v for k, v in b.items() if k != "distance_m"} for b in branches if b["id"] not in first]
-    return near + sorted(rest, key=lambda b: (b.get("district") or "", b["id"]))
-
 
 def check_own_branch(staff_branch: str | None, branch_id: str) -> None:
     """A customer manager sees and marks the bookings of their own branch (the branch claim
@@ -139,6 +129,41 @@ def slot_starts(branch: dict, day: date, now: datetime) -> list[datetime]:
                 out.append(start.astimezone(UTC))
             start += SLOT
     return out
+
+
+def day_status(branch: dict, roster: list[Manager], service: str, day: date, now: datetime,
+               state: Callable[[], DayState]) -> str:
+    """How a date shows in the picker: `closed` (no hours), `full` (every slot past or taken)
+    or `open`. The day's seats (`state`) are read only for a day with slots still ahead."""
+    if not hours_on(branch, day):
+        return "closed"
+    if not slot_starts(branch, day, now):
+        return "full"
+    return "open" if open_slots(branch, roster, service, day, state(), now) else "full"
+
+
+def picker_order(branches: list[dict]) -> list[dict]:
+    """The branch picker's order: the nearest few first when the branches come with their
+    `distance_m` from the customer, then the others grouped by district, by name within one."""
+    near = sorted((b for b in branches if "distance_m" in b), key=lambda b: (b["distance_m"], b["id"]))
+    near = near[:NEAREST_FIRST]
+    first = {b["id"] for b in near}
+    rest = [{k: v for k, v in b.items() if k != "distance_m"} for b in branches if b["id"] not in first]
+    return near + sorted(rest, key=lambda b: (b.get("district") or "", b.get("name") or "", b["id"]))
+
+
+def parse_point(lat: str | None, lng: str | None, v: Validator) -> tuple[float, float] | None:
+    """A point the page's geolocation gave (both or neither); out of range → field error."""
+    if lat is None and lng is None:
+        return None
+    try:
+        point = float(lat or ""), float(lng or "")
+    except ValueError:
+        point = (float("nan"), float("nan"))
+    if not (-90 <= point[0] <= 90 and -180 <= point[1] <= 180):
+        v.add("lat", "invalid_location", "无法识别您的位置，请重试")
+        return None
+    return point
 
 
 def skilled(roster: Iterable[Manager], service: str) -> list[Manager]:

@@ -63,21 +63,38 @@ def jssdk_config(url: str) -> dict[str, object]:
 
 def listed(event: dict[str, Any]) -> dict[str, Any]:
     """The catalogue's summaries of the branches asked (all when no ids), in the order asked;
-    with an openid, each with its distance from the user's last location when known."""
+    each with its distance from the request's point or, with an openid, from the user's last
+    location when known."""
     ids = [str(i) for i in event.get("ids") or []]
     found = {b["id"]: b for b in store.catalogue()}
     summaries = [found[i] for i in ids if i in found] if ids else sorted(found.values(), key=lambda b: b["id"])
     if event.get("bookable") is not None:
         summaries = [b for b in summaries if b["bookable"] == bool(event["bookable"])]
-    located = store.last_location(str(event["openid"])) if event.get("openid") else None
+    if "lat" in event:
+        located: tuple[float, float] | None = _point(event)
+    else:
+        located = store.last_location(str(event["openid"])) if event.get("openid") else None
     if located:
         summaries = [{**b, "distance_m": round(spatial.distance_m(*located, b["lat"], b["lng"]))} for b in summaries]
     return {"branches": summaries, **({"located": bool(located)} if event.get("openid") else {})}
 
 
+def _point(event: dict[str, Any]) -> tuple[float, float]:
+    """A request's point in GCJ-02: a browser's geolocation says its datum (WGS-84)."""
+    lat, lng = float(event["lat"]), float(event["lng"])
+    if not (-90 <= lat <= 90 and -180 <= lng <= 180):
+        raise ValueError("lat/lng out of range")
+    if event.get("datum"):
+        from functions.branch_lookup.importing import to_gcj02
+
+        lat, lng = to_gcj02(lat, lng, str(event["datum"]))
+    return lat, lng
+
+
 def branch_query(event: dict[str, Any]) -> dict[str, Any]:
     """Branch data for the other features: `get` by ids, the `list` of summaries, or the
-    `nearest` to a point or to an openid's last location. Raises ValueError on a request the contract does not allow."""
+    `nearest` to a point or to an openid's last location. Raises ValueError on a request the
+    contract does not allow."""
     op = event.get("op")
     if op == "get":
         return {"branches": store.get([str(i) for i in event.get("ids") or []])}
@@ -94,8 +111,6 @@ def branch_query(event: dict[str, Any]) -> dict[str, Any]:
             return {"branches": [], "located": False}
         lat, lng = located
     else:
-        lat, lng = float(event["lat"]), float(event["lng"])
-        if not (-90 <= lat <= 90 and -180 <= lng <= 180):
-            raise ValueError("lat/lng out of range")
+        lat, lng = _point(event)
     found = service.nearby(store, lat, lng, k, service=event.get("service"), bookable=event.get("bookable"))
     return {"branches": [{**f.branch, "distance_m": round(f.distance_m or 0)} for f in found]}

@@ -5,15 +5,16 @@ from __future__ import annotations
 from pathlib import Path
 
 from functions.branch_lookup import actions, service
-from functions.common import pages
+from functions.common import clock, pages
 
 PAGES = Path(__file__).parent / "pages"
 
 
 def branch(branch_id: str) -> str:
     found = actions.branch(branch_id)
+    week = [{**day, "label": clock.show_date(day["date"])} for day in service.opening_week(found)]
     return pages.render(PAGES, "branch.html", branch=found, status=service.opening_status(found),
-                        week=service.opening_week(found), **service.labels())
+                        week=week, **service.labels())
 
 
 def search(q: str) -> str:

@@ -35,7 +35,6 @@ SERVICES = {
     "credit_card": "信用卡",
 }
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-WEEKDAY_NAMES = dict(zip(WEEKDAYS, ("周一", "周二", "周三", "周四", "周五", "周六", "周日"), strict=True))
 # Ningbo's districts, county-level cities and counties, with the short forms people type.
 DISTRICTS = {
     "海曙区": ("海曙",),
@@ -125,8 +124,7 @@ def opening_week(branch: dict[str, Any], at: datetime | None = None) -> list[dic
         intervals, note = hours_on(branch, day)
         rows.append({
             "date": day,
-            "weekday": WEEKDAY_NAMES[WEEKDAYS[day.weekday()]],
-            "text": "、".join(f"{s}-{e}" for s, e in intervals) or "休息",
+            "intervals": [f"{s}-{e}" for s, e in intervals],
             "note": note,
             "today": offset == 0,
         })

@@ -8,6 +8,8 @@ Requests (JSON):
       optional): each with "distance_m" from the user's last location, when known
   {"op": "nearest", "lat": 29.87, "lng": 121.55, "k": 5, "service": "loans", "bookable": true}
   {"op": "nearest", "openid": "o...", "k": 5, "bookable": true}   # from the user's last location
+  {"op": "list", "lat": 29.87, "lng": 121.55, "datum": "wgs84", ...}   # distances from a
+      browser's point (WGS-84; GCJ-02 when no datum)
 Answer: {"branches": [...]}: Branches (get, nearest: closest first, with "distance_m") or
 Summaries (list); the openid forms also say whether the location was known ("located";
 nearest then answers []).
@@ -42,11 +44,13 @@ def get(ids: list[str]) -> list[dict[str, Any]]:
     return aws.invoke(FUNCTION, {"op": "get", "ids": list(ids)}, TIMEOUT_S)["branches"]
 
 
-def summaries(ids: list[str], *, bookable: bool | None = None, openid: str | None = None) -> list[dict[str, Any]]:
-    """Summaries of branches by id; with `openid`, each with its `distance_m` from the user's
-    last reported location when there is one."""
+def summaries(ids: list[str], *, bookable: bool | None = None, openid: str | None = None,
+              lat: float | None = None, lng: float | None = None, datum: str | None = None) -> list[dict[str, Any]]:
+    """Summaries of branches by id; each with its `distance_m` from a point (GCJ-02 unless
+    `datum` says wgs84 or bd09) or, with `openid`, from the user's last reported location
+    when there is one."""
     request: dict[str, Any] = {"op": "list", "ids": list(ids)}
-    for key, value in (("bookable", bookable), ("openid", openid)):
+    for key, value in (("bookable", bookable), ("openid", openid), ("lat", lat), ("lng", lng), ("datum", datum)):
         if value is not None:
             request[key] = value
     return aws.invoke(FUNCTION, request, TIMEOUT_S)["branches"]

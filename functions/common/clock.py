@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
@@ -132,9 +132,35 @@ def quiet_until(at: datetime, start: time, end: time) -> datetime | None:
     return datetime.combine(day, end, tzinfo=_shanghai()).astimezone(UTC)
 
 
+WEEKDAY_NAMES = "一二三四五六日"
+
+
+def show_date(day: date) -> str:
+    """A calendar day as customers read it, always with its weekday: `12月8日 周二`."""
+    return f"{day.month}月{day.day}日 周{WEEKDAY_NAMES[day.weekday()]}"
+
+
+def show_clock(dt: datetime) -> str:
+    """The time of day alone, `14:00` in Asia/Shanghai, where the day is shown beside it."""
+    return local(dt).strftime("%H:%M")
+
+
 def show_time(dt: datetime) -> str:
-    """`2026-11-28 18:30` in Asia/Shanghai, as customers read it."""
-    return local(dt).strftime("%Y-%m-%d %H:%M")
+    """An instant as customers read it, in Asia/Shanghai: `12月8日 周二 14:00`."""
+    wall = local(dt)
+    return f"{show_date(wall.date())} {show_clock(wall)}"
+
+
+def show_template_date(day: date) -> str:
+    """A calendar day in a template message's time keyword, which WeChat accepts only as a
+    date and a 24-hour time (no weekday): `2026年12月8日`."""
+    return f"{day.year}年{day.month}月{day.day}日"
+
+
+def show_template_time(dt: datetime) -> str:
+    """An instant in a template message's time keyword: `2026年12月8日 14:00`."""
+    wall = local(dt)
+    return f"{show_template_date(wall.date())} {show_clock(wall)}"
 
 
 if os.environ.get(SETTING):  # start-up: a function or stack started with CLOCK_AT

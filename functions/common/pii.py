@@ -70,9 +70,10 @@ def keyed_hash(value: str, purpose: str) -> str:
 
 
 def mask_name(name: str) -> str:
-    """张三丰 → 张**; a one-character name stays masked as *."""
+    """The family name's first character and two stars, whatever the name's length, so the
+    mask tells nothing of it: 王五, 王小明 → 王**, 欧阳明月 → 欧**; a one-character name → **."""
     name = name.strip()
-    return name[:1] + "*" * max(1, len(name) - 1) if len(name) > 1 else "*"
+    return f"{name[:1]}**" if len(name) > 1 else "**"
 
 
 def mask_phone(phone: str) -> str:
@@ -88,5 +89,5 @@ def mask_id_number(id_number: str) -> str:
 
 
 def mask_card(last4: str) -> str:
-    """Cards are shown by their last four digits only: 尾号1234."""
-    return f"尾号{last4[-4:]}"
+    """Cards are shown by their last four digits only: ····1234."""
+    return f"····{last4[-4:]}"

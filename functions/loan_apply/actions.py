@@ -32,7 +32,7 @@ def _context(application_id: str) -> dict[str, str]:
 
 
 def _new_id(now: datetime) -> str:
-    return f"LA{clock.local(now):%Y%m%d}{secrets.token_hex(5).upper()}"
+    return f"LA{clock.local(now).date().isoformat().replace('-', '')}{secrets.token_hex(5).upper()}"
 
 
 # ---- views ---------------------------------------------------------------------------------
@@ -389,7 +389,7 @@ def _count_read(member: Staff) -> None:
     member and hour (the event id)."""
     limit = config.settings().staff_read_hourly_limit
     window = clock.now().replace(minute=0, second=0, microsecond=0)
-    hour = f"{window:%Y%m%d%H}"
+    hour = clock.iso(window)
     if store.count_read(member.subject, hour, limit, int(window.timestamp()) + 2 * 3600):
         return
     logger.warning("staff read limit reached", extra={"staff": member.subject, "limit": limit})

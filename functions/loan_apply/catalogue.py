@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from functions.common.money import yuan
+
 DATA = Path(__file__).parent / "products.json"
 
 
@@ -40,6 +42,7 @@ class Product:
             "summary": self.summary,
             "min_amount_fen": self.min_amount_fen,
             "max_amount_fen": self.max_amount_fen,
+            "amount_range": f"{yuan(self.min_amount_fen)}至{yuan(self.max_amount_fen)}",
             "terms_months": list(self.terms_months),
             "purposes": self.purposes,
             "required_fields": list(self.required_fields),

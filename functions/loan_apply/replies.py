@@ -12,7 +12,7 @@ def _my_applications_text(openid: str) -> str:
     link = f'<a href="{urls.absolute("/loans/mine")}">查看全部</a>'
     if not items:
         return f'您还没有贷款或信用卡申请。<a href="{urls.absolute("/loans/apply")}">立即申请</a>'
-    lines = [f"{a['product_name']} {a['amount']} {a['status_label']}（{a['created_at_local'][:10]}）" for a in items]
+    lines = [f"{a['product_name']} {a['amount']} {a['status_label']}（{a['created_at_local']}）" for a in items]
     return "您的申请：\n" + "\n".join(lines) + "\n" + link
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hmac
 import secrets
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from functions.common import clock, config, pii, session
@@ -74,14 +74,15 @@ def request_code(openid: str, card_number: str, phone: str) -> dict[str, Any]:
     store.save_otp(openid, _code_hash(openid, code), found.customer_id, found.card_hash, found.last4,
                    service.OTP_TTL_S)
     sign = config.settings().notify_sms_sign
-    text = f"{sign}验证码{code}，5分钟内有效，用于绑定尾号{found.last4}的银行卡，请勿告诉他人。"
+    text = f"{sign}验证码{code}，5分钟内有效，用于绑定卡号{pii.mask_card(found.last4)}的银行卡，请勿告诉他人。"
     try:
         sms.send(mobile, sms.Sms("otp", {"code": code, "last4": found.last4}, text))
     except sms.SmsRefused:
         raise ApiError(400, "sms_refused", "该手机号暂时无法接收短信，请联系客服") from None
     except sms.SmsRetry:
         raise ServiceUnavailable("短信发送失败，请稍后再试") from None
-    return {"card": pii.mask_card(found.last4), "phone": pii.mask_phone(mobile), "expires_in": service.OTP_TTL_S}
+    return {"card": pii.mask_card(found.last4), "phone": pii.mask_phone(mobile), "expires_in": service.OTP_TTL_S,
+            "resend_in": service.OTP_RESEND_S}
 
 
 def confirm(openid: str, code: str) -> dict[str, Any]:
@@ -140,6 +141,7 @@ def bills(openid: str) -> list[dict[str, Any]]:
                 "minimum_due": yuan(int(statement.minimum_due_fen)),
                 "remaining": yuan(statement.remaining_fen),
                 "due_date": statement.due_date,
+                "due_label": clock.show_date(date.fromisoformat(statement.due_date)),
                 "paid": statement.remaining_fen == 0,
             }
         out.append(row)
@@ -155,6 +157,7 @@ def messages(openid: str) -> list[dict[str, Any]]:
         out.append({
             "title": item.title or "",
             "summary": "，".join((item.values or {}).values()),
+            "values": list((item.values or {}).values()),
             "time": clock.show_time(item.created_at) if item.created_at else "",
             "status": STATUS_TEXT.get(status, "发送失败"),
             "url": item.url,

@@ -20,7 +20,7 @@ def bills_text(rows: list[dict[str, Any]]) -> str:
             lines.append(f"{row['card']}：本期账单{s['amount_due']}已还清")
         else:
             lines.append(f"{row['card']}：本期应还{s['amount_due']}，最低还款{s['minimum_due']}，"
-                         f"到期还款日{s['due_date']}")
+                         f"到期还款日{s['due_label']}")
     return "\n".join(lines)
 
 

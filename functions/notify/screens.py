@@ -5,8 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from functions.common import pages, session
-from functions.notify import actions
+from functions.common import config, pages, session
+from functions.common.money import yuan
+from functions.notify import actions, service
 
 PAGES = Path(__file__).parent / "pages"
 
@@ -16,7 +17,11 @@ def render(template: str, openid: str, **context: Any) -> str:
 
 
 def bind(openid: str) -> str:
-    return render("bind.html", openid, bindings=actions.bindings(openid))
+    """The bound cards and the form; what a newly bound card brings is said from the same
+    policy that sends it (SMS threshold, quiet hours)."""
+    policy = service.Policy.from_settings(config.settings())
+    return render("bind.html", openid, bindings=actions.bindings(openid), sms_min=yuan(policy.sms_min_fen),
+                  quiet_start=policy.quiet_start.isoformat("minutes"), quiet_end=policy.quiet_end.isoformat("minutes"))
 
 
 def bills(openid: str) -> str:

@@ -138,8 +138,9 @@ def is_delivery_report(msgid: str, status: str) -> bool:
 
 OTP_TTL_S = 300
 OTP_TRIES = 5
+OTP_RESEND_S = 60  # one code a minute per number; the page's button counts this down
 # (scope, limit, window seconds)
-PHONE_LIMITS = (("phone-min", 1, 60), ("phone-hour", 5, 3600))
+PHONE_LIMITS = (("phone-min", 1, OTP_RESEND_S), ("phone-hour", 5, 3600))
 OPENID_LIMITS = (("openid-day", 10, 86400),)
 
 

@@ -32,7 +32,7 @@ from datetime import UTC, datetime
 from typing import Protocol
 from urllib.parse import quote, urlsplit
 
-from functions.common import aws, config
+from functions.common import aws, clock, config
 
 TIMEOUT_S = 10
 
@@ -171,7 +171,7 @@ class AliyunSender:
             "content-type": "application/x-www-form-urlencoded",  # signed, as V3 wants when present
             "x-acs-action": action,
             "x-acs-version": ALIYUN_VERSION,
-            "x-acs-date": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "x-acs-date": clock.iso(datetime.now(UTC)),  # the provider signs real time, not the settable clock
             "x-acs-signature-nonce": secrets.token_hex(16),
             "x-acs-content-sha256": hashlib.sha256(body).hexdigest(),
         }

@@ -1,14 +1,15 @@
 """Template messages and SMS texts: what each event says, and the one function (`render`)
 every template message passes through, which enforces WeChat's rules since May 2023: only the
 template's own keywords (no `first`, no `remark`), plain values (no colours), each value at
-most 20 characters, no line breaks. Cards are shown as 尾号1234, money as ¥1,234.56, times in
-Asia/Shanghai.
+most 20 characters, no line breaks. Cards, money and times go through the one helper of each
+(pii.mask_card, money.yuan, clock.show_template_time: WeChat's time keywords take no weekday).
 """
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from functions.common import clock, config, pii
@@ -52,7 +53,7 @@ def render(template: Template, data: dict[str, Any]) -> dict[str, str]:
 
 def _date(value: str) -> str:
     """A due date as stored (YYYY-MM-DD) is already a calendar date in Asia/Shanghai."""
-    return value[:10]
+    return clock.show_template_date(date.fromisoformat(value[:10]))
 
 
 def _txn_kind(data: dict[str, Any]) -> str:
@@ -70,7 +71,7 @@ LOAN_STATUS = {
 
 def _booking(data: dict[str, Any], with_manager: bool) -> dict[str, str]:
     values = {"thing1": data["branch_name"], "thing2": data["service"],
-              "time3": clock.show_time(clock.parse_utc(data["slot_start"]))}
+              "time3": clock.show_template_time(clock.parse_utc(data["slot_start"]))}
     if with_manager:
         values["thing4"] = data.get("manager") or "待分配"
     return values
@@ -79,7 +80,7 @@ def _booking(data: dict[str, Any], with_manager: bool) -> dict[str, str]:
 TEMPLATES: dict[str, Template] = {t.key: t for t in (
     Template("card_transaction", "交易提醒", ("character_string1", "time2", "thing3", "amount4", "phrase5"),
              lambda d: {"character_string1": pii.mask_card(d["card_last4"]),
-                        "time2": clock.show_time(clock.parse_utc(d["txn_time"])),
+                        "time2": clock.show_template_time(clock.parse_utc(d["txn_time"])),
                         "thing3": str(d["merchant"]), "amount4": yuan(abs(int(d["amount_fen"]))),
                         "phrase5": _txn_kind(d)}),
     Template("statement_issued", "账单通知", ("character_string1", "amount2", "amount3", "time4"),
@@ -92,7 +93,7 @@ TEMPLATES: dict[str, Template] = {t.key: t for t in (
                         else f"{d['days_left']}天后到期，请按时还款"}),
     Template("payment_received", "还款成功", ("character_string1", "amount2", "time3"),
              lambda d: {"character_string1": pii.mask_card(d["card_last4"]), "amount2": yuan(d["amount_fen"]),
-                        "time3": clock.show_time(clock.parse_utc(d["occurred_at"]))}),
+                        "time3": clock.show_template_time(clock.parse_utc(d["occurred_at"]))}),
     Template("booking_confirmed", "预约成功", ("thing1", "thing2", "time3", "thing4"), lambda d: _booking(d, True)),
     Template("booking_rescheduled", "预约变更", ("thing1", "thing2", "time3", "thing4"), lambda d: _booking(d, True)),
     Template("booking_cancelled", "预约取消", ("thing1", "thing2", "time3"), lambda d: _booking(d, False)),

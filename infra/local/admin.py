@@ -19,6 +19,7 @@ import json
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
+from urllib.parse import urlencode
 
 from werkzeug.exceptions import HTTPException, NotFound
 from werkzeug.routing import Map, Rule
@@ -32,6 +33,7 @@ from infra.local.lambdas import FunctionError
 from infra.local.schedules import Schedule, Scheduler
 
 WEUI_CSS = slsconfig.ROOT / "node_modules" / "weui" / "dist" / "style" / "weui.min.css"
+DONE_MAX = 600  # characters of a lever's result the overview page repeats
 
 URLS = Map([
     Rule("/_local/", endpoint="index", methods=["GET"]),
@@ -123,16 +125,18 @@ class Admin:
             result = self.stack.fire_schedule(schedule.name)
         except FunctionError as error:
             answer = {"schedule": schedule.name, "function": schedule.function, "ok": False, "error": error.payload}
-            return _json(answer, 500) if not _wants_html(request) else redirect("/_local/", 303)
+            return _done(request, answer, 500, f"Fired {schedule.name} ({schedule.function}): failed, "
+                                               f"{json.dumps(error.payload, ensure_ascii=False)}")
         answer = {"schedule": schedule.name, "function": schedule.function, "ok": True, "result": result}
-        return _json(answer) if not _wants_html(request) else redirect("/_local/", 303)
+        return _done(request, answer, 200, f"Fired {schedule.name} ({schedule.function}): "
+                                           f"{json.dumps(result, ensure_ascii=False, default=str)}")
 
     def queues(self, request: Request) -> Response:
         return _json(self.stack.queue_depths())
 
     def drain(self, request: Request) -> Response:
         delivered = self.stack.drain_queues()
-        return redirect("/_local/", 303) if _wants_html(request) else _json({"delivered": delivered})
+        return _done(request, {"delivered": delivered}, 200, f"Delivered {delivered} queued message(s)")
 
     def env(self, request: Request) -> Response:
         return _json(self.stack.client_environment())
@@ -145,8 +149,8 @@ class Admin:
             except ValueError:
                 return _json({"code": "invalid_clock", "message": f"not an ISO-8601 time: {value!r}"}, 400)
             self.stack.set_clock(at)
-            if _wants_html(request):
-                return redirect("/_local/", 303)
+            now = _clock_state()
+            return _done(request, now, 200, f"Clock {'set to' if now['set'] else 'back to real time:'} {now['local']}")
         return _json(_clock_state())
 
     def weui(self, request: Request) -> Response:
@@ -166,18 +170,21 @@ class Admin:
             f"<tr><td>{esc(s['name'])}</td><td>{esc(s['function'])}</td><td>{esc(' '.join(s['expressions']))}"
             f"<br><small>{esc(s['timezone'])}; next {esc(s['next_local'] or '-')}</small></td>"
             f"<td><form method=post action=\"/_local/schedules/{esc(s['name'])}/fire\">"
-            f"<button class=\"weui-btn weui-btn_mini weui-btn_primary\">立即触发</button></form></td></tr>"
+            f"<button class=\"weui-btn weui-btn_mini weui-btn_primary\">Fire now</button></form></td></tr>"
             for s in (x.describe() for x in stack.schedules))
         queues = "".join(
             f"<tr><td>{esc(q['name'])}</td><td>{q['visible']}</td><td>{q['in_flight']}</td>"
             f"<td>{esc(', '.join(q['consumers']) or '-')}</td></tr>" for q in stack.queue_depths())
         now = _clock_state()
-        page = f"""<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">
+        done = request.args.get("done", "")[:DONE_MAX]
+        banner = f'<p class="done" role="status" data-done>{esc(done)}</p>' if done else ""
+        page = f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Local stack</title><link rel="stylesheet" href="/_local/static/weui.min.css">
 <style>body{{padding:12px;font-size:14px}} table{{border-collapse:collapse;width:100%;margin-bottom:16px}}
-td,th{{border-bottom:1px solid #eee;padding:4px 6px;text-align:left;vertical-align:top}}</style></head>
-<body><h2>Local stack</h2><ul>{links}</ul>
+td,th{{border-bottom:1px solid #eee;padding:4px 6px;text-align:left;vertical-align:top}}
+.done{{background:#e7f8ee;padding:8px;word-break:break-all}}</style></head>
+<body><h2>Local stack</h2>{banner}<ul>{links}</ul>
 <h3>Clock</h3><form method=post action="/_local/clock"><p>{esc(now["local"])}
 {"(set)" if now["set"] else "(real time)"}</p><input name=at placeholder="2026-11-16T15:30 (Asia/Shanghai)">
 <button class="weui-btn weui-btn_mini weui-btn_default">Set</button></form>
@@ -187,6 +194,14 @@ td,th{{border-bottom:1px solid #eee;padding:4px 6px;text-align:left;vertical-ali
 Deliver now</button></form>
 <h3>Routes</h3><table><tr><th>method</th><th>path</th><th>function</th></tr>{routes}</table></body></html>"""
         return Response(page, content_type="text/html; charset=utf-8")
+
+
+def _done(request: Request, answer: dict[str, Any], status: int, summary: str) -> Response:
+    """A lever's answer: JSON for programs; for the overview page's forms, back to the page,
+    which says what was done (`?done=`)."""
+    if not _wants_html(request):
+        return _json(answer, status)
+    return redirect("/_local/?" + urlencode({"done": summary[:DONE_MAX]}), 303)
 
 
 def _clock_state() -> dict[str, Any]:

@@ -21,7 +21,7 @@ def error_of(call, *args):
 def test_booking_takes_a_seat_assigns_a_manager_and_seals_personal_data(world):
     booking = actions.create("o1", form())
     assert booking.manager_name == "王芳" and booking.status == "confirmed"
-    assert booking.name_masked == "张*" and booking.mobile_masked == "138****5678"
+    assert booking.name_masked == "张**" and booking.mobile_masked == "138****5678"
     stored = store.get(booking.id)
     assert "13812345678" not in stored.sealed and "张三" not in stored.sealed
     assert pii.unseal(stored.sealed, {"booking_id": booking.id}) == {

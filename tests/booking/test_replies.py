@@ -34,7 +34,7 @@ def test_my_bookings_lists_upcoming_ones_with_links(world):
     cancelled = actions.create("o1", form(slot_start="2026-12-01T02:00:00Z"))
     actions.cancel("o1", cancelled.id)
     reply = ask(intents.BOOKING_MINE)
-    assert "2026-12-01 09:00 测试支行T01 理财咨询（客户经理 王芳）" in reply.text
+    assert "12月1日 周二 09:00 测试支行T01 理财咨询（客户经理 王芳）" in reply.text
     assert f"/booking/b/{booking.id}" in reply.text and cancelled.id not in reply.text
     assert "13812345678" not in reply.text
     assert len(reply.text.encode()) <= 2048

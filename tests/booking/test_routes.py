@@ -56,7 +56,7 @@ def test_the_h5_steps_from_branch_to_confirmation(world, client):
     again = post_form(client, "/booking/new", submit, headers)  # double submit
     assert again.headers["Location"] == location
     page = client.http.get(location, headers=me).body.decode()
-    assert "预约成功" in page and "王芳" in page and "138****5678" in page and "张*" in page
+    assert "预约成功" in page and "王芳" in page and "138****5678" in page and "张**" in page
     assert "13812345678" not in page
     assert len(store.of_user("o1")) == 1
 
@@ -103,7 +103,7 @@ def test_json_api_create_list_cancel_reschedule(world, client):
     assert [b["id"] for b in mine] == [booking["id"]]
     moved = post_json(client, f"/booking/api/bookings/{booking['id']}/reschedule",
                       {"slot_start": "2026-12-01T06:00:00Z"}, me)
-    assert json.loads(moved.body)["booking"]["time"] == "2026-12-01 14:00"
+    assert json.loads(moved.body)["booking"]["time"] == "12月1日 周二 14:00"
     gone = post_json(client, f"/booking/api/bookings/{booking['id']}/cancel", {}, me)
     assert json.loads(gone.body)["booking"]["status"] == "cancelled"
     assert [e["type"] for e in queued(world)] == ["booking_confirmed", "booking_rescheduled", "booking_cancelled"]
@@ -172,6 +172,24 @@ def test_pages_cancel_and_reschedule(world, client):
     assert "已取消" in client.http.get(gone.headers["Location"], headers=me).body.decode()
 
 
+def test_cancelling_asks_first_and_then_shows_the_cancelled_booking(world, client):
+    """取消预约 opens a question, not the cancellation; the answer's form cancels; the page
+    after it says the booking is cancelled and offers no change or the old advice."""
+    booking = actions.create("o1", form())
+    me, me_form = customer("o1"), customer("o1", form=True)
+    page = client.http.get(f"/booking/b/{booking.id}", headers=me).body.decode()
+    assert f'href="/booking/b/{booking.id}?confirm=cancel"' in page
+    assert f'action="/booking/b/{booking.id}/cancel"' not in page
+    asked = client.http.get(f"/booking/b/{booking.id}?confirm=cancel", headers=me).body.decode()
+    assert "确定取消12月1日 周二 09:00的预约吗" in asked and f'action="/booking/b/{booking.id}/cancel"' in asked
+    assert "暂不取消" in asked and store.get(booking.id).status == "confirmed"
+    gone = post_form(client, f"/booking/b/{booking.id}/cancel", {}, me_form)
+    after = client.http.get(gone.headers["Location"], headers=me).body.decode()
+    assert 'data-notice="cancelled"' in after and 'data-status="cancelled"' in after and "data-cancelled" in after
+    assert "如需取消或改约" not in after and "confirm=cancel" not in after and "/reschedule" not in after
+    assert "确定取消" not in client.http.get(f"/booking/b/{booking.id}?confirm=cancel", headers=me).body.decode()
+
+
 def test_staff_day_list_is_masked_and_outcomes_are_recorded(world, client, frozen_clock):
     from datetime import datetime
 
@@ -181,7 +199,7 @@ def test_staff_day_list_is_masked_and_outcomes_are_recorded(world, client, froze
     assert bad_key.status_code == 403
     listed = client.http.get("/booking/staff/branches/T01/bookings?date=2026-12-01", headers=staff())
     body = listed.body.decode()
-    assert json.loads(body)["bookings"][0]["name"] == "张*" and "13812345678" not in body and "张三" not in body
+    assert json.loads(body)["bookings"][0]["name"] == "张**" and "13812345678" not in body and "张三" not in body
     unknown = client.http.get("/booking/staff/branches/NOPE/bookings?date=2026-12-01", headers=staff("NOPE"))
     assert unknown.status_code == 404
     frozen_clock(datetime(2026, 12, 1, 1, 5, tzinfo=UTC))
@@ -221,3 +239,60 @@ def test_the_branch_picker_asks_branch_lookup_once_and_lists_the_nearest_first(w
     assert calls == ["branchLookupQuery"]
     # the five nearest, then the rest by district (北仑区, 鄞州区)
     assert re.findall(r'data-branch="(\w+)"', index) == ["F5", "F4", "F3", "F2", "F1", "F0", "T01"]
+
+
+def test_a_day_with_every_slot_past_or_taken_is_shown_full_not_open(world, client, frozen_clock):
+    """At 16:30 on Monday today's last slot (16:30, an hour's lead) is gone: today is off and
+    marked full, and the page opens on Tuesday; a Saturday whose six slots are all booked
+    for the service's one manager is full too, while a closed Sunday says it is closed."""
+    from datetime import datetime, timedelta
+
+    saturday = datetime(2026, 12, 5, 1, 0, tzinfo=UTC)  # 09:00 in Ningbo, 09:00-12:00 open
+    for i in range(6):
+        start = (saturday + timedelta(minutes=30 * i)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        actions.create(f"o{i + 10}", form(slot_start=start, mobile=f"1381234{i:04d}"))
+    frozen_clock(datetime(2026, 11, 30, 8, 30, tzinfo=UTC))  # Monday 16:30 in Ningbo
+    page = client.http.get("/booking/new?branch_id=T01&service=wealth", headers=customer("o1")).body.decode()
+    chips = {day: off for off, day in re.findall(r'class="chip\s*(?:on)?\s*(off)?"\s+data-date="([\d-]+)"', page)}
+    assert chips["2026-11-30"] == "off" and chips["2026-12-05"] == "off" and chips["2026-12-06"] == "off"
+    assert chips["2026-12-01"] == "" and chips["2026-12-04"] == ""
+    notes = re.findall(r'data-date="([\d-]+)"[^>]*>\s*[^<]*<br><small>([^<]+)</small>', page)
+    assert dict(notes) == {"2026-11-30": "已满", "2026-12-02": "休息", "2026-12-05": "已满", "2026-12-06": "休息",
+                           "2026-12-13": "休息"}
+    assert '<div class="slots" data-date="2026-12-01">' in page and 'data-slot="2026-12-01T01:00:00Z"' in page
+
+
+def _branch_order(page: str) -> list[str]:
+    return re.findall(r'data-branch="(\w+)"', page)
+
+
+def test_the_branch_picker_offers_the_nearest_first_then_by_district(world, client):
+    """Without a location: by district (江北区 before 鄞州区 before 镇海区, as sorted) and a
+    button to use the phone's; with the page's point (WGS-84, converted by branch_lookup) or
+    the customer's last reported location: the nearest first, with their distance."""
+    from functions.booking.service import Manager
+    from functions.common import intents
+    from infra.local import runtime
+    from infra.local.demo import branch_lookup
+    from tests.booking.conftest import branch
+    from tests.conftest import CONFIG
+
+    far = {"T03": ("镇海区", 29.95, 121.71), "T04": ("江北区", 29.90, 121.55), "T05": ("鄞州区", 29.83, 121.56)}
+    branch_lookup.load(branches=[branch("T01"), branch("T02", bookable=False)] + [
+        branch(i, district=d, lat=lat, lng=lng) for i, (d, lat, lng) in far.items()])
+    for i in far:
+        store.put_manager(i, Manager(f"m{i}", "周敏", frozenset({"wealth"})))
+    me = customer("o_picker")
+    page = client.http.get("/booking", headers=me).body.decode()
+    assert _branch_order(page) == ["T04", "T01", "T05", "T03"] and 'id="locate"' in page
+    assert re.findall(r'data-group="([^"]+)"', page) == ["江北区", "鄞州区", "镇海区"]
+    near_t03 = client.http.get("/booking?lat=29.953&lng=121.705", headers=me).body.decode()  # WGS-84 by T03
+    assert _branch_order(near_t03)[0] == "T03" and 'data-group="near"' in near_t03 and 'id="locate"' not in near_t03
+    assert re.search(r'data-branch="T03".*?<div class="weui-cell__ft">\d+米</div>', near_t03, re.S)
+    report = intents.Intent(kind="location_report", openid="o_picker",
+                            location=intents.Location(lat=29.901, lng=121.551)).to_dict()
+    runtime.call(CONFIG, "branchLookupIntent", report)
+    assert _branch_order(client.http.get("/booking", headers=me).body.decode())[0] == "T04"
+    bad = client.http.get("/booking?lat=north&lng=121.5", headers=me)
+    assert bad.status_code == 400 and "无法识别您的位置" in bad.body.decode()
+    assert "invalid_location" not in bad.body.decode()

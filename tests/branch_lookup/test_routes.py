@@ -94,7 +94,7 @@ def test_branch_page(client, frozen_clock):
     status, html = get(client, "/branches/view/HS01")
     assert status == 200
     assert "甬城银行天一广场支行" in html and 'href="tel:0574-' in html
-    assert '<div class="weui-cell today">' in html and "周一 03-02（今天）" in html
+    assert '<div class="weui-cell today">' in html and "3月2日 周一<div class=\"note\" data-today>今天</div>" in html
     assert "外汇" in html and "保管箱" in html
     assert 'id="navigate"' in html and "uri.amap.com/marker?position=121.5528,29.8706" in html
     assert "wx.openLocation" in html and "营业中，12:00结束" in html

@@ -81,6 +81,6 @@ def test_a_branch_open_until_midnight_is_closed_after_it(frozen_clock):
 def test_week_starts_today_and_applies_exceptions(frozen_clock):
     frozen_clock(at_shanghai("2026-09-28 10:00:00"))  # Monday
     week = service.opening_week(BRANCH)
-    assert week[0]["today"] and week[0]["weekday"] == "周一" and not any(d["today"] for d in week[1:])
-    assert week[3]["text"] == "休息" and week[3]["note"] == "国庆节休息"  # Thursday 1 October
-    assert week[0]["text"] == "09:00-12:00、13:30-17:00"
+    assert week[0]["today"] and week[0]["date"].isoformat() == "2026-09-28" and not any(d["today"] for d in week[1:])
+    assert week[3]["intervals"] == [] and week[3]["note"] == "国庆节休息"  # Thursday 1 October
+    assert week[0]["intervals"] == ["09:00-12:00", "13:30-17:00"]

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.browser.customer_pages import signed_in  # noqa: F401 - the demo customer's session, for every page test
 from tests.named_times import WEEKDAY_MORNING
 
 ROOT = Path(__file__).resolve().parents[2]

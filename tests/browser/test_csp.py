@@ -7,22 +7,17 @@ works."""
 from __future__ import annotations
 
 import re
-from urllib.parse import urlencode
 
 import pytest
-import requests
 from playwright.sync_api import expect
 
 from functions.common import session
 from tests.browser.conftest import VIEWPORT
+from tests.browser.customer_pages import customer_pages, wechat_context
 from tests.browser.sim_page import Simulator
-from tests.hardening import apps
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.xdist_group("browser")]
 
-CUSTOMER = "o_demo_customer"  # the demo customer: a bound card, a statement, an application
-WECHAT_UA = ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
-             "Mobile/15E148 MicroMessenger/8.0.50(0x1800323c) NetType/WIFI Language/zh_CN")
 WATCH = """
 window.__violations = [];
 document.addEventListener("securitypolicyviolation", function (e) {
@@ -31,78 +26,11 @@ document.addEventListener("securitypolicyviolation", function (e) {
 """
 
 
-def _book(url: str, headers: dict[str, str]) -> tuple[str, str, str, str]:
-    """A booking of the customer through the JSON API: (booking id, branch id, service, slot)."""
-    from datetime import timedelta
-
-    from functions.common import clock
-
-    branches = requests.get(f"{url}/booking/api/branches", headers=headers, timeout=20).json()["branches"]
-    for branch in branches:
-        for service in ("wealth", "account", "loans", "fx"):
-            for days in range(1, 15):
-                day = (clock.local().date() + timedelta(days=days)).isoformat()
-                query = urlencode({"branch_id": branch["id"], "service": service, "date": day})
-                res = requests.get(f"{url}/booking/api/slots?{query}", headers=headers, timeout=20)
-                if res.status_code != 200 or not res.json()["slots"]:
-                    continue
-                slot = res.json()["slots"][0]["start"]
-                body = {"branch_id": branch["id"], "service": service, "slot_start": slot, "name": "陈晓明",
-                        "mobile": "13957400001", "idempotency_key": "csp-test-booking-1"}
-                made = requests.post(f"{url}/booking/api/bookings", json=body, headers=headers, timeout=20)
-                assert made.status_code in (200, 201), made.text
-                return made.json()["booking"]["id"], branch["id"], service, slot
-    raise AssertionError("no bookable slot in the demo data")
-
-
-@pytest.fixture(scope="module")
-def signed_in(stack):
-    """The demo customer's session (as /oauth/callback makes it) and what their pages need."""
-    signed = session.start(CUSTOMER)
-    headers = {"Cookie": f"{session.COOKIE}={signed.cookie_value}", "X-CSRF-Token": signed.csrf_token}
-    booking_id, branch_id, service, slot = _book(stack.url, headers)
-    [application] = requests.get(f"{stack.url}/loans/api/applications", headers=headers, timeout=20).json()["items"]
-    params = {"booking_id": booking_id, "application_id": application["application_id"], "branch_id": branch_id}
-    return signed, params, (branch_id, service, slot)
-
-
-def _pages(stack, params: dict[str, str], booked: tuple[str, str, str]) -> dict[str, int]:
-    """Every page route of every feature (from the apps' route tables, so a page added later
-    is opened too), with a few query variants that show more of a template; {url: status}."""
-    pages: dict[str, int] = {}
-    for route in apps.routes():
-        if route.method != "GET" or route.api or route.feature == "webhook" or route.path.endswith("/health"):
-            continue
-        path = route.path
-        for name in re.findall(r"\{(\w+)\}", path):
-            assert name in params, f"{route.path}: the test does not know a {name} to open it with"
-            path = path.replace("{" + name + "}", params[name])
-        pages[path] = 404 if path == "/booking/new" else 200  # without a branch: the error page
-    branch_id, service, slot = booked
-    step = {"branch_id": branch_id, "service": service, "date": slot[:10]}
-    pages.update({
-        f"/booking/new?{urlencode({'branch_id': branch_id})}": 200,
-        f"/booking/new?{urlencode(step)}": 200,
-        f"/booking/new?{urlencode({**step, 'slot_start': slot})}": 200,
-        "/branches/search?q=" + "江北": 200,
-        "/loans/apply?product=consumer_loan": 200,
-        "/booking/b/no-such-booking": 404,  # the error page
-        "/oauth/callback?" + urlencode({"to": "/notify/bind", "code": "x", "state": "0" * 32}): 403,  # login again
-    })
-    return pages
-
-
 @pytest.fixture
 def wechat(browser, stack, signed_in):
-    """A WeChat-like browser with the customer's session; WeChat's CDN is out of reach here,
-    so its requests are aborted (a CSP block happens before any request is made)."""
-    signed, _, _ = signed_in
-    context = browser.new_context(viewport=VIEWPORT, locale="zh-CN", timezone_id="Asia/Shanghai",
-                                  user_agent=WECHAT_UA)
-    context.set_default_timeout(15_000)
-    context.add_cookies([{"name": session.COOKIE, "value": signed.cookie_value, "url": stack.url}])
+    """A WeChat-like browser with the customer's session, watching for CSP violations."""
+    context = wechat_context(browser, stack, signed_in[0], VIEWPORT)
     context.add_init_script(WATCH)
-    context.route(re.compile(r"^https://res2?\.wx\.qq\.com/"), lambda route: route.abort())
     yield context
     context.close()
 
@@ -119,7 +47,7 @@ def _open(context, url: str):
 
 def test_every_page_has_the_policy_and_raises_no_violation(stack, wechat, signed_in):
     _, params, booked = signed_in
-    pages = _pages(stack, params, booked)
+    pages = customer_pages(params, booked)
     problems = []
     for path, status in pages.items():
         page, response, console = _open(wechat, stack.url + path)

@@ -78,8 +78,12 @@ def test_book_a_manager_then_cancel(sim, stack, clock_at):
     expect(confirmation).to_contain_text(manager)
     expect(sim.page.locator(".msg_account .template", has_text="预约成功")).to_be_visible()
 
-    booking.get_by_role("button", name="取消预约").click()
+    booking.get_by_role("link", name="取消预约").click()
+    expect(booking.locator("[data-confirm=cancel]")).to_contain_text("确定取消")
+    booking.get_by_role("button", name="确认取消").click()
     expect(booking.locator("[data-notice=cancelled]")).to_have_text("已取消预约")
+    expect(booking.locator("[data-status]")).to_have_text("已取消")
+    expect(booking.locator("body")).not_to_contain_text("如需取消或改约")
     sim.deliver()
     expect(sim.templates().filter(has_text="预约取消")).to_have_count(1)
     expect(sim.templates().first).to_contain_text("预约取消")  # newest first
@@ -198,13 +202,29 @@ def test_bind_a_card_then_card_alerts(sim):
     send_code = bind.get_by_role("button", name="获取验证码")
     send_code.click()
     expect(bind.locator("#form-info")).to_contain_text("验证码已发送")
+    # the server takes one code a minute per number: the button counts that minute down
+    resend = bind.locator(".js-send")
+    expect(resend).to_have_text("60秒后重新获取")
+    expect(resend).to_be_disabled()
+    sim.page.clock.run_for(59_000)
+    expect(resend).to_have_text("1秒后重新获取")
+    expect(resend).to_be_disabled()
+    sim.page.clock.run_for(1_000)
+    expect(resend).to_have_text("重新获取")
+    expect(resend).to_be_enabled()
 
     sim.page.click("#outbox-refresh")
-    otp_sms = sim.sms().filter(has_text=f"尾号{last4}")
+    otp_sms = sim.sms().filter(has_text=f"····{last4}")
     expect(otp_sms).to_have_count(1)
     code = re.search(r"验证码(\d{6})", otp_sms.inner_text()).group(1)
     bind.locator("input[name=code]").fill(code)
     bind.get_by_role("button", name="确认绑定").click()
+    bound = bind.locator("#bound")
+    expect(bound.locator("[data-bound]")).to_have_text("绑定成功")
+    expect(bound).to_contain_text(f"卡号····{last4}已绑定")
+    expect(bound).to_contain_text("每笔交易都会即时通过微信提醒您")
+    expect(bind.locator("#bind-form")).to_be_hidden()
+    bound.get_by_role("link", name="完成").click()
     expect(bind.locator("#bindings")).to_contain_text(last4)
     sim.close_h5()
 
@@ -217,7 +237,7 @@ def test_bind_a_card_then_card_alerts(sim):
     expect(alerts).to_have_count(2)
     expect(alerts.filter(has_text="¥88.00")).to_have_count(1)
     expect(alerts.filter(has_text="¥1,200.00")).to_have_count(1)
-    card_sms = sim.sms().filter(has_text=f"尾号{last4}").filter(has_not_text="验证码")
+    card_sms = sim.sms().filter(has_text=f"····{last4}").filter(has_not_text="验证码")
     expect(card_sms).to_have_count(1)  # ¥88 is WeChat only; ¥1,200 is WeChat and SMS
     expect(card_sms).to_contain_text("¥1,200.00")
     _scroll_to(card_sms)  # the end state shows both channels

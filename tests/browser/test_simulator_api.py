@@ -95,7 +95,7 @@ def test_card_alerts_reach_the_outbox_and_delivery_reports_reach_notify(stack, s
     from functions.notify import actions, corebank
 
     openid, card = _bound_user(sim, "提醒")
-    assert sim(f"bank?openid={openid}")["cards"] == [{**card, "label": f"尾号{card['card_last4']}"}]
+    assert sim(f"bank?openid={openid}")["cards"] == [{**card, "label": f"····{card['card_last4']}"}]
 
     event = sim("bank", {"kind": "transaction", **card, "amount_yuan": "1,200", "merchant": "鼓楼书店"})["event"]
     assert event["type"] == "card_transaction" and event["data"]["amount_fen"] == 120000
@@ -103,7 +103,7 @@ def test_card_alerts_reach_the_outbox_and_delivery_reports_reach_notify(stack, s
 
     box = sim(f"outbox?openid={openid}")
     assert [(t["title"], t["status"]) for t in box["templates"]] == [("交易提醒", "success")]
-    assert any("¥1,200.00" in m["text"] and f"尾号{card['card_last4']}" in m["text"] for m in box["sms"])
+    assert any("¥1,200.00" in m["text"] and f"····{card['card_last4']}" in m["text"] for m in box["sms"])
     phone = corebank.phone_of(card["customer_id"]) or ""
     assert {m["phone"] for m in box["sms"]} == {f"{phone[-11:-8]}****{phone[-4:]}"}  # shown masked
     other = follow(sim, "旁人")  # another user's outbox holds none of it

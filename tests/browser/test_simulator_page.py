@@ -53,3 +53,22 @@ def test_phone_sized_screen(page, stack):
     sim.menu_location("老外滩", "附近网点")
     page.click("#menu-items button:has-text('预约申请')")
     expect(page.locator("#submenu")).to_be_visible()
+
+
+def test_a_created_user_and_the_chat_survive_a_reload(page, stack):
+    sim = Simulator(page, stack)
+    openid = sim.follow("留下")
+    expect(sim.replies().last).to_be_visible()  # the welcome
+    page.reload()
+    page.wait_for_selector("body[data-ready=true]")
+    expect(page.locator("#user-name")).to_have_text("留下")
+    assert {c["name"]: c["value"] for c in page.context.cookies()}["sim_openid"] == openid
+    expect(sim.replies()).not_to_have_count(0)  # the chat so far, as WeChat keeps it
+    # `make run` restarted: the stack has forgotten its users; the browser brings its own back
+    # as the follower it was (no second welcome)
+    stack.simulator.users.pop(openid)
+    page.reload()
+    page.wait_for_selector("body[data-ready=true]")
+    expect(page.locator("#user-name")).to_have_text("留下")
+    assert openid in stack.simulator.users
+    expect(sim.replies()).to_have_count(1)

@@ -17,7 +17,7 @@ def test_masks():
     assert pii.mask_phone("13812345678") == "138****5678"
     assert pii.mask_id_number("330203199001011234") == "3302**********1234"
     assert pii.mask_name("张三丰") == "张**"
-    assert pii.mask_card("6222021234567890") == "尾号7890"
+    assert pii.mask_card("6222021234567890") == "····7890"
 
 
 def test_keyed_hash_separates_purposes(aws):

@@ -178,3 +178,17 @@ def test_fire_now_from_the_command_line(stack):
     assert CALLS["tick"] == [{"job": "morning"}]
     listed = CliRunner().invoke(app, ["schedule", "list"])
     assert listed.exit_code == 0
+
+
+def test_fire_now_from_the_overview_page_says_what_it_did(stack):
+    """The English admin page's button posts a form; the page it returns to says which
+    schedule ran and what its function answered."""
+    CALLS["tick"].clear()
+    page = requests.get(f"{stack.url}/_local/", timeout=10).text
+    assert '<html lang="en">' in page and "Fire now" in page and "立即触发" not in page
+    form = {"Accept": "text/html", "Content-Type": "application/x-www-form-urlencoded"}
+    res = requests.post(f"{stack.url}/_local/schedules/fixture-morning/fire", headers=form, timeout=10)
+    assert res.status_code == 200 and res.history[0].status_code == 303
+    assert "data-done>Fired fixture-morning (" in res.text and "{&quot;ticks&quot;: 1}" in res.text
+    drained = requests.post(f"{stack.url}/_local/queues/drain", headers=form, timeout=10)
+    assert "queued message(s)" in drained.text and "data-done>Delivered " in drained.text

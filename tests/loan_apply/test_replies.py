@@ -27,7 +27,7 @@ def test_my_applications_lists_only_the_users_own(api):
     api.submit("o_bob", form(id_number=resident_id(date(1985, 6, 1)), amount="12345"), key="bob-key-01")
     mine = ask(intents.LOAN_MINE)
     assert mine.type == "text"
-    assert "个人消费贷款 ¥80,000.00 已提交（2026-03-15）" in mine.text
+    assert "个人消费贷款 ¥80,000.00 已提交（3月15日 周日 10:00）" in mine.text
     assert "12,345" not in mine.text
     assert 'href="http://127.0.0.1:8000/loans/mine"' in mine.text
     assert "3302" not in mine.text and "138" not in mine.text

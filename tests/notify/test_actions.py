@@ -53,16 +53,17 @@ def test_bind_two_cards_then_unbind_one(client, make_customer, sms):
     first, second = make_customer(), make_customer()
     status, body = post(client, "/notify/api/otp", "o_b1", {"card_number": first.card_number,
                                                            "phone": first.phone})
-    assert status == 200 and body == {"card": f"尾号{first.last4}", "phone": f"{first.phone[:3]}****{first.phone[-4:]}",
-                                      "expires_in": 300}
+    assert status == 200 and body == {"card": f"····{first.last4}", "phone": f"{first.phone[:3]}****{first.phone[-4:]}",
+                                      "expires_in": 300, "resend_in": 60}
     status, body = post(client, "/notify/api/bindings", "o_b1", {"code": last_code(sms, first.phone)})
-    assert status == 201 and body["binding"]["card"] == f"尾号{first.last4}"
+    assert status == 201 and body["binding"]["card"] == f"····{first.last4}"
     assert bind(client, sms, "o_b1", second)[0] == 201
     listed = json.loads(client.http.get("/notify/api/bindings", headers=headers("o_b1")).body)["bindings"]
     assert sorted(b["last4"] for b in listed) == sorted([first.last4, second.last4])
     signed = signed_in("o_b1")
     page = client.http.get("/notify/bind", headers=cookie(signed)).body.decode()
-    assert f"尾号{first.last4}" in page and signed.csrf_token in page
+    assert f"····{first.last4}" in page and signed.csrf_token in page
+    assert "单笔¥300.00及以上" in page and "21:00至次日08:00" in page  # what a bound card brings, from the policy
     res = client.http.delete(f"/notify/api/bindings/{listed[0]['id']}", headers=headers("o_b1"))
     assert res.status_code == 200
     assert len(json.loads(client.http.get("/notify/api/bindings", headers=headers("o_b1")).body)["bindings"]) == 1

@@ -45,8 +45,8 @@ def test_statement_is_stored_and_announced_once(fake_wechat_api, make_customer, 
     [message] = fake_wechat_api.sent("o_st")
     assert message.payload["url"].endswith("/notify/bills")
     assert {k: v["value"] for k, v in message.payload["data"].items()} == {
-        "character_string1": f"尾号{customer.last4}", "amount2": "¥1,234.56", "amount3": "¥123.45",
-        "time4": "2026-03-25"}
+        "character_string1": f"····{customer.last4}", "amount2": "¥1,234.56", "amount3": "¥123.45",
+        "time4": "2026年3月25日"}
 
 
 @pytest.fixture
@@ -64,7 +64,7 @@ def test_reminders_three_days_before_and_on_the_due_day(billed, fake_wechat_api,
         app.bills({"job": "bill_reminders"}, None)
         app.bills({"job": "bill_reminders"}, None)  # a second firing the same day changes nothing
     got = reminders(fake_wechat_api, "o_bill")
-    assert [r["time3"] for r in got] == ["2026-03-25", "2026-03-25"]
+    assert [r["time3"] for r in got] == ["2026年3月25日", "2026年3月25日"]
     assert [r["thing4"] for r in got] == ["3天后到期，请按时还款", "今日为到期还款日"]
     assert got[0]["amount2"] == "¥1,234.56"
 
@@ -128,7 +128,7 @@ def test_booking_events_are_template_messages(fake_wechat_api, queue, frozen_clo
     for kind in BOOKING_KINDS:
         [message] = fake_wechat_api.sent(f"o_{kind}")
         assert message.payload["template_id"] == f"local-{kind}"
-        assert message.payload["data"]["time3"]["value"] == "2026-03-03 09:30"
+        assert message.payload["data"]["time3"]["value"] == "2026年3月3日 09:30"
         assert message.payload["url"].endswith("/booking/b/B1")
 
 

@@ -37,7 +37,7 @@ def test_small_payment_is_a_template_message_only(fake_wechat_api, make_customer
     [message] = templates(fake_wechat_api, "o_small")
     assert message.payload["template_id"] == "local-card_transaction"
     assert {k: v["value"] for k, v in message.payload["data"].items()} == {
-        "character_string1": f"尾号{customer.last4}", "time2": "2026-03-02 14:30", "thing3": "星巴克(天一广场店)",
+        "character_string1": f"····{customer.last4}", "time2": "2026年3月2日 14:30", "thing3": "星巴克(天一广场店)",
         "amount4": "¥12.34", "phrase5": "消费"}
     assert sms() == []
     delivery = store.get_delivery(event["id"], "wx", "o_small")
@@ -55,7 +55,7 @@ def test_large_foreign_or_online_payments_add_an_sms(fake_wechat_api, make_custo
     for i, customer in enumerate(customers):
         assert len(templates(fake_wechat_api, f"o_big{i}")) == 1
         text = texts["+86" + customer.phone]
-        assert f"尾号{customer.last4}" in text and customer.card_number not in text
+        assert f"····{customer.last4}" in text and customer.card_number not in text
     assert len(sms()) == 3
 
 

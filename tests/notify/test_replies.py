@@ -22,8 +22,8 @@ def test_bills_reply_lists_the_latest_statement_of_each_card(billed, make_custom
     store.bind("o_bill", second.customer_id, second.card_hash, second.last4)
     reply = replies.answer(ask("o_bill", intents.BILLS_SHOW))
     assert reply.type == "text"
-    assert f"尾号{billed.last4}：本期应还¥1,234.56，最低还款¥123.45，到期还款日2026-03-25" in reply.text
-    assert f"尾号{second.last4}：暂无账单" in reply.text
+    assert f"····{billed.last4}：本期应还¥1,234.56，最低还款¥123.45，到期还款日3月25日 周三" in reply.text
+    assert f"····{second.last4}：暂无账单" in reply.text
 
 
 def test_bills_reply_without_a_card_offers_binding(aws):

@@ -291,7 +291,7 @@ def test_a_large_payment_is_texted_through_the_stages_provider(alert, provider, 
     [sent] = provider.requests
     assert sent.query["PhoneNumbers"] == customer.phone and sent.query["TemplateCode"] == "SMS_0002"
     assert json.loads(sent.query["TemplateParam"]) == {
-        "character_string1": f"尾号{customer.last4}", "time2": "2026-03-02 14:30", "thing3": "银泰百货",
+        "character_string1": f"····{customer.last4}", "time2": "2026年3月2日 14:30", "thing3": "银泰百货",
         "amount4": "¥500.00", "phrase5": "消费"}
     delivery = store.get_delivery(event["id"], "sms", customer.customer_id)
     assert (delivery.status, delivery.msgid) == ("sent", "sms:biz-1")

@@ -1,5 +1,5 @@
 """WeChat's 2023 template rules, for every template: only its own keywords (no first or
-remark), plain text values of at most 20 characters, no line breaks; cards as 尾号1234,
+remark), plain text values of at most 20 characters, no line breaks; cards as ····1234,
 money as ¥1,234.56, times in Asia/Shanghai."""
 from __future__ import annotations
 
@@ -44,9 +44,9 @@ def test_rules_hold_for_every_template(key):
 
 def test_shapes_of_cards_money_and_time():
     values = render(TEMPLATES["card_transaction"], HOSTILE["card_transaction"])
-    assert values["character_string1"] == "尾号1234"
+    assert values["character_string1"] == "····1234"
     assert values["amount4"] == "¥999,999,999.99"
-    assert values["time2"] == "2026-03-02 00:05"  # 16:05 UTC is past midnight in Ningbo
+    assert values["time2"] == "2026年3月2日 00:05"  # 16:05 UTC is past midnight in Ningbo
     assert values["thing3"].endswith("…") and len(values["thing3"]) == 20
     assert values["phrase5"] == "境外消费"
 
@@ -72,4 +72,4 @@ def test_template_ids_come_from_config(setting):
 def test_sms_text_is_one_line():
     text = templates.sms_text(TEMPLATES["card_transaction"], render(TEMPLATES["card_transaction"],
                                                                     HOSTILE["card_transaction"]))
-    assert "\n" not in text and "尾号1234" in text
+    assert "\n" not in text and "····1234" in text

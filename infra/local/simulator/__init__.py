@@ -107,8 +107,9 @@ class Simulator:
         with self._lock:
             self.users.setdefault(openid, {"openid": openid, "nickname": nickname})
         response = self._login(openid)
-        # a new follower: WeChat pushes a subscribe event, the account answers with its welcome
-        exchange = self._push(openid, wechat_side.event(openid, "subscribe"))
+        # a new follower: WeChat pushes a subscribe event, the account answers with its welcome;
+        # a user the browser restores after a restart of the stack follows already
+        exchange = None if body.get("restore") else self._push(openid, wechat_side.event(openid, "subscribe"))
         response.set_data(json.dumps({"user": self.users[openid], "exchange": exchange}, ensure_ascii=False))
         return response
 

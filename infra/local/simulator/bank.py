@@ -8,7 +8,7 @@ from typing import Any
 
 from werkzeug.exceptions import BadRequest
 
-from functions.common import clock, events
+from functions.common import clock, events, pii
 
 SOURCE = "core_banking"
 MAX_FEN = 100_000_000_00  # ¥100,000,000: anything above is a typo
@@ -31,7 +31,7 @@ def bound_cards(openid: str) -> list[dict[str, str]]:
 
     return [
         {"customer_id": b.customer_id, "card_last4": b.card_last4,
-         "label": f"尾号{b.card_last4}" + ("" if b.active else "（未激活）")}
+         "label": pii.mask_card(b.card_last4) + ("" if b.active else "（未激活）")}
         for b in store.bindings_of(openid)
     ]
 

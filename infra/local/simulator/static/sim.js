@@ -380,12 +380,31 @@
 
   function openUsers() { $("#user-sheet").hidden = false; }
 
+  function remembered(users) {
+    // the user this browser last used, when the stack (restarted) no longer knows it
+    var user = null;
+    try { user = JSON.parse(localStorage.getItem("sim:user") || "null"); } catch (e) { return null; }
+    if (!user || !user.openid || users.some(function (u) { return u.openid === user.openid; })) { return null; }
+    return user;
+  }
+
+  function restore(user) {
+    // an existing follower: registered again without a new subscribe event
+    return api("users", { openid: user.openid, nickname: user.nickname, restore: true }).then(function (out) {
+      state.users.push(out.user);
+      switchTo(out.user.openid);
+    });
+  }
+
   function login(openid) {
     return api("login", { openid: openid }).then(function () { switchTo(openid); });
   }
 
   function switchTo(openid) {
     state.current = openid;
+    // the stack keeps its users in memory: the browser remembers the one in use, so that a
+    // restarted `make run` gets it back (start(): restore)
+    try { localStorage.setItem("sim:user", JSON.stringify(user())); } catch (e) { /* private mode */ }
     $("#h5").hidden = true;
     $("#h5-frame").removeAttribute("src");
     renderUsers();
@@ -470,7 +489,7 @@
       var previous = select.value;
       select.textContent = "";
       (data.cards || []).forEach(function (card) {
-        var option = el("option", "", card.label || ("尾号" + card.card_last4));
+        var option = el("option", "", card.label);
         option.value = JSON.stringify({ customer_id: card.customer_id, card_last4: card.card_last4 });
         select.appendChild(option);
       });
@@ -593,6 +612,7 @@
       renderMenu();
       renderPlaces();
       var ready = data.current ? Promise.resolve(switchTo(data.current))
+        : remembered(data.users) ? restore(remembered(data.users))
         : data.users.length ? login(data.users[0].openid) : Promise.resolve(renderChat());
       return ready.then(function () { document.body.dataset.ready = "true"; });
     }).catch(function (error) { toast("模拟器无法启动：" + error.message); });
