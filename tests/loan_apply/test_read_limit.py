@@ -26,7 +26,7 @@ def test_reads_beyond_the_hours_limit_are_refused_and_raise_one_alert(api, aws, 
         assert "张三丰" not in refused.body.decode() and "每小时最多查看3次" in body(refused)["message"]
     assert len(trail()) == 3  # refused reads open nothing, so there is nothing to record
     alerts = queued(aws)
-    assert {e["id"] for e in alerts} == {"staff_read_limit_exceeded:reviewer-1:2026031502"}  # notify keeps one
+    assert {e["id"] for e in alerts} == {"staff_read_limit_exceeded:reviewer-1:2026-03-15T02:00:00Z"}  # notify keeps one
     assert alerts[0]["type"] == "staff_read_limit_exceeded"
     assert {k: alerts[0]["data"][k] for k in ("subject", "role", "limit", "window_start")} == {
         "subject": "reviewer-1", "role": "loan_reviewer", "limit": 3, "window_start": "2026-03-15T02:00:00Z"}
