@@ -7,7 +7,7 @@ PORT ?= 8000
 STAGE ?= dev
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: run test fuzz bench package layer deploy secrets menu-push lint typecheck audit test-audit clean lock models pages
+.PHONY: run test fuzz bench package layer deploy secrets menu-push lint typecheck audit test-audit clean lock models pages screenshots
 
 $(VENV)/.installed: requirements/runtime.txt requirements/dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -82,6 +82,10 @@ typecheck: $(VENV)/.installed
 ## botocore's, after `make lock` moves it or functions.common.aws.OPERATIONS changes
 models: $(VENV)/.installed
 	$(PY) -m scripts.service_models
+
+## screenshots: every customer page at 375 px into docs/screenshots/ (the phone-width test)
+screenshots: $(VENV)/.installed node_modules/.installed
+	SCREENSHOTS_DIR=docs/screenshots $(PY) -m pytest -q tests/browser/test_phone_width.py
 
 ## pages: every pages/ folder's templates compiled (pages/compiled.zip), which the functions
 ## render from; after changing a template or `make lock` moving Jinja2
