@@ -32,7 +32,7 @@ from infra.local.schedules import Schedule, Scheduler, schedules_from
 logger = logging.getLogger("infra.local")
 
 HOST = "127.0.0.1"
-DEMO_ORDER = ("branch_lookup", "booking", "loan_apply", "notify")
+DEMO_ORDER = ("branch_lookup", "booking", "loan_apply", "notify", "staff")
 DUMMY_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "testing",
     "AWS_SECRET_ACCESS_KEY": "testing",
@@ -40,7 +40,7 @@ DUMMY_CREDENTIALS = {
     "AWS_SECURITY_TOKEN": "testing",
 }
 # Settings that wire the functions to the stack's own resources; never taken from the shell.
-WIRING = ("STAGE", "FUNCTION_PREFIX", "NOTIFY_QUEUE_URL", "PII_KMS_KEY_ID", "SECRETS_PATH",
+WIRING = ("STAGE", "FUNCTION_PREFIX", "STAFF_OIDC_ISSUER", "STAFF_OIDC_AUDIENCE", "STAFF_OIDC_DISCOVERY_URL", "NOTIFY_QUEUE_URL", "PII_KMS_KEY_ID", "SECRETS_PATH",
           "POWERTOOLS_SERVICE_NAME")
 
 
@@ -292,6 +292,10 @@ class LocalStack:
             "WECHAT_OPEN_BASE": f"{self.url}/_wechat/",
             "WEUI_CSS_URL": f"{self.url}/_local/static/weui.min.css",
         })
+        if env.get("STAFF_OIDC_ISSUER", "").startswith("https://cognito-idp."):
+            # moto serves the pool's discovery document and keys at its own address
+            env["STAFF_OIDC_DISCOVERY_URL"] = (f"{self.moto_url}/{env['STAFF_OIDC_ISSUER'].rsplit('/', 1)[1]}"
+                                               "/.well-known/openid-configuration")
         if self.inherit_env and self._saved_env:
             for key in env:
                 if key in self._saved_env and key not in WIRING and not key.startswith("TABLE_"):

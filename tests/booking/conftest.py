@@ -59,7 +59,10 @@ def client():
 
 
 def staff() -> dict[str, str]:
-    return {"X-Api-Key": "local-staff-key", "Content-Type": "application/json"}
+    from tests.staff_tokens import CUSTOMER_MANAGER
+    from tests.staff_tokens import staff as signed_in
+
+    return signed_in(CUSTOMER_MANAGER, username="cm-t01", branch="T01")
 
 
 def form(**fields) -> dict:

@@ -11,6 +11,7 @@ from chalice.test import Client
 from scripts import openapi_check as oc
 from tests import sessions
 from tests.docs.conformance import conforms
+from tests.staff_tokens import CUSTOMER_MANAGER, staff
 
 SPEC = oc.load("booking")
 HOURS = [["09:00", "12:00"], ["13:30", "17:00"]]
@@ -37,11 +38,15 @@ def client(aws, frozen_clock):
         yield c
 
 
+
+def manager() -> dict[str, str]:
+    return staff(CUSTOMER_MANAGER, branch="D01")
+
+
 def customer(openid: str = "o_docs_1") -> dict[str, str]:
     return sessions.customer(openid)
 
 
-STAFF = {"X-Api-Key": "local-staff-key", "Content-Type": "application/json"}
 FORM = {"branch_id": "D01", "service": "wealth", "slot_start": TUESDAY_9AM, "name": "张三", "mobile": "13812345678"}
 
 
@@ -73,12 +78,12 @@ def test_customer_journey_matches_the_documented_answers(client):
                          {"slot_start": "2026-12-01T01:30:00Z"})
     assert status == 200 and moved["booking"]["slot_start"] == "2026-12-01T01:30:00Z"
     status, day = call(client, "GET", "/booking/staff/branches/{branch_id}/bookings",
-                       "/booking/staff/branches/D01/bookings?date=2026-12-01", STAFF)
+                       "/booking/staff/branches/D01/bookings?date=2026-12-01", manager())
     assert status == 200 and [b["id"] for b in day["bookings"]] == [booking_id]
     status, cancelled = call(client, "POST", one + "/cancel", f"/booking/api/bookings/{booking_id}/cancel", me, {})
     assert status == 200 and cancelled["booking"]["status"] == "cancelled"
     status, refused = call(client, "POST", "/booking/staff/bookings/{booking_id}/outcome",
-                           f"/booking/staff/bookings/{booking_id}/outcome", STAFF, {"status": "attended"})
+                           f"/booking/staff/bookings/{booking_id}/outcome", manager(), {"status": "attended"})
     assert status == 409 and refused["code"] == "not_active"
 
 
@@ -95,10 +100,10 @@ def test_refusals_match_the_documented_error_shape(client):
     status, bad = call(client, "GET", "/booking/api/bookings/{booking_id}", "/booking/api/bookings/nope", me)
     assert (status, bad["code"]) == (404, "not_found")
     status, bad = call(client, "POST", "/booking/staff/bookings/{booking_id}/outcome",
-                       "/booking/staff/bookings/nope/outcome", STAFF, {"status": "late"})
+                       "/booking/staff/bookings/nope/outcome", manager(), {"status": "late"})
     assert (status, bad["fields"][0]["code"]) == (400, "invalid_status")
     status, bad = call(client, "GET", "/booking/staff/branches/{branch_id}/bookings",
-                       "/booking/staff/branches/NOPE/bookings?date=2026-12-01", STAFF)
+                       "/booking/staff/branches/NOPE/bookings?date=2026-12-01", manager())
     assert (status, bad["code"]) == (404, "unknown_branch")
 
 

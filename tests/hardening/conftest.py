@@ -58,10 +58,11 @@ def changes(before: dict[str, list[str]], after: dict[str, list[str]]) -> dict[s
     return out
 
 
-def staff(key: str | None = None) -> dict[str, str]:
-    import os
+def staff() -> dict[str, str]:
+    """A member of staff with every role, signed in (tests/staff_tokens.py)."""
+    from tests.staff_tokens import staff as signed_in
 
-    return {"X-Api-Key": key if key is not None else os.environ["STAFF_API_KEY"], "Content-Type": "application/json"}
+    return signed_in()
 
 
 def record(name: str, title: str, cases: int, outcome: str, lost: int = 0, **extra) -> None:

@@ -53,7 +53,9 @@ class Customer:
         self.n += 1
         openid = f"o_fuzz_{self.label}_{self.n:04d}"
         if "/staff/" in self.path:
-            self.headers = {"X-Api-Key": os.environ["STAFF_API_KEY"]}
+            from tests.staff_tokens import staff
+
+            self.headers = {"Authorization": staff()["Authorization"]}
         else:
             self.headers = customer(openid)
             del self.headers["Content-Type"]  # the generated case sets its own

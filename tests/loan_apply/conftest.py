@@ -9,8 +9,8 @@ import pytest
 from chalice.test import Client
 
 from tests.sessions import customer
+from tests.staff_tokens import LOAN_APPROVER, LOAN_REVIEWER, signed_in
 
-STAFF_KEY = "local-staff-key"
 # Ningbo's Haishu district; a valid area code for every birth year we use.
 AREA = "330203"
 NOW = datetime(2026, 3, 15, 2, 0, tzinfo=UTC)  # 10:00 in Ningbo
@@ -60,8 +60,12 @@ class Api:
         return self.http.post("/loans/api/applications", headers=self.headers(openid, **{"Idempotency-Key": key}),
                               body=json.dumps(body))
 
+    def subject(self, staff: str) -> str:
+        """The verified subject the functions record for the member of staff `staff`."""
+        return signed_in(staff, LOAN_REVIEWER, LOAN_APPROVER).subject
+
     def staff(self, method: str, path: str, body: dict | None = None, staff: str = "reviewer-1"):
-        headers = {"X-Api-Key": STAFF_KEY, "X-Staff-Id": staff, "Content-Type": "application/json"}
+        headers = signed_in(staff, LOAN_REVIEWER, LOAN_APPROVER).headers
         call = getattr(self.http, method)
         return call(path, headers=headers, body=json.dumps(body)) if body is not None else call(path, headers=headers)
 

@@ -299,8 +299,8 @@ def test_review_and_approval_are_recorded_and_announced(api, aws):
     history = current(api, openid, app_id)["history"]
     assert [(h["from"], h["to"], h["actor"], h["reason"], h["at"]) for h in history] == [
         (None, "SUBMITTED", openid, None, "2026-03-15T02:00:00Z"),
-        ("SUBMITTED", "UNDER_REVIEW", "reviewer-1", "开始审核", "2026-03-15T02:00:00Z"),
-        ("UNDER_REVIEW", "APPROVED", "reviewer-2", "资信良好", "2026-03-15T02:00:00Z"),
+        ("SUBMITTED", "UNDER_REVIEW", api.subject("reviewer-1"), "开始审核", "2026-03-15T02:00:00Z"),
+        ("UNDER_REVIEW", "APPROVED", api.subject("reviewer-2"), "资信良好", "2026-03-15T02:00:00Z"),
     ]
     events = queued(aws)
     assert [e["id"] for e in events] == [f"loan_status_changed:{app_id}:{n}" for n in (1, 2, 3)]
@@ -436,15 +436,15 @@ STAFF_ROUTES = [
 ]
 
 
-def test_staff_routes_need_the_staff_key(api):
+def test_staff_routes_need_a_staff_token(api):
     for method, path, payload in STAFF_ROUTES:
         call = getattr(api.http, method)
         kwargs = {"body": json.dumps(payload)} if payload else {}
         missing = call(path, headers={"Content-Type": "application/json"}, **kwargs)
         assert missing.status_code == 401, path
-        wrong = call(path, headers={"Content-Type": "application/json", "X-Api-Key": "guess"}, **kwargs)
-        assert wrong.status_code == 403 and body(wrong)["code"] == "bad_staff_key", path
-        # a customer's session is no staff key
+        wrong = call(path, headers={"Content-Type": "application/json", "Authorization": "Bearer guess"}, **kwargs)
+        assert wrong.status_code == 401 and body(wrong)["code"] == "invalid_token", path
+        # a customer's session is no staff token
         customer = call(path, headers=api.headers("o_alice"), **kwargs)
         assert customer.status_code == 401, path
 
@@ -500,7 +500,7 @@ def test_a_staff_read_decrypts_and_is_recorded(api, frozen_clock):
     assert [h["to"] for h in read["history"]] == ["SUBMITTED"]
     [record] = [i for i in raw_items() if i["sk"]["S"].startswith("A#")]
     assert record["pk"]["S"] == f"APP#{app_id}"
-    assert record["staff"]["S"] == "auditor-7" and record["at"]["S"] == "2026-03-16T01:30:00Z"
+    assert record["staff"]["S"] == api.subject("auditor-7") and record["at"]["S"] == "2026-03-16T01:30:00Z"
     assert [f["S"] for f in record["fields"]["L"]] == ["name", "id_number", "phone"]
     assert api.staff("get", "/loans/staff/applications/LA-missing").status_code == 404
 
