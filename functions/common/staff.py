@@ -93,7 +93,7 @@ def verify(token: str, issuer: Issuer) -> dict[str, Any]:
             exp={"essential": True},
         ).validate(decoded.claims)
     except (JoseError, ValueError) as error:
-        raise InvalidToken(type(error).__name__) from None
+        raise InvalidToken(f"{type(error).__name__}: {error}") from None
     claims = decoded.claims
     if claims.get("token_use", "id") != "id":
         raise InvalidToken("token_use")
