@@ -183,3 +183,17 @@ def test_an_unreachable_issuer_is_unavailable_not_a_bad_token(issuer):
 def test_the_bearer_scheme_is_read_exactly():
     assert staff.bearer("Bearer abc") == staff.bearer("bearer  abc ") == "abc"
     assert staff.bearer("Basic abc") is staff.bearer("Bearer ") is staff.bearer(None) is None
+
+
+def test_the_gateway_authorizer_allows_a_verified_token_on_every_staff_route_and_refuses_the_rest(issuer):
+    from functions.common import authorizer
+
+    arn = "arn:aws-cn:execute-api:cn-north-1:123456789012:abc123/prod/GET/loans/staff/applications"
+    answer = authorizer.handler({"type": "TOKEN", "authorizationToken": f"Bearer {issuer.token()}", "methodArn": arn})
+    assert answer["principalId"] == "s-123" and answer["context"] == {"subject": "s-123", "roles": "loan_reviewer"}
+    assert answer["policyDocument"]["Statement"] == [
+        {"Action": "execute-api:Invoke", "Effect": "Allow",
+         "Resource": "arn:aws-cn:execute-api:cn-north-1:123456789012:abc123/prod/*"}]
+    for token in (None, "", "Bearer nope", f"Bearer {issuer.token(aud='another-client')}", f"Basic {issuer.token()}"):
+        with pytest.raises(Exception, match="^Unauthorized$"):
+            authorizer.handler({"type": "TOKEN", "authorizationToken": token, "methodArn": arn})

@@ -28,8 +28,8 @@ MATRIX: dict[tuple[str, str], list[tuple[dict, str]]] = {
 }
 
 
-def staff_routes() -> dict[tuple[str, str], str]:
-    """(METHOD, path) → feature of every http event under a `/staff/` path."""
+def staff_events() -> dict[tuple[str, str], tuple[str, dict]]:
+    """(METHOD, path) → (feature, http event) of every route under a `/staff/` path."""
     from infra.local.gateway import http_events
 
     out = {}
@@ -38,15 +38,24 @@ def staff_routes() -> dict[tuple[str, str], str]:
             if isinstance(event, dict) and "http" in event:
                 method, path = http_events(event["http"])
                 if "/staff/" in path:
-                    out[(method, path)] = function.feature
+                    out[(method, path)] = (function.feature, event["http"])
     return out
 
 
-def test_every_staff_route_states_its_role():
-    declared = staff_routes()
+def staff_routes() -> dict[tuple[str, str], str]:
+    """(METHOD, path) → feature of every staff route."""
+    return {route: feature for route, (feature, _) in staff_events().items()}
+
+
+def test_every_staff_route_states_its_role_and_is_behind_the_authorizer():
+    declared = staff_events()
     assert declared, "serverless.yml declares no staff route"
     assert set(declared) == set(MATRIX), "a staff route without its role in MATRIX, or a row for no route"
     assert {role for rows in MATRIX.values() for _, role in rows} == set(ROLES) - {AUDITOR}
+    for route, (_, event) in declared.items():
+        authorizer = event.get("authorizer") or {}
+        assert authorizer.get("name") == "staffAuthorizer" and authorizer.get("type") == "token", route
+        assert 0 < authorizer["resultTtlInSeconds"] <= 300, route
 
 
 def test_the_role_matrix(aws):
