@@ -83,7 +83,8 @@ def test_a_token_authorizer_runs_before_the_function_as_api_gateway_runs_it(stac
     assert get("/guarded/one", "Bearer deny").status_code == 403
     assert get("/guarded/one", "Bearer boom").status_code == 500
     allowed = get("/guarded/one", "Bearer allow")
-    assert allowed.status_code == 200 and allowed.json()["authorizer"] == {"principalId": "p-1", "who": "tester", "n": "1"}
+    assert allowed.status_code == 200
+    assert allowed.json()["authorizer"] == {"principalId": "p-1", "who": "tester", "n": "1"}
     assert CALLS["gate"][-1]["type"] == "TOKEN" and CALLS["gate"][-1]["authorizationToken"] == "Bearer allow"
     assert CALLS["gate"][-1]["methodArn"].endswith(":local/local/GET/guarded/one")
     # the answer is cached per token for the TTL, and matched against each method it is used for
