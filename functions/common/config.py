@@ -79,6 +79,8 @@ class Settings:
     staff_oidc_issuer: str = ""  # the `iss` of its tokens (the stage's Cognito pool by default)
     staff_oidc_audience: str = ""  # the console's client id
     staff_oidc_discovery_url: str = ""  # empty: <issuer>/.well-known/openid-configuration
+    staff_oidc_authorize_url: str = ""  # empty: the discovery document's
+    staff_oidc_token_url: str = ""  # empty: the discovery document's
     staff_roles_claim: str = "cognito:groups"
     staff_branch_claim: str = "custom:branch"
     staff_name_claim: str = "name"
@@ -102,7 +104,8 @@ class Settings:
                       discovery_url=self.staff_oidc_discovery_url
                       or f"{self.staff_oidc_issuer}/.well-known/openid-configuration",
                       roles_claim=self.staff_roles_claim, branch_claim=self.staff_branch_claim,
-                      name_claim=self.staff_name_claim)
+                      name_claim=self.staff_name_claim, authorize_url=self.staff_oidc_authorize_url,
+                      token_url=self.staff_oidc_token_url)
 
     def function_name(self, key: str) -> str:
         """Deployed name of a function from its serverless.yml key."""
@@ -148,6 +151,8 @@ def settings() -> Settings:
         staff_oidc_issuer=env("STAFF_OIDC_ISSUER", "").rstrip("/"),
         staff_oidc_audience=env("STAFF_OIDC_AUDIENCE", ""),
         staff_oidc_discovery_url=env("STAFF_OIDC_DISCOVERY_URL", ""),
+        staff_oidc_authorize_url=env("STAFF_OIDC_AUTHORIZE_URL", ""),
+        staff_oidc_token_url=env("STAFF_OIDC_TOKEN_URL", ""),
         staff_roles_claim=env("STAFF_ROLES_CLAIM", "cognito:groups"),
         staff_branch_claim=env("STAFF_BRANCH_CLAIM", "custom:branch"),
         staff_name_claim=env("STAFF_NAME_CLAIM", "name"),

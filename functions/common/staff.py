@@ -56,6 +56,8 @@ class Issuer:
     roles_claim: str = "cognito:groups"
     branch_claim: str = "custom:branch"
     name_claim: str = "name"
+    authorize_url: str = ""  # the sign-in page; empty: the discovery document's
+    token_url: str = ""  # the token endpoint; empty: the discovery document's
 
 
 class InvalidToken(Exception):
@@ -135,21 +137,13 @@ class _JwksCache:
 
     @staticmethod
     def _fetch(issuer: Issuer) -> tuple[float, Any, set[str]]:
-        import requests
         from joserfc.jwk import KeySet
 
+        published = _get_json(discovery(issuer)["jwks_uri"])
         try:
-            discovery = requests.get(issuer.discovery_url, timeout=FETCH_TIMEOUT_S)
-            discovery.raise_for_status()
-            document = discovery.json()
-            if document.get("issuer") != issuer.issuer:
-                raise InvalidToken("discovery document names another issuer")
-            answer = requests.get(document["jwks_uri"], timeout=FETCH_TIMEOUT_S)
-            answer.raise_for_status()
-            published = answer.json()
             keys = KeySet.import_key_set({"keys": [k for k in published.get("keys", []) if k.get("kty") == "RSA"]})
-        except (requests.RequestException, ValueError, KeyError, TypeError) as error:
-            raise IssuerUnavailable(type(error).__name__) from None
+        except (ValueError, KeyError, TypeError, AttributeError) as error:
+            raise IssuerUnavailable(f"unreadable JWKS: {type(error).__name__}") from None
         return monotonic(), keys, {k.kid for k in keys.keys if k.kid}
 
     def clear(self) -> None:
@@ -159,6 +153,39 @@ class _JwksCache:
 
 class IssuerUnavailable(Exception):
     """The issuer's discovery document or keys could not be fetched (a 503, not a 401)."""
+
+
+def discovery(issuer: Issuer) -> dict[str, Any]:
+    """The issuer's discovery document (OpenID Connect Discovery 1.0), which must name the
+    issuer it is configured as (a document served elsewhere cannot redirect trust)."""
+    document = _get_json(issuer.discovery_url)
+    if document.get("issuer") != issuer.issuer:
+        raise InvalidToken("discovery document names another issuer")
+    return document
+
+
+def endpoint(issuer: Issuer, name: str) -> str:
+    """The sign-in page (`authorization_endpoint`) or token endpoint (`token_endpoint`): the
+    stage's setting, else the discovery document's."""
+    configured = {"authorization_endpoint": issuer.authorize_url, "token_endpoint": issuer.token_url}[name]
+    found = configured or discovery(issuer).get(name)
+    if not found:
+        raise IssuerUnavailable(f"the issuer names no {name}")
+    return str(found)
+
+
+def _get_json(url: str) -> dict[str, Any]:
+    import requests
+
+    try:
+        answer = requests.get(url, timeout=FETCH_TIMEOUT_S)
+        answer.raise_for_status()
+        document = answer.json()
+    except (requests.RequestException, ValueError) as error:
+        raise IssuerUnavailable(type(error).__name__) from None
+    if not isinstance(document, dict):
+        raise IssuerUnavailable(f"{url} is no JSON object")
+    return document
 
 
 _keys = _JwksCache()

@@ -6,13 +6,22 @@ the demo staff, a token endpoint exchanging an authorization code, PKCE checked)
 not product code: in AWS, Cognito's hosted UI or the bank's own IdP is the front end."""
 from __future__ import annotations
 
+import base64
+import hashlib
+import html
+import json
 import os
+import secrets
+import threading
+import time
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode
+
+from werkzeug.wrappers import Request, Response
 
 PASSWORD = "Local-Staff-2026"  # noqa: S105 - the demo staff's password, the local stack only
 CODE_TTL_S = 120
-PREFIX = "/_local/idp"
 
 
 @dataclass(frozen=True)
@@ -83,3 +92,78 @@ def load() -> int:
     for member in DEMO_STAFF:
         add_staff(member)
     return len(DEMO_STAFF)
+
+
+class FrontEnd:
+    """The IdP's browser-facing endpoints, mounted at /_local/idp:
+
+      GET  /authorize   a page listing the demo staff (response_type=code, client_id,
+                        redirect_uri, state, code_challenge with S256); choosing one
+                        redirects to redirect_uri?code=...&state=...
+      POST /token       grant_type=authorization_code, code, redirect_uri, client_id,
+                        code_verifier → the pool's tokens for that member of staff
+
+    A code is single-use, bound to its client, redirect URI and PKCE challenge, and lives
+    CODE_TTL_S."""
+
+    def __init__(self) -> None:
+        self._codes: dict[str, dict[str, Any]] = {}
+        self._lock = threading.Lock()
+
+    def __call__(self, environ, start_response):
+        request = Request(environ)
+        if request.path == "/authorize" and request.method == "GET":
+            response = self.authorize(request)
+        elif request.path == "/token" and request.method == "POST":
+            response = self.token(request)
+        else:
+            response = _oauth_error(404, "not_found")
+        return response(environ, start_response)
+
+    def authorize(self, request: Request) -> Response:
+        args = request.args
+        _, client_id = pool()
+        if args.get("response_type") != "code" or args.get("client_id") != client_id \
+                or args.get("code_challenge_method") != "S256" or not args.get("code_challenge") \
+                or not args.get("redirect_uri"):
+            return Response("invalid authorization request: response_type=code, this client, a redirect_uri "
+                            "and a S256 code_challenge are required", status=400)
+        chosen = args.get("username")
+        if chosen:
+            if chosen not in {m.username for m in DEMO_STAFF}:
+                return Response("unknown member of staff", status=400)
+            code = secrets.token_urlsafe(24)
+            with self._lock:
+                self._codes[code] = {"username": chosen, "client_id": client_id, "redirect_uri": args["redirect_uri"],
+                                     "challenge": args["code_challenge"], "expires": time.monotonic() + CODE_TTL_S}
+            query = urlencode({"code": code, **({"state": args["state"]} if args.get("state") else {})})
+            return Response("", status=302, headers={"Location": f"{args['redirect_uri']}?{query}"})
+        rows = "".join(
+            f'<li><a id="as-{html.escape(m.username)}" '
+            f'href="?{html.escape(urlencode({**args, "username": m.username}))}">{html.escape(m.name)}</a> '
+            f"<code>{html.escape(m.username)}</code> {html.escape(' '.join(m.roles))}"
+            f"{' · ' + html.escape(m.branch) if m.branch else ''}</li>"
+            for m in DEMO_STAFF)
+        page = (f'<!doctype html><html lang="zh-CN"><meta charset="utf-8"><title>本地身份提供方</title>'
+                f"<h1>选择演示员工登录</h1><p>本地栈的身份提供方（moto cognito-idp）。</p><ul>{rows}</ul></html>")
+        return Response(page, content_type="text/html; charset=utf-8")
+
+    def token(self, request: Request) -> Response:
+        form = request.form
+        with self._lock:
+            grant = self._codes.pop(form.get("code", ""), None)
+        if form.get("grant_type") != "authorization_code" or grant is None or grant["expires"] < time.monotonic():
+            return _oauth_error(400, "invalid_grant")
+        verifier = form.get("code_verifier", "")
+        challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+        if form.get("client_id") != grant["client_id"] or form.get("redirect_uri") != grant["redirect_uri"] \
+                or not secrets.compare_digest(challenge, grant["challenge"]):
+            return _oauth_error(400, "invalid_grant")
+        tokens = sign_in(grant["username"])
+        body = {"id_token": tokens["IdToken"], "access_token": tokens["AccessToken"], "token_type": "Bearer",
+                "expires_in": tokens["ExpiresIn"]}
+        return Response(json.dumps(body), content_type="application/json", headers={"Cache-Control": "no-store"})
+
+
+def _oauth_error(status: int, error: str) -> Response:
+    return Response(json.dumps({"error": error}), status=status, content_type="application/json")

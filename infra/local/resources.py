@@ -36,9 +36,8 @@ _TABLE_KEYS = (
 COGNITO_REGION = "ap-east-1"
 
 
-def _intrinsic(value: Any, refs: dict[str, dict[str, str]], config: ServerlessConfig | None = None) -> Any:
-    """Resolve the few intrinsics the local stack needs: Ref, GetAtt, Join, and If on a
-    condition of Equals."""
+def _intrinsic(value: Any, refs: dict[str, dict[str, str]]) -> Any:
+    """Resolve the few intrinsics the local stack needs: Ref, GetAtt and Join."""
     if not isinstance(value, dict) or len(value) != 1:
         return value
     (name, arg), = value.items()
@@ -49,25 +48,8 @@ def _intrinsic(value: Any, refs: dict[str, dict[str, str]], config: ServerlessCo
         return refs[logical][attribute]
     if name == "Fn::Join":
         separator, items = arg
-        return separator.join(str(_intrinsic(item, refs, config)) for item in items)
-    if name == "Fn::If":
-        condition, if_true, if_false = arg
-        return _intrinsic(if_true if condition_holds(config, condition) else if_false, refs, config)
+        return separator.join(str(_intrinsic(item, refs)) for item in items)
     return value
-
-
-def condition_holds(config: ServerlessConfig | None, name: str) -> bool:
-    """A condition of the template's `Conditions` (Equals of two resolved values only)."""
-    if config is None:
-        raise ValueError(f"condition {name} needs the configuration")
-    spec = (config.raw.get("resources") or {}).get("Conditions", {})[name]
-    left, right = spec["Fn::Equals"]
-    return bool(left == right)
-
-
-def created(config: ServerlessConfig, spec: dict) -> bool:
-    """Whether a resource exists in this stage (its `Condition`, if any, holds)."""
-    return "Condition" not in spec or condition_holds(config, spec["Condition"])
 
 
 def create_all(config: ServerlessConfig, session: boto3.session.Session | None = None) -> dict:
@@ -130,8 +112,7 @@ def _create_user_pools(config: ServerlessConfig, session: boto3.session.Session)
     moto's cognito-idp, when the stage creates them."""
     refs: dict[str, dict[str, str]] = {}
     idp = session.client("cognito-idp", region_name=COGNITO_REGION)
-    pools = {k: v for k, v in config.resources_of_type("AWS::Cognito::UserPool").items() if created(config, v)}
-    for logical, spec in pools.items():
+    for logical, spec in config.resources_of_type("AWS::Cognito::UserPool").items():
         props = spec["Properties"]
         custom = [{k: v for k, v in a.items() if k != "Required"} for a in props.get("Schema", [])
                   if a["Name"] not in STANDARD_ATTRIBUTES]
@@ -142,7 +123,7 @@ def _create_user_pools(config: ServerlessConfig, session: boto3.session.Session)
         props = spec["Properties"]
         if props["UserPoolId"].get("Ref") in refs:
             client = idp.create_user_pool_client(
-                UserPoolId=_intrinsic(props["UserPoolId"], refs, config), ClientName=props["ClientName"],
+                UserPoolId=_intrinsic(props["UserPoolId"], refs), ClientName=props["ClientName"],
                 GenerateSecret=False, ReadAttributes=props.get("ReadAttributes", []),
                 # the local IdP front end (infra/local/idp.py) signs demo staff in as administrator
                 ExplicitAuthFlows=["ALLOW_ADMIN_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
@@ -151,7 +132,7 @@ def _create_user_pools(config: ServerlessConfig, session: boto3.session.Session)
     for logical, spec in config.resources_of_type("AWS::Cognito::UserPoolGroup").items():
         props = spec["Properties"]
         if props["UserPoolId"].get("Ref") in refs:
-            idp.create_group(UserPoolId=_intrinsic(props["UserPoolId"], refs, config), GroupName=props["GroupName"],
+            idp.create_group(UserPoolId=_intrinsic(props["UserPoolId"], refs), GroupName=props["GroupName"],
                              Description=props.get("Description", ""))
             refs[logical] = {"Ref": props["GroupName"]}
     return refs
@@ -174,7 +155,7 @@ def function_environment(config: ServerlessConfig, refs: dict, function_key: str
     env = dict(config.raw["provider"].get("environment", {}))
     if function_key:
         env.update(config.raw["functions"][function_key].get("environment") or {})
-    return {k: str(_intrinsic(v, refs, config)) for k, v in env.items()}
+    return {k: str(_intrinsic(v, refs)) for k, v in env.items()}
 
 
 def local_environment(config: ServerlessConfig, refs: dict) -> dict[str, str]:
@@ -186,7 +167,7 @@ def local_environment(config: ServerlessConfig, refs: dict) -> dict[str, str]:
     own: dict[str, set[str]] = {}
     for key in config.functions:
         for name, value in (config.raw["functions"][key].get("environment") or {}).items():
-            own.setdefault(name, set()).add(str(_intrinsic(value, refs, config)))
+            own.setdefault(name, set()).add(str(_intrinsic(value, refs)))
     env.update({name: values.pop() for name, values in own.items() if len(values) == 1})
     for key, default in {**LOCAL_WECHAT, **LOCAL_SECRETS}.items():
         env[key] = os.environ.get(key, default)

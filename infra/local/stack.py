@@ -41,7 +41,7 @@ DUMMY_CREDENTIALS = {
 }
 # Settings that wire the functions to the stack's own resources; never taken from the shell.
 WIRING = ("STAGE", "FUNCTION_PREFIX", "STAFF_OIDC_ISSUER", "STAFF_OIDC_AUDIENCE", "STAFF_OIDC_DISCOVERY_URL",
-          "NOTIFY_QUEUE_URL", "PII_KMS_KEY_ID", "SECRETS_PATH",
+          "STAFF_OIDC_AUTHORIZE_URL", "STAFF_OIDC_TOKEN_URL", "NOTIFY_QUEUE_URL", "PII_KMS_KEY_ID", "SECRETS_PATH",
           "POWERTOOLS_SERVICE_NAME")
 
 
@@ -297,6 +297,9 @@ class LocalStack:
             # moto serves the pool's discovery document and keys at its own address
             env["STAFF_OIDC_DISCOVERY_URL"] = (f"{self.moto_url}/{env['STAFF_OIDC_ISSUER'].rsplit('/', 1)[1]}"
                                                "/.well-known/openid-configuration")
+            # and infra/local/idp.py its sign-in page and token endpoint
+            env["STAFF_OIDC_AUTHORIZE_URL"] = f"{self.url}/_local/idp/authorize"
+            env["STAFF_OIDC_TOKEN_URL"] = f"{self.url}/_local/idp/token"
         if self.inherit_env and self._saved_env:
             for key in env:
                 if key in self._saved_env and key not in WIRING and not key.startswith("TABLE_"):
@@ -325,6 +328,9 @@ class LocalStack:
             mounts["/_local/simulator"] = self.simulator
         except Exception as error:  # noqa: BLE001 - the stack runs without the simulator
             logger.warning("simulator not mounted: %s", error)
+        from infra.local.idp import FrontEnd
+
+        mounts["/_local/idp"] = FrontEnd()
         gateway = Gateway(self.config, self.lambdas, admin=Admin(self), mount=self.mount)
         return DispatcherMiddleware(gateway, mounts)
 

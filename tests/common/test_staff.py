@@ -186,7 +186,7 @@ def test_the_bearer_scheme_is_read_exactly():
 
 
 def test_the_gateway_authorizer_allows_a_verified_token_on_every_staff_route_and_refuses_the_rest(issuer):
-    from functions.common import authorizer
+    from functions.console import authorizer
 
     arn = "arn:aws-cn:execute-api:cn-north-1:123456789012:abc123/prod/GET/loans/staff/applications"
     answer = authorizer.handler({"type": "TOKEN", "authorizationToken": f"Bearer {issuer.token()}", "methodArn": arn})

@@ -26,6 +26,7 @@ MOTO_SKIPS = {
     "AWS::WAFv2::WebACLAssociation",
     "AWS::S3::BucketPolicy",
     "AWS::SNS::Subscription",
+    "AWS::ApiGateway::Authorizer",
 }
 
 
