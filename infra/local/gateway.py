@@ -161,15 +161,22 @@ class Authorizers:
     cached per authorizer and token for its TTL, and the cached policy is matched against
     each later method, as API Gateway matches it."""
 
-    def __init__(self) -> None:
+    def __init__(self, responses: dict[str, tuple[int, str]] | None = None) -> None:
         self._cache: dict[tuple[str, str], tuple[float, dict]] = {}
         self._lock = threading.Lock()
+        self.responses = responses or {}
+
+    def refusal(self, kind: str, status: int, message: str, error_type: str) -> Response:
+        """API Gateway's own answer, or the template's gateway response for `kind`."""
+        status, body = self.responses.get(kind, (status, json.dumps({"message": message})))
+        return Response(body, status=status, headers={"Content-Type": "application/json",
+                                                      "x-amzn-ErrorType": error_type})
 
     def check(self, lambdas: Lambdas, authorizer: Authorizer, request: Request, method_arn: str) -> Response | dict:
         """API Gateway's refusal, or the event's `requestContext.authorizer`."""
         token = request.headers.get(authorizer.header)
         if not token:
-            return api_error(401, "Unauthorized", headers={"x-amzn-ErrorType": "UnauthorizedException"})
+            return self.refusal("UNAUTHORIZED", 401, "Unauthorized", "UnauthorizedException")
         key = (authorizer.function, token)
         with self._lock:
             held = self._cache.get(key)
@@ -179,7 +186,7 @@ class Authorizers:
                 answer = lambdas.call(authorizer.function, event)
             except FunctionError as error:
                 if str(error) == "Unauthorized":
-                    return api_error(401, "Unauthorized", headers={"x-amzn-ErrorType": "UnauthorizedException"})
+                    return self.refusal("UNAUTHORIZED", 401, "Unauthorized", "UnauthorizedException")
                 return api_error(500, "", headers={"x-amzn-ErrorType": "AuthorizerConfigurationException"})
             if not isinstance(answer, dict) or "policyDocument" not in answer:
                 return api_error(500, "", headers={"x-amzn-ErrorType": "AuthorizerConfigurationException"})
@@ -189,10 +196,21 @@ class Authorizers:
                     self._cache[key] = held
         answer = held[1]
         if not _allows(answer["policyDocument"], method_arn):
-            return api_error(403, "User is not authorized to access this resource",
-                             headers={"x-amzn-ErrorType": "AccessDeniedException"})
+            return self.refusal("ACCESS_DENIED", 403, "User is not authorized to access this resource",
+                                "AccessDeniedException")
         context = {k: str(v) for k, v in (answer.get("context") or {}).items()}
         return {"principalId": answer.get("principalId"), **context}
+
+
+def gateway_responses(config: ServerlessConfig) -> dict[str, tuple[int, str]]:
+    """{ResponseType: (status, JSON body)} of the template's AWS::ApiGateway::GatewayResponse."""
+    out = {}
+    for spec in config.resources_of_type("AWS::ApiGateway::GatewayResponse").values():
+        props = spec["Properties"]
+        body = (props.get("ResponseTemplates") or {}).get("application/json")
+        if body:
+            out[props["ResponseType"]] = (int(props.get("StatusCode") or 0), body)
+    return out
 
 
 def _allows(policy: dict, arn: str) -> bool:
@@ -352,7 +370,7 @@ class Gateway:
         self.router = Router(self.routes)
         self.binary_types = binary_media_types(config)
         self.admin = admin
-        self.authorizers = Authorizers()
+        self.authorizers = Authorizers(gateway_responses(config))
 
     def __call__(self, environ, start_response):
         request = Request(environ)
