@@ -279,6 +279,11 @@ def test_every_staff_method_is_behind_the_token_authorizer(packaged):  # noqa: F
     permissions = [p["Properties"] for p in packaged.of_type("AWS::Lambda::Permission").values()
                    if "StaffAuthorizer" in json.dumps(p["Properties"]["FunctionName"])]
     assert permissions and all(p["Principal"] == "apigateway.amazonaws.com" for p in permissions)
+    # its refusals in the house's error shape
+    answers = {r["Properties"]["ResponseType"]: r["Properties"] for r in
+               packaged.of_type("AWS::ApiGateway::GatewayResponse").values()}
+    assert json.loads(answers["UNAUTHORIZED"]["ResponseTemplates"]["application/json"])["code"] == "unauthorized"
+    assert answers["UNAUTHORIZED"]["StatusCode"] == "401" and answers["ACCESS_DENIED"]["StatusCode"] == "403"
 
 
 def _resource_path(resources: dict, ref: dict | None) -> str:

@@ -27,6 +27,7 @@ MOTO_SKIPS = {
     "AWS::S3::BucketPolicy",
     "AWS::SNS::Subscription",
     "AWS::ApiGateway::Authorizer",
+    "AWS::ApiGateway::GatewayResponse",
 }
 
 
