@@ -30,7 +30,7 @@ class Box:
 BOXES = [
     Box("wechat", "WeChat servers", 1.3, 9.0, colour=EXTERNAL),
     Box("browser", "Customer's WeChat\nbrowser (H5)", 1.3, 6.4, colour=EXTERNAL),
-    Box("staff", "Branch & back-office\nstaff (X-Api-Key)", 1.3, 4.4, colour=EXTERNAL),
+    Box("staff", "Branch & back-office\nstaff (OIDC token)", 1.3, 4.4, colour=EXTERNAL),
     Box("corebank", "Core banking", 1.3, 1.4, colour=EXTERNAL),
     Box("apigw", "API Gateway (REST)\nWAF · throttling", 4.4, 7.0, h=1.0, colour=EDGE),
     Box("scheduler", "EventBridge Scheduler\nAsia/Shanghai", 3.3, 3.0, colour=EDGE),

@@ -31,6 +31,7 @@ FEATURES = {
     "loan_apply": "loanApplyApi",
     "notify": "notifyApi",
     "audit": "auditApi",
+    "console": "consoleApi",
 }
 SECTIONS = ("securitySchemes", "schemas", "responses")
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
@@ -134,13 +135,13 @@ def error_problems(spec: dict) -> list[str]:
 
 
 def security_problems(spec: dict) -> list[str]:
-    """Staff routes need the staff key alone; a state-changing route that needs the session
+    """Staff routes need the staff token alone; a state-changing route that needs the session
     also names the CSRF token. (Which routes need a session is checked by calling them.)"""
     out = []
     for method, path, op, _ in operations(spec):
         schemes = [set(alternative) for alternative in op.get("security", spec.get("security", []))]
-        if "/staff/" in path and schemes != [{"staffKey"}]:
-            out.append(f"{method} {path}: a staff route must require staffKey alone")
+        if "/staff/" in path and schemes != [{"staffToken"}]:
+            out.append(f"{method} {path}: a staff route must require staffToken alone")
         if method != "GET" and any("wxsession" in s for s in schemes) and {"wxsession", "csrfToken"} not in schemes:
             out.append(f"{method} {path}: a state-changing customer route must list csrfToken")
     return out

@@ -8,7 +8,7 @@ a value:
     WECHAT_APP_SECRET=... make secrets STAGE=prod      # change one value, keep the others
 
 Each value comes from the environment, else from a prompt; values already stored are kept
-unless given again. SESSION_SECRET, PII_HASH_KEY and STAFF_API_KEY are generated when the
+unless given again. SESSION_SECRET and PII_HASH_KEY are generated when the
 stage has none yet. The SMS providers' keys are stored only when given (a stage in a China
 region sends SMS through one of them, docs/runbook.md):
 
@@ -39,7 +39,7 @@ import boto3
 from functions.common.config import SECRET_NAMES
 from scripts import osls
 
-GENERATED = ("SESSION_SECRET", "PII_HASH_KEY", "STAFF_API_KEY")
+GENERATED = ("SESSION_SECRET", "PII_HASH_KEY")
 # Stored only when given, never asked for: the key of the stage's SMS provider, if not SNS.
 OPTIONAL = ("ALIYUN_SMS_ACCESS_KEY", "TENCENT_SMS_SECRET")
 KEY_BYTES = 32

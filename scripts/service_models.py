@@ -54,9 +54,9 @@ def endpoints() -> dict[str, Any]:
     from botocore.loaders import Loader
 
     table = Loader().load_data("endpoints")
-    return {**table, "partitions": [{**partition, "services": {name: spec for name, spec in partition["services"].items()
-                                                                 if name in aws.OPERATIONS}}
-                                    for partition in table["partitions"]]}
+    return {**table, "partitions": [
+        {**partition, "services": {name: spec for name, spec in partition["services"].items() if name in aws.OPERATIONS}}
+        for partition in table["partitions"]]}
 
 
 def _text(data: dict[str, Any]) -> str:

@@ -26,8 +26,7 @@ for _key in ("AWS_ENDPOINT_URL", "AWS_PROFILE"):
     os.environ.pop(_key, None)
 # Table names do not depend on moto's ids, so function modules can be imported now;
 # the `aws` fixture fills in queue URLs and key ids once moto has made them.
-_PENDING = {k: {"Ref": f"pending-{k}", "Arn": f"pending-{k}"} for k in CONFIG.resources}
-os.environ.update(resources.local_environment(CONFIG, _PENDING))
+os.environ.update(resources.local_environment(CONFIG, resources.placeholders(CONFIG)))
 
 
 def _reuse_moto_signing_keys() -> None:

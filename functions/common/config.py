@@ -1,6 +1,6 @@
 """Configuration, read once per container from the environment.
 
-Secrets (WeChat token, AES key, app secret, session and hashing keys, staff key) come from
+Secrets (WeChat token, AES key, app secret, session and hashing keys, SMS keys) come from
 the environment when set (the local stack, tests) and otherwise each from its own
 SecureString parameter in SSM Parameter Store, `<SECRETS_PATH>/<NAME>`. A function's role may
 read only the parameters of the secrets its code uses (infra/iam), which its environment
@@ -17,6 +17,10 @@ from dataclasses import dataclass, field
 from datetime import time
 from functools import lru_cache
 from time import monotonic
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from functions.common.staff import Issuer
 
 SECRET_NAMES = (
     "WECHAT_TOKEN",
@@ -24,7 +28,6 @@ SECRET_NAMES = (
     "WECHAT_APP_SECRET",
     "SESSION_SECRET",
     "PII_HASH_KEY",
-    "STAFF_API_KEY",
     # SMS in the China regions (functions/notify/sms.py): "<id>:<secret>" of the provider's key
     "ALIYUN_SMS_ACCESS_KEY",
     "TENCENT_SMS_SECRET",
@@ -74,6 +77,15 @@ class Settings:
     sms_templates: dict[str, str] = field(hash=False)  # the provider's template code by notify's key
     # template ids WeChat gave the bank, by notify's template key (NOTIFY_TEMPLATE_<KEY>)
     notify_template_ids: dict[str, str] = field(hash=False)
+    # staff sign in with the bank's OpenID Connect provider (functions/common/staff.py)
+    staff_oidc_issuer: str = ""  # the `iss` of its tokens (the stage's Cognito pool by default)
+    staff_oidc_audience: str = ""  # the console's client id
+    staff_oidc_discovery_url: str = ""  # empty: <issuer>/.well-known/openid-configuration
+    staff_oidc_authorize_url: str = ""  # empty: the discovery document's
+    staff_oidc_token_url: str = ""  # empty: the discovery document's
+    staff_roles_claim: str = "cognito:groups"
+    staff_branch_claim: str = "custom:branch"
+    staff_name_claim: str = "name"
 
     @property
     def is_aws(self) -> bool:
@@ -82,6 +94,20 @@ class Settings:
     def table(self, name: str) -> str:
         """Table name for a logical name like `branches` (env `TABLE_BRANCHES`)."""
         return os.environ[f"TABLE_{name.upper().replace('-', '_')}"]
+
+    def staff_issuer(self) -> Issuer:
+        """The identity provider staff tokens must come from; RuntimeError when the stage
+        names none (a staff route then answers 500, never lets anyone in)."""
+        from functions.common.staff import Issuer
+
+        if not (self.staff_oidc_issuer and self.staff_oidc_audience):
+            raise RuntimeError("STAFF_OIDC_ISSUER and STAFF_OIDC_AUDIENCE are not configured")
+        return Issuer(issuer=self.staff_oidc_issuer, audience=self.staff_oidc_audience,
+                      discovery_url=self.staff_oidc_discovery_url
+                      or f"{self.staff_oidc_issuer}/.well-known/openid-configuration",
+                      roles_claim=self.staff_roles_claim, branch_claim=self.staff_branch_claim,
+                      name_claim=self.staff_name_claim, authorize_url=self.staff_oidc_authorize_url,
+                      token_url=self.staff_oidc_token_url)
 
     def function_name(self, key: str) -> str:
         """Deployed name of a function from its serverless.yml key."""
@@ -126,6 +152,14 @@ def settings() -> Settings:
                        (item.partition("=") for item in env("SMS_TEMPLATES", "").split(",")) if code.strip()},
         notify_template_ids={name.removeprefix(TEMPLATE_PREFIX).lower(): value for name, value in os.environ.items()
                              if name.startswith(TEMPLATE_PREFIX) and value},
+        staff_oidc_issuer=env("STAFF_OIDC_ISSUER", "").rstrip("/"),
+        staff_oidc_audience=env("STAFF_OIDC_AUDIENCE", ""),
+        staff_oidc_discovery_url=env("STAFF_OIDC_DISCOVERY_URL", ""),
+        staff_oidc_authorize_url=env("STAFF_OIDC_AUTHORIZE_URL", ""),
+        staff_oidc_token_url=env("STAFF_OIDC_TOKEN_URL", ""),
+        staff_roles_claim=env("STAFF_ROLES_CLAIM", "cognito:groups"),
+        staff_branch_claim=env("STAFF_BRANCH_CLAIM", "custom:branch"),
+        staff_name_claim=env("STAFF_NAME_CLAIM", "name"),
     )
 
 
@@ -161,3 +195,6 @@ def reset() -> None:
     """Forget cached settings and secrets (tests change the environment between cases)."""
     settings.cache_clear()
     _fetched.clear()
+    from functions.common import staff
+
+    staff.forget_keys()

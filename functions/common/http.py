@@ -1,5 +1,5 @@
 """Chalice glue shared by every feature: one error shape, page vs JSON answers, the
-security headers of every answer, the customer's session, CSRF and the staff key.
+security headers of every answer, the customer's session, CSRF and the staff identity.
 
 Conventions: JSON routes have `/api/` in their path (customer) or `/staff/` (back office);
 every other route is an H5 page and gets an HTML error page or a login redirect.
@@ -7,7 +7,6 @@ every other route is an H5 page and gets an HTML error page or a login redirect.
 from __future__ import annotations
 
 import functools
-import hmac
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -197,23 +196,30 @@ def customer_post(request, fields: Fields) -> tuple[str, dict[str, str]]:
 
 
 def require_staff(request, role: str) -> Staff:
-    """The member of staff calling a back-office route that needs `role`.
+    """The member of staff calling a back-office route that needs `role`: the identity of
+    a verified OpenID Connect token (`Authorization: Bearer`), never of anything else the
+    caller writes. No or invalid token → 401 `unauthorized` / `invalid_token`; a valid one
+    without the role → 403 `role_required`; the issuer unreachable → 503."""
+    from functions.common import staff
 
-    Still the shared staff key (`X-Api-Key`) with a caller-written `X-Staff-Id` and
-    `X-Staff-Branch`, trusted for the one role the route asks: issue 20 replaces this with
-    a verified OpenID Connect token."""
-    given = request.headers.get("x-api-key") or ""
-    expected = config.secret("STAFF_API_KEY")
-    if not given:
-        raise Unauthorized("缺少员工凭证")
-    if not hmac.compare_digest(given.encode(), expected.encode()):
-        raise Forbidden("bad_staff_key", "员工凭证无效")
-    subject = request.headers.get("x-staff-id") or "staff"
+    token = staff.bearer(request.headers.get("authorization"))
+    if token is None:
+        raise Unauthorized("请先登录员工工作台")
+    issuer = config.settings().staff_issuer()
+    try:
+        claims = staff.verify(token, issuer)
+    except staff.InvalidToken as error:
+        logger.info("staff token refused", extra={"reason": str(error)})
+        raise ApiError(401, "invalid_token", "登录已失效，请重新登录") from None
+    except staff.IssuerUnavailable as error:
+        logger.warning("identity provider unavailable", extra={"error": str(error)})
+        raise ServiceUnavailable() from None
     context = request.context or {}
-    return Staff(subject=subject, name=subject, roles=frozenset({role}),
-                 branch=request.headers.get("x-staff-branch") or None,
-                 source_ip=(context.get("identity") or {}).get("sourceIp") or "",
-                 user_agent=request.headers.get("user-agent") or "")
+    member = staff.from_claims(claims, issuer, source_ip=(context.get("identity") or {}).get("sourceIp") or "",
+                               user_agent=request.headers.get("user-agent") or "")
+    if not member.has(role):
+        raise Forbidden("role_required", "您的岗位没有此操作的权限")
+    return member
 
 
 @dataclass(frozen=True)

@@ -72,12 +72,23 @@ class Mount:
 
 
 @dataclass(frozen=True)
+class Authorizer:
+    """A Lambda TOKEN authorizer of a route (`authorizer:` on its http event): `function`
+    is its key in serverless.yml; its answer is cached per token for `ttl_s`."""
+
+    function: str
+    header: str = "Authorization"
+    ttl_s: int = 300
+
+
+@dataclass(frozen=True)
 class Route:
     """One API Gateway resource + method, wired to a function."""
 
     method: str  # GET, POST... or ANY
     path: str  # resource path as in serverless.yml, with a leading slash
     function: str
+    authorizer: Authorizer | None = None
 
     @property
     def segments(self) -> list[str]:
@@ -125,8 +136,102 @@ def routes_from(config: ServerlessConfig) -> list[Route]:
         for event in function.events:
             if isinstance(event, dict) and "http" in event:
                 method, path = http_events(event["http"])
-                out.append(Route(method, path.rstrip("/") or "/", key))
+                out.append(Route(method, path.rstrip("/") or "/", key, authorizer_of(event["http"])))
     return out
+
+
+def authorizer_of(spec: Any) -> Authorizer | None:
+    """The Lambda TOKEN authorizer of an `http` event, if it has one (by function name)."""
+    found = spec.get("authorizer") if isinstance(spec, dict) else None
+    if not found:
+        return None
+    if isinstance(found, str):
+        found = {"name": found}
+    if found.get("type", "token").lower() != "token":
+        raise ValueError(f"the local gateway runs TOKEN authorizers only, not {found}")
+    source = str(found.get("identitySource", "method.request.header.Authorization"))
+    return Authorizer(function=found["name"], header=source.rsplit(".", 1)[1],
+                      ttl_s=int(found.get("resultTtlInSeconds", 300)))
+
+
+class Authorizers:
+    """Runs a route's TOKEN authorizer as API Gateway does: no token, 401 without calling
+    it; "Unauthorized" raised, 401; a Deny (or a policy not covering the method), 403; any
+    other failure, 500; an Allow puts its principal and context in the event. Answers are
+    cached per authorizer and token for its TTL, and the cached policy is matched against
+    each later method, as API Gateway matches it."""
+
+    def __init__(self, responses: dict[str, tuple[int, str]] | None = None) -> None:
+        self._cache: dict[tuple[str, str], tuple[float, dict]] = {}
+        self._lock = threading.Lock()
+        self.responses = responses or {}
+
+    def refusal(self, kind: str, status: int, message: str, error_type: str) -> Response:
+        """API Gateway's own answer, or the template's gateway response for `kind`."""
+        status, body = self.responses.get(kind, (status, json.dumps({"message": message})))
+        return Response(body, status=status, headers={"Content-Type": "application/json",
+                                                      "x-amzn-ErrorType": error_type})
+
+    def check(self, lambdas: Lambdas, authorizer: Authorizer, request: Request, method_arn: str) -> Response | dict:
+        """API Gateway's refusal, or the event's `requestContext.authorizer`."""
+        token = request.headers.get(authorizer.header)
+        if not token:
+            return self.refusal("UNAUTHORIZED", 401, "Unauthorized", "UnauthorizedException")
+        key = (authorizer.function, token)
+        with self._lock:
+            held = self._cache.get(key)
+        if held is None or held[0] <= time.monotonic():
+            event = {"type": "TOKEN", "authorizationToken": token, "methodArn": method_arn}
+            try:
+                answer = lambdas.call(authorizer.function, event)
+            except FunctionError as error:
+                if str(error) == "Unauthorized":
+                    return self.refusal("UNAUTHORIZED", 401, "Unauthorized", "UnauthorizedException")
+                return api_error(500, "", headers={"x-amzn-ErrorType": "AuthorizerConfigurationException"})
+            if not isinstance(answer, dict) or "policyDocument" not in answer:
+                return api_error(500, "", headers={"x-amzn-ErrorType": "AuthorizerConfigurationException"})
+            held = (time.monotonic() + authorizer.ttl_s, answer)
+            if authorizer.ttl_s:
+                with self._lock:
+                    self._cache[key] = held
+        answer = held[1]
+        if not _allows(answer["policyDocument"], method_arn):
+            return self.refusal("ACCESS_DENIED", 403, "User is not authorized to access this resource",
+                                "AccessDeniedException")
+        context = {k: str(v) for k, v in (answer.get("context") or {}).items()}
+        return {"principalId": answer.get("principalId"), **context}
+
+
+def gateway_responses(config: ServerlessConfig) -> dict[str, tuple[int, str]]:
+    """{ResponseType: (status, JSON body)} of the template's AWS::ApiGateway::GatewayResponse."""
+    out = {}
+    for spec in config.resources_of_type("AWS::ApiGateway::GatewayResponse").values():
+        props = spec["Properties"]
+        body = (props.get("ResponseTemplates") or {}).get("application/json")
+        if body:
+            out[props["ResponseType"]] = (int(props.get("StatusCode") or 0), body)
+    return out
+
+
+def _allows(policy: dict, arn: str) -> bool:
+    """Whether an IAM policy allows execute-api:Invoke on `arn` (an explicit Deny wins)."""
+    def listed(value: Any) -> list[str]:
+        return [value] if isinstance(value, str) else list(value or [])
+
+    def matches(statement: dict) -> bool:
+        return any(fnmatch.fnmatchcase(arn, r) for r in listed(statement.get("Resource"))) \
+            and any(fnmatch.fnmatchcase("execute-api:Invoke", a) for a in listed(statement.get("Action")))
+
+    statements = policy.get("Statement", [])
+    statements = [statements] if isinstance(statements, dict) else statements
+    if any(s.get("Effect") == "Deny" and matches(s) for s in statements):
+        return False
+    return any(s.get("Effect") == "Allow" and matches(s) for s in statements)
+
+
+def method_arn(region: str, stage: str, method: str, path: str) -> str:
+    """The execute-api ARN of a call, as API Gateway gives it to an authorizer."""
+    return f"arn:aws:execute-api:{region}:000000000000:local/{stage}/{method}{path}"
 
 
 def binary_media_types(config: ServerlessConfig) -> list[str]:
@@ -265,6 +370,7 @@ class Gateway:
         self.router = Router(self.routes)
         self.binary_types = binary_media_types(config)
         self.admin = admin
+        self.authorizers = Authorizers(gateway_responses(config))
 
     def __call__(self, environ, start_response):
         request = Request(environ)
@@ -294,6 +400,13 @@ class Gateway:
             return api_error(403, "Missing Authentication Token")
         route, params = found
         event = proxy_event(request, route, params, self.config.stage, self.binary_types, self.mount)
+        if route.authorizer is not None:
+            region = str(self.config.raw["provider"].get("region") or "cn-north-1")
+            allowed = self.authorizers.check(self.lambdas, route.authorizer, request,
+                                             method_arn(region, event["requestContext"]["stage"], request.method, path))
+            if isinstance(allowed, Response):
+                return allowed
+            event["requestContext"]["authorizer"] = allowed
         timeout = min(float(self.config.functions[route.function].timeout), INTEGRATION_TIMEOUT_S)
         try:
             result = self.lambdas.call(route.function, event, timeout)

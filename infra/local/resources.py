@@ -19,7 +19,6 @@ LOCAL_WECHAT = {
 LOCAL_SECRETS = {
     "SESSION_SECRET": "local-session-secret-not-for-production",
     "PII_HASH_KEY": "local-pii-hash-key-not-for-production",
-    "STAFF_API_KEY": "local-staff-key",
 }
 
 _TABLE_KEYS = (
@@ -32,13 +31,24 @@ _TABLE_KEYS = (
 )
 
 
+# botocore (and so moto) knows no Cognito user pools in the aws-cn partition: locally the
+# staff pool lives in this region of moto's, as a China stage's IdP lives outside it.
+COGNITO_REGION = "ap-east-1"
+
+
 def _intrinsic(value: Any, refs: dict[str, dict[str, str]]) -> Any:
-    """Resolve the few intrinsics the local stack needs (Ref and GetAtt Arn)."""
-    if isinstance(value, dict) and "Ref" in value:
-        return refs[value["Ref"]]["Ref"]
-    if isinstance(value, dict) and "Fn::GetAtt" in value:
-        logical, attribute = value["Fn::GetAtt"]
+    """Resolve the few intrinsics the local stack needs: Ref, GetAtt and Join."""
+    if not isinstance(value, dict) or len(value) != 1:
+        return value
+    (name, arg), = value.items()
+    if name == "Ref":
+        return refs[arg]["Ref"]
+    if name == "Fn::GetAtt":
+        logical, attribute = arg
         return refs[logical][attribute]
+    if name == "Fn::Join":
+        separator, items = arg
+        return separator.join(str(_intrinsic(item, refs)) for item in items)
     return value
 
 
@@ -93,7 +103,51 @@ def create_all(config: ServerlessConfig, session: boto3.session.Session | None =
                 TimeToLiveSpecification={"AttributeName": ttl["AttributeName"], "Enabled": True},
             )
         refs[logical] = {"Ref": props["TableName"], "Arn": meta["TableArn"]}
+    refs.update(_create_user_pools(config, session))
     return refs
+
+
+def _create_user_pools(config: ServerlessConfig, session: boto3.session.Session) -> dict:
+    """The staff user pools, their groups and app clients (infra/resources/staff.yml), in
+    moto's cognito-idp, when the stage creates them."""
+    refs: dict[str, dict[str, str]] = {}
+    idp = session.client("cognito-idp", region_name=COGNITO_REGION)
+    for logical, spec in config.resources_of_type("AWS::Cognito::UserPool").items():
+        props = spec["Properties"]
+        custom = [{k: v for k, v in a.items() if k != "Required"} for a in props.get("Schema", [])
+                  if a["Name"] not in STANDARD_ATTRIBUTES]
+        pool = idp.create_user_pool(PoolName=props["UserPoolName"], Schema=custom)["UserPool"]
+        refs[logical] = {"Ref": pool["Id"], "Arn": pool["Arn"],
+                         "ProviderURL": f"cognito-idp.{COGNITO_REGION}.amazonaws.com/{pool['Id']}"}
+    for logical, spec in config.resources_of_type("AWS::Cognito::UserPoolClient").items():
+        props = spec["Properties"]
+        if props["UserPoolId"].get("Ref") in refs:
+            client = idp.create_user_pool_client(
+                UserPoolId=_intrinsic(props["UserPoolId"], refs), ClientName=props["ClientName"],
+                GenerateSecret=False, ReadAttributes=props.get("ReadAttributes", []),
+                # the local IdP front end (infra/local/idp.py) signs demo staff in as administrator
+                ExplicitAuthFlows=["ALLOW_ADMIN_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
+            )["UserPoolClient"]
+            refs[logical] = {"Ref": client["ClientId"]}
+    for logical, spec in config.resources_of_type("AWS::Cognito::UserPoolGroup").items():
+        props = spec["Properties"]
+        if props["UserPoolId"].get("Ref") in refs:
+            idp.create_group(UserPoolId=_intrinsic(props["UserPoolId"], refs), GroupName=props["GroupName"],
+                             Description=props.get("Description", ""))
+            refs[logical] = {"Ref": props["GroupName"]}
+    return refs
+
+
+STANDARD_ATTRIBUTES = {"name", "email", "phone_number", "preferred_username", "given_name", "family_name"}
+
+
+def placeholders(config: ServerlessConfig) -> dict[str, dict[str, str]]:
+    """References for every resource before any exists (`pending-<logical id>` for each of
+    its attributes): enough to compute the environment, whose table names do not depend on
+    them, before the resources are made."""
+    import collections
+
+    return {k: collections.defaultdict(lambda k=k: f"pending-{k}") for k in config.resources}
 
 
 def function_environment(config: ServerlessConfig, refs: dict, function_key: str | None = None) -> dict[str, str]:

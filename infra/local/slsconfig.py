@@ -141,7 +141,9 @@ class _Resolver:
             return expr[1:-1]
         if expr.startswith("file("):
             path = (base / expr[5 : expr.index(")")]).resolve()
-            return self.resolve(_load_yaml(path), path.parent)
+            loaded = self.resolve(_load_yaml(path), path.parent)
+            key = expr[expr.index(")") + 1:].lstrip(":")  # `${file(x.yml):key}`: one top-level key
+            return loaded[key] if key else loaded
         source, _, path = expr.partition(":")
         if source == "self":
             node: Any = self.root
@@ -167,7 +169,9 @@ class _Resolver:
             whole = _VAR.fullmatch(node)
             if whole:
                 return self.lookup(whole.group(1), base)
-            return _VAR.sub(lambda m: str(self.lookup(m.group(1), base)), node)
+            resolved = _VAR.sub(lambda m: str(self.lookup(m.group(1), base)), node)
+            # `${file(x.yml):${param:key}}`: the inner variable first, then the outer
+            return self.resolve(resolved, base) if resolved != node and _VAR.search(resolved) else resolved
         return node
 
 

@@ -32,7 +32,7 @@ from infra.local.schedules import Schedule, Scheduler, schedules_from
 logger = logging.getLogger("infra.local")
 
 HOST = "127.0.0.1"
-DEMO_ORDER = ("branch_lookup", "booking", "loan_apply", "notify")
+DEMO_ORDER = ("branch_lookup", "booking", "loan_apply", "notify", "staff")
 DUMMY_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "testing",
     "AWS_SECRET_ACCESS_KEY": "testing",
@@ -40,7 +40,8 @@ DUMMY_CREDENTIALS = {
     "AWS_SECURITY_TOKEN": "testing",
 }
 # Settings that wire the functions to the stack's own resources; never taken from the shell.
-WIRING = ("STAGE", "FUNCTION_PREFIX", "NOTIFY_QUEUE_URL", "PII_KMS_KEY_ID", "SECRETS_PATH",
+WIRING = ("STAGE", "FUNCTION_PREFIX", "STAFF_OIDC_ISSUER", "STAFF_OIDC_AUDIENCE", "STAFF_OIDC_DISCOVERY_URL",
+          "STAFF_OIDC_AUTHORIZE_URL", "STAFF_OIDC_TOKEN_URL", "NOTIFY_QUEUE_URL", "PII_KMS_KEY_ID", "SECRETS_PATH",
           "POWERTOOLS_SERVICE_NAME")
 
 
@@ -292,6 +293,13 @@ class LocalStack:
             "WECHAT_OPEN_BASE": f"{self.url}/_wechat/",
             "WEUI_CSS_URL": f"{self.url}/_local/static/weui.min.css",
         })
+        if env.get("STAFF_OIDC_ISSUER", "").startswith("https://cognito-idp."):
+            # moto serves the pool's discovery document and keys at its own address
+            env["STAFF_OIDC_DISCOVERY_URL"] = (f"{self.moto_url}/{env['STAFF_OIDC_ISSUER'].rsplit('/', 1)[1]}"
+                                               "/.well-known/openid-configuration")
+            # and infra/local/idp.py its sign-in page and token endpoint
+            env["STAFF_OIDC_AUTHORIZE_URL"] = f"{self.url}/_local/idp/authorize"
+            env["STAFF_OIDC_TOKEN_URL"] = f"{self.url}/_local/idp/token"
         if self.inherit_env and self._saved_env:
             for key in env:
                 if key in self._saved_env and key not in WIRING and not key.startswith("TABLE_"):
@@ -320,6 +328,9 @@ class LocalStack:
             mounts["/_local/simulator"] = self.simulator
         except Exception as error:  # noqa: BLE001 - the stack runs without the simulator
             logger.warning("simulator not mounted: %s", error)
+        from infra.local.idp import FrontEnd
+
+        mounts["/_local/idp"] = FrontEnd()
         gateway = Gateway(self.config, self.lambdas, admin=Admin(self), mount=self.mount)
         return DispatcherMiddleware(gateway, mounts)
 

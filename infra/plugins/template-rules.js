@@ -121,12 +121,21 @@ class TemplateRules {
   }
 
   dropRedundantDependencies(resources) {
-    // osls adds `DependsOn: <role>` to a function that already `GetAtt`s that role; the
+    // osls adds `DependsOn: <role>` to a function that already `GetAtt`s that role, and
+    // `DependsOn: <authorizer>` to a method that already `Ref`s it as its AuthorizerId; the
     // reference is the dependency (cfn-lint W3005, and moto's template validation refuses it)
     for (const resource of Object.values(resources)) {
-      if (resource.Type !== 'AWS::Lambda::Function' || !Array.isArray(resource.DependsOn)) continue;
-      const role = (resource.Properties.Role || {})['Fn::GetAtt'];
-      if (role) resource.DependsOn = resource.DependsOn.filter((id) => id !== role[0]);
+      if (!resource.DependsOn) continue;
+      let referenced = null;
+      if (resource.Type === 'AWS::Lambda::Function') {
+        referenced = ((resource.Properties.Role || {})['Fn::GetAtt'] || [])[0];
+      } else if (resource.Type === 'AWS::ApiGateway::Method') {
+        referenced = (resource.Properties.AuthorizerId || {}).Ref;
+      }
+      if (!referenced) continue;
+      const depends = [].concat(resource.DependsOn).filter((id) => id !== referenced);
+      if (depends.length) resource.DependsOn = depends;
+      else delete resource.DependsOn;
     }
   }
 

@@ -11,7 +11,9 @@ from chalice.test import Client
 from functions.common import audit, staff
 from tests.staff_headers import member, staff_headers
 
-AUDITOR = staff_headers("auditor-1", staff.AUDITOR)
+
+def auditor() -> dict[str, str]:
+    return staff_headers("auditor-1", staff.AUDITOR)
 
 
 @pytest.fixture
@@ -23,8 +25,8 @@ def client(aws, frozen_clock):
         yield c
 
 
-def get(client, query: str, headers: dict = AUDITOR):
-    response = client.http.get(f"/audit/staff/records?{query}", headers=headers)
+def get(client, query: str, headers: dict | None = None):
+    response = client.http.get(f"/audit/staff/records?{query}", headers=headers or auditor())
     return response.status_code, json.loads(response.body)
 
 

@@ -60,9 +60,9 @@ def client():
         yield c
 
 
-def staff(branch: str = "T01") -> dict[str, str]:
-    """A customer manager of `branch`."""
-    return staff_headers("manager-1", roles.CUSTOMER_MANAGER, branch)
+def staff(branch: str | None = "T01", username: str = "manager-1") -> dict[str, str]:
+    """A customer manager of `branch` (None: a member of staff without a branch claim)."""
+    return staff_headers(username, roles.CUSTOMER_MANAGER, branch)
 
 
 def form(**fields) -> dict:

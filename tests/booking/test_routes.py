@@ -195,8 +195,9 @@ def test_staff_day_list_is_masked_and_outcomes_are_recorded(world, client, froze
 
     booking = actions.create("o1", form())
     assert client.http.get("/booking/staff/branches/T01/bookings?date=2026-12-01").status_code == 401
-    bad_key = client.http.get("/booking/staff/branches/T01/bookings?date=2026-12-01", headers={"X-Api-Key": "x"})
-    assert bad_key.status_code == 403
+    forged = client.http.get("/booking/staff/branches/T01/bookings?date=2026-12-01",
+                             headers={"Authorization": "Bearer x.y.z"})
+    assert forged.status_code == 401
     listed = client.http.get("/booking/staff/branches/T01/bookings?date=2026-12-01", headers=staff())
     body = listed.body.decode()
     assert json.loads(body)["bookings"][0]["name"] == "张**" and "13812345678" not in body and "张三" not in body

@@ -120,3 +120,20 @@ class Simulator:
         with page.expect_response(re.compile(r"/api/bank$")) as response:
             page.click("#bank-emit")
         assert response.value.ok, response.value.text()
+
+
+def fill_loan_form(form: FrameLocator, id_number: str, phone: str = "13905748888") -> None:
+    """Steps 1 and 2 of the consumer-loan form (¥50,000 over 24 months for renovation, the
+    applicant 李甬 of Ningbo), on to step 3, where the consent is."""
+    form.locator("label", has_text="个人消费贷款").click()
+    form.locator("input[name=amount]").fill("50000")
+    form.locator("select[name=term]").select_option("24")
+    form.locator("select[name=purpose]").select_option("renovation")
+    form.locator("[data-step='1'] [data-go='2']").click()
+    form.locator("input[name=name]").fill("李甬")
+    form.locator("input[name=id_number]").fill(id_number)
+    form.locator("input[name=phone]").fill(phone)
+    form.locator("input[name=city]").fill("宁波")
+    form.locator("input[name=monthly_income]").fill("15000")
+    form.locator("select[name=employment_type]").select_option("employee")
+    form.locator("[data-step='2'] [data-go='3']").click()

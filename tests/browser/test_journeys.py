@@ -9,6 +9,7 @@ import pytest
 from playwright.sync_api import expect
 
 from functions.common import clock
+from tests.browser.sim_page import fill_loan_form
 from tests.named_times import FIRST_SLOT, NAMED_TIMES, QUIET_UNTIL
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.xdist_group("browser")]
@@ -135,18 +136,7 @@ def test_consumer_loan_application(sim):
     expect(article).to_contain_text("贷款在线申请")
     form = sim.open_link(article)
 
-    form.locator("label", has_text="个人消费贷款").click()
-    form.locator("input[name=amount]").fill("50000")
-    form.locator("select[name=term]").select_option("24")
-    form.locator("select[name=purpose]").select_option("renovation")
-    form.locator("[data-step='1'] [data-go='2']").click()
-    form.locator("input[name=name]").fill("李甬")
-    form.locator("input[name=id_number]").fill(BAD_ID)
-    form.locator("input[name=phone]").fill("13905748888")
-    form.locator("input[name=city]").fill("宁波")
-    form.locator("input[name=monthly_income]").fill("15000")
-    form.locator("select[name=employment_type]").select_option("employee")
-    form.locator("[data-step='2'] [data-go='3']").click()
+    fill_loan_form(form, BAD_ID)
     form.locator("input[name=consent]").check()
     form.locator("#submit").click()
 

@@ -5,8 +5,8 @@ overlap. The 375-px views are saved to build/screenshots/; `make screenshots` sa
 docs/screenshots/ (shown in docs/screenshots.md), so a test run leaves the tree as it was."""
 from __future__ import annotations
 
-import re
 import os
+import re
 from pathlib import Path
 
 import pytest

@@ -1,6 +1,6 @@
-"""Every route its OpenAPI file says needs the session or the staff key is refused without
+"""Every route its OpenAPI file says needs the session or a staff token is refused without
 it, in the documented way: JSON routes answer 401 in the error shape, pages redirect to
-WeChat OAuth, staff routes answer 401 without a key and 403 with a wrong one."""
+WeChat OAuth, staff routes answer 401 without a token and with one that is no token."""
 from __future__ import annotations
 
 import importlib
@@ -60,13 +60,13 @@ def test_routes_that_need_a_session_refuse_without_one(clients, feature, method,
         assert "/connect/oauth2/authorize?" in response.headers["Location"]
 
 
-@pytest.mark.parametrize(("feature", "method", "path"), _cases("staffKey"))
-def test_staff_routes_refuse_a_missing_or_wrong_key(clients, feature, method, path):
+@pytest.mark.parametrize(("feature", "method", "path"), _cases("staffToken"))
+def test_staff_routes_refuse_a_missing_or_malformed_token(clients, feature, method, path):
     spec = oc.load(feature)
     op = spec["paths"][path][method.lower()]
     missing = _call(clients(feature), method, path, op, {})
     assert missing.status_code == 401
     assert conforms(spec, method, path, missing)["code"] == "unauthorized"
-    wrong = _call(clients(feature), method, path, op, {"X-Api-Key": "not-the-key"})
-    assert wrong.status_code == 403
-    assert conforms(spec, method, path, wrong)["code"] == "bad_staff_key"
+    wrong = _call(clients(feature), method, path, op, {"Authorization": "Bearer not-a-token"})
+    assert wrong.status_code == 401
+    assert conforms(spec, method, path, wrong)["code"] == "invalid_token"

@@ -8,11 +8,10 @@ from datetime import UTC, datetime
 import pytest
 from chalice.test import Client
 
-from functions.common import staff as roles
 from scripts import openapi_check as oc
 from tests import sessions
 from tests.docs.conformance import conforms
-from tests.staff_headers import staff_headers
+from tests.staff_tokens import CUSTOMER_MANAGER, staff
 
 SPEC = oc.load("booking")
 HOURS = [["09:00", "12:00"], ["13:30", "17:00"]]
@@ -39,11 +38,14 @@ def client(aws, frozen_clock):
         yield c
 
 
+def manager() -> dict[str, str]:
+    return staff(CUSTOMER_MANAGER, branch="D01")
+
+
 def customer(openid: str = "o_docs_1") -> dict[str, str]:
     return sessions.customer(openid)
 
 
-STAFF = staff_headers("manager-1", roles.CUSTOMER_MANAGER, branch="D01")
 FORM = {"branch_id": "D01", "service": "wealth", "slot_start": TUESDAY_9AM, "name": "张三", "mobile": "13812345678"}
 
 
@@ -75,12 +77,12 @@ def test_customer_journey_matches_the_documented_answers(client):
                          {"slot_start": "2026-12-01T01:30:00Z"})
     assert status == 200 and moved["booking"]["slot_start"] == "2026-12-01T01:30:00Z"
     status, day = call(client, "GET", "/booking/staff/branches/{branch_id}/bookings",
-                       "/booking/staff/branches/D01/bookings?date=2026-12-01", STAFF)
+                       "/booking/staff/branches/D01/bookings?date=2026-12-01", manager())
     assert status == 200 and [b["id"] for b in day["bookings"]] == [booking_id]
     status, cancelled = call(client, "POST", one + "/cancel", f"/booking/api/bookings/{booking_id}/cancel", me, {})
     assert status == 200 and cancelled["booking"]["status"] == "cancelled"
     status, refused = call(client, "POST", "/booking/staff/bookings/{booking_id}/outcome",
-                           f"/booking/staff/bookings/{booking_id}/outcome", STAFF, {"status": "attended"})
+                           f"/booking/staff/bookings/{booking_id}/outcome", manager(), {"status": "attended"})
     assert status == 409 and refused["code"] == "not_active"
 
 
@@ -97,14 +99,14 @@ def test_refusals_match_the_documented_error_shape(client):
     status, bad = call(client, "GET", "/booking/api/bookings/{booking_id}", "/booking/api/bookings/nope", me)
     assert (status, bad["code"]) == (404, "not_found")
     status, bad = call(client, "POST", "/booking/staff/bookings/{booking_id}/outcome",
-                       "/booking/staff/bookings/nope/outcome", STAFF, {"status": "late"})
+                       "/booking/staff/bookings/nope/outcome", manager(), {"status": "late"})
     assert (status, bad["fields"][0]["code"]) == (400, "invalid_status")
     status, bad = call(client, "GET", "/booking/staff/branches/{branch_id}/bookings",
                        "/booking/staff/branches/NOPE/bookings?date=2026-12-01",
-                       staff_headers("manager-9", roles.CUSTOMER_MANAGER, branch="NOPE"))
+                       staff(CUSTOMER_MANAGER, username="manager-9", branch="NOPE"))
     assert (status, bad["code"]) == (404, "unknown_branch")
     status, bad = call(client, "GET", "/booking/staff/branches/{branch_id}/bookings",
-                       "/booking/staff/branches/T01/bookings?date=2026-12-01", STAFF)
+                       "/booking/staff/branches/T01/bookings?date=2026-12-01", manager())
     assert (status, bad["code"]) == (403, "other_branch")
 
 

@@ -10,10 +10,14 @@ from chalice.test import Client
 from scripts import openapi_check as oc
 from tests import sessions
 from tests.docs.conformance import conforms
-from tests.staff_headers import staff_headers
+from tests.staff_tokens import LOAN_APPROVER, LOAN_REVIEWER, staff
 
 SPEC = oc.load("loan_apply")
-STAFF = staff_headers("reviewer-1")
+
+
+def officer() -> dict[str, str]:
+    """A member of staff who reviews and approves (four eyes is loan_apply's own test)."""
+    return staff(LOAN_REVIEWER, LOAN_APPROVER)
 
 
 def resident_id() -> str:
@@ -67,19 +71,19 @@ def test_applicant_and_staff_journey_matches_the_documented_answers(client):
     status, mine = call(client, "GET", "/loans/api/applications", "/loans/api/applications", customer())
     assert [a["application_id"] for a in mine["items"]] == [app_id]
 
-    status, queue = call(client, "GET", "/loans/staff/applications", "/loans/staff/applications?limit=10", STAFF)
+    status, queue = call(client, "GET", "/loans/staff/applications", "/loans/staff/applications?limit=10", officer())
     assert status == 200 and [a["application_id"] for a in queue["items"]] == [app_id]
     status, read = call(client, "GET", "/loans/staff/applications/{application_id}",
-                        f"/loans/staff/applications/{app_id}?reason=credit_review", STAFF)
+                        f"/loans/staff/applications/{app_id}?reason=credit_review", officer())
     assert status == 200 and read["personal"]["name"] == "张三丰"
     move = "/loans/staff/applications/{application_id}/transition"
-    status, moved = call(client, "POST", move, f"/loans/staff/applications/{app_id}/transition", STAFF,
+    status, moved = call(client, "POST", move, f"/loans/staff/applications/{app_id}/transition", officer(),
                          {"to": "UNDER_REVIEW"})
     assert (status, moved["status"]) == (200, "UNDER_REVIEW")
     status, withdrawn = call(client, "POST", one + "/withdraw", f"/loans/api/applications/{app_id}/withdraw",
                              customer(), {"reason": "不需要了"})
     assert (status, withdrawn["status"]) == (200, "WITHDRAWN")
-    status, refused = call(client, "POST", move, f"/loans/staff/applications/{app_id}/transition", STAFF,
+    status, refused = call(client, "POST", move, f"/loans/staff/applications/{app_id}/transition", officer(),
                            {"to": "APPROVED"})
     assert (status, refused["code"]) == (409, "illegal_transition")
 
@@ -92,7 +96,7 @@ def test_refusals_match_the_documented_error_shape(client):
     assert {f["field"]: f["code"] for f in bad["fields"]} == {
         "phone": "phone_invalid", "id_number": "id_number_checksum", "consent": "consent_required"}
     status, bad = call(client, "GET", "/loans/staff/applications", "/loans/staff/applications?status=LOST&limit=0",
-                       STAFF)
+                       officer())
     assert status == 400 and {f["code"] for f in bad["fields"]} == {"status_unknown", "limit_invalid"}
     status, bad = call(client, "GET", "/loans/api/applications/{application_id}", "/loans/api/applications/LA1",
                        customer())

@@ -6,10 +6,11 @@ import importlib
 import re
 from dataclasses import dataclass
 
-FEATURES = ("webhook", "branch_lookup", "booking", "loan_apply", "notify")
+FEATURES = ("webhook", "branch_lookup", "booking", "loan_apply", "notify", "console")
 STATE_CHANGING = ("POST", "PUT", "PATCH", "DELETE")
-# WeChat's own endpoint: authenticated by its signature, not by a browser session.
-NOT_A_BROWSER_ROUTE = {("webhook", "/wechat", "POST")}
+# WeChat's own endpoint: authenticated by its signature, not by a browser session; the
+# console's sign-in: a code redeemed with its PKCE verifier, storing nothing (no session yet).
+NOT_A_BROWSER_ROUTE = {("webhook", "/wechat", "POST"), ("console", "/console/api/token", "POST")}
 
 
 @dataclass(frozen=True)

@@ -58,13 +58,12 @@ def changes(before: dict[str, list[str]], after: dict[str, list[str]]) -> dict[s
     return out
 
 
-def staff(key: str | None = None) -> dict[str, str]:
-    """A member of staff (of branch T01, where the hostile bookings are made)."""
-    import os
+def staff() -> dict[str, str]:
+    """A member of staff with every role, of branch T01 (where the hostile bookings are
+    made), signed in (tests/staff_tokens.py)."""
+    from tests.staff_tokens import staff as signed_in
 
-    from tests.staff_headers import staff_headers
-
-    return staff_headers("hardening-staff", branch="T01", key=key if key is not None else os.environ["STAFF_API_KEY"])
+    return signed_in(branch="T01")
 
 
 def record(name: str, title: str, cases: int, outcome: str, lost: int = 0, **extra) -> None:

@@ -18,8 +18,8 @@ DOC = ROOT / "docs" / "security.md"
 START, END = "<!-- hardening-table:start -->", "<!-- hardening-table:end -->"
 OPS_START, OPS_END = "<!-- operations-table:start -->", "<!-- operations-table:end -->"
 # The order rows appear in: by the artifact's name prefix.
-ORDER = ("webhook_", "fuzz_", "schemathesis_", "csrf", "sessions", "cross_openid", "staff_key", "faults_",
-         "intent_", "notify_", "data_protection", "rate_")
+ORDER = ("webhook_", "fuzz_", "schemathesis_", "csrf", "sessions", "cross_openid", "staff_key", "staff_roles",
+         "faults_", "intent_", "notify_", "data_protection", "rate_")
 
 
 def rows() -> list[dict]:

@@ -257,6 +257,7 @@ def _baselines() -> dict[str, dict]:
         "loan_apply": {**loan_form(), "idempotency_key": "idem-loan-0001", "reason": "x", "to": "reviewing"},
         "notify": {"card_number": "6222020000000000004", "phone": "13900000001", "code": "123456"},
         "branch_lookup": {},
+        "console": {"code": "a-code", "code_verifier": "v" * 43},
     }
 
 

@@ -22,7 +22,6 @@ import pytest
 from tests.e2e.conftest import local_stack  # noqa: F401 - the stack fixture, reused
 from tests.hardening import live
 from tests.hardening.conftest import ARTIFACTS, record
-from tests.staff_headers import staff_headers
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 ROOT = Path(__file__).resolve().parents[2]
@@ -54,8 +53,9 @@ class Customer:
         self.n += 1
         openid = f"o_fuzz_{self.label}_{self.n:04d}"
         if "/staff/" in self.path:
-            self.headers = staff_headers("fuzz-staff", branch=live.BRANCH, key=os.environ["STAFF_API_KEY"])
-            del self.headers["Content-Type"]  # the generated case sets its own
+            from tests.staff_tokens import staff
+
+            self.headers = {"Authorization": staff(branch=live.BRANCH)["Authorization"]}
         else:
             self.headers = customer(openid)
             del self.headers["Content-Type"]  # the generated case sets its own

@@ -11,6 +11,7 @@ import pytest
 from tests.booking.conftest import world  # noqa: F401 - booking's test week, reused
 from tests.loan_apply.conftest import form as loan_form
 from tests.sessions import customer
+from tests.staff_tokens import staff
 
 NOT_STRINGS = [7, -1.5, True, ["不需要了"], {"text": "不需要了"}]
 
@@ -67,7 +68,7 @@ def test_staff_transition_of_a_live_application_refuses_a_reason_that_is_not_tex
     application_id = _submitted(loans, "o_parse_transition_01")
     mark = len(writes.applied)
     res = loans.post(f"/loans/staff/applications/{application_id}/transition",
-                     headers={"X-Api-Key": "local-staff-key", "Content-Type": "application/json"},
+                     headers=staff(),
                      body=json.dumps({"to": "rejected", "reason": reason}))
     assert res.status_code == 400, res.body
     assert [(f["field"], f["code"]) for f in json.loads(res.body)["fields"]] == [("reason", "invalid_type")]

@@ -1,7 +1,7 @@
-"""Sessions, CSRF and the staff key on every app: tampered, expired, ended and cross-openid
+"""Sessions, CSRF and the staff token on every app: tampered, expired, ended and cross-openid
 cookies are strangers; a session ended by logout, by unfollowing or by unbinding the last
 card is refused at its next request; every state-changing browser route refuses a request
-without its own session's CSRF token; every staff route wants its key; and a login cannot be
+without its own session's CSRF token; every staff route wants a staff token; and a login cannot be
 forced on another browser (login CSRF), replayed over HTTP with two cookie jars through the
 fake WeChat's authorize step."""
 from __future__ import annotations
@@ -17,7 +17,7 @@ from chalice.test import Client
 from functions.common import session
 from tests.e2e.conftest import local_stack  # noqa: F401 - the stack fixture, reused
 from tests.hardening import apps
-from tests.hardening.conftest import changes, customer, record, snapshot, staff
+from tests.hardening.conftest import changes, customer, record, snapshot
 from tests.sessions import cookie, signed_in
 
 VICTIM = "o_victim_0000000000000001"
@@ -267,23 +267,24 @@ def test_another_customers_records_are_not_found(booked):
            "all 404 (indistinguishable from none); nothing changed")
 
 
-def test_staff_routes_want_their_key(aws):
+def test_staff_routes_want_a_staff_token(aws):
     staff_routes = [r for r in apps.routes() if r.staff]
     assert staff_routes
     clients = _clients()
+    session = customer(VICTIM)
     tried = 0
     for route in staff_routes:
         for headers, expected in (({"Content-Type": "application/json"}, 401),
-                                  (staff(""), 401),
-                                  (staff("wrong-key"), 403),
-                                  (staff("local-staff-key "), 403),
-                                  ({**customer(VICTIM), "X-Api-Key": "x"}, 403)):
+                                  ({"Authorization": "Bearer "}, 401),
+                                  ({"Authorization": "Basic c3RhZmY6c3RhZmY="}, 401),
+                                  ({"Authorization": "Bearer " + session["Cookie"].split("=", 1)[1]}, 401),
+                                  (session, 401)):
             body = b"{}" if route.method != "GET" else b""
             res = clients[route.feature].http.request(route.method, route.concrete(), headers=headers, body=body)
             tried += 1
-            assert res.status_code == expected, (route.method, route.path, headers.get("X-Api-Key"), res.status_code)
-    record("staff_key", "Staff APIs without or with a wrong X-Api-Key", tried,
-           f"{len(staff_routes)} routes: no key 401, wrong key 403")
+            assert res.status_code == expected, (route.method, route.path, headers, res.status_code)
+    record("staff_key", "Staff APIs without a staff token, or with a customer's session as one", tried,
+           f"{len(staff_routes)} routes: all 401")
 
 
 # --- login CSRF, over HTTP ------------------------------------------------------------------

@@ -276,10 +276,10 @@ def test_each_role_reads_exactly_the_secrets_its_functions_code_reads(packaged):
 
 def test_the_secrets_map_sees_what_each_function_does(packaged):  # noqa: F811
     """The map is not vacuous: the webhook checks WeChat's signatures and starts sessions,
-    back offices check the staff key, an intent or a reminder reads no secret at all."""
+    back offices hash personal data, an intent or a reminder reads no secret at all."""
     read = {key: code_map.reach(f.handler).secrets for key, f in packaged.config.functions.items()}
     assert read["webhook"] >= {"WECHAT_TOKEN", "WECHAT_ENCODING_AES_KEY", "WECHAT_APP_SECRET", "SESSION_SECRET"}
-    assert "STAFF_API_KEY" in read["bookingApi"] and "STAFF_API_KEY" not in read["notifyApi"]
+    assert "PII_HASH_KEY" in read["bookingApi"] and "WECHAT_APP_SECRET" not in read["bookingApi"]
     assert "WECHAT_APP_SECRET" in read["notifyEvents"] and "SESSION_SECRET" not in read["notifyEvents"]
     assert read["bookingIntent"] == read["bookingReminders"] == read["branchLookupQuery"] == set()
     assert set().union(*read.values()) == set(config.SECRET_NAMES)

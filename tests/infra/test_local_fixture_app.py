@@ -11,7 +11,7 @@ from chalice import Chalice, Response
 
 app = Chalice(app_name="local-stack-fixture")
 app.api.binary_types.append("application/x-fixture")
-CALLS: dict[str, list] = {"consume": [], "consume_all": [], "tick": []}
+CALLS: dict[str, list] = {"consume": [], "consume_all": [], "tick": [], "gate": []}
 
 
 def _seen() -> dict:
@@ -62,6 +62,31 @@ def cookies():
 @app.route("/blob", methods=["GET"])
 def blob():
     return Response(body=bytes(range(256)), headers={"Content-Type": "application/x-fixture"})
+
+
+@app.route("/guarded/{item_id}", methods=["GET", "POST"])
+def guarded(item_id):
+    return {**_seen(), "authorizer": app.current_request.context.get("authorizer")}
+
+
+def gate(event, context):
+    """A TOKEN authorizer: `Bearer allow` may call every route of the API, `Bearer narrow`
+    only GET /guarded/one, `Bearer deny` nothing; `Bearer boom` breaks it; anything else
+    is not a token."""
+    CALLS["gate"].append(event)
+    token = event["authorizationToken"]
+    api = event["methodArn"].split("/", 1)[0]
+    stage = event["methodArn"].split("/")[1]
+    resource = {"Bearer allow": f"{api}/{stage}/*", "Bearer narrow": f"{api}/{stage}/GET/guarded/one",
+                "Bearer deny": f"{api}/{stage}/*"}.get(token)
+    if token == "Bearer boom":
+        raise ValueError("the authorizer broke")
+    if resource is None:
+        raise Exception("Unauthorized")  # noqa: TRY002 - API Gateway's word for 401
+    effect = "Deny" if token == "Bearer deny" else "Allow"
+    return {"principalId": "p-1", "context": {"who": "tester", "n": 1},
+            "policyDocument": {"Version": "2012-10-17",
+                               "Statement": [{"Action": "execute-api:Invoke", "Effect": effect, "Resource": resource}]}}
 
 
 def echo(event, context):

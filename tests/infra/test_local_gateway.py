@@ -69,6 +69,32 @@ def test_binary_bodies_travel_base64_both_ways(stack):
     assert res.content == bytes(range(256))
 
 
+def test_a_token_authorizer_runs_before_the_function_as_api_gateway_runs_it(stack):
+    from tests.infra.test_local_fixture_app import CALLS
+
+    def get(path: str, token: str | None = None, method: str = "GET"):
+        headers = {"Authorization": token} if token else {}
+        return requests.request(method, f"{stack.url}{path}", headers=headers, timeout=10)
+
+    CALLS["gate"].clear()
+    missing = get("/guarded/one")
+    assert (missing.status_code, missing.json()) == (401, {"message": "Unauthorized"}) and CALLS["gate"] == []
+    assert get("/guarded/one", "Bearer forged").status_code == 401
+    assert get("/guarded/one", "Bearer deny").status_code == 403
+    assert get("/guarded/one", "Bearer boom").status_code == 500
+    allowed = get("/guarded/one", "Bearer allow")
+    assert allowed.status_code == 200
+    assert allowed.json()["authorizer"] == {"principalId": "p-1", "who": "tester", "n": "1"}
+    assert CALLS["gate"][-1]["type"] == "TOKEN" and CALLS["gate"][-1]["authorizationToken"] == "Bearer allow"
+    assert CALLS["gate"][-1]["methodArn"].endswith(":local/local/GET/guarded/one")
+    # the answer is cached per token for the TTL, and matched against each method it is used for
+    calls = len(CALLS["gate"])
+    assert get("/guarded/two", "Bearer allow").status_code == 200 and len(CALLS["gate"]) == calls
+    assert get("/guarded/one", "Bearer narrow").status_code == 200
+    assert get("/guarded/two", "Bearer narrow").status_code == 403 and len(CALLS["gate"]) == calls + 1
+    assert get("/guarded/two", "Bearer narrow", "POST").status_code == 403 and len(CALLS["gate"]) == calls + 1
+
+
 def test_json_body_arrives_as_text(stack):
     body = json.dumps({"name": "小宁"}, ensure_ascii=False).encode()
     got = requests.post(f"{stack.url}/items/1", data=body, headers={"Content-Type": "application/json"},

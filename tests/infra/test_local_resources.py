@@ -120,7 +120,6 @@ def test_a_setting_functions_give_different_values_is_not_shared_by_the_process(
     seal under the last one's name)."""
     from tests.conftest import CONFIG
 
-    pending = {k: {"Ref": f"pending-{k}", "Arn": f"pending-{k}"} for k in CONFIG.resources}
-    env = resources.local_environment(CONFIG, pending)
+    env = resources.local_environment(CONFIG, resources.placeholders(CONFIG))
     assert env["WECHAT_MESSAGE_MODE"]
     assert "PII_CONTEXT_FEATURE" not in env

@@ -265,3 +265,46 @@ def test_outputs_give_the_webhook_url_for_the_wechat_console(packaged):  # noqa:
     outputs = packaged.template["Outputs"]
     assert outputs["WebhookUrl"]["Value"] == "https://wx-dev.example-bank.cn/wechat"
     assert outputs["ExecuteApiWebhookUrl"]["Value"]["Fn::Sub"].endswith("${AWS::URLSuffix}/dev/wechat")
+
+
+def test_every_staff_method_is_behind_the_token_authorizer(packaged):  # noqa: F811
+    """API Gateway checks the staff token before any staff route's function runs (the
+    function checks it again): a TOKEN authorizer on staffAuthorizer, cached a minute, on
+    every method under /staff/ and on no other; API Gateway may invoke it."""
+    [(authorizer_id, authorizer)] = packaged.of_type("AWS::ApiGateway::Authorizer").items()
+    props = authorizer["Properties"]
+    assert props["Type"] == "TOKEN" and props["IdentitySource"] == "method.request.header.Authorization"
+    assert props["AuthorizerResultTtlInSeconds"] == 60
+    assert "StaffAuthorizerLambdaFunction" in json.dumps(props["AuthorizerUri"])
+    resources = packaged.of_type("AWS::ApiGateway::Resource")
+    guarded, open_ = [], []
+    for key, method in packaged.of_type("AWS::ApiGateway::Method").items():
+        path = _resource_path(resources, method["Properties"].get("ResourceId"))
+        if method["Properties"]["HttpMethod"] == "OPTIONS":
+            continue
+        if "/staff/" in path:
+            assert method["Properties"]["AuthorizationType"] == "CUSTOM", key
+            assert method["Properties"]["AuthorizerId"] == {"Ref": authorizer_id}, key
+            guarded.append(path)
+        else:
+            assert method["Properties"].get("AuthorizationType", "NONE") == "NONE", key
+            open_.append(path)
+    assert len(guarded) == 5 and open_
+    permissions = [p["Properties"] for p in packaged.of_type("AWS::Lambda::Permission").values()
+                   if "StaffAuthorizer" in json.dumps(p["Properties"]["FunctionName"])]
+    assert permissions and all(p["Principal"] == "apigateway.amazonaws.com" for p in permissions)
+    # its refusals in the house's error shape
+    answers = {r["Properties"]["ResponseType"]: r["Properties"] for r in
+               packaged.of_type("AWS::ApiGateway::GatewayResponse").values()}
+    assert json.loads(answers["UNAUTHORIZED"]["ResponseTemplates"]["application/json"])["code"] == "unauthorized"
+    assert answers["UNAUTHORIZED"]["StatusCode"] == "401" and answers["ACCESS_DENIED"]["StatusCode"] == "403"
+
+
+def _resource_path(resources: dict, ref: dict | None) -> str:
+    """The path of an API Gateway resource, from its parents' path parts."""
+    parts = []
+    while isinstance(ref, dict) and ref.get("Ref") in resources:
+        props = resources[ref["Ref"]]["Properties"]
+        parts.append(props["PathPart"])
+        ref = props["ParentId"]
+    return "/" + "/".join(reversed(parts))

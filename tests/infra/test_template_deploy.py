@@ -27,6 +27,8 @@ MOTO_SKIPS = {
     "AWS::WAFv2::WebACLAssociation",
     "AWS::S3::BucketPolicy",
     "AWS::SNS::Subscription",
+    "AWS::ApiGateway::Authorizer",
+    "AWS::ApiGateway::GatewayResponse",
 }
 
 

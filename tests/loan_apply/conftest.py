@@ -10,7 +10,7 @@ from chalice.test import Client
 
 from functions.common import staff as roles
 from tests.sessions import customer
-from tests.staff_headers import staff_headers
+from tests.staff_tokens import signed_in, subject_of
 
 # Ningbo's Haishu district; a valid area code for every birth year we use.
 AREA = "330203"
@@ -61,9 +61,13 @@ class Api:
         return self.http.post("/loans/api/applications", headers=self.headers(openid, **{"Idempotency-Key": key}),
                               body=json.dumps(body))
 
+    def subject(self, staff: str) -> str:
+        """The verified subject the functions record for the member of staff `staff`."""
+        return subject_of(staff)
+
     def staff(self, method: str, path: str, body: dict | None = None, staff: str = "reviewer-1",
               role: str = roles.LOAN_REVIEWER, **extra):
-        headers = {**staff_headers(staff, role), **extra}
+        headers = {**signed_in(staff, role).headers, **extra}
         call = getattr(self.http, method)
         return call(path, headers=headers, body=json.dumps(body)) if body is not None else call(path, headers=headers)
 

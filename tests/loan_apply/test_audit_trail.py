@@ -26,7 +26,7 @@ def test_a_decrypted_read_is_recorded_with_who_why_when_and_from_where(api, froz
     [record] = trail()
     assert {k: record.get(k) for k in ("subject", "role", "action", "application_id", "reason", "at", "day",
                                        "user_agent")} == {
-        "subject": "reviewer-7", "role": "loan_reviewer", "action": "read_personal", "application_id": app_id,
+        "subject": api.subject("reviewer-7"), "role": "loan_reviewer", "action": "read_personal", "application_id": app_id,
         "reason": "identity_check", "at": "2026-03-15T17:30:00Z", "day": "2026-03-16", "user_agent": "Console/1.0"}
     assert record["source_ip"]  # the caller's address as API Gateway saw it
     assert "张三丰" not in str(record) and "13812345678" not in str(record)
@@ -63,10 +63,10 @@ def test_every_decision_is_recorded_in_the_transaction_that_makes_it(api, settin
         frozen_clock(datetime(2026, 3, 15, 3, minute, tzinfo=UTC))
         assert step().status_code == 200
     assert [(r["action"], r["subject"], r["role"], r.get("reason"), r.get("detail")) for r in trail()] == [
-        ("loan_review", "reviewer-1", "loan_reviewer", "开始审核", "UNDER_REVIEW"),
-        ("loan_recommend", "reviewer-2", "loan_reviewer", "收入稳定", "approve"),
-        ("loan_approve", "approver-1", "loan_approver", "同意", "UNDER_REVIEW"),
-        ("loan_approve", "approver-2", "loan_approver", "复核同意", "APPROVED"),
+        ("loan_review", api.subject("reviewer-1"), "loan_reviewer", "开始审核", "UNDER_REVIEW"),
+        ("loan_recommend", api.subject("reviewer-2"), "loan_reviewer", "收入稳定", "approve"),
+        ("loan_approve", api.subject("approver-1"), "loan_approver", "同意", "UNDER_REVIEW"),
+        ("loan_approve", api.subject("approver-2"), "loan_approver", "复核同意", "APPROVED"),
     ]
     assert {r["application_id"] for r in trail()} == {app_id}
 

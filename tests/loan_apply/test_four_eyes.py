@@ -41,9 +41,9 @@ def test_a_recommendation_is_recorded_and_its_author_may_not_decide_either(api, 
     assert body(api.transition(app_id, "APPROVED", "同意", staff="approver-1"))["status"] == "APPROVED"
     assert staff_history(api, app_id) == [
         ("submit", openid, "applicant", "SUBMITTED"),
-        ("review", "reviewer-1", "loan_reviewer", "UNDER_REVIEW"),
-        ("recommend", "reviewer-2", "loan_reviewer", "UNDER_REVIEW"),
-        ("approve", "approver-1", "loan_approver", "APPROVED"),
+        ("review", api.subject("reviewer-1"), "loan_reviewer", "UNDER_REVIEW"),
+        ("recommend", api.subject("reviewer-2"), "loan_reviewer", "UNDER_REVIEW"),
+        ("approve", api.subject("approver-1"), "loan_approver", "APPROVED"),
     ]
     read = body(api.staff("get", f"/loans/staff/applications/{app_id}?reason=credit_review"))
     assert read["history"][2]["recommendation"] == "approve" and read["history"][2]["reason"] == "收入稳定，负债率低"
@@ -68,7 +68,8 @@ def test_above_the_limit_two_different_approvers_must_approve(api, aws, setting)
     second = api.transition(app_id, "APPROVED", "复核同意", staff="approver-2")
     assert body(second)["status"] == "APPROVED"
     assert [e["data"]["status"] for e in queued(aws)] == ["APPROVED"]
-    assert [s[:2] for s in staff_history(api, app_id)][2:] == [("approve", "approver-1"), ("approve", "approver-2")]
+    approvals = [("approve", api.subject("approver-1")), ("approve", api.subject("approver-2"))]
+    assert [s[:2] for s in staff_history(api, app_id)][2:] == approvals
 
 
 def test_at_the_limit_one_approver_decides(api, setting):
