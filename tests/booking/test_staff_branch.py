@@ -43,7 +43,8 @@ def test_an_outcome_is_recorded_on_the_audit_trail_with_the_booking(world, clien
     [record] = trail()
     assert {k: record.get(k) for k in ("subject", "role", "action", "booking_id", "detail", "at", "day",
                                        "user_agent")} == {
-        "subject": subject_of("manager-1"), "role": "customer_manager", "action": "booking_outcome", "booking_id": booking.id,
+        "subject": subject_of("manager-1"), "role": "customer_manager", "action": "booking_outcome",
+        "booking_id": booking.id,
         "detail": "no_show", "at": "2026-12-01T01:10:00Z", "day": "2026-12-01", "user_agent": "Console/1.0"}
     # refused outcomes (already marked) leave no record
     again = post_json(client, f"/booking/staff/bookings/{booking.id}/outcome", {"status": "attended"}, staff("T01"))

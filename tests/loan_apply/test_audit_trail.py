@@ -26,7 +26,8 @@ def test_a_decrypted_read_is_recorded_with_who_why_when_and_from_where(api, froz
     [record] = trail()
     assert {k: record.get(k) for k in ("subject", "role", "action", "application_id", "reason", "at", "day",
                                        "user_agent")} == {
-        "subject": api.subject("reviewer-7"), "role": "loan_reviewer", "action": "read_personal", "application_id": app_id,
+        "subject": api.subject("reviewer-7"), "role": "loan_reviewer", "action": "read_personal",
+        "application_id": app_id,
         "reason": "identity_check", "at": "2026-03-15T17:30:00Z", "day": "2026-03-16", "user_agent": "Console/1.0"}
     assert record["source_ip"]  # the caller's address as API Gateway saw it
     assert "张三丰" not in str(record) and "13812345678" not in str(record)
