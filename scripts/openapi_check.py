@@ -30,6 +30,7 @@ FEATURES = {
     "booking": "bookingApi",
     "loan_apply": "loanApplyApi",
     "notify": "notifyApi",
+    "products": "productsApi",
 }
 SECTIONS = ("securitySchemes", "schemas", "responses")
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")

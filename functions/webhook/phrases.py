@@ -96,9 +96,9 @@ _APART = re.compile(r"[\W_]+")
 # OpenCC by the tests; Taiwan's own words (繫結, 訊息, 選單) are phrases of their own. A full
 # conversion table would cost every cold start a dictionary.
 _SIMPLIFIED = str.maketrans("個儲兒員問單嗎審幫廳應戶時業機櫃沒營現約結綁經網繫聯號裏裡訊記詢請財"
-                            "貸費賬車辦進選還邊銀錄錢間關離預點帳帐",
+                            "貸費賬車辦進選還邊銀錄錢間關離預點帳帐淨",
                             "个储儿员问单吗审帮厅应户时业机柜没营现约结绑经网系联号里里讯记询请财"
-                            "贷费账车办进选还边银录钱间关离预点账账")
+                            "贷费账车办进选还边银录钱间关离预点账账净")
 
 
 @dataclass(frozen=True)

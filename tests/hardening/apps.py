@@ -6,7 +6,7 @@ import importlib
 import re
 from dataclasses import dataclass
 
-FEATURES = ("webhook", "branch_lookup", "booking", "loan_apply", "notify")
+FEATURES = ("webhook", "branch_lookup", "booking", "loan_apply", "notify", "products")
 STATE_CHANGING = ("POST", "PUT", "PATCH", "DELETE")
 # WeChat's own endpoint: authenticated by its signature, not by a browser session.
 NOT_A_BROWSER_ROUTE = {("webhook", "/wechat", "POST")}

@@ -22,6 +22,7 @@ FEATURE_APPS = sorted(p.parent.name for p in (ROOT / "functions").glob("*/app.py
 # Each feature's paths start with its own prefix (docs/development.md); the webhook's are
 # WeChat's endpoints.
 PREFIXES = {"booking": "/booking", "branch_lookup": "/branches", "loan_apply": "/loans", "notify": "/notify",
+            "products": "/products",
             # and WeChat's domain check, which must be at the root (MP_verify_<token>.txt)
             "webhook": ("/wechat", "/oauth/", "/{verify_file}")}
 
