@@ -1,15 +1,22 @@
 """products: Chalice glue. Routes parse input, call actions and shape the answer.
 
 Pages (anyone): /products (the catalogue, filtered by risk level and term) →
-/products/p/{code} (a product, its documents, its net value chart). JSON: /products/api/...
+/products/p/{code} (a product, its documents, its net value chart). The customer's, before a
+first purchase: /products/assessment (the risk-tolerance questionnaire) and
+/products/agreement (the mobile wealth-management agreement). JSON: /products/api/...
 The nightly schedule publishes the day's imported net values.
 """
-from functions.common import http
+from functions.common import http, urls
+from functions.common.errors import ApiError
 from functions.common.http import Field
-from functions.products import actions, screens, service
+from functions.products import actions, screens, service, suitability
 
 app = http.FeatureApp(app_name="products")
+FORM = ["application/x-www-form-urlencoded", "application/json"]
 FILTERS = {"risk": Field(8), "term": Field(16)}
+NOTICE = {"notice": Field(32)}
+ANSWERS = {q.id: Field(2) for q in suitability.QUESTIONNAIRE.questions}
+ACCEPTANCE = {"version": Field(20), "sha256": Field(64), "agree": Field(8, flag=True)}
 
 
 @app.route("/products/health")
@@ -27,6 +34,43 @@ def catalogue_page():
 @app.route("/products/p/{code}")
 def product_page(code):
     return http.html_response(screens.product(code))
+
+
+@app.route("/products/assessment")
+def assessment_page():
+    request = app.current_request
+    return http.html_response(screens.assessment(http.customer(request), http.query(request, NOTICE).get("notice")))
+
+
+@app.route("/products/assessment", methods=["POST"], content_types=FORM)
+def assessment_submit():
+    openid, answers = http.customer_post(app.current_request, ANSWERS)
+    try:
+        actions.assess(openid, answers)
+    except ApiError as error:
+        if error.status >= 500:
+            raise
+        return http.html_response(screens.assessment(openid, error=error, answers=answers), error.status)
+    return http.redirect(urls.link("/products/assessment", notice="assessed"))
+
+
+@app.route("/products/agreement")
+def agreement_page():
+    request = app.current_request
+    return http.html_response(screens.agreement(http.customer(request), http.query(request, NOTICE).get("notice")))
+
+
+@app.route("/products/agreement", methods=["POST"], content_types=FORM)
+def agreement_submit():
+    request = app.current_request
+    openid, form = http.customer_post(request, ACCEPTANCE)
+    try:
+        actions.accept(openid, form, *http.origin(request))
+    except ApiError as error:
+        if error.status >= 500:
+            raise
+        return http.html_response(screens.agreement(openid, error=error), error.status)
+    return http.redirect(urls.link("/products/agreement", notice="accepted"))
 
 
 # ----- JSON --------------------------------------------------------------------------------

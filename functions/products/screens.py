@@ -1,5 +1,5 @@
-"""What each products page shows: the catalogue with its filters and a product with its
-documents and its net value chart. Builds template contexts from actions; renders nothing
+"""What each products page shows: the catalogue with its filters, a product with its
+documents and its net value chart, the risk-tolerance questionnaire and the agreement. Builds template contexts from actions; renders nothing
 itself. The chart is drawn on the server as an inline SVG (no script, no style attribute:
 the pages' CSP allows neither)."""
 from __future__ import annotations
@@ -8,8 +8,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from functions.common import money, pages
-from functions.products import actions, service
+from functions.common import clock, money, pages, session
+from functions.common.errors import ApiError
+from functions.products import actions, service, suitability
 from functions.products.service import NetValue
 
 PAGES = Path(__file__).parent / "pages"
@@ -71,3 +72,29 @@ def product(code: str) -> str:
     listed, history = actions.product(code)
     return render("product.html", product=describe(listed), chart=chart(history), width=CHART_WIDTH,
                   height=CHART_HEIGHT)
+
+
+def _standing(openid: str) -> dict[str, Any]:
+    found = actions.standing(openid)
+    now = clock.now()
+    return {
+        "level": found.level, "level_name": suitability.LEVELS.get(found.level or "", ""), "valid": found.valid,
+        "expires": clock.show_time(found.expires) if found.expires else None,
+        "expiring": bool(found.valid and found.expires and suitability.expiring_soon(found.expires, now)),
+        "may_assess_here": found.may_assess_here,
+    }
+
+
+def assessment(openid: str, notice: str | None = None, error: ApiError | None = None,
+               answers: dict[str, str] | None = None) -> str:
+    """The questionnaire, with the customer's current level and when it expires; where the
+    bank allows a first assessment only at a branch, a link to book a wealth manager."""
+    return pages.render(PAGES, "assessment.html", csrf_token=session.csrf_token(openid),
+                        questionnaire=suitability.QUESTIONNAIRE, standing=_standing(openid), notice=notice,
+                        error=error, answers=answers or {})
+
+
+def agreement(openid: str, notice: str | None = None, error: ApiError | None = None) -> str:
+    current = actions.agreement()
+    return pages.render(PAGES, "agreement.html", csrf_token=session.csrf_token(openid), agreement=current,
+                        accepted=actions.has_accepted(openid), notice=notice, error=error)

@@ -48,7 +48,12 @@ class Document:
 
     @property
     def sha256(self) -> str:
-        return hashlib.sha256(self.text.encode("utf-8")).hexdigest()
+        return text_hash(self.text)
+
+
+def text_hash(text: str) -> str:
+    """The SHA-256 of a document's text as shown, kept with every acceptance of it."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 @dataclass(frozen=True)

@@ -4,21 +4,28 @@
   DOC#<code> / <kind>#<version> a product document's text at a version (kept, never replaced)
   NAV#<code> / <date>           a published net value per unit
   STAGED / <date>#<code>        a net value imported and waiting for the nightly publication
+  AGREEMENT / <version>, CURRENT  the agreement's texts, and the version customers are asked for
+  USER#<openid> / ASSESSED#<date> assessments made that day (the daily limit)
+
+and the append-only records (product-records): customers' assessments and acceptances.
 """
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 
 from pynamodb.attributes import JSONAttribute, NumberAttribute, UnicodeAttribute
-from pynamodb.exceptions import PutError, UpdateError
+from pynamodb.exceptions import PutError, TransactWriteError, UpdateError
 
-from functions.common import clock
-from functions.common.dynamo import Model, condition_failed, table_meta
+from functions.common import clock, dynamo
+from functions.common.dynamo import Model, TTLAttribute, condition_failed, expires_at, table_meta
+from functions.products import service
 from functions.products.service import Document, NetValue, Product
 
 CATALOGUE = "CATALOGUE"
 STAGED = "STAGED"
+AGREEMENT = "AGREEMENT"
+CURRENT = "CURRENT"
 
 
 class ProductItem(Model):
@@ -168,3 +175,120 @@ def publish(value: NetValue) -> None:
         if not condition_failed(error):
             raise
     NetValueItem(STAGED, f"{value.day.isoformat()}#{value.code}").delete()
+
+
+# ----- the agreement ---------------------------------------------------------------------------
+
+class AgreementItem(Model):
+    """AGREEMENT / <version>: the agreement's text; AGREEMENT / CURRENT: the version asked for."""
+
+    Meta = table_meta("products")
+    pk = UnicodeAttribute(hash_key=True, default=AGREEMENT)
+    sk = UnicodeAttribute(range_key=True)
+    version = UnicodeAttribute()
+    text = UnicodeAttribute(null=True)
+    sha256 = UnicodeAttribute()
+    published_at = UnicodeAttribute()
+
+
+def current_agreement() -> AgreementItem | None:
+    """The version customers are asked to accept, with its text."""
+    try:
+        pointer = AgreementItem.get(AGREEMENT, CURRENT)
+        return AgreementItem.get(AGREEMENT, pointer.version)
+    except AgreementItem.DoesNotExist:
+        return None
+
+
+def publish_agreement(version: str, text: str) -> bool:
+    """Keep the text of a new version and ask customers for it; False when the version exists
+    with another text (a version's text never changes: acceptances point at it)."""
+    digest, now = service.text_hash(text), clock.iso(clock.now())
+    item = AgreementItem(AGREEMENT, version, version=version, text=text, sha256=digest, published_at=now)
+    try:
+        item.save(condition=AgreementItem.pk.does_not_exist())
+    except PutError as error:
+        if not condition_failed(error):
+            raise
+        if AgreementItem.get(AGREEMENT, version).sha256 != digest:
+            return False
+    AgreementItem(AGREEMENT, CURRENT, version=version, sha256=digest, published_at=now).save()
+    return True
+
+
+class Acceptance(Model):
+    """An acceptance of the agreement, append-only: what was shown (version, hash of its
+    text), when, by whom, from where (source IP and user agent, sealed)."""
+
+    Meta = table_meta("product-records")
+    pk = UnicodeAttribute(hash_key=True)  # USER#<openid>
+    sk = UnicodeAttribute(range_key=True)  # AGREEMENT#<version>#<time>#<id>
+    openid = UnicodeAttribute()
+    version = UnicodeAttribute()
+    sha256 = UnicodeAttribute()
+    accepted_at = UnicodeAttribute()
+    sealed = UnicodeAttribute()  # pii.seal({source_ip, user_agent}, {"openid": openid})
+
+
+def accepted(openid: str, version: str) -> Acceptance | None:
+    found = Acceptance.query(user_pk(openid), Acceptance.sk.startswith(f"AGREEMENT#{version}#"), limit=1)
+    return next(iter(found), None)
+
+
+def record_acceptance(acceptance: Acceptance) -> None:
+    """Append the acceptance; an existing record is never replaced."""
+    acceptance.save(condition=Acceptance.pk.does_not_exist())
+
+
+# ----- assessments -----------------------------------------------------------------------------
+
+class Assessment(Model):
+    """A risk-tolerance assessment, append-only; the customer's level is their newest."""
+
+    Meta = table_meta("product-records")
+    pk = UnicodeAttribute(hash_key=True)  # USER#<openid>
+    sk = UnicodeAttribute(range_key=True)  # ASSESSMENT#<time>#<id>
+    openid = UnicodeAttribute()
+    version = UnicodeAttribute()
+    answers = JSONAttribute()
+    score = NumberAttribute()
+    level = UnicodeAttribute()
+    assessed_at = UnicodeAttribute()
+    expires = UnicodeAttribute()  # ISO-8601 UTC: valid until then
+
+
+class DayCount(Model):
+    """USER#<openid> / ASSESSED#<date>: assessments made that Asia/Shanghai day."""
+
+    Meta = table_meta("products")
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    n = NumberAttribute(null=True)
+    expires_at = TTLAttribute(null=True)
+
+
+def user_pk(openid: str) -> str:
+    return f"USER#{openid}"
+
+
+def last_assessment(openid: str) -> Assessment | None:
+    found = Assessment.query(user_pk(openid), Assessment.sk.startswith("ASSESSMENT#"), scan_index_forward=False,
+                             limit=1)
+    return next(iter(found), None)
+
+
+def record_assessment(assessment: Assessment, day: date, limit: int) -> bool:
+    """Append the assessment and count it against the day's limit, in one transaction; False
+    when the day's limit is reached (nothing written)."""
+    counter = DayCount(assessment.pk, f"ASSESSED#{day.isoformat()}")
+    keep = expires_at(datetime.combine(day, datetime.min.time(), tzinfo=UTC) + timedelta(days=2))
+    try:
+        with dynamo.transaction() as tx:
+            tx.update(counter, actions=[DayCount.n.add(1), DayCount.expires_at.set(keep)],
+                      condition=DayCount.n.does_not_exist() | (DayCount.n < limit))
+            tx.save(assessment, condition=Assessment.pk.does_not_exist())
+    except TransactWriteError as error:
+        if not dynamo.cancelled(error):
+            raise
+        return False
+    return True

@@ -1,7 +1,8 @@
 """`products import FILE` (JSON list or CSV with a header row): the wealth catalogue, every
 field of every row checked before anything is written; rejected rows are listed with their
 reasons and nothing is written. `products net-values FILE`: the day's net values (code, date,
-nav), staged for the nightly publication (the productsNetValues schedule)."""
+nav), staged for the nightly publication (the productsNetValues schedule). `products
+agreement FILE --version V`: a new version of the mobile wealth-management agreement."""
 from __future__ import annotations
 
 import csv
@@ -66,6 +67,26 @@ def import_products(
         console.print(f"{len(valid)} 个产品检查通过；未写入任何数据。")
         return
     console.print(f"已导入 {actions.import_catalogue(valid)} 个理财产品。")
+
+
+@app.command()
+def agreement(
+    path: Path = typer.Argument(..., exists=True, dir_okay=False, readable=True, help="The text (UTF-8)."),
+    version: str = typer.Option(..., "--version", help="e.g. 2026.1; a version's text never changes."),
+) -> None:
+    """Publish a version of the mobile wealth-management agreement: customers who accepted
+    an earlier one are asked again before their next purchase."""
+    from functions.products import store, suitability
+
+    text = path.read_text(encoding="utf-8-sig").strip()
+    problem = suitability.agreement_problem(version, text)
+    if problem:
+        console.print(f"[red]{problem}[/red]；未写入任何数据。")
+        raise typer.Exit(1)
+    if not store.publish_agreement(version, text):
+        console.print(f"[red]版本 {version} 已存在且内容不同；请使用新的版本号。[/red]")
+        raise typer.Exit(1)
+    console.print(f"已发布协议版本 {version}。")
 
 
 @app.command("net-values")

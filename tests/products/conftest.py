@@ -6,6 +6,8 @@ from datetime import UTC, datetime
 
 import pytest
 
+from tests.booking.conftest import atomic_moto  # noqa: F401 - lines transactions up for races
+
 # Monday 2026-11-30, 10:00 in Ningbo
 MONDAY_10AM = datetime(2026, 11, 30, 2, 0, tzinfo=UTC)
 

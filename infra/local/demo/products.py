@@ -52,11 +52,21 @@ def net_values(code: str, today) -> list[dict[str, str]]:
     return out
 
 
+AGREEMENT = """甬城银行掌上理财服务协议（演示文本）
+
+第一条 本协议由您（以下称“客户”）与甬城银行股份有限公司（以下称“本行”）就通过本行微信服务号办理理财产品购买、赎回、查询等业务（以下称“掌上理财”）订立。
+第二条 客户在购买理财产品前，应完成风险承受能力评估；本行仅向客户销售风险等级不超过其风险承受能力等级的产品。
+第三条 客户通过短信验证码确认的交易指令视为客户本人的真实意思表示。客户应妥善保管手机及验证码，不得转告他人。
+第四条 理财非存款，产品有风险，投资须谨慎。业绩比较基准不代表产品未来表现和实际收益。
+第五条 每日15:00之后提交的申请按下一交易日处理；在当日15:00前可撤销当日申请。
+第六条 本行可修订本协议；协议更新后，客户须重新阅读并签署后方可继续办理掌上理财业务。"""
+
+
 def load() -> int:
-    """Import the products and publish their net values up to yesterday; returns how many
-    products were written."""
+    """Import the products, publish their net values up to yesterday and the agreement;
+    returns how many products were written."""
     from functions.common import clock
-    from functions.products import actions, service
+    from functions.products import actions, service, store
 
     today = clock.local().date()
     products, rejected = service.read_catalogue(rows(today))
@@ -65,4 +75,5 @@ def load() -> int:
     values = [service.read_net_value(v) for p in products if p.kind != "cash" for v in net_values(p.code, today)]
     actions.stage_net_values(values)
     actions.publish_net_values()
+    store.publish_agreement(DOCUMENTS_VERSION, AGREEMENT)
     return written
