@@ -1,7 +1,7 @@
 """What each products page shows: the catalogue with its filters, a product with its
-documents and its net value chart, the risk-tolerance questionnaire and the agreement. Builds template contexts from actions; renders nothing
-itself. The chart is drawn on the server as an inline SVG (no script, no style attribute:
-the pages' CSP allows neither)."""
+documents and its net value chart, the risk-tolerance questionnaire and the agreement.
+Builds template contexts from actions; renders nothing itself. The chart is drawn on the
+server as an inline SVG (no script, no style attribute: the pages' CSP allows neither)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
