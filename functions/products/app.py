@@ -6,6 +6,8 @@ first purchase: /products/assessment (the risk-tolerance questionnaire) and
 /products/agreement (the mobile wealth-management agreement). JSON: /products/api/...
 The nightly schedule publishes the day's imported net values.
 """
+from collections.abc import Callable
+
 from functions.common import http, urls
 from functions.common.errors import ApiError
 from functions.common.http import Field
@@ -42,16 +44,24 @@ def assessment_page():
     return http.html_response(screens.assessment(http.customer(request), http.query(request, NOTICE).get("notice")))
 
 
-@app.route("/products/assessment", methods=["POST"], content_types=FORM)
-def assessment_submit():
-    openid, answers = http.customer_post(app.current_request, ANSWERS)
+def submitted(act: Callable[[], object], again: Callable[[ApiError], str], path: str, notice: str):
+    """A page's form done: back to `path` with `notice`; refused: the page `again` with the
+    error (an outage is the error page)."""
     try:
-        actions.assess(openid, answers)
+        act()
     except ApiError as error:
         if error.status >= 500:
             raise
-        return http.html_response(screens.assessment(openid, error=error, answers=answers), error.status)
-    return http.redirect(urls.link("/products/assessment", notice="assessed"))
+        return http.html_response(again(error), error.status)
+    return http.redirect(urls.link(path, notice=notice))
+
+
+@app.route("/products/assessment", methods=["POST"], content_types=FORM)
+def assessment_submit():
+    openid, answers = http.customer_post(app.current_request, ANSWERS)
+    return submitted(lambda: actions.assess(openid, answers),
+                     lambda error: screens.assessment(openid, error=error, answers=answers),
+                     "/products/assessment", "assessed")
 
 
 @app.route("/products/agreement")
@@ -64,13 +74,8 @@ def agreement_page():
 def agreement_submit():
     request = app.current_request
     openid, form = http.customer_post(request, ACCEPTANCE)
-    try:
-        actions.accept(openid, form, *http.origin(request))
-    except ApiError as error:
-        if error.status >= 500:
-            raise
-        return http.html_response(screens.agreement(openid, error=error), error.status)
-    return http.redirect(urls.link("/products/agreement", notice="accepted"))
+    return submitted(lambda: actions.accept(openid, form, *http.origin(request)),
+                     lambda error: screens.agreement(openid, error=error), "/products/agreement", "accepted")
 
 
 # ----- JSON --------------------------------------------------------------------------------
