@@ -24,22 +24,18 @@ def client(aws, frozen_clock):
         yield c
 
 
-def get(client, template: str, url: str):
-    return fetched(SPEC, client, template, url)
-
-
 def test_json_routes_match_the_documented_answers(client):
-    status, found = get(client, "/products/api/products", "/products/api/products?risk=R3&term=none")
+    status, found = fetched(SPEC, client, "/products/api/products", "/products/api/products?risk=R3&term=none")
     assert status == 200 and [p["code"] for p in found["products"]] == ["DOC001"]
-    status, one = get(client, "/products/api/products/{code}", "/products/api/products/DOC001")
+    status, one = fetched(SPEC, client, "/products/api/products/{code}", "/products/api/products/DOC001")
     assert status == 200 and one["net_values"] == [{"date": "2026-11-27", "nav": "1.0123"}]
-    status, bare = get(client, "/products/api/products/{code}", "/products/api/products/DOC002")
+    status, bare = fetched(SPEC, client, "/products/api/products/{code}", "/products/api/products/DOC002")
     assert status == 200 and bare["product"]["nav"] is None and bare["net_values"] == []
-    assert get(client, "/products/health", "/products/health") == (200, {"status": "ok"})
+    assert fetched(SPEC, client, "/products/health", "/products/health") == (200, {"status": "ok"})
 
 
 def test_refusals_match_the_documented_error_shape(client):
-    status, bad = get(client, "/products/api/products", "/products/api/products?risk=R0")
+    status, bad = fetched(SPEC, client, "/products/api/products", "/products/api/products?risk=R0")
     assert (status, bad["fields"][0]["field"]) == (400, "risk")
-    status, bad = get(client, "/products/api/products/{code}", "/products/api/products/NOPE01")
+    status, bad = fetched(SPEC, client, "/products/api/products/{code}", "/products/api/products/NOPE01")
     assert (status, bad["code"]) == (404, "not_found")
