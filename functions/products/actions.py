@@ -142,5 +142,6 @@ def accept(openid: str, form: dict[str, str], source_ip: str, user_agent: str) -
 
 
 def has_accepted(openid: str) -> bool:
-    """Whether the customer accepted the agreement's current version."""
-    return store.accepted(openid, agreement().version) is not None
+    """Whether the customer accepted the agreement's current version (none published: no)."""
+    current = store.current_agreement()
+    return current is not None and store.accepted(openid, current.version) is not None

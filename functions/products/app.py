@@ -35,7 +35,8 @@ def catalogue_page():
 
 @app.route("/products/p/{code}")
 def product_page(code):
-    return http.html_response(screens.product(code))
+    found = http.signed_in(app.current_request)
+    return http.html_response(screens.product(code, found.openid if found else None))
 
 
 @app.route("/products/assessment")

@@ -68,10 +68,18 @@ def catalogue(query: dict[str, str]) -> str:
     return render("catalogue.html", products=found, risk=risk, term=term)
 
 
-def product(code: str) -> str:
+def product(code: str, openid: str | None) -> str:
+    """A product's page; for a signed-in customer, also whether they may buy it and, if not,
+    why and what to do."""
     listed, history = actions.product(code)
     return render("product.html", product=describe(listed), chart=chart(history), width=CHART_WIDTH,
-                  height=CHART_HEIGHT)
+                  height=CHART_HEIGHT, buyer=_buyer(openid, listed.product.risk) if openid else None)
+
+
+def _buyer(openid: str, risk: str) -> dict[str, Any]:
+    found = _standing(openid)
+    ready = suitability.readiness(found["level"], found["valid"], actions.has_accepted(openid), risk)
+    return {**found, "readiness": ready}
 
 
 def _standing(openid: str) -> dict[str, Any]:

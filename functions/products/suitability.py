@@ -103,6 +103,19 @@ def suitable(level: str, risk: str) -> bool:
     return int(risk[1]) <= int(level[1])
 
 
+def readiness(level: str | None, level_valid: bool, agreement_accepted: bool, risk: str) -> str:
+    """What stands between a customer and buying a product of `risk`, first thing first:
+    `assess` (no level yet), `expired`, `above_level` (R > C: no override), `agreement`
+    (the current version not accepted), or `ready`."""
+    if level is None:
+        return "assess"
+    if not level_valid:
+        return "expired"
+    if not suitable(level, risk):
+        return "above_level"
+    return "ready" if agreement_accepted else "agreement"
+
+
 def online_allowed(setting: str, assessed_before: bool) -> bool:
     """Whether the assessment may be done here: always a re-assessment; a first one only
     where the bank allows it online."""

@@ -68,3 +68,27 @@ def test_unknown_or_unlisted_products_are_not_found(world, client):
         assert client.http.get(path).status_code == 404, path
     api = client.http.get("/products/api/products/NOPE01")
     assert api.status_code == 404 and json.loads(api.body)["code"] == "not_found"
+
+
+def test_a_product_page_tells_a_signed_in_customer_what_stands_before_buying(world, client):
+    from functions.products import store
+    from infra.local.demo import products as demo
+    from tests.sessions import customer
+
+    load(row(code="WM0091", risk="R2"), row(code="OPEN04", kind="open", risk="R4", term_days=0))
+
+    def readiness(code: str, headers: dict | None = None) -> str:
+        html = client.http.get(f"/products/p/{code}", headers=headers or {}).body.decode()
+        return re.search(r'data-readiness="(\w+)"', html).group(1)
+
+    assert readiness("WM0091") == "sign_in"  # anyone may look
+    assert readiness("WM0091", customer("o1")) == "assess"
+    actions.assess("o1", {f"q{n}": "3" for n in range(1, 11)})  # C3
+    store.publish_agreement("v1", demo.AGREEMENT)
+    assert readiness("WM0091", customer("o1")) == "agreement"
+    html = client.http.get("/products/p/OPEN04", headers=customer("o1")).body.decode()
+    assert 'data-readiness="above_level"' in html and "R4 中高风险，高于您的风险承受能力（C3 平衡型）" in html
+    current = store.current_agreement()
+    actions.accept("o1", {"agree": "true", "version": current.version, "sha256": current.sha256}, "10.0.0.1", "UA")
+    assert readiness("WM0091", customer("o1")) == "ready"
+    assert readiness("OPEN04", customer("o1")) == "above_level"

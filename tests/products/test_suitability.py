@@ -73,3 +73,15 @@ def test_a_first_assessment_online_only_where_the_bank_allows_it():
     assert suitability.online_allowed("online", assessed_before=False)
     assert not suitability.online_allowed("branch", assessed_before=False)
     assert suitability.online_allowed("branch", assessed_before=True)  # re-assessment
+
+
+@pytest.mark.parametrize(("level", "level_valid", "accepted", "risk", "readiness"), [
+    (None, False, True, "R1", "assess"),
+    ("C5", False, True, "R1", "expired"),
+    ("C2", True, True, "R3", "above_level"),
+    ("C2", True, False, "R3", "above_level"),  # no signature makes a product suitable
+    ("C3", True, False, "R3", "agreement"),
+    ("C3", True, True, "R3", "ready"),
+])
+def test_what_stands_before_a_purchase_first_thing_first(level, level_valid, accepted, risk, readiness):
+    assert suitability.readiness(level, level_valid, accepted, risk) == readiness
