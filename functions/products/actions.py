@@ -40,12 +40,26 @@ def catalogue(risk: str | None = None, term: str | None = None) -> list[Listed]:
     return [_listed(items[p.code]) for p in chosen]
 
 
-def product(code: str) -> tuple[Listed, list[NetValue]]:
-    """A listed product and its recent net values (oldest first); 404 for any other code."""
+def _on_list(code: str) -> store.ProductItem:
     item = store.get(code) if service.CODE.fullmatch(code) else None
     if item is None or not service.listed(item.product(), clock.local().date()):
         raise NotFound("该理财产品不存在或已停售")
-    return _listed(item), store.history(code, HISTORY_DAYS)
+    return item
+
+
+def product(code: str) -> tuple[Listed, list[NetValue]]:
+    """A listed product and its recent net values (oldest first); 404 for any other code."""
+    return _listed(_on_list(code)), store.history(code, HISTORY_DAYS)
+
+
+def document(code: str, kind: str) -> tuple[Listed, service.Document]:
+    """A listed product's document of `kind` at its current version; 404 for anything else."""
+    item = _on_list(code)
+    version = item.documents.get(kind) if kind in service.DOCUMENTS else None
+    found = store.document(code, kind, version) if version else None
+    if found is None:
+        raise NotFound("未找到该产品文件")
+    return _listed(item), found
 
 
 def import_catalogue(products: Iterable[Product]) -> int:

@@ -39,6 +39,11 @@ def product_page(code):
     return http.html_response(screens.product(code, found.openid if found else None))
 
 
+@app.route("/products/p/{code}/documents/{kind}")
+def document_page(code, kind):
+    return http.html_response(screens.document(code, kind))
+
+
 @app.route("/products/assessment")
 def assessment_page():
     request = app.current_request

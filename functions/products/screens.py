@@ -82,6 +82,11 @@ def _buyer(openid: str, risk: str) -> dict[str, Any]:
     return {**found, "readiness": ready}
 
 
+def document(code: str, kind: str) -> str:
+    listed, found = actions.document(code, kind)
+    return render("document.html", product=describe(listed), document=found, title=service.DOCUMENTS[kind])
+
+
 def _standing(openid: str) -> dict[str, Any]:
     found = actions.standing(openid)
     now = clock.now()

@@ -63,7 +63,7 @@ def signed_in(stack):
     booking_id, branch_id, service, slot = _book(stack.url, headers)
     [application] = requests.get(f"{stack.url}/loans/api/applications", headers=headers, timeout=20).json()["items"]
     params = {"booking_id": booking_id, "application_id": application["application_id"], "branch_id": branch_id,
-              "code": "YC7001"}  # a demo product with a net value chart
+              "code": "YC7001", "kind": "risk_disclosure"}  # a demo product with a net value chart
     return signed, params, (branch_id, service, slot)
 
 

@@ -92,3 +92,16 @@ def test_a_product_page_tells_a_signed_in_customer_what_stands_before_buying(wor
     actions.accept("o1", {"agree": "true", "version": current.version, "sha256": current.sha256}, "10.0.0.1", "UA")
     assert readiness("WM0091", customer("o1")) == "ready"
     assert readiness("OPEN04", customer("o1")) == "above_level"
+
+
+def test_a_products_documents_are_shown_at_their_current_version(world, client):
+    load(row())
+    page = client.http.get("/products/p/WM0091").body.decode()
+    assert re.findall(r'data-document="(\w+)"', page) == ["prospectus", "risk_disclosure", "sales_agreement"]
+    shown = client.http.get("/products/p/WM0091/documents/risk_disclosure").body.decode()
+    assert "风险揭示书正文" in shown and 'data-version="v1"' in shown
+    load(row(documents_version="v2", risk_disclosure="新版风险揭示书"))
+    shown = client.http.get("/products/p/WM0091/documents/risk_disclosure").body.decode()
+    assert "新版风险揭示书" in shown and 'data-version="v2"' in shown
+    for path in ("/products/p/WM0091/documents/manual", "/products/p/NOPE01/documents/prospectus"):
+        assert client.http.get(path).status_code == 404, path
