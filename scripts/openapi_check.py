@@ -32,6 +32,7 @@ FEATURES = {
     "notify": "notifyApi",
     "audit": "auditApi",
     "console": "consoleApi",
+    "products": "productsApi",
 }
 SECTIONS = ("securitySchemes", "schemas", "responses")
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")

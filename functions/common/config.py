@@ -65,6 +65,9 @@ class Settings:
     loan_purge_after_days: int  # retention of rejected and withdrawn applications
     loan_two_approvers_above_fen: int  # an application above this amount needs two approvers
     staff_read_hourly_limit: int  # decrypted reads of personal data per member of staff per hour
+    wealth_assessment_months: int  # a risk-tolerance assessment is valid this long
+    wealth_assessments_per_day: int  # assessments per openid per Asia/Shanghai day
+    wealth_first_assessment: str  # online | branch: where a customer's first assessment is done
     notify_sms_min_fen: int  # a card payment at least this large is also texted
     notify_quiet_start: time  # Asia/Shanghai: non-urgent messages wait from this time...
     notify_quiet_end: time  # ...until this one
@@ -139,6 +142,9 @@ def settings() -> Settings:
         loan_purge_after_days=int(env("LOAN_PURGE_AFTER_DAYS", "180")),
         loan_two_approvers_above_fen=int(env("LOAN_TWO_APPROVERS_ABOVE_FEN", "20000000")),
         staff_read_hourly_limit=int(env("STAFF_READ_HOURLY_LIMIT", "60")),
+        wealth_assessment_months=int(env("WEALTH_ASSESSMENT_MONTHS", "12")),
+        wealth_assessments_per_day=int(env("WEALTH_ASSESSMENTS_PER_DAY", "2")),
+        wealth_first_assessment=env("WEALTH_FIRST_ASSESSMENT", "online"),
         notify_sms_min_fen=int(env("NOTIFY_SMS_MIN_FEN", "30000")),
         notify_quiet_start=time.fromisoformat(env("NOTIFY_QUIET_START", "21:00")),
         notify_quiet_end=time.fromisoformat(env("NOTIFY_QUIET_END", "08:00")),

@@ -195,6 +195,13 @@ def customer_post(request, fields: Fields) -> tuple[str, dict[str, str]]:
     return openid, data
 
 
+def origin(request) -> tuple[str, str]:
+    """(source IP as API Gateway saw it, user agent) of a request, for records that keep
+    where an act came from."""
+    context = request.context or {}
+    return (context.get("identity") or {}).get("sourceIp") or "", request.headers.get("user-agent") or ""
+
+
 def require_staff(request, role: str) -> Staff:
     """The member of staff calling a back-office route that needs `role`: the identity of
     a verified OpenID Connect token (`Authorization: Bearer`), never of anything else the

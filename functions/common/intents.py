@@ -38,8 +38,9 @@ LOAN_MINE = "loan.mine"              # my loan and card applications
 CARD_BIND = "card.bind"              # bind a bank card (alerts and bills)
 BILLS_SHOW = "bills.show"            # my bills
 MESSAGES_SHOW = "messages.show"      # my messages
+WEALTH_CATALOGUE = "wealth.catalogue"  # wealth-management products on sale
 NAMES = frozenset({BRANCH_NEARBY, BRANCH_SEARCH, BOOKING_BOOK, BOOKING_MINE, LOAN_APPLY, CARD_APPLY, LOAN_MINE,
-                   CARD_BIND, BILLS_SHOW, MESSAGES_SHOW})
+                   CARD_BIND, BILLS_SHOW, MESSAGES_SHOW, WEALTH_CATALOGUE})
 ATM = "atm"  # the `service` of a branch intent for cash machines
 
 

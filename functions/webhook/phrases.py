@@ -24,6 +24,7 @@ BRANCH_LOOKUP = "branchLookupIntent"
 BOOKING = "bookingIntent"
 LOAN_APPLY = "loanApplyIntent"
 NOTIFY = "notifyIntent"
+PRODUCTS = "productsIntent"
 
 # Each intent name → the function that answers it (serverless.yml keys).
 FUNCTIONS = {
@@ -37,6 +38,7 @@ FUNCTIONS = {
     intents.CARD_BIND: NOTIFY,
     intents.BILLS_SHOW: NOTIFY,
     intents.MESSAGES_SHOW: NOTIFY,
+    intents.WEALTH_CATALOGUE: PRODUCTS,
 }
 
 # Menu CLICK keys (infra/menu.json) → intent names.
@@ -50,6 +52,7 @@ MENU_KEYS = {
     "BIND_CARD": intents.CARD_BIND,
     "BILLS": intents.BILLS_SHOW,
     "MY_MESSAGES": intents.MESSAGES_SHOW,
+    "WEALTH": intents.WEALTH_CATALOGUE,
 }
 
 
@@ -71,6 +74,7 @@ PHRASES = (
                                 "新增银行卡", "关联银行卡")),
     Phrases(intents.BOOKING_MINE, ("我的预约", "查预约", "预约记录", "取消预约", "改预约", "预约改期")),
     Phrases(intents.BOOKING_BOOK, ("预约", "预定", "客户经理", "理财经理", "约个时间", "排号", "取号")),
+    Phrases(intents.WEALTH_CATALOGUE, ("理财", "买理财", "理财产品", "净值", "现金管理")),
     Phrases(intents.LOAN_MINE, ("我的申请", "申请进度", "申请记录", "审批进度", "审批结果", "我的贷款")),
     Phrases(intents.CARD_APPLY, ("信用卡", "办卡", "申请卡")),
     Phrases(intents.LOAN_APPLY, ("贷款", "代款", "贷个款", "借款", "借钱", "借点钱", "房贷", "车贷", "消费贷",
@@ -92,9 +96,9 @@ _APART = re.compile(r"[\W_]+")
 # OpenCC by the tests; Taiwan's own words (繫結, 訊息, 選單) are phrases of their own. A full
 # conversion table would cost every cold start a dictionary.
 _SIMPLIFIED = str.maketrans("個儲兒員問單嗎審幫廳應戶時業機櫃沒營現約結綁經網繫聯號裏裡訊記詢請財"
-                            "貸費賬車辦進選還邊銀錄錢間關離預點帳帐",
+                            "貸費賬車辦進選還邊銀錄錢間關離預點帳帐淨",
                             "个储儿员问单吗审帮厅应户时业机柜没营现约结绑经网系联号里里讯记询请财"
-                            "贷费账车办进选还边银录钱间关离预点账账")
+                            "贷费账车办进选还边银录钱间关离预点账账净")
 
 
 @dataclass(frozen=True)

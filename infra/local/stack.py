@@ -32,7 +32,7 @@ from infra.local.schedules import Schedule, Scheduler, schedules_from
 logger = logging.getLogger("infra.local")
 
 HOST = "127.0.0.1"
-DEMO_ORDER = ("branch_lookup", "booking", "loan_apply", "notify", "staff")
+DEMO_ORDER = ("branch_lookup", "booking", "loan_apply", "notify", "staff", "products")
 DUMMY_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "testing",
     "AWS_SECRET_ACCESS_KEY": "testing",

@@ -49,7 +49,8 @@ def signed_in(stack):
     booking_id, branch_id, service, slot = _book(stack.url, headers)
     stack.drain_queues()  # its confirmation, a template message: 我的消息 shows one
     [application] = requests.get(f"{stack.url}/loans/api/applications", headers=headers, timeout=20).json()["items"]
-    params = {"booking_id": booking_id, "application_id": application["application_id"], "branch_id": branch_id}
+    params = {"booking_id": booking_id, "application_id": application["application_id"], "branch_id": branch_id,
+              "code": "YC7001", "kind": "risk_disclosure"}  # a demo product with a net value chart
     return signed, params, (branch_id, service, slot)
 
 
@@ -74,6 +75,7 @@ def customer_pages(params: dict[str, str], booked: tuple[str, str, str]) -> dict
         f"/booking/b/{params['booking_id']}?confirm=cancel": 200,
         "/branches/search?q=" + "江北": 200,
         "/loans/apply?product=consumer_loan": 200,
+        "/products?" + urlencode({"risk": "R2", "term": "medium"}): 200,
         "/booking/b/no-such-booking": 404,  # the error page
         "/oauth/callback?" + urlencode({"to": "/notify/bind", "code": "x", "state": "0" * 32}): 403,  # login again
     })

@@ -34,3 +34,10 @@ def conforms(spec: dict, method: str, path: str, response: Any) -> Any:
     body = json.loads(text)
     oc.validate_response(spec, method, path, response.status_code, body, media)
     return body
+
+
+def fetched(spec: dict, client: Any, template: str, url: str) -> tuple[int, Any]:
+    """GET `url` (a path of the documented route `template`) through a Chalice test client:
+    (status, what `conforms` returns)."""
+    response = client.http.get(url)
+    return response.status_code, conforms(spec, "GET", template, response)

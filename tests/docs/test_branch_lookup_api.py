@@ -8,7 +8,7 @@ import pytest
 from chalice.test import Client
 
 from scripts import openapi_check as oc
-from tests.docs.conformance import conforms
+from tests.docs.conformance import fetched
 
 SPEC = oc.load("branch_lookup")
 HOURS = [["09:00", "17:00"]]
@@ -33,8 +33,7 @@ def client(aws, frozen_clock):
 
 
 def get(client, template: str, url: str):
-    response = client.http.get(url)
-    return response.status_code, conforms(SPEC, "GET", template, response)
+    return fetched(SPEC, client, template, url)
 
 
 def test_json_routes_match_the_documented_answers(client):

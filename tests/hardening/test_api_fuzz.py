@@ -4,6 +4,7 @@ control characters, injection strings, absurd numbers); raw bodies are random by
 Whatever comes, the answer is never a 5xx, and a refused request stores nothing."""
 from __future__ import annotations
 
+import hashlib
 import json
 import secrets
 from collections import Counter
@@ -88,6 +89,7 @@ def world(aws, frozen_clock, writes):
     from functions.booking import store as booking_store
     from functions.booking.service import Manager
     from functions.notify import corebank
+    from functions.products import store as products_store
     from infra.local.demo import branch_lookup
     from tests.booking.conftest import MONDAY_8AM, branch
 
@@ -97,6 +99,7 @@ def world(aws, frozen_clock, writes):
     booking_store.put_manager("T01", Manager("m2", "李强", frozenset({"loans", "fx"})))
     corebank.add_customer("CF0001", "测试客户", "13900000001")
     corebank.add_card("CF0001", "6222020000000000004")
+    products_store.publish_agreement("v1", AGREEMENT)
     return Harness(writes)
 
 
@@ -246,6 +249,7 @@ def _outcome(harness: Harness) -> str:
 
 
 WRONG_TYPES = [1, -1.5, True, None, [], {}, ["x"], {"a": 1}, 10**30]
+AGREEMENT = "掌上理财服务协议（测试文本）"
 
 
 def _baselines() -> dict[str, dict]:
@@ -258,6 +262,8 @@ def _baselines() -> dict[str, dict]:
         "notify": {"card_number": "6222020000000000004", "phone": "13900000001", "code": "123456"},
         "branch_lookup": {},
         "console": {"code": "a-code", "code_verifier": "v" * 43},
+        "products": {**{f"q{n}": "3" for n in range(1, 11)}, "version": "v1", "agree": "true",
+                     "sha256": hashlib.sha256(AGREEMENT.encode()).hexdigest()},
     }
 
 

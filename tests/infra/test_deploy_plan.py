@@ -120,7 +120,7 @@ def test_a_function_key_deploys_that_function_alone():
 def test_the_cli_refuses_an_unknown_name_listing_features_and_functions():
     result = run_planner("--stage", "dev", "--function", "nope")
     assert result.returncode == 2
-    features = "audit, booking, branch_lookup, console, loan_apply, notify, webhook"
+    features = "audit, booking, branch_lookup, console, loan_apply, notify, products, webhook"
     assert f"unknown function 'nope'; a feature: {features};" in result.stderr
     assert "or a function: auditApi, bookingApi, bookingIntent," in result.stderr
 

@@ -322,7 +322,7 @@ def test_the_pii_key_is_used_only_under_the_functions_own_feature_or_through_sqs
         needed = {"kms:GenerateDataKey"} if reach.seals else set()
         needed |= {"kms:Decrypt"} if reach.opens else set()
         assert set(by_feature[0].actions) == needed, key
-    assert with_feature == {"bookingApi", "loanApplyApi", "notifyEvents", "notifyBills", "notifyPending"}
+    assert with_feature == {"bookingApi", "loanApplyApi", "notifyEvents", "notifyBills", "notifyPending", "productsApi"}
 
 
 WRITES = {"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"}

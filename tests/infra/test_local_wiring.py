@@ -24,6 +24,7 @@ FEATURE_APPS = sorted(p.parent.name for p in (ROOT / "functions").glob("*/app.py
 PREFIXES = {"booking": "/booking", "branch_lookup": "/branches", "loan_apply": "/loans", "notify": "/notify",
             "audit": "/audit",
             "console": "/console",
+            "products": "/products",
             # and WeChat's domain check, which must be at the root (MP_verify_<token>.txt)
             "webhook": ("/wechat", "/oauth/", "/{verify_file}")}
 

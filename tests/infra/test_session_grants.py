@@ -17,6 +17,7 @@ EXPECTED = {
     "loanApplyApi": {"dynamodb:GetItem"},
     "notifyApi": {"dynamodb:GetItem", "dynamodb:Query", "dynamodb:BatchWriteItem"},
     "notifyIntent": {"dynamodb:Query", "dynamodb:BatchWriteItem"},
+    "productsApi": {"dynamodb:GetItem"},
 }
 
 

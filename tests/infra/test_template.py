@@ -92,6 +92,7 @@ def test_tables_keep_ttl_where_the_models_use_it(packaged):  # noqa: F811
     import functions.loan_apply.store  # noqa: F401
     import functions.notify.corebank  # noqa: F401
     import functions.notify.store  # noqa: F401
+    import functions.products.store  # noqa: F401
     import functions.webhook.dedup  # noqa: F401
     from functions.common.dynamo import Model, TTLAttribute
 

@@ -77,6 +77,7 @@ def _models():
     import functions.loan_apply.store  # noqa: F401
     import functions.notify.corebank  # noqa: F401
     import functions.notify.store  # noqa: F401
+    import functions.products.store  # noqa: F401
     import functions.webhook.dedup  # noqa: F401
     from functions.common.dynamo import Model
 

@@ -128,6 +128,9 @@ KEYWORDS = [
     ("信用卡账单", "notifyIntent", intents.BILLS_SHOW),
     ("绑卡", "notifyIntent", intents.CARD_BIND),
     ("我的消息", "notifyIntent", intents.MESSAGES_SHOW),
+    ("理财", "productsIntent", intents.WEALTH_CATALOGUE),
+    ("有什么理财產品", "productsIntent", intents.WEALTH_CATALOGUE),
+    ("预约理财经理", "bookingIntent", intents.BOOKING_BOOK),
     ("天一广场", "branchLookupIntent", intents.BRANCH_SEARCH),
 ]
 

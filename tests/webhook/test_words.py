@@ -120,10 +120,16 @@ def matchers(source: str) -> set[str]:
 
 
 def _customer_words(exempt_branches: bool) -> set[str]:
+    """The phrases of the chat; for branch search, less its own search page's service words
+    ("鄞州 理财" on the search page filters branches; "理财" in the chat is the webhook's)."""
+    from functions.branch_lookup.service import SERVICE_WORDS
+
     words = set(phrases.HELP)
     for entry in phrases.PHRASES:
         if not (exempt_branches and entry.name == intents.BRANCH_NEARBY):
             words |= set(entry.words)
+    if exempt_branches:
+        words -= {phrases.normal(w) for found in SERVICE_WORDS.values() for w in found}
     return words
 
 

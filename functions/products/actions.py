@@ -1,0 +1,161 @@
+"""What anyone can do with the wealth catalogue, what a customer does before a first
+purchase (the risk-tolerance assessment, the agreement), and what the bank's operators and
+the nightly schedule do: the rules of service.py and suitability.py applied to products'
+tables (store.py). Raises ApiError for anything refused."""
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from functions.common import clock, config, pii
+from functions.common.errors import Conflict, Forbidden, NotFound, ServiceUnavailable, TooManyRequests, Validator
+from functions.common.log import get_logger
+from functions.products import service, store, suitability
+from functions.products.service import NetValue, Product
+
+HISTORY_DAYS = 90  # net values a product page charts
+USER_AGENT_CHARS = 500  # of an acceptance's user agent kept
+logger = get_logger()
+
+
+@dataclass(frozen=True)
+class Listed:
+    """A product as the catalogue shows it, with its last published net value."""
+
+    product: Product
+    nav_e4: int | None
+    nav_date: str | None
+
+
+def _listed(item: store.ProductItem) -> Listed:
+    return Listed(item.product(), int(item.last_nav_e4) if item.last_nav_e4 is not None else None, item.last_nav_date)
+
+
+def catalogue(risk: str | None = None, term: str | None = None) -> list[Listed]:
+    """The products listed today (Asia/Shanghai), at a risk level and in a term band if asked."""
+    items = {item.sk: item for item in store.catalogue()}
+    chosen = service.select((i.product() for i in items.values()), clock.local().date(), risk, term)
+    return [_listed(items[p.code]) for p in chosen]
+
+
+def _on_list(code: str) -> store.ProductItem:
+    item = store.get(code) if service.CODE.fullmatch(code) else None
+    if item is None or not service.listed(item.product(), clock.local().date()):
+        raise NotFound("该理财产品不存在或已停售")
+    return item
+
+
+def product(code: str) -> tuple[Listed, list[NetValue]]:
+    """A listed product and its recent net values (oldest first); 404 for any other code."""
+    return _listed(_on_list(code)), store.history(code, HISTORY_DAYS)
+
+
+def document(code: str, kind: str) -> tuple[Listed, service.Document]:
+    """A listed product's document of `kind` at its current version; 404 for anything else."""
+    item = _on_list(code)
+    version = item.documents.get(kind) if kind in service.DOCUMENTS else None
+    found = store.document(code, kind, version) if version else None
+    if found is None:
+        raise NotFound("未找到该产品文件")
+    return _listed(item), found
+
+
+def import_catalogue(products: Iterable[Product]) -> int:
+    """Upsert checked products (the operator's import)."""
+    return store.save_products(products)
+
+
+def stage_net_values(values: list[NetValue]) -> tuple[int, list[str]]:
+    """Stage checked net values for the nightly publication: (staged, unknown codes). Values
+    of a product not in the catalogue are refused, all of them, and nothing is staged."""
+    known = {item.sk for item in store.catalogue()}
+    unknown = sorted({v.code for v in values} - known)
+    if unknown:
+        return 0, unknown
+    return store.stage(values), []
+
+
+def publish_net_values() -> int:
+    """The nightly job: publish every staged net value of today and before, oldest first, so
+    each product's last net value is its newest."""
+    staged = store.staged_until(clock.local().date())
+    for value in staged:
+        store.publish(value)
+    logger.info("net values published", extra={"count": len(staged)})
+    return len(staged)
+
+
+# ----- before a first purchase: assessment and agreement ---------------------------------------
+
+@dataclass(frozen=True)
+class Standing:
+    """The customer's risk-tolerance level as it stands now."""
+
+    level: str | None  # of the newest assessment, valid or not
+    expires: datetime | None
+    valid: bool
+    may_assess_here: bool  # online, or only at a branch (a first assessment, where the bank says so)
+
+
+def standing(openid: str) -> Standing:
+    settings = config.settings()
+    last = store.last_assessment(openid)
+    expires = clock.parse_utc(last.expires) if last else None
+    return Standing(last.level if last else None, expires, suitability.valid(expires, clock.now()),
+                    suitability.online_allowed(settings.wealth_first_assessment, last is not None))
+
+
+def assess(openid: str, answers: dict[str, str]) -> store.Assessment:
+    """Score the questionnaire and record the customer's new level; refused at a branch-only
+    first assessment and past the day's limit (nothing recorded then)."""
+    settings = config.settings()
+    if not standing(openid).may_assess_here:
+        raise Forbidden("assessment_in_branch", "首次风险承受能力评估须在网点办理，请预约理财经理")
+    questionnaire = suitability.QUESTIONNAIRE
+    score, level = suitability.score(questionnaire, answers)
+    now = clock.now()
+    assessment = store.Assessment(
+        store.user_pk(openid), f"ASSESSMENT#{clock.iso(now)}#{uuid.uuid4().hex[:8]}", openid=openid,
+        version=questionnaire.version, answers={q.id: answers[q.id].strip() for q in questionnaire.questions},
+        score=score, level=level, assessed_at=clock.iso(now),
+        expires=clock.iso(suitability.expires(now, settings.wealth_assessment_months)))
+    if not store.record_assessment(assessment, clock.local(now).date(), settings.wealth_assessments_per_day):
+        raise TooManyRequests("assessment_limit", f"每天最多评估{settings.wealth_assessments_per_day}次，请明天再试")
+    return assessment
+
+
+def agreement() -> store.AgreementItem:
+    found = store.current_agreement()
+    if found is None:
+        raise ServiceUnavailable("理财服务协议暂不可用，请稍后再试")
+    return found
+
+
+def accept(openid: str, form: dict[str, str], source_ip: str, user_agent: str) -> store.Acceptance:
+    """Record that the customer accepted the agreement's current version, as it was shown to
+    them (its version and the hash of its text); the same acceptance again is the first."""
+    v = Validator()
+    if form.get("agree") not in ("true", "on"):
+        v.add("agree", "required", "请阅读并勾选同意协议")
+    v.check()
+    current = agreement()
+    if form.get("version") != current.version or form.get("sha256") != current.sha256:
+        raise Conflict("agreement_changed", "协议已更新，请重新阅读后确认")
+    found = store.accepted(openid, current.version)
+    if found is not None:
+        return found
+    now = clock.iso(clock.now())
+    acceptance = store.Acceptance(
+        store.user_pk(openid), f"AGREEMENT#{current.version}#{now}#{uuid.uuid4().hex[:8]}", openid=openid,
+        version=current.version, sha256=current.sha256, accepted_at=now,
+        sealed=pii.seal({"source_ip": source_ip, "user_agent": user_agent[:USER_AGENT_CHARS]}, {"openid": openid}))
+    store.record_acceptance(acceptance)
+    return acceptance
+
+
+def has_accepted(openid: str) -> bool:
+    """Whether the customer accepted the agreement's current version (none published: no)."""
+    current = store.current_agreement()
+    return current is not None and store.accepted(openid, current.version) is not None

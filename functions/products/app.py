@@ -1,0 +1,107 @@
+"""products: Chalice glue. Routes parse input, call actions and shape the answer.
+
+Pages (anyone): /products (the catalogue, filtered by risk level and term) →
+/products/p/{code} (a product, its documents, its net value chart). The customer's, before a
+first purchase: /products/assessment (the risk-tolerance questionnaire) and
+/products/agreement (the mobile wealth-management agreement). JSON: /products/api/...
+The nightly schedule publishes the day's imported net values.
+"""
+from collections.abc import Callable
+
+from functions.common import http, urls
+from functions.common.errors import ApiError
+from functions.common.http import Field
+from functions.products import actions, screens, service, suitability
+
+app = http.FeatureApp(app_name="products")
+FORM = ["application/x-www-form-urlencoded", "application/json"]
+FILTERS = {"risk": Field(8), "term": Field(16)}
+NOTICE = {"notice": Field(32)}
+ANSWERS = {q.id: Field(2) for q in suitability.QUESTIONNAIRE.questions}
+ACCEPTANCE = {"version": Field(20), "sha256": Field(64), "agree": Field(8, flag=True)}
+
+
+@app.route("/products/health")
+def health():
+    return {"status": "ok"}
+
+
+# ----- pages -------------------------------------------------------------------------------
+
+@app.route("/products")
+def catalogue_page():
+    return http.html_response(screens.catalogue(http.query(app.current_request, FILTERS)))
+
+
+@app.route("/products/p/{code}")
+def product_page(code):
+    found = http.signed_in(app.current_request)
+    return http.html_response(screens.product(code, found.openid if found else None))
+
+
+@app.route("/products/p/{code}/documents/{kind}")
+def document_page(code, kind):
+    return http.html_response(screens.document(code, kind))
+
+
+@app.route("/products/assessment")
+def assessment_page():
+    request = app.current_request
+    return http.html_response(screens.assessment(http.customer(request), http.query(request, NOTICE).get("notice")))
+
+
+def submitted(act: Callable[[], object], again: Callable[[ApiError], str], path: str, notice: str):
+    """A page's form done: back to `path` with `notice`; refused: the page `again` with the
+    error (an outage is the error page)."""
+    try:
+        act()
+    except ApiError as error:
+        if error.status >= 500:
+            raise
+        return http.html_response(again(error), error.status)
+    return http.redirect(urls.link(path, notice=notice))
+
+
+@app.route("/products/assessment", methods=["POST"], content_types=FORM)
+def assessment_submit():
+    openid, answers = http.customer_post(app.current_request, ANSWERS)
+    return submitted(lambda: actions.assess(openid, answers),
+                     lambda error: screens.assessment(openid, error=error, answers=answers),
+                     "/products/assessment", "assessed")
+
+
+@app.route("/products/agreement")
+def agreement_page():
+    request = app.current_request
+    return http.html_response(screens.agreement(http.customer(request), http.query(request, NOTICE).get("notice")))
+
+
+@app.route("/products/agreement", methods=["POST"], content_types=FORM)
+def agreement_submit():
+    request = app.current_request
+    openid, form = http.customer_post(request, ACCEPTANCE)
+    return submitted(lambda: actions.accept(openid, form, *http.origin(request)),
+                     lambda error: screens.agreement(openid, error=error), "/products/agreement", "accepted")
+
+
+# ----- JSON --------------------------------------------------------------------------------
+
+@app.route("/products/api/products")
+def api_catalogue():
+    risk, term = service.filters(http.query(app.current_request, FILTERS))
+    return {"products": [screens.describe(listed) for listed in actions.catalogue(risk, term)]}
+
+
+@app.route("/products/api/products/{code}")
+def api_product(code):
+    listed, history = actions.product(code)
+    return {"product": screens.describe(listed),
+            "net_values": [{"date": v.day.isoformat(), "nav": service.show_nav(v.nav_e4)} for v in history]}
+
+
+# ----- schedule ----------------------------------------------------------------------------
+
+@app.lambda_function(name="net_values")
+def net_values(event, context):
+    """22:00 Asia/Shanghai: the day's imported net values become the products' last ones."""
+    return {"published": actions.publish_net_values()}

@@ -1,0 +1,113 @@
+"""What each products page shows: the catalogue with its filters, a product with its
+documents and its net value chart, the risk-tolerance questionnaire and the agreement.
+Builds template contexts from actions; renders nothing itself. The chart is drawn on the
+server as an inline SVG (no script, no style attribute: the pages' CSP allows neither)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from functions.common import clock, money, pages, session
+from functions.common.errors import ApiError
+from functions.products import actions, service, suitability
+from functions.products.service import NetValue
+
+PAGES = Path(__file__).parent / "pages"
+CHART_WIDTH, CHART_HEIGHT, CHART_PAD = 320, 140, 8
+
+
+def render(template: str, **context: Any) -> str:
+    return pages.render(PAGES, template, kinds=service.KINDS, risks=service.RISK_LEVELS, terms=service.TERMS,
+                        statuses=service.STATUSES, documents=service.DOCUMENTS, **context)
+
+
+def describe(listed: actions.Listed) -> dict[str, Any]:
+    """A product as the pages and the JSON API show it."""
+    p = listed.product
+    return {
+        "code": p.code, "name": p.name, "issuer": p.issuer, "kind": p.kind, "kind_name": service.KINDS[p.kind],
+        "risk": p.risk, "risk_name": service.RISK_LEVELS[p.risk], "benchmark": service.show_benchmark(p),
+        "term_days": p.term_days, "term": service.show_term(p), "min_purchase_fen": p.min_purchase_fen,
+        "min_purchase": money.yuan(p.min_purchase_fen), "increment_fen": p.increment_fen,
+        "increment": money.yuan(p.increment_fen), "window_start": p.window_start.isoformat(),
+        "window_end": p.window_end.isoformat(), "status": p.status, "status_name": service.STATUSES[p.status],
+        "nav": service.show_nav(listed.nav_e4) if listed.nav_e4 is not None else None, "nav_date": listed.nav_date,
+    }
+
+
+@dataclass(frozen=True)
+class Chart:
+    """An SVG polyline of net values in a CHART_WIDTH × CHART_HEIGHT box, with its ends labelled."""
+
+    points: str
+    first_day: str
+    last_day: str
+    low: str
+    high: str
+
+
+def chart(values: list[NetValue]) -> Chart | None:
+    """The net value history as a line (None under two points: nothing to draw)."""
+    if len(values) < 2:
+        return None
+    low, high = min(v.nav_e4 for v in values), max(v.nav_e4 for v in values)
+    span = (high - low) or 1
+    inner_w, inner_h = CHART_WIDTH - 2 * CHART_PAD, CHART_HEIGHT - 2 * CHART_PAD
+    step = inner_w / (len(values) - 1)
+    points = " ".join(
+        f"{CHART_PAD + i * step:.1f},{CHART_PAD + inner_h - (v.nav_e4 - low) * inner_h / span:.1f}"
+        for i, v in enumerate(values))
+    return Chart(points, values[0].day.isoformat(), values[-1].day.isoformat(), service.show_nav(low),
+                 service.show_nav(high))
+
+
+def catalogue(query: dict[str, str]) -> str:
+    risk, term = service.filters(query)
+    found = [describe(listed) for listed in actions.catalogue(risk, term)]
+    return render("catalogue.html", products=found, risk=risk, term=term)
+
+
+def product(code: str, openid: str | None) -> str:
+    """A product's page; for a signed-in customer, also whether they may buy it and, if not,
+    why and what to do."""
+    listed, history = actions.product(code)
+    return render("product.html", product=describe(listed), chart=chart(history), width=CHART_WIDTH,
+                  height=CHART_HEIGHT, buyer=_buyer(openid, listed.product.risk) if openid else None)
+
+
+def _buyer(openid: str, risk: str) -> dict[str, Any]:
+    found = _standing(openid)
+    ready = suitability.readiness(found["level"], found["valid"], actions.has_accepted(openid), risk)
+    return {**found, "readiness": ready}
+
+
+def document(code: str, kind: str) -> str:
+    listed, found = actions.document(code, kind)
+    return render("document.html", product=describe(listed), document=found, title=service.DOCUMENTS[kind])
+
+
+def _standing(openid: str) -> dict[str, Any]:
+    found = actions.standing(openid)
+    now = clock.now()
+    return {
+        "level": found.level, "level_name": suitability.LEVELS.get(found.level or "", ""), "valid": found.valid,
+        "expires": clock.show_time(found.expires) if found.expires else None,
+        "expiring": bool(found.valid and found.expires and suitability.expiring_soon(found.expires, now)),
+        "may_assess_here": found.may_assess_here,
+    }
+
+
+def assessment(openid: str, notice: str | None = None, error: ApiError | None = None,
+               answers: dict[str, str] | None = None) -> str:
+    """The questionnaire, with the customer's current level and when it expires; where the
+    bank allows a first assessment only at a branch, a link to book a wealth manager."""
+    return pages.render(PAGES, "assessment.html", csrf_token=session.csrf_token(openid),
+                        questionnaire=suitability.QUESTIONNAIRE, standing=_standing(openid), notice=notice,
+                        error=error, answers=answers or {})
+
+
+def agreement(openid: str, notice: str | None = None, error: ApiError | None = None) -> str:
+    current = actions.agreement()
+    return pages.render(PAGES, "agreement.html", csrf_token=session.csrf_token(openid), agreement=current,
+                        accepted=actions.has_accepted(openid), notice=notice, error=error)

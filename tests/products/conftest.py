@@ -1,0 +1,50 @@
+"""products' fixtures: a catalogue row as the import reads it, a moto account with the
+clock at a named time, and the Chalice test client."""
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from tests.booking.conftest import atomic_moto  # noqa: F401 - lines transactions up for races
+
+# Monday 2026-11-30, 10:00 in Ningbo
+MONDAY_10AM = datetime(2026, 11, 30, 2, 0, tzinfo=UTC)
+
+
+def row(**fields) -> dict:
+    """A valid import row (JSON types); `fields` replace or add columns."""
+    base = {
+        "code": "WM0091", "name": "稳享91天", "issuer": "甬城理财", "kind": "fixed", "risk": "R2",
+        "benchmark_low_bp": 230, "benchmark_high_bp": 290, "term_days": 91, "min_purchase_fen": 100_000,
+        "increment_fen": 100_000, "quota_fen": 10_000_000_00, "window_start": "2026-11-01",
+        "window_end": "2026-12-31", "status": "on_sale", "documents_version": "v1",
+        "prospectus": "说明书正文", "risk_disclosure": "风险揭示书正文", "sales_agreement": "销售协议正文",
+    }
+    base.update(fields)
+    return base
+
+
+@pytest.fixture
+def world(aws, frozen_clock):
+    """Clock at Monday 10:00 in Ningbo; an empty catalogue."""
+    frozen_clock(MONDAY_10AM)
+    return aws
+
+
+def load(*rows: dict) -> None:
+    from functions.products import actions, service
+
+    products, rejected = service.read_catalogue(rows)
+    assert not rejected, rejected
+    actions.import_catalogue(products)
+
+
+@pytest.fixture
+def client():
+    from chalice.test import Client
+
+    from functions.products.app import app
+
+    with Client(app) as c:
+        yield c
