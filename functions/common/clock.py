@@ -136,8 +136,10 @@ WEEKDAY_NAMES = "一二三四五六日"
 
 
 def show_date(day: date) -> str:
-    """A calendar day as customers read it, always with its weekday: `12月8日 周二`."""
-    return f"{day.month}月{day.day}日 周{WEEKDAY_NAMES[day.weekday()]}"
+    """A calendar day as customers read it, always with its weekday: `12月8日 周二`; with its
+    year when that is not this year's (`2027年11月30日 周二`: an expiry, a maturity)."""
+    year = f"{day.year}年" if day.year != local().year else ""
+    return f"{year}{day.month}月{day.day}日 周{WEEKDAY_NAMES[day.weekday()]}"
 
 
 def show_clock(dt: datetime) -> str:

@@ -21,6 +21,15 @@ LOAN_REVIEWER = "loan_reviewer"  # loan queue, decrypted read, UNDER_REVIEW, rec
 LOAN_APPROVER = "loan_approver"  # approve / reject
 AUDITOR = "auditor"  # the audit trail, nothing else
 ROLES = (CUSTOMER_MANAGER, LOAN_REVIEWER, LOAN_APPROVER, AUDITOR)
+# Why a member of staff opens a customer's personal data: chosen from this list (the console
+# offers it), refused otherwise, recorded on the audit trail with the read.
+READ_REASONS = {
+    "credit_review": "授信审核",
+    "identity_check": "核实申请人身份",
+    "contact_applicant": "联系申请人补充材料",
+    "customer_request": "申请人来电查询",
+    "complaint": "投诉处理",
+}
 
 ALGORITHMS = ["RS256"]  # pinned: never `none`, never HS* (a public key is no shared secret)
 LEEWAY_S = 60  # clock skew between the issuer and us, for exp / nbf / iat

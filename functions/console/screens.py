@@ -9,8 +9,6 @@ from functions.common.errors import ServiceUnavailable
 from functions.console.actions import CALLBACK
 
 PAGES = Path(__file__).parent / "pages"
-# why a reviewer reveals an applicant's personal data (the audit trail records the code)
-REVEAL_REASONS = {"review": "审核申请资料", "verify_identity": "核实申请人身份", "customer_request": "应申请人要求"}
 
 
 def shell() -> str:
@@ -22,6 +20,6 @@ def shell() -> str:
     setup = {
         "authorize_url": authorize, "client_id": issuer.audience, "redirect_uri": urls.absolute(CALLBACK),
         "token": urls.link("/console/api/token"), "bookings": urls.link("/booking/staff"),
-        "loans": urls.link("/loans/staff"), "audit": urls.link("/audit/staff"), "reasons": REVEAL_REASONS,
+        "loans": urls.link("/loans/staff"), "audit": urls.link("/audit/staff"), "reasons": staff.READ_REASONS,
     }
     return pages.render(PAGES, "console.html", setup=setup)

@@ -42,15 +42,6 @@ FIELD_LABELS = {
     "city": "所在城市",
 }
 PERSONAL_FIELDS = ("name", "id_number", "phone")
-# Why a reviewer opens an application's personal data: chosen from this list, recorded on
-# the audit trail with the read.
-READ_REASONS = {
-    "credit_review": "授信审核",
-    "identity_check": "核实申请人身份",
-    "contact_applicant": "联系申请人补充材料",
-    "customer_request": "申请人来电查询",
-    "complaint": "投诉处理",
-}
 _NAME = re.compile(r"^[\u4e00-\u9fa5A-Za-z][\u4e00-\u9fa5A-Za-z·. ]{0,28}[\u4e00-\u9fa5A-Za-z]$")
 _CITY = re.compile(r"^[\u4e00-\u9fa5]{2,20}$")
 _IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
@@ -499,10 +490,10 @@ def check_recommendation(raw: str | None, note: str | None) -> tuple[str, str]:
 
 
 def check_read_reason(raw: str | None) -> str:
-    """The reason a reviewer chose for a decrypted read, one of READ_REASONS."""
+    """The reason a reviewer chose for a decrypted read, one of staff.READ_REASONS."""
     if not raw:
         raise ValidationFailed([FieldError("reason", "required", "请选择查看原因")])
-    if raw not in READ_REASONS:
+    if raw not in staff.READ_REASONS:
         raise ValidationFailed([FieldError("reason", "reason_unknown", "查看原因无效，请从列表中选择")])
     return raw
 

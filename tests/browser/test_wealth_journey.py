@@ -36,7 +36,7 @@ def test_catalogue_assessment_agreement_then_a_product_is_open_to_the_customer(s
     h5.locator("[data-submit-assessment]").click()
     expect(h5.locator("[data-notice=assessed]")).to_be_visible()
     expect(h5.locator("[data-level=C3]")).to_contain_text("C3 平衡型")
-    expect(h5.locator("[data-expires]")).to_contain_text("2027-")
+    expect(h5.locator("[data-expires]")).to_contain_text("2027年")
 
     h5.locator("a", has_text="理财产品").last.click()
     h5.locator("a[data-product='YC7001']").click()  # R4: above C3

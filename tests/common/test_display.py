@@ -48,10 +48,12 @@ def test_the_scan_sees_formatting_by_hand(line):
     assert hand_made(line)
 
 
-def test_the_helpers():
+def test_the_helpers(frozen_clock):
     at = datetime(2026, 12, 8, 6, 0, tzinfo=UTC)  # 14:00 in Ningbo, a Tuesday
+    frozen_clock(at)
     assert clock.show_time(at) == "12月8日 周二 14:00"
     assert clock.show_date(date(2026, 12, 13)) == "12月13日 周日"
+    assert clock.show_date(date(2027, 11, 30)) == "2027年11月30日 周二"  # another year says which
     assert clock.show_clock(at) == "14:00"
     assert clock.show_template_time(at) == "2026年12月8日 14:00"
     assert yuan(123400) == "¥1,234.00" and yuan(5) == "¥0.05"

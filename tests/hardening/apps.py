@@ -6,7 +6,7 @@ import importlib
 import re
 from dataclasses import dataclass
 
-FEATURES = ("webhook", "branch_lookup", "booking", "loan_apply", "notify", "console", "products")
+FEATURES = ("webhook", "branch_lookup", "booking", "loan_apply", "notify", "console", "products", "audit")
 STATE_CHANGING = ("POST", "PUT", "PATCH", "DELETE")
 # WeChat's own endpoint: authenticated by its signature, not by a browser session; the
 # console's sign-in: a code redeemed with its PKCE verifier, storing nothing (no session yet).

@@ -22,7 +22,10 @@ MATRIX: dict[tuple[str, str], list[tuple[dict, str]]] = {
     ("GET", "/booking/staff/branches/{branch_id}/bookings"): [({"date": "2026-12-01"}, CUSTOMER_MANAGER)],
     ("POST", "/booking/staff/bookings/{booking_id}/outcome"): [({"status": "attended"}, CUSTOMER_MANAGER)],
     ("GET", "/loans/staff/applications"): [({}, LOAN_REVIEWER)],
-    ("GET", "/loans/staff/applications/{application_id}"): [({}, LOAN_REVIEWER)],
+    ("GET", "/loans/staff/applications/{application_id}"): [({"reason": "credit_review"}, LOAN_REVIEWER)],
+    ("POST", "/loans/staff/applications/{application_id}/recommendation"): [
+        ({"recommendation": "approve", "note": "收入稳定"}, LOAN_REVIEWER)],
+    ("GET", "/audit/staff/records"): [({"day": "2026-12-01"}, AUDITOR)],
     ("POST", TRANSITION): [({"to": "UNDER_REVIEW"}, LOAN_REVIEWER), ({"to": "APPROVED"}, LOAN_APPROVER),
                            ({"to": "REJECTED"}, LOAN_APPROVER), ({"to": "WITHDRAWN"}, LOAN_REVIEWER)],
 }
@@ -51,7 +54,7 @@ def test_every_staff_route_states_its_role_and_is_behind_the_authorizer():
     declared = staff_events()
     assert declared, "serverless.yml declares no staff route"
     assert set(declared) == set(MATRIX), "a staff route without its role in MATRIX, or a row for no route"
-    assert {role for rows in MATRIX.values() for _, role in rows} == set(ROLES) - {AUDITOR}
+    assert {role for rows in MATRIX.values() for _, role in rows} == set(ROLES)
     for route, (_, event) in declared.items():
         authorizer = event.get("authorizer") or {}
         assert authorizer.get("name") == "staffAuthorizer" and authorizer.get("type") == "token", route

@@ -36,7 +36,7 @@ def test_assessing_records_the_level_and_the_page_says_when_it_expires(world, cl
     assert done.status_code == 302 and done.headers["Location"].endswith("/products/assessment?notice=assessed")
     page = client.http.get("/products/assessment?notice=assessed", headers=customer("o1")).body.decode()
     assert 'data-level="C3"' in page and "C3 平衡型" in page
-    assert "2027-11-30 10:00" in page and "重新评估" in page  # 12 months on, in Asia/Shanghai
+    assert "2027年11月30日 周二 10:00" in page and "重新评估" in page  # 12 months on, in Asia/Shanghai
     [record] = records("o1")
     assert (record.version, record.score, record.level, record.answers["q1"]) == ("2026.1", 30, "C3", "3")
 
@@ -45,7 +45,7 @@ def test_the_validity_is_a_bank_setting_and_an_expired_level_is_said(world, clie
     setting("WEALTH_ASSESSMENT_MONTHS", "1")
     post(client, "o1", ALL_THREES)
     soon = client.http.get("/products/assessment", headers=customer("o1")).body.decode()
-    assert "2026-12-30 10:00" in soon and "data-expiring" in soon
+    assert "12月30日 周三 10:00" in soon and "data-expiring" in soon
     frozen_clock(MONDAY_10AM + timedelta(days=31))
     page = client.http.get("/products/assessment", headers=customer("o1")).body.decode()
     assert "data-expired" in page and "（已过期）" in page
