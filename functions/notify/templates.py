@@ -27,7 +27,7 @@ class TemplateRuleError(ValueError):
 class Template:
     key: str
     title: str
-    keywords: tuple[str, ...]
+    keywords: dict[str, str]  # keyword → its label, as the bank registered the template with WeChat
     build: Callable[[dict[str, Any]], dict[str, str]]
 
     @property
@@ -69,6 +69,10 @@ LOAN_STATUS = {
 }
 
 
+BOOKING = {"thing1": "预约网点", "thing2": "预约业务", "time3": "预约时间"}
+BOOKING_WITH_MANAGER = {**BOOKING, "thing4": "客户经理"}
+
+
 def _booking(data: dict[str, Any], with_manager: bool) -> dict[str, str]:
     values = {"thing1": data["branch_name"], "thing2": data["service"],
               "time3": clock.show_template_time(clock.parse_utc(data["slot_start"]))}
@@ -78,27 +82,31 @@ def _booking(data: dict[str, Any], with_manager: bool) -> dict[str, str]:
 
 
 TEMPLATES: dict[str, Template] = {t.key: t for t in (
-    Template("card_transaction", "交易提醒", ("character_string1", "time2", "thing3", "amount4", "phrase5"),
+    Template("card_transaction", "交易提醒", {"character_string1": "卡号", "time2": "交易时间", "thing3": "交易商户", "amount4": "交易金额",
+              "phrase5": "交易类型"},
              lambda d: {"character_string1": pii.mask_card(d["card_last4"]),
                         "time2": clock.show_template_time(clock.parse_utc(d["txn_time"])),
                         "thing3": str(d["merchant"]), "amount4": yuan(abs(int(d["amount_fen"]))),
                         "phrase5": _txn_kind(d)}),
-    Template("statement_issued", "账单通知", ("character_string1", "amount2", "amount3", "time4"),
+    Template("statement_issued", "账单通知", {"character_string1": "卡号", "amount2": "本期应还", "amount3": "最低还款",
+              "time4": "到期还款日"},
              lambda d: {"character_string1": pii.mask_card(d["card_last4"]), "amount2": yuan(d["amount_due_fen"]),
                         "amount3": yuan(d["minimum_due_fen"]), "time4": _date(d["due_date"])}),
-    Template("bill_reminder", "还款提醒", ("character_string1", "amount2", "time3", "thing4"),
+    Template("bill_reminder", "还款提醒", {"character_string1": "卡号", "amount2": "待还金额", "time3": "到期还款日",
+              "thing4": "温馨提示"},
              lambda d: {"character_string1": pii.mask_card(d["card_last4"]), "amount2": yuan(d["remaining_fen"]),
                         "time3": _date(d["due_date"]),
                         "thing4": "今日为到期还款日" if d["days_left"] == 0
                         else f"{d['days_left']}天后到期，请按时还款"}),
-    Template("payment_received", "还款成功", ("character_string1", "amount2", "time3"),
+    Template("payment_received", "还款成功", {"character_string1": "卡号", "amount2": "还款金额", "time3": "还款时间"},
              lambda d: {"character_string1": pii.mask_card(d["card_last4"]), "amount2": yuan(d["amount_fen"]),
                         "time3": clock.show_template_time(clock.parse_utc(d["occurred_at"]))}),
-    Template("booking_confirmed", "预约成功", ("thing1", "thing2", "time3", "thing4"), lambda d: _booking(d, True)),
-    Template("booking_rescheduled", "预约变更", ("thing1", "thing2", "time3", "thing4"), lambda d: _booking(d, True)),
-    Template("booking_cancelled", "预约取消", ("thing1", "thing2", "time3"), lambda d: _booking(d, False)),
-    Template("booking_reminder", "预约提醒", ("thing1", "thing2", "time3"), lambda d: _booking(d, False)),
-    Template("loan_status_changed", "申请进度", ("character_string1", "thing2", "phrase3", "thing4"),
+    Template("booking_confirmed", "预约成功", BOOKING_WITH_MANAGER, lambda d: _booking(d, True)),
+    Template("booking_rescheduled", "预约变更", BOOKING_WITH_MANAGER, lambda d: _booking(d, True)),
+    Template("booking_cancelled", "预约取消", BOOKING, lambda d: _booking(d, False)),
+    Template("booking_reminder", "预约提醒", BOOKING, lambda d: _booking(d, False)),
+    Template("loan_status_changed", "申请进度", {"character_string1": "申请编号", "thing2": "申请业务", "phrase3": "办理进度",
+              "thing4": "说明"},
              lambda d: {"character_string1": str(d["application_id"]), "thing2": str(d["product"]),
                         "phrase3": LOAN_STATUS.get(str(d["status"]), str(d["status"])),
                         "thing4": str(d.get("reason") or "-")}),

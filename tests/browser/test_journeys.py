@@ -78,6 +78,10 @@ def test_book_a_manager_then_cancel(sim, stack, clock_at):
     expect(confirmation).to_have_count(1)
     expect(confirmation).to_contain_text(manager)
     expect(sim.page.locator(".msg_account .template", has_text="预约成功")).to_be_visible()
+    # each keyword under its registered label, and the link opens the booking
+    card = sim.page.locator(".msg_account .template", has_text="预约成功")
+    expect(card.locator("dt")).to_have_text(["预约网点", "预约业务", "预约时间", "客户经理"])
+    expect(card.locator(".template__more")).to_have_attribute("href", re.compile(r"/booking/b/\w+"))
 
     booking.get_by_role("link", name="取消预约").click()
     expect(booking.locator("[data-confirm=cancel]")).to_contain_text("确定取消")

@@ -3,6 +3,8 @@ remark), plain text values of at most 20 characters, no line breaks; cards as ·
 money as ¥1,234.56, times in Asia/Shanghai."""
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from functions.notify import templates
@@ -37,6 +39,9 @@ def test_rules_hold_for_every_template(key):
     values = render(template, HOSTILE[key])
     assert list(values) == list(template.keywords)
     assert not {"first", "remark"} & set(values)
+    # each keyword shows under the label the bank registered: Chinese, short, told apart
+    labels = list(template.keywords.values())
+    assert all(re.fullmatch(r"[\u4e00-\u9fa5]{2,6}", label) for label in labels) and len(set(labels)) == len(labels)
     for keyword, value in values.items():
         assert isinstance(value, str) and 0 < len(value) <= 20, (keyword, value)
         assert not any(ch in value for ch in "\r\n\u2028\u2029"), (keyword, value)

@@ -29,11 +29,14 @@ def _shape(message: dict[str, Any]) -> dict[str, Any]:
     if message.get("kind") == "template":
         data = payload.get("data") or {}
         template_id = payload.get("template_id", "")
+        template = registered().get(template_id)
+        labels = template.keywords if template else {}
         out.update(
             template_id=template_id,
-            title=template_titles().get(template_id, "模板消息"),
+            title=template.title if template else "模板消息",
             url=payload.get("url") or "",
-            fields=[{"key": k, "value": (v or {}).get("value", "") if isinstance(v, dict) else str(v)}
+            fields=[{"key": k, "label": labels.get(k, k),
+                     "value": (v or {}).get("value", "") if isinstance(v, dict) else str(v)}
                     for k, v in data.items()],
         )
     else:
@@ -43,14 +46,15 @@ def _shape(message: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def template_titles() -> dict[str, str]:
-    """Template id → title, as the bank registered them with WeChat (notify's catalogue;
-    WeChat shows the title, the simulator has no template library to ask)."""
+def registered() -> dict[str, Any]:
+    """Template id → template, as the bank registered them with WeChat: their titles and
+    keyword labels, which WeChat shows (notify's catalogue; the simulator has no template
+    library to ask)."""
     try:
         from functions.notify.templates import TEMPLATES
     except ImportError:
         return {}
-    return {t.template_id: t.title for t in TEMPLATES.values()}
+    return {t.template_id: t for t in TEMPLATES.values()}
 
 
 def sms_messages() -> list[dict[str, str]]:

@@ -190,17 +190,10 @@
     return card;
   }
 
-  // Template keywords are named by type (thing3, amount4...); WeChat shows the label the
-  // template library gives each, which only the bank's template registration knows.
-  var KEYWORD_LABELS = { character_string: "编号", time: "时间", date: "日期", thing: "内容", amount: "金额",
-    phrase: "状态", number: "数量", name: "姓名", phone_number: "电话", car_number: "车牌", letter: "字母" };
-
-  function keywordLabel(key) { return KEYWORD_LABELS[key.replace(/\d+$/, "")] || key; }
-
   function fieldList(fields) {
     var list = el("dl", "template__fields");
     (fields || []).forEach(function (field) {
-      var dt = el("dt", "", keywordLabel(field.key));
+      var dt = el("dt", "", field.label || field.key);
       dt.title = field.key;
       list.appendChild(dt);
       list.appendChild(el("dd", "", field.value));
