@@ -82,7 +82,8 @@ def _booking(data: dict[str, Any], with_manager: bool) -> dict[str, str]:
 
 
 TEMPLATES: dict[str, Template] = {t.key: t for t in (
-    Template("card_transaction", "交易提醒", {"character_string1": "卡号", "time2": "交易时间", "thing3": "交易商户", "amount4": "交易金额",
+    Template("card_transaction", "交易提醒",
+             {"character_string1": "卡号", "time2": "交易时间", "thing3": "交易商户", "amount4": "交易金额",
               "phrase5": "交易类型"},
              lambda d: {"character_string1": pii.mask_card(d["card_last4"]),
                         "time2": clock.show_template_time(clock.parse_utc(d["txn_time"])),
@@ -105,8 +106,8 @@ TEMPLATES: dict[str, Template] = {t.key: t for t in (
     Template("booking_rescheduled", "预约变更", BOOKING_WITH_MANAGER, lambda d: _booking(d, True)),
     Template("booking_cancelled", "预约取消", BOOKING, lambda d: _booking(d, False)),
     Template("booking_reminder", "预约提醒", BOOKING, lambda d: _booking(d, False)),
-    Template("loan_status_changed", "申请进度", {"character_string1": "申请编号", "thing2": "申请业务", "phrase3": "办理进度",
-              "thing4": "说明"},
+    Template("loan_status_changed", "申请进度",
+             {"character_string1": "申请编号", "thing2": "申请业务", "phrase3": "办理进度", "thing4": "说明"},
              lambda d: {"character_string1": str(d["application_id"]), "thing2": str(d["product"]),
                         "phrase3": LOAN_STATUS.get(str(d["status"]), str(d["status"])),
                         "thing4": str(d.get("reason") or "-")}),
