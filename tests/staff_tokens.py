@@ -7,11 +7,11 @@ import base64
 import json
 from dataclasses import dataclass
 
-from functions.common.staff import AUDITOR, CUSTOMER_MANAGER, LOAN_APPROVER, LOAN_REVIEWER, ROLES
+from functions.common.staff import AUDITOR, CUSTOMER_MANAGER, LOAN_APPROVER, LOAN_REVIEWER, ROLES, Staff
 from infra.local import idp
 
-__all__ = ["AUDITOR", "CUSTOMER_MANAGER", "LOAN_APPROVER", "LOAN_REVIEWER", "ROLES", "Signed", "signed_in", "staff",
-           "subject_of"]
+__all__ = ["AUDITOR", "CUSTOMER_MANAGER", "LOAN_APPROVER", "LOAN_REVIEWER", "ROLES", "Signed", "member", "signed_in",
+           "staff", "subject_of"]
 
 
 @dataclass(frozen=True)
@@ -47,3 +47,9 @@ def subject_of(username: str) -> str:
     cognito = boto3.client("cognito-idp", region_name=pool_id.split("_", 1)[0])
     user = cognito.admin_get_user(UserPoolId=pool_id, Username=username)
     return next(a["Value"] for a in user["UserAttributes"] if a["Name"] == "sub")
+
+
+def member(subject: str = "reviewer-1", role: str = LOAN_REVIEWER, branch: str | None = None) -> Staff:
+    """A member of staff as the actions receive one (for tests that call them directly)."""
+    return Staff(subject=subject, name=subject, roles=frozenset({role}), branch=branch,
+                 source_ip="198.51.100.7", user_agent="pytest")

@@ -9,11 +9,11 @@ import pytest
 from chalice.test import Client
 
 from functions.common import audit, staff
-from tests.staff_headers import member, staff_headers
+from tests.staff_tokens import member, signed_in
 
 
 def auditor() -> dict[str, str]:
-    return staff_headers("auditor-1", staff.AUDITOR)
+    return signed_in("auditor-1", staff.AUDITOR).headers
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ import pytest
 
 from functions.common import staff as roles
 from tests.sessions import customer  # noqa: F401 - booking's tests sign customers in with it
-from tests.staff_headers import member, staff_headers
+from tests.staff_tokens import member, signed_in
 
 UTC = UTC
 WEEKDAY = [["09:00", "12:00"], ["13:30", "17:00"]]
@@ -62,7 +62,7 @@ def client():
 
 def staff(branch: str | None = "T01", username: str = "manager-1") -> dict[str, str]:
     """A customer manager of `branch` (None: a member of staff without a branch claim)."""
-    return staff_headers(username, roles.CUSTOMER_MANAGER, branch)
+    return signed_in(username, roles.CUSTOMER_MANAGER, branch=branch).headers
 
 
 def form(**fields) -> dict:

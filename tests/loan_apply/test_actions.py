@@ -12,7 +12,7 @@ import pytest
 from functions.loan_apply import service
 from tests.conftest import queued
 from tests.loan_apply.conftest import NOW, form, raw_items, resident_id
-from tests.staff_headers import member
+from tests.staff_tokens import member
 
 
 def body(response) -> dict:

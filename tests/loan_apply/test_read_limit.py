@@ -10,7 +10,7 @@ from functions.common.errors import ApiError
 from tests.conftest import queued
 from tests.loan_apply.test_actions import body, submitted
 from tests.loan_apply.test_audit_trail import trail
-from tests.staff_headers import member
+from tests.staff_tokens import member
 
 
 def test_reads_beyond_the_hours_limit_are_refused_and_raise_one_alert(api, aws, setting, frozen_clock):
