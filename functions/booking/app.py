@@ -13,7 +13,8 @@ FORM = ["application/x-www-form-urlencoded", "application/json"]
 # What each operation takes (the types and sizes; the rules are the service's)
 SLOT = {"branch_id": Field(64), "service": Field(64), "date": Field(32), "slot_start": Field(64)}
 BOOKING = {**SLOT, "name": TEXT, "mobile": Field(64), "note": TEXT, "idempotency_key": Field(100)}
-POINT = {"lat": Field(32), "lng": Field(32)}
+# the branch picker: the page's geolocation, and a service chosen by the link that led here
+PICKER = {"lat": Field(32), "lng": Field(32), "service": Field(64)}
 NOTICE = {"notice": Field(32), "confirm": Field(16)}
 DAY = {"date": Field(32)}
 RESCHEDULE = {**DAY, "slot_start": Field(64)}
@@ -30,7 +31,7 @@ def health():
 @app.route("/booking")
 def index_page():
     request = app.current_request
-    return http.html_response(screens.index(http.customer(request), http.query(request, POINT)))
+    return http.html_response(screens.index(http.customer(request), http.query(request, PICKER)))
 
 
 @app.route("/booking/new")

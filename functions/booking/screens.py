@@ -79,14 +79,18 @@ def _is_instant(value: str) -> bool:
 
 def index(openid: str, where: dict[str, str]) -> str:
     """The branches to book: the nearest first (to the page's geolocation, `where`, or the
-    customer's last location), then the others under their district."""
+    customer's last location), then the others under their district. A link that chose the
+    service (`service`, e.g. wealth's in-branch assessment) lists the branches listing it and
+    carries it to the next step."""
     v = Validator()
     point = service.parse_point(where.get("lat"), where.get("lng"), v)
+    code = service.parse_service(where.get("service"), v)
     v.check()
-    found = actions.bookable_branches(openid, point)
+    found = [b for b in actions.bookable_branches(openid, point) if code is None or service.lists(b, code)]
     near = [{**b, "distance": branches.show_distance(b["distance_m"])} for b in found if "distance_m" in b]
     rest = [b for b in found if "distance_m" not in b]
-    return render("index.html", openid, near=near, rest=rest, located=bool(near))
+    return render("index.html", openid, near=near, rest=rest, located=bool(near), service=code,
+                  service_name=service.SERVICES.get(code or ""))
 
 
 def mine(openid: str) -> str:

@@ -178,6 +178,20 @@ def offered(branch: dict, roster: list[Manager]) -> list[str]:
     return [code for code in SERVICES if code in skills and (code not in BRANCH_LISTED or code in listed)]
 
 
+def lists(branch: dict, code: str) -> bool:
+    """Whether a branch (its catalogue summary) may offer a service: one branches list must
+    be among its own; the roster decides the rest on the next step."""
+    return code not in BRANCH_LISTED or code in (branch.get("services") or [])
+
+
+def parse_service(code: str | None, v: Validator) -> str | None:
+    """A service chosen by a link (none is fine); an unknown one → field error."""
+    if code is not None and code not in SERVICES:
+        v.add("service", "unknown_service", "请选择业务类型")
+        return None
+    return code
+
+
 def free_managers(roster: Iterable[Manager], service: str, state: DayState, start: datetime) -> list[Manager]:
     """Managers who could take this slot, least loaded that day first (then by id)."""
     busy = state.busy.get(start, frozenset())

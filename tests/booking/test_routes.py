@@ -297,3 +297,25 @@ def test_the_branch_picker_offers_the_nearest_first_then_by_district(world, clie
     bad = client.http.get("/booking?lat=north&lng=121.5", headers=me)
     assert bad.status_code == 400 and "无法识别您的位置" in bad.body.decode()
     assert "invalid_location" not in bad.body.decode()
+
+
+def test_a_link_that_chose_the_service_lists_the_branches_listing_it_and_carries_it(world, client):
+    """wealth's in-branch assessment links to /booking?service=wealth: branches that do not
+    list wealth are left out, each branch (and the locate button) carries the service to the
+    next step, which opens on its dates; an unknown service is refused by field."""
+    from functions.booking.service import Manager
+    from infra.local.demo import branch_lookup
+    from tests.booking.conftest import branch
+
+    branch_lookup.load(branches=[branch("T01"), branch("T06", services=["cash", "loans"], lat=29.9, lng=121.6)])
+    store.put_manager("T06", Manager("m6", "陈静", frozenset({"wealth", "loans"})))
+    me = customer("o_preset")
+    assert _branch_order(client.http.get("/booking", headers=me).body.decode()) == ["T01", "T06"]
+    page = client.http.get("/booking?service=wealth", headers=me).body.decode()
+    assert _branch_order(page) == ["T01"] and "为您预约理财咨询" in page
+    assert 'href="/booking/new?branch_id=T01&amp;service=wealth"' in page
+    assert 'data-url="/booking?service=wealth"' in page
+    step = client.http.get("/booking/new?branch_id=T01&service=wealth", headers=me).body.decode()
+    assert 'data-date="' in step
+    bad = client.http.get("/booking?service=gold", headers=me)
+    assert bad.status_code == 400 and "请选择业务类型" in bad.body.decode()

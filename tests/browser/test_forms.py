@@ -40,3 +40,27 @@ def test_the_loan_form_checks_each_step_before_the_next(sim):
     expect(form.locator(".field-error[data-field=phone]")).to_have_text("请输入有效的中国大陆手机号码")
     expect(form.locator("input[name=id_number]")).to_be_focused()
     expect(form.locator("[data-step='3']")).to_be_hidden()
+
+
+def test_the_locate_button_keeps_the_service_a_link_chose(browser, stack):
+    """wealth's in-branch assessment links to /booking?service=wealth: using the phone's
+    position reorders the branches and keeps the service on the way to the next step."""
+    import re
+
+    from functions.common import session
+    from tests.browser.customer_pages import wechat_context
+
+    context = wechat_context(browser, stack, session.start("o_locate_wealth"), {"width": 375, "height": 740})
+    context.grant_permissions(["geolocation"], origin=stack.url)
+    context.set_geolocation({"latitude": 29.8683, "longitude": 121.5440})  # by Tianyi Square, WGS-84
+    page = context.new_page()
+    page.goto(f"{stack.url}/booking?service=wealth")
+    expect(page.locator(".page__hd .page__desc")).to_contain_text("为您预约理财咨询")
+    page.locator("#locate").click()
+    page.wait_for_url(re.compile(r"service=wealth.*lat=29\.868300&lng=121\.544000"))
+    expect(page.locator("[data-group=near]")).to_be_visible()
+    first = page.locator("[data-group=near] + .weui-cells a").first
+    expect(first).to_have_attribute("href", re.compile(r"^/booking/new\?branch_id=\w+&service=wealth$"))
+    first.click()
+    expect(page.locator("[data-date]").first).to_be_visible()
+    context.close()

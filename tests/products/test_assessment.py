@@ -101,7 +101,7 @@ def test_where_the_bank_says_so_a_first_assessment_is_done_at_a_branch(world, cl
     setting("WEALTH_FIRST_ASSESSMENT", "branch")
     page = client.http.get("/products/assessment", headers=customer("o1")).body.decode()
     assert "data-in-branch" in page and 'type="radio"' not in page
-    assert re.search(r'href="/booking"[^>]*data-book-wealth', page)
+    assert re.search(r'href="/booking\?service=wealth"[^>]*data-book-wealth', page)
     refused = post(client, "o1", ALL_THREES)
     assert refused.status_code == 403 and records("o1") == []
     store.record_assessment(store.Assessment(  # as a branch records it
