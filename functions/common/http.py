@@ -202,11 +202,11 @@ def origin(request) -> tuple[str, str]:
     return (context.get("identity") or {}).get("sourceIp") or "", request.headers.get("user-agent") or ""
 
 
-def require_staff(request, role: str) -> Staff:
-    """The member of staff calling a back-office route that needs `role`: the identity of
-    a verified OpenID Connect token (`Authorization: Bearer`), never of anything else the
-    caller writes. No or invalid token → 401 `unauthorized` / `invalid_token`; a valid one
-    without the role → 403 `role_required`; the issuer unreachable → 503."""
+def require_staff(request, *roles: str) -> Staff:
+    """The member of staff calling a back-office route that needs one of `roles`: the
+    identity of a verified OpenID Connect token (`Authorization: Bearer`), never of anything
+    else the caller writes. No or invalid token → 401 `unauthorized` / `invalid_token`; a
+    valid one without any of the roles → 403 `role_required`; the issuer unreachable → 503."""
     from functions.common import staff
 
     token = staff.bearer(request.headers.get("authorization"))
@@ -224,7 +224,7 @@ def require_staff(request, role: str) -> Staff:
     context = request.context or {}
     member = staff.from_claims(claims, issuer, source_ip=(context.get("identity") or {}).get("sourceIp") or "",
                                user_agent=request.headers.get("user-agent") or "")
-    if not member.has(role):
+    if not any(member.has(role) for role in roles):
         raise Forbidden("role_required", "您的岗位没有此操作的权限")
     return member
 

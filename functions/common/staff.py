@@ -1,5 +1,5 @@
 """Who a member of staff is and what they may do: the identity every back-office route acts
-under. Features take a `Staff` from `http.require_staff(request, role)` and never read an
+under. Features take a `Staff` from `http.require_staff(request, *roles)` and never read an
 identity from anything the caller writes themselves.
 
 The identity is the bank's OpenID Connect provider's: a signed token (`Authorization:
@@ -18,7 +18,7 @@ from typing import Any
 
 CUSTOMER_MANAGER = "customer_manager"  # bookings of their own branch: day list, outcome
 LOAN_REVIEWER = "loan_reviewer"  # loan queue, decrypted read, UNDER_REVIEW, recommendation
-LOAN_APPROVER = "loan_approver"  # approve / reject
+LOAN_APPROVER = "loan_approver"  # the queue of applications under review, approve / reject
 AUDITOR = "auditor"  # the audit trail, nothing else
 ROLES = (CUSTOMER_MANAGER, LOAN_REVIEWER, LOAN_APPROVER, AUDITOR)
 # Why a member of staff opens a customer's personal data: chosen from this list (the console

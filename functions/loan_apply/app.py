@@ -109,8 +109,14 @@ def withdraw_api(application_id):
 
 @app.route("/loans/staff/applications", methods=["GET"])
 def queue_api():
-    http.require_staff(app.current_request, staff.LOAN_REVIEWER)
+    http.require_staff(app.current_request, staff.LOAN_REVIEWER, staff.LOAN_APPROVER)
     return http.json_response(actions.staff_queue(http.query(app.current_request, QUEUE)))
+
+
+@app.route("/loans/staff/applications/{application_id}/summary", methods=["GET"])
+def staff_summary_api(application_id):
+    http.require_staff(app.current_request, staff.LOAN_REVIEWER, staff.LOAN_APPROVER)
+    return http.json_response(actions.staff_summary(application_id))
 
 
 @app.route("/loans/staff/applications/{application_id}", methods=["GET"])

@@ -432,6 +432,12 @@ STEP_LABELS = {SUBMIT: "提交申请", WITHDRAW: "撤回申请", REVIEW: "开始
                APPROVE: "审批通过", REJECT: "审批拒绝"}
 
 
+def step_label(step: str, recommendation: str | None) -> str:
+    """What staff read for a step: a recommendation says which (审核意见：建议通过)."""
+    label = STEP_LABELS[step]
+    return f"{label}：{RECOMMENDATIONS[recommendation]}" if recommendation in RECOMMENDATIONS else label
+
+
 @dataclass(frozen=True)
 class Step:
     """One entry of an application's history as the four-eyes rules read it."""

@@ -56,7 +56,6 @@ def test_a_reviewer_reviews_an_approver_approves_and_the_customer_is_told(sim, b
     # the reviewer: the queue, the application masked, revealed with a reason, under review
     sign_in(console, stack, "reviewer.a")
     expect(console.locator("#who")).to_contain_text("loan_reviewer")
-    expect(console.locator("#decide")).to_be_hidden()
     row = console.locator(f"#queue [data-application='{application_id}']")
     expect(row).to_contain_text("李**")
     row.locator("[data-open]").click()
@@ -69,6 +68,10 @@ def test_a_reviewer_reviews_an_approver_approves_and_the_customer_is_told(sim, b
     console.fill("#decision-reason", "资料齐全，开始审核")
     console.click("[data-move=UNDER_REVIEW]")
     expect(panel.locator("[data-field=status_label]")).to_have_text("审核中")
+    expect(panel.locator("[data-field=id_number]")).not_to_have_text(ID_NUMBER)  # masked again after the step
+    console.fill("#decision-reason", "收入稳定，负债率低")
+    console.click("[data-recommend=approve]")
+    expect(panel.locator("[data-history]")).to_contain_text("审核意见：建议通过")
 
     # approving their own review is refused, on the page and in the API
     console.click("[data-move=APPROVED]")
@@ -83,9 +86,14 @@ def test_a_reviewer_reviews_an_approver_approves_and_the_customer_is_told(sim, b
     console.click("#sign-out")
     expect(console.locator("#sign-in")).to_be_visible()
     sign_in(console, stack, "approver.a")
-    expect(console.locator("#queue")).to_be_hidden()
-    console.fill("#open-form input[name=application_id]", application_id)
-    console.click("#open-form button")
+    expect(console.locator("[data-recommend=approve]")).to_be_hidden()
+    # the approver's queue: what is under review, opened masked with the reviewer's recommendation
+    row = console.locator(f"#queue [data-application='{application_id}']")
+    expect(row).to_contain_text("审核中")
+    row.locator("[data-open]").click()
+    expect(panel.locator("[data-history]")).to_contain_text("审核意见：建议通过")
+    expect(panel.locator("[data-field=name]")).to_have_text("李**")
+    expect(console.locator("#reveal")).to_be_hidden()
     console.fill("#decision-reason", "收入稳定，同意")
     console.click("[data-move=APPROVED]")
     expect(panel.locator("[data-field=status_label]")).to_have_text("已通过")

@@ -1,8 +1,8 @@
 """The role matrix: every staff route serverless.yml declares, called with a token of each
 role and with none, answers as the role it states allows: no token 401, another role's
-token 403 `role_required`, its own role's token past the gate (whatever the route then
+token 403 `role_required`, a token of a role it allows past the gate (whatever the route then
 answers about the record). A staff route without a row here fails the test: every route
-states its role."""
+states its roles."""
 from __future__ import annotations
 
 import json
@@ -17,17 +17,19 @@ from tests.staff_tokens import signed_in
 
 BRANCH = "HS01"
 TRANSITION = "/loans/staff/applications/{application_id}/transition"
-# (method, path) → [(query or body, the role it needs)]
-MATRIX: dict[tuple[str, str], list[tuple[dict, str]]] = {
-    ("GET", "/booking/staff/branches/{branch_id}/bookings"): [({"date": "2026-12-01"}, CUSTOMER_MANAGER)],
-    ("POST", "/booking/staff/bookings/{booking_id}/outcome"): [({"status": "attended"}, CUSTOMER_MANAGER)],
-    ("GET", "/loans/staff/applications"): [({}, LOAN_REVIEWER)],
-    ("GET", "/loans/staff/applications/{application_id}"): [({"reason": "credit_review"}, LOAN_REVIEWER)],
+# (method, path) → [(query or body, the roles that may call it)]
+REVIEW = (LOAN_REVIEWER,)
+MATRIX: dict[tuple[str, str], list[tuple[dict, tuple[str, ...]]]] = {
+    ("GET", "/booking/staff/branches/{branch_id}/bookings"): [({"date": "2026-12-01"}, (CUSTOMER_MANAGER,))],
+    ("POST", "/booking/staff/bookings/{booking_id}/outcome"): [({"status": "attended"}, (CUSTOMER_MANAGER,))],
+    ("GET", "/loans/staff/applications"): [({}, (LOAN_REVIEWER, LOAN_APPROVER))],
+    ("GET", "/loans/staff/applications/{application_id}"): [({"reason": "credit_review"}, REVIEW)],
+    ("GET", "/loans/staff/applications/{application_id}/summary"): [({}, (LOAN_REVIEWER, LOAN_APPROVER))],
     ("POST", "/loans/staff/applications/{application_id}/recommendation"): [
-        ({"recommendation": "approve", "note": "收入稳定"}, LOAN_REVIEWER)],
-    ("GET", "/audit/staff/records"): [({"day": "2026-12-01"}, AUDITOR)],
-    ("POST", TRANSITION): [({"to": "UNDER_REVIEW"}, LOAN_REVIEWER), ({"to": "APPROVED"}, LOAN_APPROVER),
-                           ({"to": "REJECTED"}, LOAN_APPROVER), ({"to": "WITHDRAWN"}, LOAN_REVIEWER)],
+        ({"recommendation": "approve", "note": "收入稳定"}, REVIEW)],
+    ("GET", "/audit/staff/records"): [({"day": "2026-12-01"}, (AUDITOR,))],
+    ("POST", TRANSITION): [({"to": "UNDER_REVIEW"}, REVIEW), ({"to": "APPROVED"}, (LOAN_APPROVER,)),
+                           ({"to": "REJECTED"}, (LOAN_APPROVER,)), ({"to": "WITHDRAWN"}, REVIEW)],
 }
 
 
@@ -54,7 +56,7 @@ def test_every_staff_route_states_its_role_and_is_behind_the_authorizer():
     declared = staff_events()
     assert declared, "serverless.yml declares no staff route"
     assert set(declared) == set(MATRIX), "a staff route without its role in MATRIX, or a row for no route"
-    assert {role for rows in MATRIX.values() for _, role in rows} == set(ROLES)
+    assert {role for rows in MATRIX.values() for _, roles in rows for role in roles} == set(ROLES)
     for route, (_, event) in declared.items():
         authorizer = event.get("authorizer") or {}
         assert authorizer.get("name") == "staffAuthorizer" and authorizer.get("type") == "token", route
@@ -80,11 +82,11 @@ def test_the_role_matrix(aws):
                 answer = json.loads(res.body or b"{}")
                 if role is None:
                     assert (res.status_code, answer.get("code")) == (401, "unauthorized"), (method, path, role)
-                elif role != needed:
+                elif role not in needed:
                     assert (res.status_code, answer.get("code")) == (403, "role_required"), (method, path, fields, role)
                 else:
                     assert res.status_code not in (401, 403), (method, path, fields, role, res.status_code, answer)
                 seen.append((method, path, role, res.status_code))
     record("staff_roles", "Staff routes × every role and none", len(seen),
            f"{len(staff_routes())} routes × {len(ROLES)} roles + none: no token 401, another role 403, "
-           "its own role past the gate")
+           "its own roles past the gate")

@@ -290,7 +290,7 @@ def test_every_staff_method_is_behind_the_token_authorizer(packaged):  # noqa: F
         else:
             assert method["Properties"].get("AuthorizationType", "NONE") == "NONE", key
             open_.append(path)
-    assert len(guarded) == 7 and open_  # booking 2, loan_apply 4, audit 1
+    assert len(guarded) == 8 and open_  # booking 2, loan_apply 5, audit 1
     permissions = [p["Properties"] for p in packaged.of_type("AWS::Lambda::Permission").values()
                    if "StaffAuthorizer" in json.dumps(p["Properties"]["FunctionName"])]
     assert permissions and all(p["Principal"] == "apigateway.amazonaws.com" for p in permissions)

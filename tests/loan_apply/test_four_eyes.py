@@ -109,3 +109,26 @@ def test_a_recommendation_needs_an_application_under_review(api):
     refused = api.recommend(app_id, "approve")
     assert refused.status_code == 409 and body(refused)["code"] == "not_under_review"
     assert api.recommend("LA-missing", "approve").status_code == 404
+
+
+def test_an_approver_finds_the_applications_under_review_and_decides_on_the_recommendation(api, aws):
+    """The approver's queue is the applications under review; the summary shows each step
+    and recommendation with personal data masked, and decrypts nothing (no audit record,
+    no read counted)."""
+    from functions.common import staff as roles
+    from tests.loan_apply.test_audit_trail import trail
+
+    _, app_id = submitted(api)
+    _, waiting = submitted(api, 1)  # still submitted: the reviewers' queue, not the approver's
+    api.transition(app_id, "UNDER_REVIEW", "开始审核", staff="reviewer-1")
+    api.recommend(app_id, "approve", "收入稳定，负债率低", staff="reviewer-2")
+    approver = {"staff": "approver-1", "role": roles.LOAN_APPROVER}
+    queue = body(api.staff("get", "/loans/staff/applications?status=UNDER_REVIEW", **approver))
+    assert [item["application_id"] for item in queue["items"]] == [app_id]
+    summary = body(api.staff("get", f"/loans/staff/applications/{app_id}/summary", **approver))
+    assert summary["name"] == "张**" and "personal" not in summary and "张三丰" not in json.dumps(summary)
+    assert [(h["step"], h["recommendation"]) for h in summary["history"]] == [
+        ("submit", None), ("review", None), ("recommend", "approve")]
+    assert "read_personal" not in {record["action"] for record in trail()}
+    assert api.staff("get", "/loans/staff/applications/LA20261201A1B2C3D4E5/summary", **approver).status_code == 404
+    assert waiting not in json.dumps(queue)
