@@ -4,12 +4,15 @@ the nightly schedule do: the rules of service.py and suitability.py applied to p
 tables (store.py). Raises ApiError for anything refused."""
 from __future__ import annotations
 
+import hashlib
+import json
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
+from typing import Any
 
-from functions.common import clock, config, pii
+from functions.common import aws, clock, config, dynamo, events, pii
 from functions.common.errors import Conflict, Forbidden, NotFound, ServiceUnavailable, TooManyRequests, Validator
 from functions.common.log import get_logger
 from functions.products import service, store, suitability
@@ -159,3 +162,117 @@ def has_accepted(openid: str) -> bool:
     """Whether the customer accepted the agreement's current version (none published: no)."""
     current = store.current_agreement()
     return current is not None and store.accepted(openid, current.version) is not None
+
+
+# ----- orders ----------------------------------------------------------------------------------
+
+SOURCE = "products"
+PLACE_ATTEMPTS = 5  # transactions lost to another one on the same quota or holding, tried again
+
+
+def order_id_for(openid: str, idempotency_key: str) -> str:
+    """The order a customer's idempotency key names: the same key again is the same order, and
+    no other customer's key can name it."""
+    return hashlib.sha256(f"{openid}\n{idempotency_key}".encode()).hexdigest()[:20].upper()
+
+
+def _on_sale(code: str, day: date) -> store.ProductItem:
+    item = store.get(code)
+    if item is None:
+        raise NotFound("该理财产品不存在或已停售")
+    if not service.on_sale(item.product(), day):
+        raise Conflict("not_on_sale", "该产品当前不在销售期内")
+    return item
+
+
+def _ready_to_buy(openid: str, risk: str) -> None:
+    """403 unless the customer's assessment is valid, the product within it (R ≤ C) and the
+    agreement's current version accepted."""
+    found = standing(openid)
+    readiness = suitability.readiness(found.level, found.valid, has_accepted(openid), risk)
+    if readiness in ("assess", "expired"):
+        raise Forbidden("not_assessed", "请先完成风险承受能力评估")
+    if readiness == "above_level":
+        raise Forbidden("not_suitable", "该产品风险等级高于您的风险承受能力，不能购买")
+    if readiness == "agreement":
+        raise Forbidden("agreement_required", "请先阅读并同意最新版理财服务协议")
+
+
+def _new_order(openid: str, key: str, kind: str, code: str, amount_fen: int, card_ref: str, card_last4: str,
+               **fields: Any) -> store.Order:
+    now = clock.now()
+    order_id = order_id_for(openid, key)
+    at = clock.iso(now)
+    return store.Order(
+        store.order_pk(order_id), store.ORDER, order_id=order_id, openid=openid, kind=kind, code=code,
+        amount_fen=amount_fen, card_last4=card_last4,
+        sealed_card=pii.seal({"card_ref": card_ref}, {"openid": openid}), state="PENDING",
+        trade_day=service.trade_day(clock.local(now)).isoformat(), placed_at=at, changed_at=at,
+        user_pk=store.user_pk(openid), user_sk=f"ORDER#{at}#{order_id}", **fields)
+
+
+def _same_order(found: store.Order, kind: str, code: str, amount_fen: int | None, units_e2: int | None) -> store.Order:
+    """A retried request gets its order back (and it is sent again: core banking de-duplicates
+    on the key); the key reused for another order is refused."""
+    if found.kind != kind or found.code != code or (amount_fen is not None and found.amount_fen != amount_fen) \
+            or (units_e2 is not None and found.units_e2 != units_e2):
+        raise Conflict("idempotency_key_reused", "该请求标识已用于另一笔交易，请刷新页面后重试")
+    if found.state == "PENDING":
+        _send(found)
+    _announce(found)
+    return found
+
+
+def place_order(openid: str, code: str, amount_fen: int, card_ref: str, card_last4: str,
+                idempotency_key: str) -> store.Order:
+    """Buy `amount_fen` of product `code` with the customer's card (verified by the caller:
+    its reference and last four digits), exactly once per idempotency key. Refused: 403
+    not_assessed / not_suitable / agreement_required, 400 field by field (the amount's
+    minimum and increments), 404/409 a product not on sale, 409 quota_exhausted."""
+    code, amount_fen, card_ref, card_last4, key = service.read_order(
+        {"code": code, "amount_fen": amount_fen, "card_ref": card_ref, "card_last4": card_last4,
+         "idempotency_key": idempotency_key})
+    order_id = order_id_for(openid, key)
+    for _attempt in range(PLACE_ATTEMPTS):
+        found = store.get_order(order_id)
+        if found is not None:
+            return _same_order(found, "purchase", code, amount_fen, None)
+        item = _on_sale(code, clock.local().date())
+        product = item.product()
+        _ready_to_buy(openid, product.risk)
+        service.check_amount(product, amount_fen)
+        if amount_fen > service.quota_left(product, store.sold(code)):
+            raise Conflict("quota_exhausted", "该产品额度已售罄或剩余额度不足")
+        order = _new_order(openid, key, "purchase", code, amount_fen, card_ref, card_last4)
+        try:
+            store.place(order, quota_fen=product.quota_fen)
+        except dynamo.Cancelled as lost:
+            if "quota" in lost.failed:
+                raise Conflict("quota_exhausted", "该产品额度已售罄或剩余额度不足") from None
+            continue  # the order exists now (a concurrent retry), or a conflict: look again
+        logger.info("order placed", extra={"order_id": order.order_id, "code": code, "amount_fen": amount_fen})
+        _send(order)
+        _announce(order)
+        return order
+    raise ServiceUnavailable()
+
+
+def _send(order: store.Order) -> None:
+    """The order to core banking, with its idempotency key (its order id)."""
+    card_ref = pii.unseal(order.sealed_card, {"openid": order.openid})["card_ref"]
+    message = {"order_id": order.order_id, "idempotency_key": order.order_id, "kind": order.kind, "code": order.code,
+               "amount_fen": int(order.amount_fen), "units_e2": int(order.units_e2), "card_ref": card_ref,
+               "trade_day": order.trade_day}
+    aws.client("sqs").send_message(QueueUrl=config.settings().products_orders_queue_url,
+                                   MessageBody=json.dumps(message))
+
+
+def _announce(order: store.Order) -> None:
+    """The change as a template message, through the notify queue (its id is the change's:
+    announced again, it is delivered once)."""
+    item = store.get(order.code)
+    events.publish("wealth_order_changed", {
+        "openid": order.openid, "order_id": order.order_id, "kind": order.kind,
+        "product": item.name if item else order.code, "amount_fen": int(order.amount_fen), "state": order.state,
+        "reason": order.reason or "",
+    }, SOURCE, event_id=f"wealth_order_changed:{order.order_id}:{order.state}")

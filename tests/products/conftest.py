@@ -48,3 +48,16 @@ def client():
 
     with Client(app) as c:
         yield c
+
+
+def buyer(openid: str, answer: str = "3") -> None:
+    """A customer assessed (every answer `answer`: "3" is C3, "5" is C5) who accepted the
+    agreement's current version (published if none is)."""
+    from functions.products import actions, store, suitability
+
+    if store.current_agreement() is None:
+        store.publish_agreement("v1", "理财服务协议正文")
+    actions.assess(openid, {q.id: answer for q in suitability.QUESTIONNAIRE.questions})
+    current = store.current_agreement()
+    assert current is not None
+    actions.accept(openid, {"agree": "true", "version": current.version, "sha256": current.sha256}, "127.0.0.1", "UA")
