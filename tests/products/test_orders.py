@@ -8,7 +8,6 @@ import json
 import threading
 from datetime import UTC, datetime
 
-import boto3
 import pytest
 
 from functions.common.errors import ApiError
@@ -20,15 +19,7 @@ KEY = "k" * 32
 
 
 def orders_queue(aws) -> list[dict]:
-    sqs = boto3.client("sqs")
-    out = []
-    while True:
-        got = sqs.receive_message(QueueUrl=aws["ProductsOrdersQueue"]["Ref"], MaxNumberOfMessages=10).get("Messages", [])
-        if not got:
-            return out
-        for message in got:
-            out.append(json.loads(message["Body"]))
-            sqs.delete_message(QueueUrl=aws["ProductsOrdersQueue"]["Ref"], ReceiptHandle=message["ReceiptHandle"])
+    return queued(aws, "ProductsOrdersQueue")
 
 
 def place(openid: str = "o1", code: str = "WM0091", amount_fen: int = 200_000, key: str = KEY, **kw) -> store.Order:
