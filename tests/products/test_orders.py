@@ -4,7 +4,6 @@ transaction over the quota, the order and its first step; the same idempotency k
 the same order, sequentially and concurrently; the quota is never oversold."""
 from __future__ import annotations
 
-import json
 import threading
 from datetime import UTC, datetime
 
