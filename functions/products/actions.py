@@ -276,3 +276,74 @@ def _announce(order: store.Order) -> None:
         "product": item.name if item else order.code, "amount_fen": int(order.amount_fen), "state": order.state,
         "reason": order.reason or "",
     }, SOURCE, event_id=f"wealth_order_changed:{order.order_id}:{order.state}")
+
+
+class InvalidResult(ValueError):
+    """A result from core banking that cannot be applied; its reason goes with it to the
+    dead-letter queue, and no order changes."""
+
+
+def apply_result(result: Any) -> str:
+    """Core banking's answer to an order: {order_id, result: CONFIRMED | FAILED, reason,
+    amount_fen, nav (a confirmed purchase's net value, "1.0234"; the product's last one, or
+    par, if absent)}. `changed`, or `duplicate` when the order already has that end (the
+    change is announced again: delivered once). InvalidResult for a malformed result, an
+    unknown order, an amount that is not the order's, or an order at another end."""
+    if not isinstance(result, dict) or result.get("result") not in service.RESULTS \
+            or not isinstance(result.get("order_id"), str):
+        raise InvalidResult("malformed result")
+    order = store.get_order(result["order_id"])
+    if order is None:
+        raise InvalidResult("unknown order")
+    if result.get("amount_fen") != int(order.amount_fen):
+        raise InvalidResult("amount is not the order's")
+    to = str(result["result"])
+    if order.state == to:
+        _announce(order)
+        return "duplicate"
+    if not service.may_change(order.state, to):
+        raise InvalidResult(f"order is {order.state}, result {to}")
+    nav = None
+    if to == "CONFIRMED" and order.kind == "purchase":
+        nav = service.parse_nav(result["nav"]) if result.get("nav") is not None else _last_nav(order.code)
+        if nav is None:
+            raise InvalidResult("invalid nav")
+    reason = (str(result.get("reason") or "")[:40] or None) if to == "FAILED" else None
+    try:
+        store.change(order, to, reason, clock.iso(clock.now()), nav)
+    except dynamo.Cancelled:
+        return apply_result(result)  # changed meanwhile (a cancellation, the same result): read it again
+    logger.info("order changed", extra={"order_id": order.order_id, "state": to})
+    _announce(order)
+    return "changed"
+
+
+def _last_nav(code: str) -> int:
+    item = store.get(code)
+    return int(item.last_nav_e4) if item is not None and item.last_nav_e4 else service.UNIT_NAV
+
+
+def cancel_order(openid: str, order_id: str) -> store.Order:
+    """The customer cancels their PENDING order before its trade day's cut-off (core banking
+    is told); anyone else's order is 404, an order past that point 409 not_cancellable."""
+    order = own_order(openid, order_id)
+    if order.state == "CANCELLED":
+        return order
+    if not service.cancellable(order.state, date.fromisoformat(order.trade_day), clock.local()):
+        raise Conflict("not_cancellable", "该订单已确认或已过当日交易截止时间（15:00），不能撤单")
+    try:
+        store.change(order, "CANCELLED", None, clock.iso(clock.now()))
+    except dynamo.Cancelled:
+        return cancel_order(openid, order_id)  # core banking answered meanwhile: read it again
+    aws.client("sqs").send_message(QueueUrl=config.settings().products_orders_queue_url,
+                                   MessageBody=json.dumps({"order_id": order.order_id, "kind": "cancel"}))
+    _announce(order)
+    return order
+
+
+def own_order(openid: str, order_id: str) -> store.Order:
+    """The customer's order; 404 for an unknown one and for anyone else's alike."""
+    order = store.get_order(order_id) if service.ORDER_ID.fullmatch(order_id or "") else None
+    if order is None or order.openid != openid:
+        raise NotFound("未找到该订单")
+    return order

@@ -105,3 +105,13 @@ def api_product(code):
 def net_values(event, context):
     """22:00 Asia/Shanghai: the day's imported net values become the products' last ones."""
     return {"published": actions.publish_net_values()}
+
+
+# ----- queue -------------------------------------------------------------------------------
+
+@app.lambda_function(name="order_results")
+def order_results(event, context):
+    """Core banking's answers to orders (partial failures reported per record)."""
+    from functions.products import results  # Powertools' batch utility: this handler's alone
+
+    return results.handle_batch(event, context)

@@ -296,6 +296,7 @@ TRANSITIONS = {"PENDING": frozenset({"CONFIRMED", "FAILED", "CANCELLED"})}
 # What core banking may answer (CANCELLED is the customer's alone).
 RESULTS = frozenset({"CONFIRMED", "FAILED"})
 ORDER_KINDS = {"purchase": "申购", "redemption": "赎回"}
+ORDER_ID = re.compile(r"^[0-9A-F]{20}$")
 IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 CARD_REF = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 LAST4 = re.compile(r"^[0-9]{4}$")
