@@ -13,7 +13,16 @@ from datetime import date, datetime
 from typing import Any
 
 from functions.common import aws, clock, config, dynamo, events, pii
-from functions.common.errors import Conflict, Forbidden, NotFound, ServiceUnavailable, TooManyRequests, Validator
+from functions.common.errors import (
+    Conflict,
+    FieldError,
+    Forbidden,
+    NotFound,
+    ServiceUnavailable,
+    TooManyRequests,
+    ValidationFailed,
+    Validator,
+)
 from functions.common.log import get_logger
 from functions.products import service, store, suitability
 from functions.products.service import NetValue, Product
@@ -347,3 +356,88 @@ def own_order(openid: str, order_id: str) -> store.Order:
     if order is None or order.openid != openid:
         raise NotFound("未找到该订单")
     return order
+
+
+# ----- holdings --------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Position:
+    """A product held: units (hundredths), their cost, the last net value and what they are worth."""
+
+    code: str
+    name: str
+    kind: str
+    units_e2: int
+    cost_fen: int
+    nav_e4: int
+    nav_date: str | None
+    value_fen: int
+    redeemable: bool
+
+
+def holdings(openid: str) -> list[Position]:
+    """The customer's holdings with units left, valued at each product's last net value (par
+    where none is published)."""
+    items = {item.sk: item for item in store.catalogue()}
+    out = []
+    for held in store.holdings_of(openid):
+        units = int(held.units_e2 or 0)
+        product = items.get(str(held.code))
+        if not units or product is None:
+            continue
+        nav = int(product.last_nav_e4) if product.last_nav_e4 else service.UNIT_NAV
+        out.append(Position(product.sk, product.name, product.kind, units, int(held.cost_fen or 0), nav,
+                            product.last_nav_date, service.value_of(units, nav),
+                            service.redeemable(product.product())))
+    return out
+
+
+def orders(openid: str) -> list[store.Order]:
+    return store.orders_of(openid)
+
+
+def order(openid: str, order_id: str) -> tuple[store.Order, list[store.OrderStep]]:
+    """The customer's order and its steps; 404 for anyone else's."""
+    found = own_order(openid, order_id)
+    return found, store.order_history(found.order_id)
+
+
+def redeem(openid: str, code: str, units_e2: int, idempotency_key: str) -> store.Order:
+    """Sell `units_e2` of an open-ended product held back (exactly once per key), to the card
+    the units were bought with; the money reaches it on the business day after the trade day
+    (T+1). 400 on `units`; 404 for a product not held; 409 for a product that is not
+    open-ended."""
+    v = Validator()
+    if isinstance(units_e2, bool) or not isinstance(units_e2, int) or units_e2 < 1:
+        v.add("units", "invalid_units", "请输入正确的赎回份额")
+    if not isinstance(idempotency_key, str) or not service.IDEMPOTENCY_KEY.fullmatch(idempotency_key):
+        v.add("idempotency_key", "invalid_key", "请求标识无效，请刷新页面后重试")
+    v.check()
+    order_id = order_id_for(openid, idempotency_key)
+    for _attempt in range(PLACE_ATTEMPTS):
+        found = store.get_order(order_id)
+        if found is not None:
+            return _same_order(found, "redemption", code, None, units_e2)
+        item = store.get(code) if service.CODE.fullmatch(code) else None
+        held = store.get_holding(openid, code) if item is not None else None
+        if item is None or held is None or not held.units_e2:
+            raise NotFound("未找到该持仓")
+        if not service.redeemable(item.product()):
+            raise Conflict("not_redeemable", "该产品不支持随时赎回，到期后自动兑付")
+        held_e2 = int(held.units_e2)
+        if units_e2 > held_e2:
+            raise ValidationFailed([FieldError("units", "above_holding", f"最多可赎回{service.show_units(held_e2)}份")])
+        nav = int(item.last_nav_e4) if item.last_nav_e4 else service.UNIT_NAV
+        last = store.last_purchase(openid, code)
+        card_ref = pii.unseal(last.sealed_card, {"openid": openid})["card_ref"] if last else ""
+        new = _new_order(openid, idempotency_key, "redemption", code, service.value_of(units_e2, nav), card_ref,
+                         last.card_last4 if last else "0000", units_e2=units_e2,
+                         cost_fen=service.cost_of_units(int(held.cost_fen or 0), held_e2, units_e2))
+        try:
+            store.place(new, holding=held)
+        except dynamo.Cancelled:
+            continue  # placed meanwhile (a retry) or the holding changed: read again
+        _send(new)
+        _announce(new)
+        return new
+    raise ServiceUnavailable()

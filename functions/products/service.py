@@ -394,6 +394,14 @@ def cost_of_units(cost_fen: int, held_e2: int, units_e2: int) -> int:
     return cost_fen if units_e2 >= held_e2 else cost_fen * units_e2 // held_e2
 
 
+def parse_units(value: Any) -> int | None:
+    """Units as a customer types them ("1000", "1,000.5", at most two places) in hundredths,
+    or None when it is not such a number."""
+    text = value.strip().replace(",", "") if isinstance(value, str) else ""
+    match = re.fullmatch(r"(\d{1,12})(?:\.(\d{1,2}))?", text)
+    return int(match.group(1)) * 100 + int((match.group(2) or "").ljust(2, "0")) if match else None
+
+
 def show_units(units_e2: int) -> str:
     return f"{units_e2 // 100:,}.{units_e2 % 100:02d}"
 

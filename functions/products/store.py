@@ -391,6 +391,13 @@ def orders_of(openid: str, limit: int = 50) -> list[Order]:
     return list(Order.query(user_pk(openid), index_name="by_user", scan_index_forward=False, limit=limit))
 
 
+def last_purchase(openid: str, code: str) -> Order | None:
+    """The customer's newest confirmed purchase of a product (a redemption pays to its card)."""
+    confirmed = (Order.code == code) & (Order.kind == "purchase") & (Order.state == "CONFIRMED")
+    found = Order.query(user_pk(openid), index_name="by_user", scan_index_forward=False, filter_condition=confirmed)
+    return next(iter(found), None)
+
+
 def sold(code: str) -> int:
     try:
         return int(QuotaItem.get(QUOTA, code, consistent_read=True).sold_fen or 0)

@@ -61,3 +61,32 @@ def buyer(openid: str, answer: str = "3") -> None:
     current = store.current_agreement()
     assert current is not None
     actions.accept(openid, {"agree": "true", "version": current.version, "sha256": current.sha256}, "127.0.0.1", "UA")
+
+
+@pytest.fixture
+def shop(world):
+    """On sale: WM0091 (R2, fixed term, from ¥1,000.00), WM0100 (R2, open-ended, from ¥1.00)
+    and WM0500 (R5, open-ended); o1 is a C3 customer who accepted the agreement."""
+    load(row(), row(code="WM0100", kind="open", term_days=0, min_purchase_fen=100, increment_fen=1),
+         row(code="WM0500", name="进取500", risk="R5", kind="open", term_days=0, quota_fen=1_000_000))
+    buyer("o1")
+    return world
+
+
+@pytest.fixture
+def results(shop):
+    """products-order-results, delivered to productsOrderResults as Lambda would."""
+    from tests.notify.conftest import Queue
+
+    return Queue(shop, "ProductsOrderResultsQueue", "productsOrderResults")
+
+
+KEY = "k" * 32
+
+
+def place(openid: str = "o1", code: str = "WM0091", amount_fen: int = 200_000, key: str = KEY, **card: str):
+    """actions.place_order as the purchase form calls it, with a verified card."""
+    from functions.products import actions
+
+    return actions.place_order(openid, code, amount_fen, card.get("card_ref", "card-ref-1"),
+                               card.get("card_last4", "5678"), key)

@@ -8,19 +8,16 @@ import pytest
 
 from functions.products import actions, store
 from infra.local.core_banking import DEMO_BALANCE_FEN, FakeCoreBanking
-from tests.products.test_order_states import results, shop  # noqa: F401 - fixtures
-from tests.products.test_orders import place
+from tests.products.conftest import load, place, row
 
 
 @pytest.fixture
-def bank(shop):  # noqa: F811
+def bank(shop):
     return FakeCoreBanking(boto3.client("sqs"), shop["ProductsOrdersQueue"]["Ref"],
                            shop["ProductsOrderResultsQueue"]["Ref"])
 
 
-def test_confirms_fails_above_the_balance_and_skips_the_cancelled(shop, results, bank):  # noqa: F811
-    from tests.products.conftest import load, row
-
+def test_confirms_fails_above_the_balance_and_skips_the_cancelled(shop, results, bank):
     load(row(code="WM0200", min_purchase_fen=100, increment_fen=100, quota_fen=10 * DEMO_BALANCE_FEN))
     paid = place(code="WM0200", amount_fen=DEMO_BALANCE_FEN, key="a" * 32)
     short = place(code="WM0200", amount_fen=DEMO_BALANCE_FEN + 100, key="b" * 32)

@@ -15,24 +15,10 @@ from functions.common.errors import ApiError
 from functions.products import actions, store
 from tests.conftest import queued
 from tests.named_times import NAMED_TIMES
-from tests.notify.conftest import Queue
-from tests.products.conftest import buyer, load, row
-from tests.products.test_orders import place
+from tests.products.conftest import place
 
 
-@pytest.fixture
-def results(shop):
-    return Queue(shop, "ProductsOrderResultsQueue", "productsOrderResults")
-
-
-@pytest.fixture
-def shop(world):
-    load(row(), row(code="WM0100", kind="open", term_days=0, risk="R2", min_purchase_fen=100, increment_fen=1))
-    buyer("o1")
-    return world
-
-
-def answer(results: Queue, order: store.Order, result: str, **extra) -> None:
+def answer(results, order: store.Order, result: str, **extra) -> None:
     results.send_raw(json.dumps({"order_id": order.order_id, "result": result, "amount_fen": int(order.amount_fen),
                                  **extra}))
     results.drain()

@@ -10,20 +10,13 @@ from datetime import UTC, datetime
 import pytest
 
 from functions.common.errors import ApiError
-from functions.products import actions, service, store
+from functions.products import service, store
 from tests.conftest import queued
-from tests.products.conftest import buyer, load, row
-
-KEY = "k" * 32
+from tests.products.conftest import buyer, load, place, row
 
 
 def orders_queue(aws) -> list[dict]:
     return queued(aws, "ProductsOrdersQueue")
-
-
-def place(openid: str = "o1", code: str = "WM0091", amount_fen: int = 200_000, key: str = KEY, **kw) -> store.Order:
-    return actions.place_order(openid, code, amount_fen, kw.get("card_ref", "card-ref-1"), kw.get("card_last4", "5678"),
-                               key)
 
 
 def refused(call) -> ApiError:
@@ -34,13 +27,6 @@ def refused(call) -> ApiError:
 
 def stored_orders() -> list[store.Order]:
     return list(store.Order.scan(store.Order.sk == store.ORDER))
-
-
-@pytest.fixture
-def shop(world):
-    load(row(), row(code="WM0500", name="进取500", risk="R5", kind="open", term_days=0, quota_fen=1_000_000))
-    buyer("o1")
-    return world
 
 
 def test_an_order_is_placed_pending_with_its_trade_day_sent_and_announced(shop):
