@@ -21,7 +21,8 @@ def catalogue() -> Reply:
 
 def mine() -> Reply:
     """A link to 我的理财 (the page signs the customer in: holdings are not told in the chat)."""
-    return Reply.news("我的理财", "查看持仓、交易记录，撤单或赎回。理财非存款，投资须谨慎。", urls.absolute("/products/mine"))
+    return Reply.news("我的理财", "查看持仓、交易记录，撤单或赎回。理财非存款，投资须谨慎。",
+                      urls.absolute("/products/mine"))
 
 
 def answer(intent: Intent) -> Reply:
