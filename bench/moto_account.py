@@ -12,9 +12,9 @@ from datetime import datetime
 @contextlib.contextmanager
 def account(now: datetime):
     """A fresh moto account with every table, queue and key serverless.yml defines, the
-    clock frozen at `now`; invokes of other functions reach their real handlers through the
-    Lambda API served in this process. Function modules read table names when imported:
-    import them inside."""
+    clock frozen at `now`; yields the resources' references ({logical id: {"Ref", "Arn"}}).
+    Invokes of other functions reach their real handlers through the Lambda API served in
+    this process. Function modules read table names when imported: import them inside."""
     from moto import mock_aws
 
     from infra.local import resources, runtime, slsconfig
@@ -50,7 +50,7 @@ def account(now: datetime):
         settings.reset()
         clock.freeze(now)
         try:
-            yield
+            yield refs
         finally:
             clock.freeze(None)
             lambda_api.stop()
