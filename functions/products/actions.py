@@ -283,7 +283,7 @@ def _announce(order: store.Order) -> None:
     events.publish("wealth_order_changed", {
         "openid": order.openid, "order_id": order.order_id, "kind": order.kind,
         "product": item.name if item else order.code, "amount_fen": int(order.amount_fen), "state": order.state,
-        "reason": order.reason or "",
+        "reason": order.reason or "", "url": f"/products/orders/{order.order_id}",
     }, SOURCE, event_id=f"wealth_order_changed:{order.order_id}:{order.state}")
 
 

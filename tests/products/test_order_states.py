@@ -133,3 +133,18 @@ def test_cancelling_tells_core_banking(shop):
     actions.cancel_order("o1", order.order_id)
     assert queued(shop, "ProductsOrdersQueue") == [{"order_id": order.order_id, "kind": "cancel"}]
     assert (order.order_id, "CANCELLED") in announced(shop)
+
+
+def test_each_change_reaches_the_customer_as_a_template_message(shop, results, monkeypatch):
+    from tests.notify.conftest import Queue
+    from tests.webhook import fake_api
+
+    order = place()
+    answer(results, order, "FAILED", reason="余额不足")
+    with fake_api.running(monkeypatch) as wechat:
+        Queue(shop).drain()
+        sent = wechat.sent("o1")
+    assert [m.payload["data"]["phrase4"]["value"] for m in sent] == ["申购受理", "申购失败"]
+    assert sent[1].payload["data"]["thing5"]["value"] == "余额不足"
+    assert sent[1].payload["data"]["amount3"]["value"] == "¥2,000.00"
+    assert all(m.payload["url"].endswith(f"/products/orders/{order.order_id}") for m in sent)
