@@ -10,13 +10,13 @@ bookings before it).
 """
 from __future__ import annotations
 
-import contextlib
-import os
 import statistics
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
+
+from bench import moto_account
 
 NAME = "booking"
 # Monday 2026-11-30 08:00 in Ningbo: two weeks of weekday and Saturday slots ahead
@@ -29,75 +29,6 @@ BRANCH = {
     "hours": {d: WEEKDAY for d in ("mon", "tue", "wed", "thu", "fri")} | {"sat": [["09:00", "12:00"]], "sun": []},
     "exceptions": [],
 }
-
-
-@contextlib.contextmanager
-def _stack():
-    """A fresh moto account with booking's and branch_lookup's tables, the notify queue and
-    the PII key; invokes of other functions reach their real handlers through the Lambda API
-    served in this process. Function modules read table names when imported: import them
-    inside."""
-    from moto import mock_aws
-
-    from infra.local import resources, runtime, slsconfig
-    from infra.local.gateway import InvokeEndpoint
-    from infra.local.lambdas import Lambdas
-
-    class Instances(Lambdas):
-        """As many instances of a function as calls at once, as Lambda runs them (the local
-        stack runs one at a time per function, which would queue the 16 clients' branch
-        queries behind each other)."""
-
-        def call(self, key, event, timeout_s=None):
-            return runtime.call(self.config, key, event, timeout_s)
-
-    config = slsconfig.load("local")
-    saved = dict(os.environ)
-    os.environ.update({"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench",
-                       "AWS_DEFAULT_REGION": "cn-north-1", "AWS_REGION": "cn-north-1",
-                       "LOG_LEVEL": "WARNING", "POWERTOOLS_LOG_LEVEL": "WARNING"})
-    for key in ("AWS_ENDPOINT_URL", "AWS_PROFILE", "AWS_ENDPOINT_URL_DYNAMODB"):
-        os.environ.pop(key, None)
-    pending = {k: {"Ref": f"pending-{k}", "Arn": f"pending-{k}"} for k in config.resources}
-    os.environ.update(resources.local_environment(config, pending))
-    from functions.common import aws, clock
-    from functions.common import config as settings
-
-    resources.serialize_requests()
-    with mock_aws():
-        aws.reset()
-        refs = resources.create_all(config)
-        os.environ.update(resources.local_environment(config, refs))
-        lambda_api = InvokeEndpoint(Instances(config))
-        os.environ["AWS_ENDPOINT_URL_LAMBDA"] = lambda_api.url
-        settings.reset()
-        clock.freeze(NOW)
-        try:
-            yield
-        finally:
-            clock.freeze(None)
-            lambda_api.stop()
-            aws.reset()
-            os.environ.clear()
-            os.environ.update(saved)
-            settings.reset()
-
-
-@contextlib.contextmanager
-def _count_transactions(counter: Counter):
-    from moto.dynamodb.responses import DynamoHandler
-
-    dispatch = DynamoHandler.call_action
-
-    def counted(handler, *args, **kwargs):
-        counter[handler._get_action()] += 1
-        return dispatch(handler, *args, **kwargs)
-
-    DynamoHandler.call_action = counted  # type: ignore[method-assign]
-    try:
-        yield
-    finally:
-        DynamoHandler.call_action = dispatch  # type: ignore[method-assign]
 
 
 def _seed(seats: int) -> list[str]:
@@ -121,7 +52,7 @@ def _form(slot: str, mobile: str = "13812345678") -> dict[str, str]:
 
 def _book_distinct(clients: int, per_client: int) -> dict[str, float]:
     """`clients` threads, each booking `per_client` distinct slots for distinct customers."""
-    with _stack():
+    with moto_account.account(NOW):
         from functions.booking import actions
 
         slots = _seed(1)
@@ -136,7 +67,7 @@ def _book_distinct(clients: int, per_client: int) -> dict[str, float]:
                 actions.create(f"c{c}-{i}", _form(slot, mobile=f"138{c:04d}{i:04d}"))
                 latencies.append(time.perf_counter() - started)
 
-        with _count_transactions(calls), ThreadPoolExecutor(max_workers=clients) as pool:
+        with moto_account.counting(calls), ThreadPoolExecutor(max_workers=clients) as pool:
             started = time.perf_counter()
             list(pool.map(client, range(clients)))
             elapsed = time.perf_counter() - started
@@ -150,7 +81,7 @@ def _book_distinct(clients: int, per_client: int) -> dict[str, float]:
 
 def _contention(clients: int = 64) -> dict[str, int]:
     """`clients` customers at once on a one-seat slot."""
-    with _stack():
+    with moto_account.account(NOW):
         from functions.booking import actions, store
         from functions.common import clock
         from functions.common.errors import ApiError

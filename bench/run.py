@@ -14,7 +14,7 @@ import traceback
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-MODULES = ("webhook", "cold_start", "branch_lookup", "booking", "notify")
+MODULES = ("webhook", "cold_start", "branch_lookup", "booking", "notify", "products")
 RESULTS = ROOT / "bench" / "results.json"
 README = ROOT / "README.md"
 PLOTS = ROOT / "docs" / "bench"

@@ -94,14 +94,15 @@ def aws(lambda_api):
             common_aws.reset()
 
 
-def queued(aws) -> list[dict]:
-    """Every event on the notify queue, drained (`aws` is the fixture's value)."""
+def queued(aws, queue: str = "NotifyEventsQueue") -> list[dict]:
+    """Every message on a queue (by logical id; the notify queue's events by default),
+    drained (`aws` is the fixture's value)."""
     import json
 
     import boto3
 
     sqs = boto3.client("sqs")
-    url = aws["NotifyEventsQueue"]["Ref"]
+    url = aws[queue]["Ref"]
     out = []
     while True:
         got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])

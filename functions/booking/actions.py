@@ -14,7 +14,7 @@ from typing import Any
 
 from functions.booking import service, store
 from functions.booking.service import Manager
-from functions.common import audit, branches, clock, events, pii
+from functions.common import audit, branches, clock, dynamo, events, pii
 from functions.common.errors import ApiError, Conflict, FieldError, NotFound, ValidationFailed, Validator
 from functions.common.log import get_logger
 from functions.common.staff import CUSTOMER_MANAGER, Staff
@@ -170,7 +170,7 @@ def create(openid: str, form: dict[str, Any]) -> store.Booking:
         books = [(book, live), (by_mobile, mobile_live)]
         try:
             store.create(booking, free[0], service.capacity(spot.roster, code), books)
-        except store.Cancelled as lost:
+        except dynamo.Cancelled as lost:
             if "booking" in lost.failed:
                 return create(openid, form)  # the same form won a moment ago: answer with it
             if "guard" in lost.failed:
@@ -206,7 +206,7 @@ def cancel(openid: str, booking_id: str) -> store.Booking:
         service.check_changeable(booking.start, booking.status, now)
         try:
             store.cancel(booking, _books(openid, booking.mobile_hash, now))
-        except store.Cancelled:
+        except dynamo.Cancelled:
             _pause(attempt)
             booking = owned(openid, booking_id)
             continue
@@ -241,7 +241,7 @@ def reschedule(openid: str, booking_id: str, slot_text: str | None) -> store.Boo
             raise service.slot_full()
         try:
             store.move(booking, start, free[0], service.capacity(spot.roster, booking.service), books)
-        except store.Cancelled as lost:
+        except dynamo.Cancelled as lost:
             if "booking" in lost.failed:
                 raise Conflict("booking_changed", "该预约刚刚已被修改，请刷新后重试") from None
             if "new_guard" in lost.failed:
@@ -291,7 +291,7 @@ def mark(member: Staff, booking_id: str, status: str | None) -> store.Booking:
             raise Conflict("not_yet", "预约日期未到，无法登记")
         try:
             store.mark(booking, status, _books(booking.openid, booking.mobile_hash, now), trail)
-        except store.Cancelled:
+        except dynamo.Cancelled:
             _pause(attempt)
             booking = store.get(booking_id) or booking
             continue

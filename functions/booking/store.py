@@ -5,16 +5,14 @@ Every change of a booking is one DynamoDB transaction over:
   the booking item, the slot's seat counter for the service (capacity condition), the
   manager's seat in the slot, the customer's guard for the slot, and the ledgers of upcoming
   bookings (optimistic version) of the customer and of the mobile number booked with.
-A failed condition cancels the whole transaction; `Cancelled` names which parts failed.
+A failed condition cancels the whole transaction; `dynamo.Cancelled` names which parts failed.
 """
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import date, datetime, timedelta
-from typing import Any
 
 from pynamodb.attributes import JSONAttribute, NumberAttribute, UnicodeAttribute, UnicodeSetAttribute, VersionAttribute
-from pynamodb.exceptions import TransactWriteError
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 
 from functions.booking.service import DayState, Manager
@@ -234,63 +232,12 @@ def mobile_ledger(mobile_hash: str) -> Ledger:
 
 # ----- transactions ------------------------------------------------------------------------
 
-class Cancelled(Exception):
-    """The transaction was cancelled: `failed` names the parts whose condition failed;
-    `conflict` says another transaction held one of the items (retry)."""
-
-    def __init__(self, failed: set[str], conflict: bool):
-        super().__init__(f"cancelled: {sorted(failed)} conflict={conflict}")
-        self.failed = failed
-        self.conflict = conflict
-
-
-class _Tx:
-    """A transaction whose parts carry labels, to read DynamoDB's cancellation reasons."""
-
-    _ORDER = ("check", "delete", "put", "update")  # the order PynamoDB sends them in
-
-    def __init__(self) -> None:
-        self.parts: list[tuple[str, str, Model, dict[str, Any]]] = []
-
-    def put(self, label: str, model: Model, condition=None) -> None:
-        self.parts.append(("put", label, model, {"condition": condition}))
-
-    def delete(self, label: str, model: Model, condition=None) -> None:
-        self.parts.append(("delete", label, model, {"condition": condition}))
-
-    def update(self, label: str, model: Model, actions: list, condition=None) -> None:
-        self.parts.append(("update", label, model, {"actions": actions, "condition": condition}))
-
-    def commit(self) -> None:
-        labels: list[str] = []
-        try:
-            with dynamo.transaction() as tx:
-                for kind in self._ORDER:
-                    for op, label, model, kwargs in self.parts:
-                        if op != kind:
-                            continue
-                        if op == "put":
-                            tx.save(model, **kwargs)
-                        elif op == "delete":
-                            tx.delete(model, **kwargs)
-                        else:
-                            tx.update(model, **kwargs)
-                        labels.append(label)
-        except TransactWriteError as error:
-            if not dynamo.cancelled(error):
-                raise
-            reasons = error.cancellation_reasons
-            failed = {label for label, r in zip(labels, reasons, strict=True)
-                      if r is not None and r.code == "ConditionalCheckFailed"}
-            conflict = any(r is not None and r.code == "TransactionConflict" for r in reasons)
-            raise Cancelled(failed, conflict) from None
-
-
 def _keep_until(start: datetime) -> int:
     return expires_at(start + KEEP_SLOT_ITEMS)
 
 
-def _take(tx: _Tx, prefix: str, booking: Booking, start: datetime, manager: Manager, cap: int) -> None:
+def _take(tx: dynamo.LabelledTransaction, prefix: str, booking: Booking, start: datetime, manager: Manager,
+          cap: int) -> None:
     """Take a seat of the service in the slot (capacity), the manager and the customer's slot."""
     pk = day_pk(booking.branch_id, clock.local(start).date())
     key = slot_key(start)
@@ -303,7 +250,7 @@ def _take(tx: _Tx, prefix: str, booking: Booking, start: datetime, manager: Mana
     tx.put(f"{prefix}guard", guard, condition=Guard.pk.does_not_exist())
 
 
-def _release(tx: _Tx, prefix: str, booking: Booking) -> None:
+def _release(tx: dynamo.LabelledTransaction, prefix: str, booking: Booking) -> None:
     """Give back what `_take` took for the booking's current slot."""
     pk = day_pk(booking.branch_id, booking.day)
     tx.update(f"{prefix}counter", DayEntry(pk, f"COUNT#{booking.slot_start}#{booking.service}"),
@@ -314,7 +261,7 @@ def _release(tx: _Tx, prefix: str, booking: Booking) -> None:
               condition=Guard.booking_id == booking.id)
 
 
-def _write(tx: _Tx, books: Books, change: Callable[[dict[str, str]], dict[str, str]]) -> None:
+def _write(tx: dynamo.LabelledTransaction, books: Books, change: Callable[[dict[str, str]], dict[str, str]]) -> None:
     """Put each ledger with `change` applied to its upcoming bookings (the put is conditioned
     on the version read, so a ledger changed meanwhile cancels the transaction)."""
     for book, upcoming in books:
@@ -328,7 +275,7 @@ def create(booking: Booking, manager: Manager, cap: int, books: Books) -> None:
     """Store a new booking with its seat. Parts: booking (exists → same request again),
     counter (full), seat (manager taken meanwhile), guard (customer has that slot),
     ledger and mobile_ledger (changed meanwhile)."""
-    tx = _Tx()
+    tx = dynamo.LabelledTransaction()
     tx.put("booking", booking, condition=Booking.pk.does_not_exist())
     _take(tx, "", booking, booking.start, manager, cap)
     _write(tx, books, lambda upcoming: {**upcoming, booking.id: booking.slot_start})
@@ -338,7 +285,7 @@ def create(booking: Booking, manager: Manager, cap: int, books: Books) -> None:
 def cancel(booking: Booking, books: Books) -> None:
     """Cancel a confirmed booking, free its seat and its place in the ledgers. Parts:
     booking (no longer confirmed)."""
-    tx = _Tx()
+    tx = dynamo.LabelledTransaction()
     now = clock.iso(clock.now())
     tx.update("booking", booking, [Booking.status.set("cancelled"), Booking.updated_at.set(now)],
               condition=(Booking.status == "confirmed") & (Booking.slot_start == booking.slot_start))
@@ -352,7 +299,7 @@ def move(booking: Booking, start: datetime, manager: Manager, cap: int, books: B
     """Move a booking to another slot: the new seat is taken and the old one released in one
     transaction, or nothing changes. Parts: booking (changed meanwhile), new_counter (full),
     new_seat, new_guard, ledger, mobile_ledger."""
-    tx = _Tx()
+    tx = dynamo.LabelledTransaction()
     old_start = booking.slot_start
     moved = Booking(**{k: getattr(booking, k) for k in booking.get_attributes()})
     moved.place(start, manager)
@@ -370,7 +317,7 @@ def mark(booking: Booking, status: str, books: Books, trail: audit.Record) -> No
     """Staff record the outcome; the booking leaves the upcoming ones of the customer and
     the mobile number, and its seat stays taken (the manager's time was spent). The
     outcome's audit record goes in the same transaction."""
-    tx = _Tx()
+    tx = dynamo.LabelledTransaction()
     tx.put("audit", trail, condition=audit.NEW)
     now = clock.iso(clock.now())
     tx.update("booking", booking, [Booking.status.set(status), Booking.updated_at.set(now)],

@@ -54,6 +54,8 @@ class Settings:
     wechat_verify_token: str  # WeChat's domain check: MP_verify_<token>.txt holds <token>
     function_prefix: str
     notify_queue_url: str
+    products_orders_queue_url: str  # wealth orders to core banking (products' API)
+    products_results_dead_letter_url: str  # core banking's answers that cannot be used, with why
     pii_kms_key_id: str
     pii_context_feature: str
     intent_deadline_s: float
@@ -131,6 +133,8 @@ def settings() -> Settings:
         wechat_verify_token=env("WECHAT_VERIFY_TOKEN", ""),
         function_prefix=env("FUNCTION_PREFIX", "wechat-bank-local-"),
         notify_queue_url=env("NOTIFY_QUEUE_URL", ""),
+        products_orders_queue_url=env("PRODUCTS_ORDERS_QUEUE_URL", ""),
+        products_results_dead_letter_url=env("PRODUCTS_RESULTS_DEAD_LETTER_URL", ""),
         pii_kms_key_id=env("PII_KMS_KEY_ID", ""),
         pii_context_feature=env("PII_CONTEXT_FEATURE", ""),
         intent_deadline_s=float(env("INTENT_DEADLINE_S", "4")),

@@ -24,7 +24,7 @@ from typing import Any, TypeVar
 
 from pynamodb.attributes import Attribute, NumberAttribute
 from pynamodb.connection import Connection
-from pynamodb.exceptions import DeleteError, GetError, PutError, QueryError, ScanError, UpdateError
+from pynamodb.exceptions import DeleteError, GetError, PutError, QueryError, ScanError, TransactWriteError, UpdateError
 from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.projection import create_projection_expression
 from pynamodb.expressions.update import Action
@@ -320,6 +320,58 @@ def transaction() -> TransactWrite:
     return TransactWrite(connection=_transport.get()[1])
 
 
+class Cancelled(Exception):
+    """The transaction was cancelled: `failed` names the parts whose condition failed;
+    `conflict` says another transaction held one of the items (retry)."""
+
+    def __init__(self, failed: set[str], conflict: bool):
+        super().__init__(f"cancelled: {sorted(failed)} conflict={conflict}")
+        self.failed = failed
+        self.conflict = conflict
+
+
+class LabelledTransaction:
+    """A transaction whose parts carry labels, to read DynamoDB's cancellation reasons."""
+
+    _ORDER = ("check", "delete", "put", "update")  # the order PynamoDB sends them in
+
+    def __init__(self) -> None:
+        self.parts: list[tuple[str, str, Model, dict[str, Any]]] = []
+
+    def put(self, label: str, model: Model, condition=None) -> None:
+        self.parts.append(("put", label, model, {"condition": condition}))
+
+    def delete(self, label: str, model: Model, condition=None) -> None:
+        self.parts.append(("delete", label, model, {"condition": condition}))
+
+    def update(self, label: str, model: Model, actions: list, condition=None) -> None:
+        self.parts.append(("update", label, model, {"actions": actions, "condition": condition}))
+
+    def commit(self) -> None:
+        labels: list[str] = []
+        try:
+            with transaction() as tx:
+                for kind in self._ORDER:
+                    for op, label, model, kwargs in self.parts:
+                        if op != kind:
+                            continue
+                        if op == "put":
+                            tx.save(model, **kwargs)
+                        elif op == "delete":
+                            tx.delete(model, **kwargs)
+                        else:
+                            tx.update(model, **kwargs)
+                        labels.append(label)
+        except TransactWriteError as error:
+            if not cancelled(error):
+                raise
+            reasons = error.cancellation_reasons
+            failed = {label for label, r in zip(labels, reasons, strict=True)
+                      if r is not None and r.code == "ConditionalCheckFailed"}
+            conflict = any(r is not None and r.code == "TransactionConflict" for r in reasons)
+            raise Cancelled(failed, conflict) from None
+
+
 # ----- tables, time to live, conditions ------------------------------------------------------
 
 def table_meta(logical_name: str) -> Any:
@@ -387,5 +439,5 @@ def is_live(expires: int | None) -> bool:
 
 __all__ = [
     "Model", "table_meta", "expires_in", "expires_at", "TTLAttribute", "is_live", "condition_failed", "transaction",
-    "client", "reconnect", "Results",
+    "client", "reconnect", "Results", "LabelledTransaction", "Cancelled",
 ]

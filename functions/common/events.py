@@ -1,4 +1,4 @@
-"""Events on the notify queue: typed, versioned, published by booking, loan_apply and core
+"""Events on the notify queue: typed, versioned, published by booking, loan_apply, products and core
 banking, consumed by notify. This module is the contract both sides read.
 
 Envelope: {"v": 1, "id": <unique>, "type": <type>, "source": <producer>,
@@ -33,6 +33,9 @@ SCHEMAS: dict[str, tuple[str, ...]] = {
     "booking_reminder": ("openid", "booking_id", "branch_name", "service", "slot_start"),
     # loan_apply
     "loan_status_changed": ("openid", "application_id", "product", "status", "reason"),
+    # products: a wealth order placed or changed (state PENDING | CONFIRMED | FAILED | CANCELLED;
+    # kind purchase | redemption); its id is one per order and state
+    "wealth_order_changed": ("openid", "order_id", "kind", "product", "amount_fen", "state", "reason"),
     # the back office: a member of staff went past the hour's decrypted reads (an alert for
     # operators, never a message to anyone; its id is one per member and hour)
     "staff_read_limit_exceeded": ("subject", "role", "limit", "window_start", "source"),

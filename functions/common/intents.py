@@ -39,8 +39,9 @@ CARD_BIND = "card.bind"              # bind a bank card (alerts and bills)
 BILLS_SHOW = "bills.show"            # my bills
 MESSAGES_SHOW = "messages.show"      # my messages
 WEALTH_CATALOGUE = "wealth.catalogue"  # wealth-management products on sale
+WEALTH_MINE = "wealth.mine"          # my wealth products: holdings and orders
 NAMES = frozenset({BRANCH_NEARBY, BRANCH_SEARCH, BOOKING_BOOK, BOOKING_MINE, LOAN_APPLY, CARD_APPLY, LOAN_MINE,
-                   CARD_BIND, BILLS_SHOW, MESSAGES_SHOW, WEALTH_CATALOGUE})
+                   CARD_BIND, BILLS_SHOW, MESSAGES_SHOW, WEALTH_CATALOGUE, WEALTH_MINE})
 ATM = "atm"  # the `service` of a branch intent for cash machines
 
 

@@ -12,10 +12,12 @@ from functions.common import clock
 from functions.common.config import Settings
 
 # Sent at once, day or night: security alerts, and the confirmation of what the customer
-# has just done (a booking made, moved or cancelled; an application sent or withdrawn).
-# Reminders and notices (bills, a decision on an application) wait for the end of quiet hours.
+# has just done (a booking made, moved or cancelled; an application sent or withdrawn; a
+# wealth order placed or cancelled). Reminders and notices (bills, a decision on an
+# application, core banking's answer to an order) wait for the end of quiet hours.
 AT_ONCE = frozenset({"card_transaction", "booking_confirmed", "booking_rescheduled", "booking_cancelled"})
 CUSTOMERS_OWN_LOAN_STEPS = frozenset({"SUBMITTED", "WITHDRAWN"})
+CUSTOMERS_OWN_ORDER_STEPS = frozenset({"PENDING", "CANCELLED"})  # a wealth order placed or cancelled
 # Events about a core-banking customer (reach them through their bindings, SMS as a fallback);
 # the others name the openid to tell.
 CUSTOMER_EVENTS = frozenset({"card_transaction", "statement_issued", "payment_received", "bill_reminder"})
@@ -68,7 +70,8 @@ def at_once(event: dict[str, Any]) -> bool:
     """Whether quiet hours leave this event alone."""
     kind = event["type"]
     return kind in AT_ONCE or (kind == "loan_status_changed"
-                               and event["data"].get("status") in CUSTOMERS_OWN_LOAN_STEPS)
+                               and event["data"].get("status") in CUSTOMERS_OWN_LOAN_STEPS) or (
+        kind == "wealth_order_changed" and event["data"].get("state") in CUSTOMERS_OWN_ORDER_STEPS)
 
 
 def recipient(event: dict[str, Any]) -> str:

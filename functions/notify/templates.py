@@ -68,6 +68,13 @@ LOAN_STATUS = {
     "SUBMITTED": "已提交", "UNDER_REVIEW": "审核中", "APPROVED": "已通过", "REJECTED": "未通过", "WITHDRAWN": "已撤回",
 }
 
+WEALTH_ORDER = {
+    ("purchase", "PENDING"): "申购受理", ("purchase", "CONFIRMED"): "申购成功", ("purchase", "FAILED"): "申购失败",
+    ("purchase", "CANCELLED"): "申购已撤单", ("redemption", "PENDING"): "赎回受理",
+    ("redemption", "CONFIRMED"): "赎回成功", ("redemption", "FAILED"): "赎回失败",
+    ("redemption", "CANCELLED"): "赎回已撤单",
+}
+
 
 BOOKING = {"thing1": "预约网点", "thing2": "预约业务", "time3": "预约时间"}
 BOOKING_WITH_MANAGER = {**BOOKING, "thing4": "客户经理"}
@@ -106,6 +113,13 @@ TEMPLATES: dict[str, Template] = {t.key: t for t in (
     Template("booking_rescheduled", "预约变更", BOOKING_WITH_MANAGER, lambda d: _booking(d, True)),
     Template("booking_cancelled", "预约取消", BOOKING, lambda d: _booking(d, False)),
     Template("booking_reminder", "预约提醒", BOOKING, lambda d: _booking(d, False)),
+    Template("wealth_order_changed", "理财交易",
+             {"character_string1": "订单编号", "thing2": "产品名称", "amount3": "交易金额", "phrase4": "交易状态",
+              "thing5": "说明"},
+             lambda d: {"character_string1": str(d["order_id"]), "thing2": str(d["product"]),
+                        "amount3": yuan(int(d["amount_fen"])),
+                        "phrase4": WEALTH_ORDER.get((str(d["kind"]), str(d["state"])), str(d["state"])),
+                        "thing5": str(d.get("reason") or "-")}),
     Template("loan_status_changed", "申请进度",
              {"character_string1": "申请编号", "thing2": "申请业务", "phrase3": "办理进度", "thing4": "说明"},
              lambda d: {"character_string1": str(d["application_id"]), "thing2": str(d["product"]),

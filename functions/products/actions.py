@@ -4,13 +4,25 @@ the nightly schedule do: the rules of service.py and suitability.py applied to p
 tables (store.py). Raises ApiError for anything refused."""
 from __future__ import annotations
 
+import hashlib
+import json
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
+from typing import Any
 
-from functions.common import clock, config, pii
-from functions.common.errors import Conflict, Forbidden, NotFound, ServiceUnavailable, TooManyRequests, Validator
+from functions.common import aws, clock, config, dynamo, events, pii
+from functions.common.errors import (
+    Conflict,
+    FieldError,
+    Forbidden,
+    NotFound,
+    ServiceUnavailable,
+    TooManyRequests,
+    ValidationFailed,
+    Validator,
+)
 from functions.common.log import get_logger
 from functions.products import service, store, suitability
 from functions.products.service import NetValue, Product
@@ -159,3 +171,273 @@ def has_accepted(openid: str) -> bool:
     """Whether the customer accepted the agreement's current version (none published: no)."""
     current = store.current_agreement()
     return current is not None and store.accepted(openid, current.version) is not None
+
+
+# ----- orders ----------------------------------------------------------------------------------
+
+SOURCE = "products"
+PLACE_ATTEMPTS = 5  # transactions lost to another one on the same quota or holding, tried again
+
+
+def order_id_for(openid: str, idempotency_key: str) -> str:
+    """The order a customer's idempotency key names: the same key again is the same order, and
+    no other customer's key can name it."""
+    return hashlib.sha256(f"{openid}\n{idempotency_key}".encode()).hexdigest()[:20].upper()
+
+
+def _on_sale(code: str, day: date) -> store.ProductItem:
+    item = store.get(code)
+    if item is None:
+        raise NotFound("该理财产品不存在或已停售")
+    if not service.on_sale(item.product(), day):
+        raise Conflict("not_on_sale", "该产品当前不在销售期内")
+    return item
+
+
+def _ready_to_buy(openid: str, risk: str) -> None:
+    """403 unless the customer's assessment is valid, the product within it (R ≤ C) and the
+    agreement's current version accepted."""
+    found = standing(openid)
+    readiness = suitability.readiness(found.level, found.valid, has_accepted(openid), risk)
+    if readiness in ("assess", "expired"):
+        raise Forbidden("not_assessed", "请先完成风险承受能力评估")
+    if readiness == "above_level":
+        raise Forbidden("not_suitable", "该产品风险等级高于您的风险承受能力，不能购买")
+    if readiness == "agreement":
+        raise Forbidden("agreement_required", "请先阅读并同意最新版理财服务协议")
+
+
+def _new_order(openid: str, key: str, kind: str, code: str, amount_fen: int, card_ref: str, card_last4: str,
+               **fields: Any) -> store.Order:
+    now = clock.now()
+    order_id = order_id_for(openid, key)
+    at = clock.iso(now)
+    return store.Order(
+        store.order_pk(order_id), store.ORDER, order_id=order_id, openid=openid, kind=kind, code=code,
+        amount_fen=amount_fen, card_last4=card_last4,
+        sealed_card=pii.seal({"card_ref": card_ref}, {"openid": openid}), state="PENDING",
+        trade_day=service.trade_day(clock.local(now)).isoformat(), placed_at=at, changed_at=at,
+        user_pk=store.user_pk(openid), user_sk=f"ORDER#{at}#{order_id}", **fields)
+
+
+def _same_order(found: store.Order, kind: str, code: str, amount_fen: int | None, units_e2: int | None) -> store.Order:
+    """A retried request gets its order back (and it is sent again: core banking de-duplicates
+    on the key); the key reused for another order is refused."""
+    if found.kind != kind or found.code != code or (amount_fen is not None and found.amount_fen != amount_fen) \
+            or (units_e2 is not None and found.units_e2 != units_e2):
+        raise Conflict("idempotency_key_reused", "该请求标识已用于另一笔交易，请刷新页面后重试")
+    if found.state == "PENDING":
+        _send(found)
+    _announce(found)
+    return found
+
+
+def place_order(openid: str, code: str, amount_fen: int, card_ref: str, card_last4: str,
+                idempotency_key: str) -> store.Order:
+    """Buy `amount_fen` of product `code` with the customer's card (verified by the caller:
+    its reference and last four digits), exactly once per idempotency key. Refused: 403
+    not_assessed / not_suitable / agreement_required, 400 field by field (the amount's
+    minimum and increments), 404/409 a product not on sale, 409 quota_exhausted."""
+    code, amount_fen, card_ref, card_last4, key = service.read_order(
+        {"code": code, "amount_fen": amount_fen, "card_ref": card_ref, "card_last4": card_last4,
+         "idempotency_key": idempotency_key})
+    order_id = order_id_for(openid, key)
+    for _attempt in range(PLACE_ATTEMPTS):
+        found = store.get_order(order_id)
+        if found is not None:
+            return _same_order(found, "purchase", code, amount_fen, None)
+        item = _on_sale(code, clock.local().date())
+        product = item.product()
+        _ready_to_buy(openid, product.risk)
+        service.check_amount(product, amount_fen)
+        if amount_fen > service.quota_left(product, store.sold(code)):
+            raise Conflict("quota_exhausted", "该产品额度已售罄或剩余额度不足")
+        order = _new_order(openid, key, "purchase", code, amount_fen, card_ref, card_last4)
+        try:
+            store.place(order, quota_fen=product.quota_fen)
+        except dynamo.Cancelled as lost:
+            if "quota" in lost.failed:
+                raise Conflict("quota_exhausted", "该产品额度已售罄或剩余额度不足") from None
+            continue  # the order exists now (a concurrent retry), or a conflict: look again
+        logger.info("order placed", extra={"order_id": order.order_id, "code": code, "amount_fen": amount_fen})
+        _send(order)
+        _announce(order)
+        return order
+    raise ServiceUnavailable()
+
+
+def _send(order: store.Order) -> None:
+    """The order to core banking, with its idempotency key (its order id)."""
+    card_ref = pii.unseal(order.sealed_card, {"openid": order.openid})["card_ref"]
+    message = {"order_id": order.order_id, "idempotency_key": order.order_id, "kind": order.kind, "code": order.code,
+               "amount_fen": int(order.amount_fen), "units_e2": int(order.units_e2), "card_ref": card_ref,
+               "trade_day": order.trade_day}
+    aws.client("sqs").send_message(QueueUrl=config.settings().products_orders_queue_url,
+                                   MessageBody=json.dumps(message))
+
+
+def _announce(order: store.Order) -> None:
+    """The change as a template message, through the notify queue (its id is the change's:
+    announced again, it is delivered once)."""
+    item = store.get(order.code)
+    events.publish("wealth_order_changed", {
+        "openid": order.openid, "order_id": order.order_id, "kind": order.kind,
+        "product": item.name if item else order.code, "amount_fen": int(order.amount_fen), "state": order.state,
+        "reason": order.reason or "", "url": f"/products/orders/{order.order_id}",
+    }, SOURCE, event_id=f"wealth_order_changed:{order.order_id}:{order.state}")
+
+
+class InvalidResult(ValueError):
+    """A result from core banking that cannot be applied; its reason goes with it to the
+    dead-letter queue, and no order changes."""
+
+
+def apply_result(result: Any) -> str:
+    """Core banking's answer to an order: {order_id, result: CONFIRMED | FAILED, reason,
+    amount_fen, nav (a confirmed purchase's net value, "1.0234"; the product's last one, or
+    par, if absent)}. `changed`, or `duplicate` when the order already has that end (the
+    change is announced again: delivered once). InvalidResult for a malformed result, an
+    unknown order, an amount that is not the order's, or an order at another end."""
+    if not isinstance(result, dict) or result.get("result") not in service.RESULTS \
+            or not isinstance(result.get("order_id"), str):
+        raise InvalidResult("malformed result")
+    order = store.get_order(result["order_id"])
+    if order is None:
+        raise InvalidResult("unknown order")
+    if result.get("amount_fen") != int(order.amount_fen):
+        raise InvalidResult("amount is not the order's")
+    to = str(result["result"])
+    if order.state == to:
+        _announce(order)
+        return "duplicate"
+    if not service.may_change(order.state, to):
+        raise InvalidResult(f"order is {order.state}, result {to}")
+    nav = None
+    if to == "CONFIRMED" and order.kind == "purchase":
+        nav = service.parse_nav(result["nav"]) if result.get("nav") is not None else _last_nav(order.code)
+        if nav is None:
+            raise InvalidResult("invalid nav")
+    reason = (str(result.get("reason") or "")[:40] or None) if to == "FAILED" else None
+    try:
+        store.change(order, to, reason, clock.iso(clock.now()), nav)
+    except dynamo.Cancelled:
+        return apply_result(result)  # changed meanwhile (a cancellation, the same result): read it again
+    logger.info("order changed", extra={"order_id": order.order_id, "state": to})
+    _announce(order)
+    return "changed"
+
+
+def _last_nav(code: str) -> int:
+    item = store.get(code)
+    return int(item.last_nav_e4) if item is not None and item.last_nav_e4 else service.UNIT_NAV
+
+
+def cancel_order(openid: str, order_id: str) -> store.Order:
+    """The customer cancels their PENDING order before its trade day's cut-off (core banking
+    is told); anyone else's order is 404, an order past that point 409 not_cancellable."""
+    order = own_order(openid, order_id)
+    if order.state == "CANCELLED":
+        return order
+    if not service.cancellable(order.state, date.fromisoformat(order.trade_day), clock.local()):
+        raise Conflict("not_cancellable", "该订单已确认或已过当日交易截止时间（15:00），不能撤单")
+    try:
+        store.change(order, "CANCELLED", None, clock.iso(clock.now()))
+    except dynamo.Cancelled:
+        return cancel_order(openid, order_id)  # core banking answered meanwhile: read it again
+    aws.client("sqs").send_message(QueueUrl=config.settings().products_orders_queue_url,
+                                   MessageBody=json.dumps({"order_id": order.order_id, "kind": "cancel"}))
+    _announce(order)
+    return order
+
+
+def own_order(openid: str, order_id: str) -> store.Order:
+    """The customer's order; 404 for an unknown one and for anyone else's alike."""
+    order = store.get_order(order_id) if service.ORDER_ID.fullmatch(order_id or "") else None
+    if order is None or order.openid != openid:
+        raise NotFound("未找到该订单")
+    return order
+
+
+# ----- holdings --------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Position:
+    """A product held: units (hundredths), their cost, the last net value and what they are worth."""
+
+    code: str
+    name: str
+    kind: str
+    units_e2: int
+    cost_fen: int
+    nav_e4: int
+    nav_date: str | None
+    value_fen: int
+    redeemable: bool
+
+
+def holdings(openid: str) -> list[Position]:
+    """The customer's holdings with units left, valued at each product's last net value (par
+    where none is published)."""
+    items = {item.sk: item for item in store.catalogue()}
+    out = []
+    for held in store.holdings_of(openid):
+        units = int(held.units_e2 or 0)
+        product = items.get(str(held.code))
+        if not units or product is None:
+            continue
+        nav = int(product.last_nav_e4) if product.last_nav_e4 else service.UNIT_NAV
+        out.append(Position(product.sk, product.name, product.kind, units, int(held.cost_fen or 0), nav,
+                            product.last_nav_date, service.value_of(units, nav),
+                            service.redeemable(product.product())))
+    return out
+
+
+def orders(openid: str) -> list[store.Order]:
+    return store.orders_of(openid)
+
+
+def order(openid: str, order_id: str) -> tuple[store.Order, list[store.OrderStep]]:
+    """The customer's order and its steps; 404 for anyone else's."""
+    found = own_order(openid, order_id)
+    return found, store.order_history(found.order_id)
+
+
+def redeem(openid: str, code: str, units_e2: int, idempotency_key: str) -> store.Order:
+    """Sell `units_e2` of an open-ended product held back (exactly once per key), to the card
+    the units were bought with; the money reaches it on the business day after the trade day
+    (T+1). 400 on `units`; 404 for a product not held; 409 for a product that is not
+    open-ended."""
+    v = Validator()
+    if isinstance(units_e2, bool) or not isinstance(units_e2, int) or units_e2 < 1:
+        v.add("units", "invalid_units", "请输入正确的赎回份额")
+    if not isinstance(idempotency_key, str) or not service.IDEMPOTENCY_KEY.fullmatch(idempotency_key):
+        v.add("idempotency_key", "invalid_key", "请求标识无效，请刷新页面后重试")
+    v.check()
+    order_id = order_id_for(openid, idempotency_key)
+    for _attempt in range(PLACE_ATTEMPTS):
+        found = store.get_order(order_id)
+        if found is not None:
+            return _same_order(found, "redemption", code, None, units_e2)
+        item = store.get(code) if service.CODE.fullmatch(code) else None
+        held = store.get_holding(openid, code) if item is not None else None
+        if item is None or held is None or not held.units_e2:
+            raise NotFound("未找到该持仓")
+        if not service.redeemable(item.product()):
+            raise Conflict("not_redeemable", "该产品不支持随时赎回，到期后自动兑付")
+        held_e2 = int(held.units_e2)
+        if units_e2 > held_e2:
+            raise ValidationFailed([FieldError("units", "above_holding", f"最多可赎回{service.show_units(held_e2)}份")])
+        nav = int(item.last_nav_e4) if item.last_nav_e4 else service.UNIT_NAV
+        last = store.last_purchase(openid, code)
+        card_ref = pii.unseal(last.sealed_card, {"openid": openid})["card_ref"] if last else ""
+        new = _new_order(openid, idempotency_key, "redemption", code, service.value_of(units_e2, nav), card_ref,
+                         last.card_last4 if last else "0000", units_e2=units_e2,
+                         cost_fen=service.cost_of_units(int(held.cost_fen or 0), held_e2, units_e2))
+        try:
+            store.place(new, holding=held)
+        except dynamo.Cancelled:
+            continue  # placed meanwhile (a retry) or the holding changed: read again
+        _send(new)
+        _announce(new)
+        return new
+    raise ServiceUnavailable()

@@ -3,10 +3,13 @@
 Pages (anyone): /products (the catalogue, filtered by risk level and term) →
 /products/p/{code} (a product, its documents, its net value chart). The customer's, before a
 first purchase: /products/assessment (the risk-tolerance questionnaire) and
-/products/agreement (the mobile wealth-management agreement). JSON: /products/api/...
+/products/agreement (the mobile wealth-management agreement); 我的理财 /products/mine (holdings,
+orders, redemption of open-ended products) → /products/orders/{order_id} (an order, its
+steps; cancelling). JSON: /products/api/...
 The nightly schedule publishes the day's imported net values.
 """
 from collections.abc import Callable
+from typing import Any
 
 from functions.common import http, urls
 from functions.common.errors import ApiError
@@ -19,6 +22,7 @@ FILTERS = {"risk": Field(8), "term": Field(16)}
 NOTICE = {"notice": Field(32)}
 ANSWERS = {q.id: Field(2) for q in suitability.QUESTIONNAIRE.questions}
 ACCEPTANCE = {"version": Field(20), "sha256": Field(64), "agree": Field(8, flag=True)}
+REDEMPTION = {"units": Field(20, number=True), "idempotency_key": Field(64)}
 
 
 @app.route("/products/health")
@@ -50,16 +54,17 @@ def assessment_page():
     return http.html_response(screens.assessment(http.customer(request), http.query(request, NOTICE).get("notice")))
 
 
-def submitted(act: Callable[[], object], again: Callable[[ApiError], str], path: str, notice: str):
-    """A page's form done: back to `path` with `notice`; refused: the page `again` with the
-    error (an outage is the error page)."""
+def submitted(act: Callable[[], Any], again: Callable[[ApiError], str], path: str | Callable[[Any], str],
+              notice: str):
+    """A page's form done: back to `path` (or the path for what `act` returned) with `notice`;
+    refused: the page `again` with the error (an outage is the error page)."""
     try:
-        act()
+        done = act()
     except ApiError as error:
         if error.status >= 500:
             raise
         return http.html_response(again(error), error.status)
-    return http.redirect(urls.link(path, notice=notice))
+    return http.redirect(urls.link(path(done) if callable(path) else path, notice=notice))
 
 
 @app.route("/products/assessment", methods=["POST"], content_types=FORM)
@@ -84,6 +89,36 @@ def agreement_submit():
                      lambda error: screens.agreement(openid, error=error), "/products/agreement", "accepted")
 
 
+@app.route("/products/mine")
+def mine_page():
+    request = app.current_request
+    return http.html_response(screens.mine(http.customer(request), http.query(request, NOTICE).get("notice")))
+
+
+@app.route("/products/orders/{order_id}")
+def order_page(order_id):
+    request = app.current_request
+    return http.html_response(screens.order(http.customer(request), order_id,
+                                            http.query(request, NOTICE).get("notice")))
+
+
+@app.route("/products/orders/{order_id}/cancel", methods=["POST"], content_types=FORM)
+def order_cancel(order_id):
+    openid, _ = http.customer_post(app.current_request, {})
+    return submitted(lambda: actions.cancel_order(openid, order_id),
+                     lambda error: screens.order(openid, order_id, error=error),
+                     f"/products/orders/{order_id}", "cancelled")
+
+
+@app.route("/products/holdings/{code}/redeem", methods=["POST"], content_types=FORM)
+def holding_redeem(code):
+    openid, form = http.customer_post(app.current_request, REDEMPTION)
+    return submitted(lambda: actions.redeem(openid, code, service.parse_units(form.get("units")) or 0,
+                                            form.get("idempotency_key", "")),
+                     lambda error: screens.mine(openid, error=error),
+                     lambda placed: f"/products/orders/{placed.order_id}", "redeeming")
+
+
 # ----- JSON --------------------------------------------------------------------------------
 
 @app.route("/products/api/products")
@@ -99,9 +134,24 @@ def api_product(code):
             "net_values": [{"date": v.day.isoformat(), "nav": service.show_nav(v.nav_e4)} for v in history]}
 
 
+@app.route("/products/api/mine")
+def api_mine():
+    return screens.mine_model(http.customer(app.current_request))
+
+
 # ----- schedule ----------------------------------------------------------------------------
 
 @app.lambda_function(name="net_values")
 def net_values(event, context):
     """22:00 Asia/Shanghai: the day's imported net values become the products' last ones."""
     return {"published": actions.publish_net_values()}
+
+
+# ----- queue -------------------------------------------------------------------------------
+
+@app.lambda_function(name="order_results")
+def order_results(event, context):
+    """Core banking's answers to orders (partial failures reported per record)."""
+    from functions.products import results  # Powertools' batch utility: this handler's alone
+
+    return results.handle_batch(event, context)

@@ -19,10 +19,18 @@ def catalogue() -> Reply:
     return Reply.news("理财产品", description, urls.absolute("/products"))
 
 
+def mine() -> Reply:
+    """A link to 我的理财 (the page signs the customer in: holdings are not told in the chat)."""
+    return Reply.news("我的理财", "查看持仓、交易记录，撤单或赎回。理财非存款，投资须谨慎。",
+                      urls.absolute("/products/mine"))
+
+
 def answer(intent: Intent) -> Reply:
-    """wealth.catalogue; any other intent is not products'."""
+    """wealth.catalogue and wealth.mine; any other intent is not products'."""
     if intent.name == intents.WEALTH_CATALOGUE:
         return catalogue()
+    if intent.name == intents.WEALTH_MINE:
+        return mine()
     return Reply.nothing()
 
 

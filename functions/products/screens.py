@@ -4,13 +4,15 @@ Builds template contexts from actions; renders nothing itself. The chart is draw
 server as an inline SVG (no script, no style attribute: the pages' CSP allows neither)."""
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
-from functions.common import clock, money, pages, session
+from functions.common import clock, money, pages, pii, session
 from functions.common.errors import ApiError
-from functions.products import actions, service, suitability
+from functions.products import actions, service, store, suitability
 from functions.products.service import NetValue
 
 PAGES = Path(__file__).parent / "pages"
@@ -111,3 +113,48 @@ def agreement(openid: str, notice: str | None = None, error: ApiError | None = N
     current = actions.agreement()
     return pages.render(PAGES, "agreement.html", csrf_token=session.csrf_token(openid), agreement=current,
                         accepted=actions.has_accepted(openid), notice=notice, error=error)
+
+
+# ----- holdings --------------------------------------------------------------------------------
+
+def describe_order(order: store.Order) -> dict[str, Any]:
+    """An order as the pages and the JSON API show it: the card masked, times in Asia/Shanghai."""
+    trade = date.fromisoformat(order.trade_day)
+    redemption = order.kind == "redemption"
+    return {
+        "order_id": order.order_id, "kind": order.kind, "kind_name": service.ORDER_KINDS[order.kind],
+        "code": order.code, "amount_fen": int(order.amount_fen), "amount": money.yuan(int(order.amount_fen)),
+        "units": service.show_units(int(order.units_e2)) if order.units_e2 else None,
+        "card": pii.mask_card(order.card_last4), "state": order.state,
+        "state_name": service.ORDER_STATES[order.state], "reason": order.reason,
+        "placed_at": clock.show_time(clock.parse_utc(order.placed_at)), "trade_day": clock.show_date(trade),
+        "settles": clock.show_date(service.settlement_day(trade)) if redemption else None,
+        "cancellable": service.cancellable(order.state, trade, clock.local()),
+    }
+
+
+def describe_position(position: actions.Position) -> dict[str, Any]:
+    return {
+        "code": position.code, "name": position.name, "units": service.show_units(position.units_e2),
+        "units_e2": position.units_e2, "cost_fen": position.cost_fen, "cost": money.yuan(position.cost_fen),
+        "nav": service.show_nav(position.nav_e4), "nav_date": position.nav_date, "value_fen": position.value_fen,
+        "value": money.yuan(position.value_fen), "redeemable": position.redeemable,
+    }
+
+
+def mine_model(openid: str) -> dict[str, Any]:
+    """我的理财: holdings, then orders, newest first."""
+    return {"holdings": [describe_position(p) for p in actions.holdings(openid)],
+            "orders": [describe_order(o) for o in actions.orders(openid)]}
+
+
+def mine(openid: str, notice: str | None = None, error: ApiError | None = None) -> str:
+    return render("mine.html", csrf_token=session.csrf_token(openid), key=secrets.token_urlsafe(24), notice=notice,
+                  error=error, **mine_model(openid))
+
+
+def order(openid: str, order_id: str, notice: str | None = None, error: ApiError | None = None) -> str:
+    found, steps = actions.order(openid, order_id)
+    return render("order.html", csrf_token=session.csrf_token(openid), order=describe_order(found), notice=notice,
+                  error=error, steps=[{"state_name": service.ORDER_STATES[s.state], "reason": s.reason,
+                                       "at": clock.show_time(clock.parse_utc(s.at))} for s in steps])

@@ -12,10 +12,11 @@ import hashlib
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from functions.common.errors import FieldError, ValidationFailed, Validator
+from functions.common.money import yuan
 
 # What the bank sells, by code; the names customers read.
 KINDS = {"cash": "现金管理类", "fixed": "固定期限", "open": "开放式净值型"}
@@ -284,3 +285,127 @@ def show_term(product: Product) -> str:
 def show_nav(nav_e4: int) -> str:
     return f"{nav_e4 // 10_000}.{nav_e4 % 10_000:04d}"
 
+
+
+# ----- orders ----------------------------------------------------------------------------------
+
+CUT_OFF = time(15, 0)  # Asia/Shanghai: an order before it trades that day, after it the next business day
+ORDER_STATES = {"PENDING": "处理中", "CONFIRMED": "已确认", "FAILED": "失败", "CANCELLED": "已撤单"}
+# The only changes of an order's state: from PENDING, once, to an end.
+TRANSITIONS = {"PENDING": frozenset({"CONFIRMED", "FAILED", "CANCELLED"})}
+# What core banking may answer (CANCELLED is the customer's alone).
+RESULTS = frozenset({"CONFIRMED", "FAILED"})
+ORDER_KINDS = {"purchase": "申购", "redemption": "赎回"}
+ORDER_ID = re.compile(r"^[0-9A-F]{20}$")
+IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+CARD_REF = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+LAST4 = re.compile(r"^[0-9]{4}$")
+UNIT_NAV = 10_000  # a net value of 1.0000: products without published net values trade at par
+
+
+def business_day(day: date) -> bool:
+    """Monday to Friday. A holiday calendar is not kept: a holiday trades as a weekday."""
+    return day.weekday() < 5
+
+
+def next_business_day(day: date) -> date:
+    day += timedelta(days=1)
+    while not business_day(day):
+        day += timedelta(days=1)
+    return day
+
+
+def trade_day(at_local: datetime) -> date:
+    """The day an order placed at `at_local` (Asia/Shanghai wall time) trades: that day before
+    the cut-off on a business day; otherwise the next business day (Saturday's and Sunday's
+    orders trade on Monday)."""
+    day = at_local.date()
+    if business_day(day) and at_local.time() < CUT_OFF:
+        return day
+    return next_business_day(day)
+
+
+def cancellable(state: str, trade: date, at_local: datetime) -> bool:
+    """A customer may cancel an order still PENDING before its trade day's cut-off."""
+    return state == "PENDING" and at_local < datetime.combine(trade, CUT_OFF, tzinfo=at_local.tzinfo)
+
+
+def settlement_day(trade: date) -> date:
+    """A redemption's money reaches the card on the business day after its trade day (T+1)."""
+    return next_business_day(trade)
+
+
+def may_change(state: str, to: str) -> bool:
+    return to in TRANSITIONS.get(state, ())
+
+
+def read_order(raw: Mapping[str, Any]) -> tuple[str, int, str, str, str]:
+    """(code, amount_fen, card_ref, card_last4, idempotency_key), every field checked;
+    ValidationFailed names each bad one."""
+    v = Validator()
+    code = raw.get("code")
+    if not isinstance(code, str) or not CODE.fullmatch(code):
+        v.add("code", "invalid_code", "请选择理财产品")
+    amount = raw.get("amount_fen")
+    if not isinstance(amount, int) or isinstance(amount, bool) or not 1 <= amount <= MAX_AMOUNT_FEN:
+        v.add("amount", "invalid_amount", "请输入正确的购买金额")
+    card_ref, last4 = raw.get("card_ref"), raw.get("card_last4")
+    if not isinstance(card_ref, str) or not CARD_REF.fullmatch(card_ref):
+        v.add("card", "invalid_card", "请选择扣款银行卡")
+    elif not isinstance(last4, str) or not LAST4.fullmatch(last4):
+        v.add("card", "invalid_card", "请选择扣款银行卡")
+    key = raw.get("idempotency_key")
+    if not isinstance(key, str) or not IDEMPOTENCY_KEY.fullmatch(key):
+        v.add("idempotency_key", "invalid_key", "请求标识无效，请刷新页面后重试")
+    v.check()
+    return str(code), int(amount), str(card_ref), str(last4), str(key)  # type: ignore[arg-type]
+
+
+def check_amount(product: Product, amount_fen: int) -> None:
+    """At least the product's minimum, in its increments above it; ValidationFailed on `amount`."""
+    v = Validator()
+    if amount_fen < product.min_purchase_fen:
+        v.add("amount", "below_minimum", f"起购金额为{yuan(product.min_purchase_fen)}")
+    elif (amount_fen - product.min_purchase_fen) % product.increment_fen:
+        v.add("amount", "not_in_increments",
+              f"购买金额须为起购金额{yuan(product.min_purchase_fen)}加{yuan(product.increment_fen)}的整数倍")
+    v.check()
+
+
+def quota_left(product: Product, sold_fen: int) -> int:
+    return max(product.quota_fen - sold_fen, 0)
+
+
+# ----- holdings --------------------------------------------------------------------------------
+
+def units_for(amount_fen: int, nav_e4: int) -> int:
+    """Units (in hundredths) an amount buys at a net value, rounded down as registrars do."""
+    return amount_fen * UNIT_NAV // nav_e4
+
+
+def value_of(units_e2: int, nav_e4: int) -> int:
+    """What units (in hundredths) are worth at a net value, in fen, rounded down."""
+    return units_e2 * nav_e4 // UNIT_NAV
+
+
+def cost_of_units(cost_fen: int, held_e2: int, units_e2: int) -> int:
+    """The share of a holding's cost that `units_e2` of its `held_e2` units carry (rounded
+    down; the last units redeemed carry what is left)."""
+    return cost_fen if units_e2 >= held_e2 else cost_fen * units_e2 // held_e2
+
+
+def parse_units(value: Any) -> int | None:
+    """Units as a customer types them ("1000", "1,000.5", at most two places) in hundredths,
+    or None when it is not such a number."""
+    text = value.strip().replace(",", "") if isinstance(value, str) else ""
+    match = re.fullmatch(r"(\d{1,12})(?:\.(\d{1,2}))?", text)
+    return int(match.group(1)) * 100 + int((match.group(2) or "").ljust(2, "0")) if match else None
+
+
+def show_units(units_e2: int) -> str:
+    return f"{units_e2 // 100:,}.{units_e2 % 100:02d}"
+
+
+def redeemable(product: Product) -> bool:
+    """Only open-ended net-value products are redeemed on demand."""
+    return product.kind == "open"

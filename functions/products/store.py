@@ -16,6 +16,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from pynamodb.attributes import JSONAttribute, NumberAttribute, UnicodeAttribute
 from pynamodb.exceptions import PutError, TransactWriteError, UpdateError
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 
 from functions.common import clock, dynamo
 from functions.common.dynamo import Model, TTLAttribute, condition_failed, expires_at, table_meta
@@ -292,3 +293,180 @@ def record_assessment(assessment: Assessment, day: date, limit: int) -> bool:
             raise
         return False
     return True
+
+
+# ----- orders ----------------------------------------------------------------------------------
+#   ORDER#<order_id> / ORDER        an order (purchase or redemption), its state
+#   ORDER#<order_id> / HISTORY#<n>  its states in order, appended (n = 0 when placed, 1 at its end)
+#   QUOTA / <code>                  the amount of the product's quota sold (fen)
+#   USER#<openid> / HOLDING#<code>  units held (hundredths) and their cost (a pending redemption's are out)
+
+QUOTA = "QUOTA"
+ORDER = "ORDER"
+
+
+class ByUser(GlobalSecondaryIndex):
+    """A customer's orders, newest last (USER#<openid> / ORDER#<placed at>#<order id>)."""
+
+    class Meta:
+        index_name = "by_user"
+        projection = AllProjection()
+
+    user_pk = UnicodeAttribute(hash_key=True)
+    user_sk = UnicodeAttribute(range_key=True)
+
+
+class Order(Model):
+    Meta = table_meta("products")
+    pk = UnicodeAttribute(hash_key=True)  # ORDER#<order_id>
+    sk = UnicodeAttribute(range_key=True, default=ORDER)
+    order_id = UnicodeAttribute()
+    openid = UnicodeAttribute()
+    kind = UnicodeAttribute()  # purchase | redemption
+    code = UnicodeAttribute()
+    amount_fen = NumberAttribute()  # a purchase's amount; a redemption's value at placing
+    units_e2 = NumberAttribute(default=0)  # a redemption's units; a purchase's once confirmed
+    nav_e4 = NumberAttribute(null=True)  # the net value it was confirmed at
+    cost_fen = NumberAttribute(default=0)  # a redemption's share of the holding's cost
+    card_last4 = UnicodeAttribute()
+    sealed_card = UnicodeAttribute()  # pii.seal({"card_ref"}, {"openid": openid})
+    state = UnicodeAttribute()
+    reason = UnicodeAttribute(null=True)
+    trade_day = UnicodeAttribute()
+    placed_at = UnicodeAttribute()
+    changed_at = UnicodeAttribute()
+    user_pk = UnicodeAttribute()
+    user_sk = UnicodeAttribute()
+    by_user = ByUser()
+
+
+class OrderStep(Model):
+    """One state of an order, when and why; appended, never changed."""
+
+    Meta = table_meta("products")
+    pk = UnicodeAttribute(hash_key=True)  # ORDER#<order_id>
+    sk = UnicodeAttribute(range_key=True)  # HISTORY#<n>
+    state = UnicodeAttribute()
+    reason = UnicodeAttribute(null=True)
+    at = UnicodeAttribute()
+
+
+class QuotaItem(Model):
+    Meta = table_meta("products")
+    pk = UnicodeAttribute(hash_key=True, default=QUOTA)
+    sk = UnicodeAttribute(range_key=True)  # code
+    sold_fen = NumberAttribute(null=True)
+
+
+class Holding(Model):
+    Meta = table_meta("products")
+    pk = UnicodeAttribute(hash_key=True)  # USER#<openid>
+    sk = UnicodeAttribute(range_key=True)  # HOLDING#<code>
+    code = UnicodeAttribute(null=True)
+    units_e2 = NumberAttribute(null=True)
+    cost_fen = NumberAttribute(null=True)
+
+
+def order_pk(order_id: str) -> str:
+    return f"ORDER#{order_id}"
+
+
+def holding_key(openid: str, code: str) -> tuple[str, str]:
+    return user_pk(openid), f"HOLDING#{code}"
+
+
+def get_order(order_id: str) -> Order | None:
+    try:
+        return Order.get(order_pk(order_id), ORDER, consistent_read=True)
+    except Order.DoesNotExist:
+        return None
+
+
+def order_history(order_id: str) -> list[OrderStep]:
+    return list(OrderStep.query(order_pk(order_id), OrderStep.sk.startswith("HISTORY#"), consistent_read=True))
+
+
+def orders_of(openid: str, limit: int = 50) -> list[Order]:
+    """The customer's orders, newest first."""
+    return list(Order.query(user_pk(openid), index_name="by_user", scan_index_forward=False, limit=limit))
+
+
+def last_purchase(openid: str, code: str) -> Order | None:
+    """The customer's newest confirmed purchase of a product (a redemption pays to its card)."""
+    confirmed = (Order.code == code) & (Order.kind == "purchase") & (Order.state == "CONFIRMED")
+    found = Order.query(user_pk(openid), index_name="by_user", scan_index_forward=False, filter_condition=confirmed)
+    return next(iter(found), None)
+
+
+def sold(code: str) -> int:
+    try:
+        return int(QuotaItem.get(QUOTA, code, consistent_read=True).sold_fen or 0)
+    except QuotaItem.DoesNotExist:
+        return 0
+
+
+def holdings_of(openid: str) -> list[Holding]:
+    return list(Holding.query(user_pk(openid), Holding.sk.startswith("HOLDING#")))
+
+
+def get_holding(openid: str, code: str) -> Holding | None:
+    try:
+        return Holding.get(*holding_key(openid, code), consistent_read=True)
+    except Holding.DoesNotExist:
+        return None
+
+
+def _step(order: Order, n: int, tx: dynamo.LabelledTransaction) -> None:
+    tx.put("step", OrderStep(order.pk, f"HISTORY#{n}", state=order.state, reason=order.reason,
+                             at=order.changed_at), condition=OrderStep.pk.does_not_exist())
+
+
+def place(order: Order, quota_fen: int = 0, holding: Holding | None = None) -> None:
+    """Write a new order and its first step in one transaction. A purchase takes its amount
+    from the product's quota (`quota_fen` in all; sold + amount <= quota); a redemption takes
+    its units and their cost (`order.cost_fen`) out of the `holding` as it was read (its
+    units unchanged meanwhile). Cancelled: `order` (it exists), `quota` (not enough left),
+    `holding` (changed meanwhile); `conflict` when another transaction held an item."""
+    tx = dynamo.LabelledTransaction()
+    tx.put("order", order, condition=Order.pk.does_not_exist())
+    _step(order, 0, tx)
+    if order.kind == "purchase":
+        amount = int(order.amount_fen)
+        if amount > quota_fen:
+            raise ValueError("an order above the whole quota")
+        tx.update("quota", QuotaItem(QUOTA, order.code), [QuotaItem.sold_fen.add(amount)],
+                  condition=QuotaItem.sold_fen.does_not_exist() | (QuotaItem.sold_fen <= quota_fen - amount))
+    else:
+        assert holding is not None
+        units = int(order.units_e2)
+        tx.update("holding", holding, [Holding.units_e2.add(-units), Holding.cost_fen.add(-int(order.cost_fen))],
+                  condition=Holding.units_e2 == int(holding.units_e2))
+    tx.commit()
+
+
+def change(order: Order, to: str, reason: str | None, at: str, nav_e4: int | None = None) -> None:
+    """Move a PENDING order to `to`, with its step, in one transaction (condition: still
+    PENDING). A FAILED or CANCELLED purchase gives its amount back to the quota and a
+    redemption its units back to the holding; a CONFIRMED purchase adds its units (at
+    `nav_e4`) and cost to the holding. Cancelled `order`: no longer PENDING."""
+    tx = dynamo.LabelledTransaction()
+    actions = [Order.state.set(to), Order.changed_at.set(at)]
+    if reason:
+        actions.append(Order.reason.set(reason))
+    units = int(order.units_e2)
+    if to == "CONFIRMED" and order.kind == "purchase":
+        assert nav_e4 is not None
+        units = service.units_for(int(order.amount_fen), nav_e4)
+        actions += [Order.nav_e4.set(nav_e4), Order.units_e2.set(units)]
+    tx.update("order", order, actions, condition=Order.state == "PENDING")
+    order.state, order.reason, order.changed_at = to, reason, at
+    _step(order, 1, tx)
+    holding = Holding(*holding_key(order.openid, order.code))
+    if to != "CONFIRMED" and order.kind == "purchase":
+        tx.update("quota", QuotaItem(QUOTA, order.code), [QuotaItem.sold_fen.add(-int(order.amount_fen))])
+    elif to != "CONFIRMED":
+        tx.update("holding", holding, [Holding.units_e2.add(units), Holding.cost_fen.add(int(order.cost_fen))])
+    elif order.kind == "purchase":
+        tx.update("holding", holding, [Holding.code.set(order.code), Holding.units_e2.add(units),
+                                       Holding.cost_fen.add(int(order.amount_fen))])
+    tx.commit()

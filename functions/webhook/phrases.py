@@ -39,6 +39,7 @@ FUNCTIONS = {
     intents.BILLS_SHOW: NOTIFY,
     intents.MESSAGES_SHOW: NOTIFY,
     intents.WEALTH_CATALOGUE: PRODUCTS,
+    intents.WEALTH_MINE: PRODUCTS,
 }
 
 # Menu CLICK keys (infra/menu.json) → intent names.
@@ -53,6 +54,7 @@ MENU_KEYS = {
     "BILLS": intents.BILLS_SHOW,
     "MY_MESSAGES": intents.MESSAGES_SHOW,
     "WEALTH": intents.WEALTH_CATALOGUE,
+    "MY_WEALTH": intents.WEALTH_MINE,
 }
 
 
@@ -74,6 +76,7 @@ PHRASES = (
                                 "新增银行卡", "关联银行卡")),
     Phrases(intents.BOOKING_MINE, ("我的预约", "查预约", "预约记录", "取消预约", "改预约", "预约改期")),
     Phrases(intents.BOOKING_BOOK, ("预约", "预定", "客户经理", "理财经理", "约个时间", "排号", "取号")),
+    Phrases(intents.WEALTH_MINE, ("我的理财", "我的持仓", "持仓", "理财订单", "赎回", "撤单")),
     Phrases(intents.WEALTH_CATALOGUE, ("理财", "买理财", "理财产品", "净值", "现金管理")),
     Phrases(intents.LOAN_MINE, ("我的申请", "申请进度", "申请记录", "审批进度", "审批结果", "我的贷款")),
     Phrases(intents.CARD_APPLY, ("信用卡", "办卡", "申请卡")),
@@ -96,9 +99,9 @@ _APART = re.compile(r"[\W_]+")
 # OpenCC by the tests; Taiwan's own words (繫結, 訊息, 選單) are phrases of their own. A full
 # conversion table would cost every cold start a dictionary.
 _SIMPLIFIED = str.maketrans("個儲兒員問單嗎審幫廳應戶時業機櫃沒營現約結綁經網繫聯號裏裡訊記詢請財"
-                            "貸費賬車辦進選還邊銀錄錢間關離預點帳帐淨",
+                            "貸費賬車辦進選還邊銀錄錢間關離預點帳帐淨倉贖訂",
                             "个储儿员问单吗审帮厅应户时业机柜没营现约结绑经网系联号里里讯记询请财"
-                            "贷费账车办进选还边银录钱间关离预点账账净")
+                            "贷费账车办进选还边银录钱间关离预点账账净仓赎订")
 
 
 @dataclass(frozen=True)

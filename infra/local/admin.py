@@ -6,6 +6,7 @@ move the clock).
   GET  /_local/routes | functions | schedules | queues
   POST /_local/schedules/<name>/fire  run a schedule's function now
   POST /_local/queues/drain           deliver queued messages until none is visible
+  POST /_local/core-banking/settle    core banking answers every waiting wealth order now
   GET  /_local/clock                  the functions' clock: {"now", "local", "set"}
   POST /_local/clock                  {"at": "2026-11-16T15:30"} runs it on from then (Asia/Shanghai
                                       without an offset); {"at": null} goes back to the real time
@@ -44,6 +45,7 @@ URLS = Map([
     Rule("/_local/schedules/<name>/fire", endpoint="fire", methods=["POST"]),
     Rule("/_local/queues", endpoint="queues", methods=["GET"]),
     Rule("/_local/queues/drain", endpoint="drain", methods=["POST"]),
+    Rule("/_local/core-banking/settle", endpoint="settle", methods=["POST"]),
     Rule("/_local/env", endpoint="env", methods=["GET"]),
     Rule("/_local/clock", endpoint="clock", methods=["GET", "POST"]),
     Rule("/_local/static/weui.min.css", endpoint="weui", methods=["GET"]),
@@ -73,6 +75,8 @@ class Stack(Protocol):
     def queue_depths(self) -> list[dict[str, Any]]: ...
 
     def drain_queues(self, max_batches: int = ...) -> int: ...
+
+    def settle_orders(self) -> int: ...
 
     def client_environment(self) -> dict[str, str]: ...
 
@@ -138,6 +142,10 @@ class Admin:
         delivered = self.stack.drain_queues()
         return _done(request, {"delivered": delivered}, 200, f"Delivered {delivered} queued message(s)")
 
+    def settle(self, request: Request) -> Response:
+        answered = self.stack.settle_orders()
+        return _done(request, {"answered": answered}, 200, f"Core banking answered {answered} wealth order(s)")
+
     def env(self, request: Request) -> Response:
         return _json(self.stack.client_environment())
 
@@ -192,6 +200,8 @@ td,th{{border-bottom:1px solid #eee;padding:4px 6px;text-align:left;vertical-ali
 <h3>Queues</h3><table><tr><th>queue</th><th>visible</th><th>in flight</th><th>consumers</th></tr>{queues}</table>
 <form method=post action="/_local/queues/drain"><button class="weui-btn weui-btn_mini weui-btn_default">
 Deliver now</button></form>
+<form method=post action="/_local/core-banking/settle"><button class="weui-btn weui-btn_mini weui-btn_default">
+Core banking: answer wealth orders now</button></form>
 <h3>Routes</h3><table><tr><th>method</th><th>path</th><th>function</th></tr>{routes}</table></body></html>"""
         return Response(page, content_type="text/html; charset=utf-8")
 

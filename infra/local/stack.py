@@ -24,6 +24,7 @@ from typing import Any
 from functions.common import clock
 from infra.local import resources, slsconfig
 from infra.local.admin import Admin
+from infra.local.core_banking import FakeCoreBanking
 from infra.local.gateway import Gateway, Mount, QuietHandler, routes_from
 from infra.local.lambdas import FunctionError, Lambdas
 from infra.local.queues import QueueDelivery, mappings_from
@@ -76,6 +77,7 @@ class LocalStack:
         self.schedules: list[Schedule] = schedules_from(self.config)
         self.scheduler = Scheduler(self.schedules, self._fire)
         self.delivery: QueueDelivery | None = None
+        self.core_banking: FakeCoreBanking | None = None
         self._moto: Any = None
         self._server: Any = None
         self._serving: threading.Thread | None = None
@@ -130,8 +132,14 @@ class LocalStack:
             self._serving.start()
             self.delivery = QueueDelivery(self.lambdas, mappings_from(self.config, self.refs),
                                           self._session.client("sqs"), self.config_region, self.retry_delay_s)
+            if {"ProductsOrdersQueue", "ProductsOrderResultsQueue"} <= set(self.refs):  # not in a reduced config
+                self.core_banking = FakeCoreBanking(self._session.client("sqs"),
+                                                    self.refs["ProductsOrdersQueue"]["Ref"],
+                                                    self.refs["ProductsOrderResultsQueue"]["Ref"])
             if self.run_queues:
                 self.delivery.start()
+                if self.core_banking:
+                    self.core_banking.start()
             if self.run_schedules:
                 self.scheduler.start()
             if self.demo:
@@ -145,6 +153,8 @@ class LocalStack:
     def stop(self) -> None:
         self.ready = False
         self.scheduler.stop()
+        if self.core_banking:
+            self.core_banking.stop()
         if self.delivery:
             self.delivery.stop()
         if self._server:
@@ -184,6 +194,13 @@ class LocalStack:
         """Deliver queued messages until none is visible; returns how many were handed over."""
         assert self.delivery is not None, "start() first"
         return self.delivery.drain(max_batches)
+
+    def settle_orders(self) -> int:
+        """Core banking answers every waiting wealth order now, and the answers are delivered;
+        returns how many orders were answered."""
+        answered = self.core_banking.settle() if self.core_banking else 0
+        self.drain_queues()
+        return answered
 
     def set_clock(self, at: datetime | None) -> None:
         """Run the functions' clock on from `at` (None: the real time); the schedules follow."""

@@ -10,7 +10,7 @@ import pytest
 import requests
 
 from functions.common import session
-from tests.hardening import apps
+from tests.hardening import apps, live
 
 CUSTOMER = "o_demo_customer"  # the demo customer: a bound card, a statement, an application
 WECHAT_UA = ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
@@ -50,7 +50,8 @@ def signed_in(stack):
     stack.drain_queues()  # its confirmation, a template message: 我的消息 shows one
     [application] = requests.get(f"{stack.url}/loans/api/applications", headers=headers, timeout=20).json()["items"]
     params = {"booking_id": booking_id, "application_id": application["application_id"], "branch_id": branch_id,
-              "code": "YC7001", "kind": "risk_disclosure"}  # a demo product with a net value chart
+              "code": "YC7001", "kind": "risk_disclosure",  # a demo product with a net value chart
+              "order_id": live.order(CUSTOMER)}
     return signed, params, (branch_id, service, slot)
 
 

@@ -1,6 +1,6 @@
 """Live resources of a fuzzing customer, made through the features' own actions (as a
-customer or the demo loader would make them): a booking, a loan application and a card
-binding that belong to the customer, and demo branches. Fuzzed requests aim at these so
+customer or the demo loader would make them): a booking, a loan application, a card
+binding and a wealth order that belong to the customer, demo branches and products. Fuzzed requests aim at these so
 they reach the handlers' checks of a resource that exists, not a 404 for an unknown id."""
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from collections.abc import Callable
 from datetime import date, timedelta
 
 BRANCH = "HS01"  # bookable demo branch (infra/local/demo/branch_lookup.json)
+DEMO_PRODUCT = "YC0001"  # the demo cash product (R1; infra/local/demo/products.py)
 
 
 def booking(openid: str, branch_id: str = BRANCH) -> str:
@@ -54,6 +55,33 @@ def binding(openid: str) -> str:
     return actions.view(store.bind(openid, customer_id, card.card_hash, card.last4))["id"]
 
 
+def order(openid: str) -> str:
+    """The customer's PENDING purchase of the demo cash product, placed as the purchase form
+    places it (actions.place_order): the demo catalogue imported if it is not, the customer
+    assessed (C3) and the agreement's current version accepted."""
+    from functions.common import clock
+    from functions.products import actions, service, store, suitability
+    from infra.local.demo import products as demo
+
+    if store.get(DEMO_PRODUCT) is None:
+        products, _ = service.read_catalogue(demo.rows(clock.local().date()))
+        actions.import_catalogue(products)
+    if store.current_agreement() is None:
+        store.publish_agreement(demo.DOCUMENTS_VERSION, demo.AGREEMENT)
+    if not actions.standing(openid).valid:
+        actions.assess(openid, {q.id: "3" for q in suitability.QUESTIONNAIRE.questions})
+    if not actions.has_accepted(openid):
+        current = store.current_agreement()
+        actions.accept(openid, {"agree": "true", "version": current.version, "sha256": current.sha256},
+                       "127.0.0.1", "live")
+    minimum = store.get(DEMO_PRODUCT).product().min_purchase_fen
+    return actions.place_order(openid, DEMO_PRODUCT, minimum, "live-card", "0004", secrets.token_hex(16)).order_id
+
+
+def product(openid: str) -> str:
+    return DEMO_PRODUCT
+
+
 def branch(openid: str) -> str:
     return BRANCH
 
@@ -70,7 +98,8 @@ def verify_file(openid: str) -> str:
 
 
 MAKERS: dict[str, Callable[[str], str]] = {"booking_id": booking, "application_id": application,
-                                            "binding_id": binding, "branch_id": branch, "verify_file": verify_file}
+                                            "binding_id": binding, "branch_id": branch, "verify_file": verify_file,
+                                            "order_id": order, "code": product}
 
 
 def parameters(path: str) -> list[str]:

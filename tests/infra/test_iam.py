@@ -242,6 +242,9 @@ def test_each_role_names_only_what_its_features_code_uses(packaged):  # noqa: F8
             queues |= {consumed[logical], dead_letter.get(consumed[logical])} - {None}
         if code.publishes:
             queues.add(notify_queue)
+        # queues the function is given in its own environment (products' orders to core banking)
+        own = packaged.config.raw["functions"][key].get("environment") or {}
+        queues |= {v["Ref"] for v in own.values() if isinstance(v, dict) and "Ref" in v}
         _, role = role_of(packaged, key)
         for grant in grants(packaged, role):
             where = f"{key} ({function.feature}): {grant.kind} {grant.name}"
@@ -441,3 +444,18 @@ def test_each_feature_has_its_iam_file_included(packaged):  # noqa: F811
     features = {f.feature for f in packaged.config.functions.values()}
     included = set(re.findall(r"infra/iam/(\w+)\.yml", (ROOT / "serverless.yml").read_text()))
     assert features == included == {p.stem for p in (ROOT / "infra" / "iam").glob("*.yml")}
+
+
+def test_only_core_banking_answers_wealth_orders(packaged):  # noqa: F811
+    """No function's role may put a result on products-order-results (a forged CONFIRMED would
+    be a purchase never paid for), nor read the orders meant for core banking; only products'
+    API sends them."""
+    senders, readers = set(), set()
+    for key in packaged.config.functions:
+        for grant in grants(packaged, role_of(packaged, key)[1]):
+            if grant.name == "ProductsOrderResultsQueue" and "sqs:SendMessage" in grant.actions:
+                senders.add(key)
+            if grant.name == "ProductsOrdersQueue":
+                readers |= {key} if grant.actions - {"sqs:SendMessage"} else set()
+                senders |= {f"orders:{key}"}
+    assert senders == {"orders:productsApi"} and readers == set()

@@ -140,10 +140,18 @@ def test_functions_run_the_uploaded_code_with_the_environment_and_role_they_expe
         assert config["Runtime"] == "python3.12"
         assert config["Timeout"] == function.timeout
         variables = dict(config["Environment"]["Variables"])
-        # moto spells the queue URL's domain differently in CloudFormation and in SQS
-        assert variables.pop("NOTIFY_QUEUE_URL").split("/")[-2:] == queue_url.split("/")[-2:]
         expected_env = {**packaged.config.environment, **function.environment}
-        expected_env.pop("NOTIFY_QUEUE_URL")
+        # queue URLs (the notify queue's, a function's own queues'): moto spells the URL's
+        # domain differently in CloudFormation and in SQS
+        raw = {**packaged.config.raw["provider"]["environment"],
+               **(packaged.config.raw["functions"][key].get("environment") or {})}
+        queues = packaged.of_type("AWS::SQS::Queue")
+        for name, value in raw.items():
+            if isinstance(value, dict) and value.get("Ref") in queues:
+                queue = queue_url if name == "NOTIFY_QUEUE_URL" else sqs.get_queue_url(
+                    QueueName=queues[value["Ref"]]["Properties"]["QueueName"])["QueueUrl"]
+                assert variables.pop(name).split("/")[-2:] == queue.split("/")[-2:], (key, name)
+                expected_env.pop(name)
         assert variables == expected_env, key
         role_id = spec["Properties"]["Role"]["Fn::GetAtt"][0]
         role_name = deployed["resources"][role_id]["PhysicalResourceId"]

@@ -58,18 +58,19 @@ def make_customer(aws):
 
 
 class Queue:
-    """The notify queue as Lambda's event source mapping delivers it, through the real
-    handler (infra/local/queues.py); failed records come back at once."""
+    """A queue (the notify queue by default; by logical id, its dead-letter queue named after
+    it) as Lambda's event source mapping delivers it to `function`, through the real handler
+    (infra/local/queues.py); failed records come back at once."""
 
-    def __init__(self, refs):
+    def __init__(self, refs, queue: str = "NotifyEventsQueue", function: str = "notifyEvents"):
         from infra.local import queues
         from infra.local.lambdas import Lambdas
         from tests.conftest import CONFIG
 
         self.sqs = boto3.client("sqs")
-        self.url = refs["NotifyEventsQueue"]["Ref"]
-        self.dlq_url = refs["NotifyEventsDeadLetterQueue"]["Ref"]
-        mappings = [m for m in queues.mappings_from(CONFIG, refs) if m.function == "notifyEvents"]
+        self.url = refs[queue]["Ref"]
+        self.dlq_url = refs[queue.removesuffix("Queue") + "DeadLetterQueue"]["Ref"]
+        mappings = [m for m in queues.mappings_from(CONFIG, refs) if m.function == function]
         self.delivery = queues.QueueDelivery(Lambdas(CONFIG), mappings, self.sqs, "cn-north-1", retry_delay_s=0)
 
     def send_raw(self, body: str) -> None:

@@ -25,6 +25,8 @@ HOSTILE = {
                             "manager": LONG},
     "booking_cancelled": {"branch_name": LONG, "service": LONG, "slot_start": "2026-03-01T16:05:00Z"},
     "booking_reminder": {"branch_name": LONG, "service": LONG, "slot_start": "2026-03-01T16:05:00Z"},
+    "wealth_order_changed": {"order_id": "F" * 20, "kind": "redemption", "product": LONG, "amount_fen": 123456789012,
+                             "state": "CANCELLED", "reason": LONG},
     "loan_status_changed": {"application_id": "A" * 40, "product": LONG, "status": "UNDER_REVIEW", "reason": LONG},
 }
 

@@ -1,4 +1,4 @@
-"""What products answer the webhook: the catalogue as one news article."""
+"""What products answer the webhook: the catalogue as one news article; 我的理财 as a link."""
 from __future__ import annotations
 
 from functions.common import intents
@@ -27,5 +27,10 @@ def test_an_empty_catalogue_still_links_to_the_page(world):
 
 
 def test_other_intents_are_not_answered(world):
-    for name in intents.NAMES - {intents.WEALTH_CATALOGUE}:
+    for name in intents.NAMES - {intents.WEALTH_CATALOGUE, intents.WEALTH_MINE}:
         assert ask(name).type == "none", name
+
+
+def test_my_wealth_links_to_the_holdings_page(world):
+    reply = ask(intents.WEALTH_MINE)
+    assert reply.type == "news" and reply.article.url.endswith("/products/mine")
