@@ -105,9 +105,7 @@ def queued(aws) -> list[dict]:
     """Every event on the notify queue, drained (`aws` is the fixture's value)."""
     import json
 
-    import boto3
-
-    sqs = boto3.client("sqs")
+    sqs = clients.client("sqs")
     url = aws["NotifyEventsQueue"]["Ref"]
     out = []
     while True:

@@ -4,7 +4,6 @@ from __future__ import annotations
 import threading
 from datetime import UTC
 
-import boto3
 import pytest
 
 from functions.common import config
@@ -17,6 +16,7 @@ from functions.common.wechat.errors import (
     WeChatUncertain,
     WeChatUserUnreachable,
 )
+from tests.aws_clients import clients
 from tests.eventually import eventually
 
 OPENID = "o_client_test_user_000000000"
@@ -37,7 +37,7 @@ def _new_client() -> wx.BankWeChatClient:
 
 
 def _state_items() -> list[dict]:
-    table = boto3.resource("dynamodb").Table(config.settings().table("wechat_state"))
+    table = clients.resource("dynamodb").Table(config.settings().table("wechat_state"))
     return table.scan()["Items"]
 
 

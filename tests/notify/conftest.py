@@ -6,9 +6,9 @@ import itertools
 import json
 from dataclasses import dataclass
 
-import boto3
 import pytest
 
+from tests.aws_clients import clients
 from tests.webhook import fake_api
 
 _serial = itertools.count(1)
@@ -66,7 +66,7 @@ class Queue:
         from infra.local.lambdas import Lambdas
         from tests.conftest import CONFIG
 
-        self.sqs = boto3.client("sqs")
+        self.sqs = clients.client("sqs")
         self.url = refs["NotifyEventsQueue"]["Ref"]
         self.dlq_url = refs["NotifyEventsDeadLetterQueue"]["Ref"]
         mappings = [m for m in queues.mappings_from(CONFIG, refs) if m.function == "notifyEvents"]
