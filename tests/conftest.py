@@ -60,6 +60,17 @@ _reuse_moto_pool_key()
 resources.serialize_requests()
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config, items):
+    """Under `--dist loadgroup` a test that names no xdist group goes to either worker, so a
+    module-scoped fixture (a local stack with its demo data, `make run`, a deploy into moto)
+    was built on both workers for one module. A module's tests now stay together, on one
+    worker, unless they name a group."""
+    for item in items:
+        if item.get_closest_marker("xdist_group") is None:
+            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::", 1)[0]))
+
+
 @pytest.fixture(scope="session")
 def lambda_api():
     """The Lambda Invoke API on 127.0.0.1, calling the real handlers in this process, as the
