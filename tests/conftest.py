@@ -9,6 +9,7 @@ import os
 import pytest
 
 from infra.local import resources, slsconfig
+from tests.aws_clients import clients
 
 CONFIG = slsconfig.load("local")
 
@@ -38,19 +39,36 @@ def _reuse_moto_signing_keys() -> None:
     models.generate_private_key = functools.lru_cache(maxsize=None)(models.generate_private_key)
 
 
+def _reuse_moto_pool_key() -> None:
+    """moto imports the same RSA key, from the JWKS it ships, for every user pool it makes:
+    0.4 s of CPU per test (the private key's consistency checks). Import it once."""
+    import json
+    import types
+
+    from joserfc import jwk
+    from moto.cognitoidp import models
+
+    imported = functools.lru_cache(maxsize=None)(lambda text: jwk.RSAKey.import_key(json.loads(text)))
+    rsa_key = types.SimpleNamespace(import_key=lambda value: imported(json.dumps(value, sort_keys=True)))
+    models.jwk = types.SimpleNamespace(RSAKey=rsa_key)
+
+
 _reuse_moto_signing_keys()
+_reuse_moto_pool_key()
 # DynamoDB and SQS apply each request atomically; moto must too, or conditional writes and
 # receives race.
 resources.serialize_requests()
 
 
-@functools.lru_cache(maxsize=1)
-def _session():
-    """One boto3 session for fixtures: loading botocore's service models is most of the
-    cost of creating clients, and a session caches them."""
-    import boto3
-
-    return boto3.session.Session()
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config, items):
+    """Under `--dist loadgroup` a test that names no xdist group goes to either worker, so a
+    module-scoped fixture (a local stack with its demo data, `make run`, a deploy into moto)
+    was built on both workers for one module. A module's tests now stay together, on one
+    worker, unless they name a group."""
+    for item in items:
+        if item.get_closest_marker("xdist_group") is None:
+            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::", 1)[0]))
 
 
 @pytest.fixture(scope="session")
@@ -79,7 +97,7 @@ def aws(lambda_api):
 
     with mock_aws():
         common_aws.reset()
-        refs = resources.create_all(CONFIG, _session())
+        refs = resources.create_all(CONFIG, clients)
         saved = dict(os.environ)
         os.environ.update(resources.local_environment(CONFIG, refs))
         os.environ["AWS_ENDPOINT_URL_LAMBDA"] = lambda_api.url
@@ -99,9 +117,7 @@ def queued(aws, queue: str = "NotifyEventsQueue") -> list[dict]:
     drained (`aws` is the fixture's value)."""
     import json
 
-    import boto3
-
-    sqs = boto3.client("sqs")
+    sqs = clients.client("sqs")
     url = aws[queue]["Ref"]
     out = []
     while True:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from functions.common.staff import AUDITOR, CUSTOMER_MANAGER, LOAN_APPROVER, LOAN_REVIEWER, ROLES, Staff
 from infra.local import idp
+from tests.aws_clients import clients
 
 __all__ = ["AUDITOR", "CUSTOMER_MANAGER", "LOAN_APPROVER", "LOAN_REVIEWER", "ROLES", "Signed", "member", "signed_in",
            "staff", "subject_of"]
@@ -26,8 +27,8 @@ class Signed:
 
 def signed_in(username: str, *roles: str, branch: str | None = None) -> Signed:
     """`username` in the pool with exactly these roles (groups) and branch, signed in."""
-    idp.add_staff(idp.DemoStaff(username, username, roles, branch))
-    token = idp.sign_in(username)["IdToken"]
+    idp.add_staff(idp.DemoStaff(username, username, roles, branch), clients)
+    token = idp.sign_in(username, clients)["IdToken"]
     payload = token.split(".")[1]
     claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
     return Signed(token, claims["sub"])
@@ -41,10 +42,8 @@ def staff(*roles: str, username: str = "staff-1", branch: str | None = None) -> 
 def subject_of(username: str) -> str:
     """The verified subject (the pool's `sub`) of a member of staff already in the pool: what
     the functions record for them."""
-    import boto3
-
     pool_id, _ = idp.pool()
-    cognito = boto3.client("cognito-idp", region_name=pool_id.split("_", 1)[0])
+    cognito = clients.client("cognito-idp", region_name=pool_id.split("_", 1)[0])
     user = cognito.admin_get_user(UserPoolId=pool_id, Username=username)
     return next(a["Value"] for a in user["UserAttributes"] if a["Name"] == "sub")
 

@@ -3,13 +3,13 @@ a ledger under the number's keyed hash, written in the same transaction as the b
 import json
 from datetime import datetime, timedelta
 
-import boto3
 import pytest
 
 from functions.booking import actions, store
 from functions.common import clock, pii
 from functions.common.dynamo import expires_at
 from functions.common.errors import ApiError
+from tests.aws_clients import clients
 from tests.booking.conftest import MANAGER, customer, form
 from tests.booking.test_concurrency import run_all
 from tests.conftest import queued
@@ -42,7 +42,7 @@ def mobile_ledger(phone: str = PHONE) -> store.Ledger:
 def raw_items() -> list[dict]:
     import os
 
-    return boto3.client("dynamodb").scan(TableName=os.environ["TABLE_BOOKINGS"], ConsistentRead=True)["Items"]
+    return clients.client("dynamodb").scan(TableName=os.environ["TABLE_BOOKINGS"], ConsistentRead=True)["Items"]
 
 
 def test_a_fourth_booking_with_one_mobile_number_is_refused_whoever_asks(world):

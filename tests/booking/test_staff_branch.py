@@ -6,9 +6,8 @@ import json
 import os
 from datetime import datetime, timedelta
 
-import boto3
-
 from functions.booking import actions, store
+from tests.aws_clients import clients
 from tests.booking.conftest import TUE_0900, UTC, form, staff
 from tests.booking.test_routes import post_json
 from tests.staff_tokens import subject_of
@@ -17,7 +16,7 @@ DAY = "/booking/staff/branches/{}/bookings?date=2026-12-01"
 
 
 def trail() -> list[dict]:
-    items = boto3.client("dynamodb").scan(TableName=os.environ["TABLE_AUDIT"], ConsistentRead=True)["Items"]
+    items = clients.client("dynamodb").scan(TableName=os.environ["TABLE_AUDIT"], ConsistentRead=True)["Items"]
     return [{k: next(iter(v.values())) for k, v in item.items()} for item in items]
 
 
@@ -54,7 +53,7 @@ def test_an_outcome_is_recorded_on_the_audit_trail_with_the_booking(world, clien
 def test_an_outcome_whose_record_cannot_be_written_is_not_recorded(world, client, frozen_clock):
     booking = actions.create("o1", form())
     frozen_clock(TUE_0900 + timedelta(minutes=10))
-    boto3.client("dynamodb").delete_table(TableName=os.environ["TABLE_AUDIT"])
+    clients.client("dynamodb").delete_table(TableName=os.environ["TABLE_AUDIT"])
     marked = post_json(client, f"/booking/staff/bookings/{booking.id}/outcome", {"status": "attended"}, staff("T01"))
     assert marked.status_code >= 500
     assert store.get(booking.id).status == "confirmed"

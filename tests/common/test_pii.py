@@ -3,6 +3,7 @@ import json
 import pytest
 
 from functions.common import events, pii
+from tests.aws_clients import clients
 
 
 def test_seal_round_trip_and_context_binding(aws):
@@ -26,12 +27,10 @@ def test_keyed_hash_separates_purposes(aws):
 
 
 def test_publish_puts_a_valid_event_on_the_queue(aws):
-    import boto3
-
     event = events.publish("loan_status_changed", {"openid": "o1", "application_id": "a", "product": "p",
                                                    "status": "APPROVED", "reason": ""}, "loan_apply")
     url = aws["NotifyEventsQueue"]["Ref"]
-    msgs = boto3.client("sqs").receive_message(QueueUrl=url)["Messages"]
+    msgs = clients.client("sqs").receive_message(QueueUrl=url)["Messages"]
     assert json.loads(msgs[0]["Body"])["id"] == event["id"]
 
 

@@ -2,10 +2,8 @@
 from __future__ import annotations
 
 import threading
-import time
 from datetime import UTC
 
-import boto3
 import pytest
 
 from functions.common import config
@@ -18,6 +16,8 @@ from functions.common.wechat.errors import (
     WeChatUncertain,
     WeChatUserUnreachable,
 )
+from tests.aws_clients import clients
+from tests.eventually import eventually
 
 OPENID = "o_client_test_user_000000000"
 
@@ -37,7 +37,7 @@ def _new_client() -> wx.BankWeChatClient:
 
 
 def _state_items() -> list[dict]:
-    table = boto3.resource("dynamodb").Table(config.settings().table("wechat_state"))
+    table = clients.resource("dynamodb").Table(config.settings().table("wechat_state"))
     return table.scan()["Items"]
 
 
@@ -213,9 +213,8 @@ def test_a_message_send_whose_answer_is_late_is_uncertain_and_never_repeated(fak
     fake_wechat_api.inject("message/custom/send", latency=0.5, count=1)
     with pytest.raises(WeChatUncertain):
         client.send_text(OPENID, "一")
-    started = time.monotonic()  # the fake may not have taken the request yet on a loaded machine
-    while fake_wechat_api.calls.get("cgi-bin/message/custom/send", 0) < 1 and time.monotonic() - started < 10:
-        time.sleep(0.01)
+    # the fake may not have taken the request yet on a loaded machine
+    eventually(lambda: fake_wechat_api.calls.get("cgi-bin/message/custom/send", 0) >= 1, "the fake took the send")
     fake_wechat_api.wait_idle()
     assert [m.kind for m in fake_wechat_api.sent(OPENID)] == ["text"]  # delivered once, not retried
     assert fake_wechat_api.calls["cgi-bin/message/custom/send"] == 1

@@ -7,9 +7,9 @@ import json
 from collections import Counter
 from pathlib import Path
 
-import boto3
 import pytest
 
+from tests.aws_clients import clients
 from tests.sessions import customer  # noqa: F401 - the hardening tests' customer, as everywhere
 from tests.webhook.conftest import invocations, webhook  # noqa: F401 - fixtures reused as they are
 
@@ -18,12 +18,12 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "hardening"
 
 def table_names() -> list[str]:
     """Every table the stack defines (the `aws` fixture made them from serverless.yml)."""
-    return sorted(boto3.client("dynamodb").list_tables()["TableNames"])
+    return sorted(clients.client("dynamodb").list_tables()["TableNames"])
 
 
 def snapshot() -> dict[str, list[str]]:
     """Every item of every table (as canonical JSON), and every queue's depth."""
-    ddb = boto3.resource("dynamodb")
+    ddb = clients.resource("dynamodb")
     out: dict[str, list[str]] = {}
     for name in table_names():
         items, kwargs = [], {"ConsistentRead": True}
@@ -35,7 +35,7 @@ def snapshot() -> dict[str, list[str]]:
                 break
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
         out[name] = sorted(items)
-    sqs = boto3.client("sqs")
+    sqs = clients.client("sqs")
     for url in sqs.list_queues().get("QueueUrls", []):
         attrs = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages",
                                                                         "ApproximateNumberOfMessagesNotVisible"])

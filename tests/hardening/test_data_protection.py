@@ -8,10 +8,10 @@ import json
 import logging
 from datetime import date
 
-import boto3
 from chalice.test import Client
 
 from functions.common import clock, pii
+from tests.aws_clients import clients
 from tests.hardening import apps
 from tests.hardening.conftest import customer, record, snapshot, staff
 from tests.webhook import wechat_side as wx
@@ -111,7 +111,7 @@ def test_no_plaintext_personal_data_in_tables_events_or_logs(aws, frozen_clock, 
 
 
 def _queued_bodies() -> str:
-    sqs = boto3.client("sqs")
+    sqs = clients.client("sqs")
     out = []
     for url in sqs.list_queues().get("QueueUrls", []):
         got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=0).get("Messages", [])

@@ -151,7 +151,7 @@ def test_each_mode_does_what_its_name_says(dynamo_faults):
     from botocore.config import Config
     from botocore.exceptions import ClientError
 
-    ddb = boto3.client("dynamodb", config=Config(retries={"mode": "standard", "total_max_attempts": 1}))
+    ddb = boto3.client("dynamodb", config=Config(retries={"mode": "standard", "total_max_attempts": 1}))  # noqa: TID251 - no retries
     ddb.create_table(TableName="fault_probe", BillingMode="PAY_PER_REQUEST",
                      AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
                      KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}])

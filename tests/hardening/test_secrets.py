@@ -14,6 +14,7 @@ import pytest
 from functions.common import config
 from infra.local import resources
 from scripts import osls, put_secrets
+from tests.aws_clients import clients
 
 ROOT = Path(__file__).resolve().parents[2]
 # Shapes of real credentials, whatever the file.
@@ -87,9 +88,7 @@ def from_ssm(monkeypatch):
 
 def test_each_secret_resolves_from_its_own_parameter(aws, from_ssm):
     """Outside the local stack each secret is read from its own parameter, when needed."""
-    import boto3
-
-    boto3.client("ssm").put_parameter(Name=f"{from_ssm}/WECHAT_TOKEN", Type="SecureString", Value="tokenfromssm")
+    clients.client("ssm").put_parameter(Name=f"{from_ssm}/WECHAT_TOKEN", Type="SecureString", Value="tokenfromssm")
     assert config.secret("WECHAT_TOKEN") == "tokenfromssm"
     with pytest.raises(RuntimeError, match="secret SESSION_SECRET is not configured"):
         config.secret("SESSION_SECRET")
@@ -98,9 +97,7 @@ def test_each_secret_resolves_from_its_own_parameter(aws, from_ssm):
 def test_a_functions_secrets_are_fetched_together_once(aws, from_ssm, monkeypatch):
     """The first secret a container needs brings the others its function reads (one call
     on the cold start's path); a secret the function does not name is refused, unread."""
-    import boto3
-
-    ssm = boto3.client("ssm")
+    ssm = clients.client("ssm")
     for name, value in (("WECHAT_TOKEN", "tokenfromssm"), ("SESSION_SECRET", "sessionfromssm"),
                         ("PII_HASH_KEY", "hashfromssm")):
         ssm.put_parameter(Name=f"{from_ssm}/{name}", Type="SecureString", Value=value)
@@ -128,8 +125,6 @@ def fit_values() -> dict[str, str]:
 
 
 def test_make_secrets_writes_one_parameter_per_secret_that_the_functions_read(aws, from_ssm, monkeypatch):
-    import boto3
-
     given = fit_values()
     monkeypatch.setenv("WECHAT_TOKEN", given["WECHAT_TOKEN"])
     asked = []
@@ -138,7 +133,7 @@ def test_make_secrets_writes_one_parameter_per_secret_that_the_functions_read(aw
     assert sorted(asked) == ["WECHAT_APP_SECRET", "WECHAT_ENCODING_AES_KEY"]
     monkeypatch.delenv("WECHAT_TOKEN")
 
-    names = {p["Name"]: p["Type"] for p in boto3.client("ssm").describe_parameters()["Parameters"]}
+    names = {p["Name"]: p["Type"] for p in clients.client("ssm").describe_parameters()["Parameters"]}
     # the SMS providers' keys only when given (the stage sends through SNS)
     assert names == {f"{path}/{name}": "SecureString" for name in config.SECRET_NAMES
                      if name not in put_secrets.OPTIONAL}
@@ -160,8 +155,6 @@ def test_make_secrets_writes_one_parameter_per_secret_that_the_functions_read(aw
 def test_make_secrets_refuses_each_published_development_value(aws, from_ssm, monkeypatch, name):
     """The README's local defaults (or anything else in the repository's files) are refused
     for a deployed stage, with the secret named, and nothing is written."""
-    import boto3
-
     values = {**fit_values(), name: _local_secret_values()[name]}
     for key, value in values.items():
         monkeypatch.setenv(key, value)
@@ -169,7 +162,7 @@ def test_make_secrets_refuses_each_published_development_value(aws, from_ssm, mo
         put_secrets.put("prod", lambda n: pytest.fail(f"asked for {n}"))
     assert name in refused.value.reasons
     assert set(refused.value.reasons) <= set(_local_secret_values())
-    assert boto3.client("ssm").describe_parameters()["Parameters"] == []
+    assert clients.client("ssm").describe_parameters()["Parameters"] == []
 
 
 @pytest.mark.parametrize(("name", "value"), [
@@ -195,8 +188,6 @@ def test_make_secrets_refuses_a_value_shaped_otherwise_than_the_protocol_require
 
 
 def test_the_command_says_which_secrets_and_why_and_stores_nothing(aws, from_ssm, monkeypatch, capsys):
-    import boto3
-
     for key, value in {**fit_values(), "WECHAT_TOKEN": "localtoken", "SESSION_SECRET": "short"}.items():
         monkeypatch.setenv(key, value)
     assert put_secrets.main(["--stage", "prod"]) == 2
@@ -204,15 +195,13 @@ def test_the_command_says_which_secrets_and_why_and_stores_nothing(aws, from_ssm
     assert "nothing stored for prod" in out
     assert "WECHAT_TOKEN: this value is written in the repository" in out
     assert "SESSION_SECRET: needs at least 32 random bytes" in out
-    assert boto3.client("ssm").describe_parameters()["Parameters"] == []
+    assert clients.client("ssm").describe_parameters()["Parameters"] == []
 
 
 def test_an_sms_providers_key_is_stored_when_given_and_never_asked_for(aws, from_ssm, monkeypatch):
-    import boto3
-
     key_pair = f"AKID{put_secrets.random.token_hex(16)}:{put_secrets.random.token_hex(16)}"
     for key, value in {**fit_values(), "TENCENT_SMS_SECRET": key_pair}.items():
         monkeypatch.setenv(key, value)
     path = put_secrets.put("dev", lambda n: pytest.fail(f"asked for {n}"), published=[])
-    names = {p["Name"] for p in boto3.client("ssm").describe_parameters()["Parameters"]}
+    names = {p["Name"] for p in clients.client("ssm").describe_parameters()["Parameters"]}
     assert f"{path}/TENCENT_SMS_SECRET" in names and f"{path}/ALIYUN_SMS_ACCESS_KEY" not in names

@@ -7,9 +7,8 @@ import json
 from collections import Counter, defaultdict
 from datetime import UTC, datetime, timedelta
 
-import boto3
-
 from functions.common import config
+from tests.aws_clients import clients
 from tests.hardening import webhook_corpus as corpus
 from tests.hardening.conftest import changes, record, snapshot
 from tests.webhook import wechat_side as wx
@@ -111,7 +110,7 @@ def test_a_replayed_delivery_is_answered_once_and_refused_after_the_window(webho
     for mode in wx.MODES:
         sent[mode] = wx.request(wx.msg("text", Content="附近网点"), mode, timestamp=int(start.timestamp()))
     first = {mode: webhook.http.post(p, headers={"Content-Type": "text/xml"}, body=b) for mode, (p, b) in sent.items()}
-    state = boto3.resource("dynamodb").Table(_table("wechat_state"))
+    state = clients.resource("dynamodb").Table(_table("wechat_state"))
     claims = len(state.scan(ConsistentRead=True)["Items"])
     replays = 0
     for _ in range(3):

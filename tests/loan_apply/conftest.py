@@ -9,6 +9,7 @@ import pytest
 from chalice.test import Client
 
 from functions.common import staff as roles
+from tests.aws_clients import clients
 from tests.sessions import customer
 from tests.staff_tokens import signed_in, subject_of
 
@@ -117,6 +118,4 @@ def raw_items(table: str = "TABLE_APPLICATIONS") -> list[dict]:
     """Every item of a table (the applications table by default) as DynamoDB holds it."""
     import os
 
-    import boto3
-
-    return boto3.client("dynamodb").scan(TableName=os.environ[table], ConsistentRead=True)["Items"]
+    return clients.client("dynamodb").scan(TableName=os.environ[table], ConsistentRead=True)["Items"]

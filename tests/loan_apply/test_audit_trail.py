@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-import boto3
 import pytest
 
+from tests.aws_clients import clients
 from tests.loan_apply.conftest import raw_items
 from tests.loan_apply.test_actions import body, submitted
 
@@ -46,7 +46,7 @@ def test_a_read_whose_record_cannot_be_written_returns_no_data(api):
     import os
 
     _, app_id = submitted(api)
-    boto3.client("dynamodb").delete_table(TableName=os.environ["TABLE_AUDIT"])  # the trail is gone
+    clients.client("dynamodb").delete_table(TableName=os.environ["TABLE_AUDIT"])  # the trail is gone
     refused = api.read(app_id)
     assert refused.status_code >= 500
     assert "张三丰" not in refused.body.decode() and "13812345678" not in refused.body.decode()
@@ -85,6 +85,6 @@ def test_a_decision_whose_record_cannot_be_written_is_not_made(api):
     from functions.loan_apply import store
 
     _, app_id = submitted(api)
-    boto3.client("dynamodb").delete_table(TableName=os.environ["TABLE_AUDIT"])
+    clients.client("dynamodb").delete_table(TableName=os.environ["TABLE_AUDIT"])
     assert api.transition(app_id, "UNDER_REVIEW", "开始审核").status_code >= 500
     assert store.get(app_id).status == "SUBMITTED"

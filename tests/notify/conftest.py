@@ -6,9 +6,9 @@ import itertools
 import json
 from dataclasses import dataclass
 
-import boto3
 import pytest
 
+from tests.aws_clients import clients
 from tests.webhook import fake_api
 
 _serial = itertools.count(1)
@@ -67,7 +67,7 @@ class Queue:
         from infra.local.lambdas import Lambdas
         from tests.conftest import CONFIG
 
-        self.sqs = boto3.client("sqs")
+        self.sqs = clients.client("sqs")
         self.url = refs[queue]["Ref"]
         self.dlq_url = refs[queue.removesuffix("Queue") + "DeadLetterQueue"]["Ref"]
         mappings = [m for m in queues.mappings_from(CONFIG, refs) if m.function == function]

@@ -6,11 +6,11 @@ import json
 import re
 from datetime import UTC, datetime, timedelta
 
-import boto3
 import pytest
 from chalice.test import Client
 
 from functions.notify import app as notify_app
+from tests.aws_clients import clients
 from tests.sessions import cookie, customer, signed_in
 
 T0 = datetime(2026, 3, 2, 4, 0, tzinfo=UTC)
@@ -74,7 +74,7 @@ def test_bind_two_cards_then_unbind_one(client, make_customer, sms):
 def test_no_card_number_or_phone_is_stored(client, make_customer, sms, aws):
     customer = make_customer()
     assert bind(client, sms, "o_plain", customer)[0] == 201
-    ddb = boto3.client("dynamodb")
+    ddb = clients.client("dynamodb")
     for logical in ("NotifyTable", "CoreBankingTable"):
         dump = json.dumps(ddb.scan(TableName=aws[logical]["Ref"])["Items"], ensure_ascii=False)
         assert customer.card_number not in dump and customer.phone not in dump

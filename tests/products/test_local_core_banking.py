@@ -3,17 +3,17 @@ would: CONFIRMED, FAILED (余额不足) above the demo balance, the first answer
 resent order, none for an order cancelled before it settled."""
 from __future__ import annotations
 
-import boto3
 import pytest
 
 from functions.products import actions, store
 from infra.local.core_banking import DEMO_BALANCE_FEN, FakeCoreBanking
+from tests.aws_clients import clients
 from tests.products.conftest import load, place, row
 
 
 @pytest.fixture
 def bank(shop):
-    return FakeCoreBanking(boto3.client("sqs"), shop["ProductsOrdersQueue"]["Ref"],
+    return FakeCoreBanking(clients.client("sqs"), shop["ProductsOrdersQueue"]["Ref"],
                            shop["ProductsOrderResultsQueue"]["Ref"])
 
 

@@ -6,13 +6,13 @@ import threading
 import time
 from typing import Any
 
-import boto3
 import pytest
 from chalice.test import Client
 
 from functions.common import config
 from infra.local import runtime
 from infra.local.lambdas import FunctionError, Lambdas
+from tests.aws_clients import clients
 from tests.conftest import CONFIG
 
 
@@ -87,5 +87,5 @@ def fake_wechat_api(aws, monkeypatch):
 
 
 def state_items() -> list[dict]:
-    table = boto3.resource("dynamodb").Table(config.settings().table("wechat_state"))
+    table = clients.resource("dynamodb").Table(config.settings().table("wechat_state"))
     return table.scan(ConsistentRead=True)["Items"]

@@ -5,12 +5,12 @@ from __future__ import annotations
 import threading
 from urllib.parse import parse_qsl, urlsplit
 
-import boto3
 import pytest
 
 from functions.common import config
 from functions.common.wechat import protocol
 from functions.webhook import dedup, dispatch, routes
+from tests.aws_clients import clients
 from tests.webhook import wechat_side as wx
 from tests.webhook.conftest import state_items
 
@@ -145,7 +145,7 @@ def test_copy_takes_over_from_a_crashed_instance(webhook, invocations):
 
 
 def test_state_table_down_gets_the_fallback_and_no_processing(webhook, invocations):
-    boto3.client("dynamodb").delete_table(TableName=config.settings().table("wechat_state"))
+    clients.client("dynamodb").delete_table(TableName=config.settings().table("wechat_state"))
     res = send(webhook, wx.msg("text", Content="我的预约"))
     assert res.status_code == 200
     assert _content(res.body, "plain") == ("text", routes.fallback_text())
