@@ -161,11 +161,12 @@ def subjects(bench: Bench) -> list[Subject]:
     from functions.common import intents
 
     pages = {"branch_lookup": "/branches/view/HS01", "booking": "/booking", "loan_apply": "/loans/apply",
-             "notify": "/notify/bind"}
+             "notify": "/notify/bind", "products": "/products"}
     asks = {"branch_lookup": _intent(intents.BRANCH_SEARCH, query="鄞州"), "booking": _intent(intents.BOOKING_BOOK),
-            "loan_apply": _intent(intents.LOAN_MINE), "notify": _intent(intents.BILLS_SHOW)}
+            "loan_apply": _intent(intents.LOAN_MINE), "notify": _intent(intents.BILLS_SHOW),
+            "products": _intent(intents.WEALTH_CATALOGUE)}
     expected = {"branch_lookup": "鄞州", "booking": "/booking", "loan_apply": "/loans/apply",
-                "notify": "/notify/bind"}
+                "notify": "/notify/bind", "products": "共"}
     webhook = bench.environment("functions.webhook.entry", "handler")
     out = [Subject(f"webhook, {mode} mode (\"我的预约\")", "functions.webhook.entry", "handler",
                    lambda mode=mode: _webhook_event(mode), {**webhook, "WECHAT_MESSAGE_MODE": account}, "200")
@@ -212,9 +213,9 @@ def _stack() -> Bench:
     os.environ["AWS_ENDPOINT_URL_LAMBDA"] = functions.url
     config.reset()
     aws.reset()
-    from infra.local.demo import booking, branch_lookup, loan_apply, notify
+    from infra.local.demo import booking, branch_lookup, loan_apply, notify, products
 
-    for demo in (branch_lookup, booking, loan_apply, notify):
+    for demo in (branch_lookup, booking, loan_apply, notify, products):
         demo.load()
     cookie = f"{session.COOKIE}={session.start(OPENID).cookie_value}"
     env = {**outside, **aws_env, "PYTHONPATH": str(ROOT), "AWS_ENDPOINT_URL_LAMBDA": functions.url}
