@@ -5,13 +5,11 @@ two different DoesNotExist exceptions, two thread pools). And modules run at the
 use, for what some of a function's answers need and its first page does not."""
 from __future__ import annotations
 
-import importlib.util
-import sys
+import importlib
 import threading
 from collections.abc import Callable
 from functools import wraps
-from types import ModuleType
-from typing import TypeVar
+from typing import Any, TypeVar
 
 T = TypeVar("T")
 
@@ -32,18 +30,17 @@ def build_once(build: Callable[[], T]) -> Callable[[], T]:
     return get
 
 
-def module_on_first_use(name: str) -> ModuleType:
-    """The module `name`, found now and run at its first attribute access (the standard
-    library's LazyLoader), with whatever it imports: e.g. loan_apply's tables and PynamoDB,
-    which its form page does not touch. Another import of the name gets the same module."""
-    loaded = sys.modules.get(name)
-    if loaded is not None:
-        return loaded
-    spec = importlib.util.find_spec(name)
-    if spec is None or spec.loader is None:
-        raise ModuleNotFoundError(f"No module named {name!r}", name=name)
-    spec.loader = importlib.util.LazyLoader(spec.loader)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
+class ModuleOnFirstUse:
+    """Stands for the module `name` until one of its attributes is asked for, then imports
+    it and answers from it: for a module, and what it imports, that some answers of a
+    function need and its first page does not (loan_apply's tables and PynamoDB under the
+    form). The import system's own lock makes threads asking at once wait for the module to
+    have run, and `sys.modules` holds only the real module, once imported."""
+
+    __slots__ = ("_module_name",)
+
+    def __init__(self, name: str):
+        self._module_name = name
+
+    def __getattr__(self, attribute: str) -> Any:
+        return getattr(importlib.import_module(self._module_name), attribute)

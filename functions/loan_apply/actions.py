@@ -20,7 +20,7 @@ from functions.common import clock, config, events, paging, pii, staff
 from functions.common.errors import ApiError, Conflict, FieldError, NotFound, ServiceUnavailable, TooManyRequests
 from functions.common.log import get_logger
 from functions.common.money import yuan
-from functions.common.once import module_on_first_use
+from functions.common.once import ModuleOnFirstUse
 from functions.common.staff import Staff
 from functions.loan_apply import catalogue, service
 
@@ -28,8 +28,8 @@ if TYPE_CHECKING:
     from functions.common import audit
     from functions.loan_apply import store
 else:  # the tables (and PynamoDB) load with the first answer that reads one: the form reads none
-    audit = module_on_first_use("functions.common.audit")
-    store = module_on_first_use("functions.loan_apply.store")
+    audit = ModuleOnFirstUse("functions.common.audit")
+    store = ModuleOnFirstUse("functions.loan_apply.store")
 
 logger = get_logger()
 SOURCE = "loan_apply"

@@ -27,15 +27,15 @@ from functions.common.errors import (
 )
 from functions.common.log import get_logger
 from functions.common.money import yuan
-from functions.common.once import module_on_first_use
+from functions.common.once import ModuleOnFirstUse
 from functions.notify import service, store
 
 if TYPE_CHECKING:
     from functions.notify import corebank, delivery, sms
 else:  # the card check, the SMS and the sends load with the first answer that uses them
-    corebank = module_on_first_use("functions.notify.corebank")
-    delivery = module_on_first_use("functions.notify.delivery")
-    sms = module_on_first_use("functions.notify.sms")
+    corebank = ModuleOnFirstUse("functions.notify.corebank")
+    delivery = ModuleOnFirstUse("functions.notify.delivery")
+    sms = ModuleOnFirstUse("functions.notify.sms")
 
 logger = get_logger()
 
