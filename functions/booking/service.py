@@ -33,7 +33,7 @@ MAX_UPCOMING_PER_MOBILE = 3  # across openids: many accounts cannot share one nu
 NAME_MAX = 20
 NOTE_MAX = 200
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-_NAME = re.compile(r"^[\u4e00-\u9fa5A-Za-z][\u4e00-\u9fa5A-Za-z·\. ]*$")
+_NAME = r"^[\u4e00-\u9fa5A-Za-z][\u4e00-\u9fa5A-Za-z·\. ]*$"  # compiled at its first match (about 1 ms)
 
 
 @dataclass(frozen=True)
@@ -303,7 +303,7 @@ def check_contact(name: str | None, mobile: str | None, note: str | None, v: Val
     note = (note or "").strip()
     if not name:
         v.add("name", "required", "请填写姓名")
-    elif len(name) > NAME_MAX or not _NAME.match(name):
+    elif len(name) > NAME_MAX or not re.match(_NAME, name):
         v.add("name", "invalid_name", "请填写真实姓名（中文或英文）")
     number = normalise_mobile(mobile)
     if not number:

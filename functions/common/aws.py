@@ -2,11 +2,16 @@
 from one botocore session: making a client needs no boto3, whose import (s3transfer and
 multiprocessing with it) would cost every cold start about a sixth of `import boto3` again.
 Endpoints come from the standard AWS_ENDPOINT_URL[_<SERVICE>] variables, which the local stack
-sets; tests call `reset()` when they start a fresh moto."""
+sets; tests call `reset()` when they start a fresh moto.
+
+DynamoDB has one client per container (`dynamodb()`), for PynamoDB's models
+(functions.common.dynamo) and for plain calls alike (a page's session read needs no ORM), so a
+page that reads its session and a feature table makes one client, not two."""
 from __future__ import annotations
 
 import json
 import os
+import threading
 from functools import cache
 from typing import Any
 
@@ -69,6 +74,65 @@ def client(service: str, read_timeout: float = 5.0, max_attempts: int = 3, conne
         retries={"mode": "standard", "total_max_attempts": max_attempts},
     )
     return session().create_client(service, region_name=config.settings().region, config=cfg)
+
+
+# The DynamoDB client's: PynamoDB's defaults for timeouts and retries (standard mode), and
+# enough connections for a notify batch's record workers and its group commit at once.
+DYNAMODB_CONNECT_TIMEOUT_S = 2
+DYNAMODB_READ_TIMEOUT_S = 3
+DYNAMODB_RETRY_ATTEMPTS = 3  # after the first try
+DYNAMODB_POOL_CONNECTIONS = 20
+
+
+class _OneClient:
+    """The container's DynamoDB client, made on first use under a lock (threads using it
+    first together get the same one), for the region and endpoint the environment names, and
+    made again when those change (the local stack's, a benchmark's moto) or after `forget`."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.built: tuple[tuple[str, str | None], Any] | None = None  # endpoint, client
+
+    def get(self) -> Any:
+        endpoint, built = dynamodb_endpoint(), self.built
+        if built is None or built[0] != endpoint:
+            with self.lock:
+                built = self.built
+                if built is None or built[0] != endpoint:
+                    built = self.built = (endpoint, _dynamodb_client(*endpoint))
+        return built[1]
+
+    def forget(self) -> None:
+        with self.lock:
+            self.built = None
+
+
+def _dynamodb_client(region: str, host: str | None) -> Any:
+    from botocore.config import Config
+
+    cfg = Config(connect_timeout=DYNAMODB_CONNECT_TIMEOUT_S, read_timeout=DYNAMODB_READ_TIMEOUT_S,
+                 retries={"mode": "standard", "total_max_attempts": 1 + DYNAMODB_RETRY_ATTEMPTS},
+                 max_pool_connections=DYNAMODB_POOL_CONNECTIONS, parameter_validation=False)
+    return session().create_client("dynamodb", region_name=region, endpoint_url=host, config=cfg)
+
+
+_dynamodb = _OneClient()
+
+
+def dynamodb_endpoint() -> tuple[str, str | None]:
+    """The region and, locally, the DynamoDB endpoint the environment names."""
+    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION", "cn-north-1")
+    return region, os.environ.get("AWS_ENDPOINT_URL_DYNAMODB") or os.environ.get("AWS_ENDPOINT_URL")
+
+
+def dynamodb() -> Any:
+    """The container's DynamoDB client (botocore clients are safe to share between threads)."""
+    return _dynamodb.get()
+
+
+def forget_dynamodb() -> None:
+    """Make the DynamoDB client again at its next use (functions.common.dynamo.reconnect)."""
+    _dynamodb.forget()
 
 
 INVOKE_CONNECT_S = 0.5

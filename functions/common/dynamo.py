@@ -5,8 +5,9 @@ A model names its table by logical name (`table = "branches"` → env `TABLE_BRA
 the same code runs against moto, the local stack and AWS.
 
 PynamoDB maps items to classes and builds every request (its public `get_*_kwargs` helpers,
-conditions, update actions, `from_raw_data`); this module sends them, through one botocore
-client made on first use, under a lock, from one botocore session. PynamoDB's own transport
+conditions, update actions, `from_raw_data`); this module sends them through the container's
+one DynamoDB client (functions.common.aws.dynamodb: made on first use, under a lock, from one
+botocore session; plain calls share it). PynamoDB's own transport
 makes a client per model, each from a botocore session of the calling thread's own, without
 a lock: a cold notify container's first batch, ten threads at once, built 21 sessions and
 clients and spent 2.2 s of CPU on them, and every model of a cold single-threaded request
@@ -17,9 +18,9 @@ delete, query, scan, batch_get, batch_write) keep PynamoDB's signatures, errors 
 from __future__ import annotations
 
 import os
-import threading
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
+from functools import cache
 from typing import Any, TypeVar
 
 from pynamodb.attributes import Attribute, NumberAttribute
@@ -33,68 +34,21 @@ from pynamodb.models import MetaProtocol
 from pynamodb.models import Model as PynamoDBModel
 from pynamodb.transactions import TransactWrite
 
-from functions.common import clock
+from functions.common import aws, clock
 
 _M = TypeVar("_M", bound="Model")
 BATCH_GET_KEYS = 100
 BATCH_WRITE_ITEMS = 25
-CONNECT_TIMEOUT_S = 2
-READ_TIMEOUT_S = 3
-MAX_RETRY_ATTEMPTS = 3
-MAX_POOL_CONNECTIONS = 20  # a notify batch's record workers and its group commit at once
+CONNECT_TIMEOUT_S = aws.DYNAMODB_CONNECT_TIMEOUT_S
+READ_TIMEOUT_S = aws.DYNAMODB_READ_TIMEOUT_S
+MAX_RETRY_ATTEMPTS = aws.DYNAMODB_RETRY_ATTEMPTS
 
 
 # ----- the container's client ----------------------------------------------------------------
 
-class _Transport:
-    """The botocore client, and a PynamoDB connection that sends through it (for PynamoDB's
-    TransactWrite, which takes one publicly), made once for the endpoint the environment
-    names, and again if that changes (the local stack's, a benchmark's moto) or after
-    `reconnect`."""
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.built: tuple[tuple[str, str | None], Any, Connection] | None = None  # endpoint, client, connection
-
-    def get(self) -> tuple[Any, Connection]:
-        endpoint, built = _endpoint(), self.built
-        if built is None or built[0] != endpoint:
-            with self.lock:
-                built = self.built
-                if built is None or built[0] != endpoint:
-                    built = self.built = (endpoint, _make_client(*endpoint), _SharedConnection(region=endpoint[0]))
-        return built[1], built[2]
-
-    def reset(self) -> None:
-        with self.lock:
-            self.built = None
-
-
-_transport = _Transport()
-
-
-def _make_client(region: str, host: str | None) -> Any:
-    """One client, from the container's one botocore session (functions.common.aws);
-    PynamoDB's retry policy (standard mode, MAX_RETRY_ATTEMPTS after the first try)."""
-    from botocore.config import Config
-
-    from functions.common import aws
-
-    config = Config(connect_timeout=CONNECT_TIMEOUT_S, read_timeout=READ_TIMEOUT_S,
-                    retries={"mode": "standard", "total_max_attempts": 1 + MAX_RETRY_ATTEMPTS},
-                    max_pool_connections=MAX_POOL_CONNECTIONS, parameter_validation=False)
-    return aws.session().create_client("dynamodb", region_name=region, endpoint_url=host, config=config)
-
-
-def _endpoint() -> tuple[str, str | None]:
-    """The region and, locally, the endpoint the environment names."""
-    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION", "cn-north-1")
-    return region, os.environ.get("AWS_ENDPOINT_URL_DYNAMODB") or os.environ.get("AWS_ENDPOINT_URL")
-
-
 def client() -> Any:
-    """The container's DynamoDB client (botocore clients are safe to share between threads)."""
-    return _transport.get()[0]
+    """The container's DynamoDB client (functions.common.aws.dynamodb)."""
+    return aws.dynamodb()
 
 
 class _SharedConnection(Connection):
@@ -102,7 +56,18 @@ class _SharedConnection(Connection):
 
     @property
     def client(self) -> Any:
-        return client()
+        return aws.dynamodb()
+
+
+@cache
+def _connection(region: str) -> Connection:
+    """The PynamoDB connection of a region (for PynamoDB's TransactWrite, which takes one
+    publicly)."""
+    return _SharedConnection(region=region)
+
+
+def _connected() -> Connection:
+    return _connection(aws.dynamodb_endpoint()[0])
 
 
 def _send(operation: str, kwargs: dict[str, Any], failure: type[Exception]) -> dict[str, Any]:
@@ -111,7 +76,7 @@ def _send(operation: str, kwargs: dict[str, Any], failure: type[Exception]) -> d
     from botocore.exceptions import BotoCoreError, ClientError
 
     try:
-        return _transport.get()[1].dispatch(operation, kwargs)
+        return _connected().dispatch(operation, kwargs)
     except (BotoCoreError, ClientError) as error:
         raise failure(f"{operation} failed", error) from error  # type: ignore[call-arg]
 
@@ -317,7 +282,7 @@ class BatchWrite:
 
 def transaction() -> TransactWrite:
     """A PynamoDB TransactWrite, sent through the container's client."""
-    return TransactWrite(connection=_transport.get()[1])
+    return TransactWrite(connection=_connected())
 
 
 class Cancelled(Exception):
@@ -390,7 +355,7 @@ def table_meta(logical_name: str) -> Any:
 
 def _read_environment(meta: Any) -> None:
     meta.table_name = os.environ.get(meta.env_key, f"missing-{meta.env_key}")
-    meta.region, meta.host = _endpoint()
+    meta.region, meta.host = aws.dynamodb_endpoint()
 
 
 def reconnect() -> None:
@@ -403,7 +368,7 @@ def reconnect() -> None:
         pending.extend(model.__subclasses__())
         if hasattr(getattr(model, "Meta", None), "env_key"):
             _read_environment(model.Meta)
-    _transport.reset()
+    aws.forget_dynamodb()
 
 
 def expires_in(seconds: int) -> int:

@@ -11,7 +11,9 @@ Sessions live on the server, in the sessions table: one item per session under i
 customer's key, with its expiry (TTL). The cookie holds the customer key and a 256-bit random
 secret, of which the item keeps only a hash. Every customer request reads its item once
 (one consistent GetItem), so a session ended by logout, by unfollowing or by unbinding the
-last card is refused at its next request. The CSRF token is a hash of the session's secret
+last card is refused at its next request. The four attributes are read and written with the
+container's DynamoDB client, without an ORM: a page whose feature reads no table of its own
+(the loan form) then loads no PynamoDB. The CSRF token is a hash of the session's secret
 under its own label ("csrf:"), unlike the hash the item keeps: every session has its own, it
 dies with it, and neither the cookie-less attacker nor a reader of the sessions table can
 derive it. A server key would add nothing to a 256-bit random secret, and would cost every
@@ -28,8 +30,7 @@ from contextvars import ContextVar, Token
 from dataclasses import dataclass
 from urllib.parse import quote, urlencode
 
-from functions.common import clock, config, urls
-from functions.common.once import build_once
+from functions.common import aws, clock, config, urls
 
 COOKIE = "wxsession"
 LOGIN_COOKIE = "wxlogin"
@@ -79,21 +80,13 @@ def customer_key(openid: str) -> str:
     return _digest("customer:" + openid)[:22]
 
 
-@build_once
-def _model():
-    """Built on first use (PynamoDB stays off the import path of every function)."""
-    from pynamodb.attributes import UnicodeAttribute
+def _table() -> str:
+    return config.settings().table("sessions")
 
-    from functions.common.dynamo import Model, TTLAttribute, table_meta
 
-    class SessionItem(Model):
-        Meta = table_meta("sessions")
-        pk = UnicodeAttribute(hash_key=True)  # customer key
-        sk = UnicodeAttribute(range_key=True)  # hash of the session's secret
-        openid = UnicodeAttribute()
-        expires_at = TTLAttribute()
-
-    return SessionItem
+def _key(customer: str, secret: str) -> dict[str, dict[str, str]]:
+    """A session item's key: its customer's key and the hash of its secret."""
+    return {"pk": {"S": customer}, "sk": {"S": _digest(secret)}}
 
 
 # --- sessions ---------------------------------------------------------------------------
@@ -101,8 +94,9 @@ def _model():
 def start(openid: str, ttl_s: int = TTL_S) -> Session:
     """A new session for `openid`, stored; its `cookie_value` goes to the browser."""
     session = Session(customer_key(openid), secrets.token_urlsafe(32), openid, clock.epoch() + ttl_s)
-    model = _model()
-    model(session.customer_key, _digest(session.secret), openid=openid, expires_at=session.expires).save()
+    item = {**_key(session.customer_key, session.secret), "openid": {"S": openid},
+            "expires_at": {"N": str(session.expires)}}
+    aws.dynamodb().put_item(TableName=_table(), Item=item)
     return session
 
 
@@ -113,14 +107,13 @@ def find(cookie_value: str | None) -> Session | None:
     if not match:
         return None
     key, secret = match.groups()
-    model = _model()
-    try:
-        item = model.get(key, _digest(secret), consistent_read=True)
-    except model.DoesNotExist:
+    item = aws.dynamodb().get_item(TableName=_table(), Key=_key(key, secret), ConsistentRead=True).get("Item")
+    if not item:
         return None
-    if item.expires_at <= clock.epoch():  # TTL deletion lags
+    expires = int(item["expires_at"]["N"])
+    if expires <= clock.epoch():  # TTL deletion lags
         return None
-    return Session(key, secret, item.openid, int(item.expires_at))
+    return Session(key, secret, item["openid"]["S"], expires)
 
 
 def from_headers(headers: dict[str, str]) -> Session | None:
@@ -129,20 +122,25 @@ def from_headers(headers: dict[str, str]) -> Session | None:
 
 def end(session: Session) -> None:
     """Logout: this session only."""
-    model = _model()
-    model(session.customer_key, _digest(session.secret)).delete()
+    aws.dynamodb().delete_item(TableName=_table(), Key=_key(session.customer_key, session.secret))
     if _current.get() == session:
         _current.set(None)
 
 
 def end_all(openid: str) -> int:
-    """Every session of the customer, ended (unfollowed, or the last card unbound)."""
-    model = _model()
-    items = list(model.query(customer_key(openid), consistent_read=True))
-    with model.batch_write() as batch:
-        for item in items:
-            batch.delete(item)
-    return len(items)
+    """Every session of the customer, ended (unfollowed, or the last card unbound): a few
+    items at most (one a sign-in, each for half an hour), deleted one by one."""
+    client, table, ended = aws.dynamodb(), _table(), 0
+    query: dict = {"TableName": table, "KeyConditionExpression": "pk = :pk", "ProjectionExpression": "pk, sk",
+                   "ExpressionAttributeValues": {":pk": {"S": customer_key(openid)}}, "ConsistentRead": True}
+    while True:
+        page = client.query(**query)
+        for key in page.get("Items", []):
+            client.delete_item(TableName=table, Key=key)
+            ended += 1
+        if "LastEvaluatedKey" not in page:
+            return ended
+        query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
 
 def current() -> Session | None:

@@ -14,13 +14,22 @@ import random
 import secrets
 from datetime import date, datetime
 from time import sleep
+from typing import TYPE_CHECKING
 
-from functions.common import audit, clock, config, events, paging, pii, staff
+from functions.common import clock, config, events, paging, pii, staff
 from functions.common.errors import ApiError, Conflict, FieldError, NotFound, ServiceUnavailable, TooManyRequests
 from functions.common.log import get_logger
 from functions.common.money import yuan
+from functions.common.once import ModuleOnFirstUse
 from functions.common.staff import Staff
-from functions.loan_apply import catalogue, service, store
+from functions.loan_apply import catalogue, service
+
+if TYPE_CHECKING:
+    from functions.common import audit
+    from functions.loan_apply import store
+else:  # the tables (and PynamoDB) load with the first answer that reads one: the form reads none
+    audit = ModuleOnFirstUse("functions.common.audit")
+    store = ModuleOnFirstUse("functions.loan_apply.store")
 
 logger = get_logger()
 SOURCE = "loan_apply"
@@ -252,8 +261,10 @@ def withdraw(openid: str, application_id: str, reason: str | None = None) -> dic
 # ---- back office ---------------------------------------------------------------------------
 
 
-# the audit trail's name for each step of staff
-AUDITED = {service.REVIEW: audit.LOAN_REVIEW, service.APPROVE: audit.LOAN_APPROVE, service.REJECT: audit.LOAN_REJECT}
+def _audited(step: str) -> str:
+    """The audit trail's name for a step of staff."""
+    names = {service.REVIEW: audit.LOAN_REVIEW, service.APPROVE: audit.LOAN_APPROVE, service.REJECT: audit.LOAN_REJECT}
+    return names[step]
 
 
 def _application(application_id: str) -> store.Application:
@@ -279,7 +290,7 @@ def staff_transition(member: Staff, application_id: str, target: str, reason: st
         steps = [service.Step(_step(h), h.actor) for h in history]
         lands = service.decide(target, member.subject, int(app.amount_fen), steps,
                                config.settings().loan_two_approvers_above_fen)
-    trail = audit.record(member, role, AUDITED[step], application_id=application_id, reason=reason, detail=lands)
+    trail = audit.record(member, role, _audited(step), application_id=application_id, reason=reason, detail=lands)
     return _transition(app, target, role, member.subject, reason, lands, trail)
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import hmac
 import secrets
 from datetime import date, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from functions.common import clock, config, pii, session
 from functions.common.errors import (
@@ -27,7 +27,15 @@ from functions.common.errors import (
 )
 from functions.common.log import get_logger
 from functions.common.money import yuan
-from functions.notify import corebank, delivery, service, sms, store
+from functions.common.once import ModuleOnFirstUse
+from functions.notify import service, store
+
+if TYPE_CHECKING:
+    from functions.notify import corebank, delivery, sms
+else:  # the card check, the SMS and the sends load with the first answer that uses them
+    corebank = ModuleOnFirstUse("functions.notify.corebank")
+    delivery = ModuleOnFirstUse("functions.notify.delivery")
+    sms = ModuleOnFirstUse("functions.notify.sms")
 
 logger = get_logger()
 

@@ -1,9 +1,21 @@
-"""once.build_once: threads that ask at the same time get the one value built once."""
+"""once.build_once: threads that ask at the same time get the one value built once; a module
+on first use: not imported until asked, then the whole module, even for threads that ask
+while it runs."""
 from __future__ import annotations
 
+import sys
 import threading
 
-from functions.common.once import build_once
+from functions.common.once import ModuleOnFirstUse, build_once
+
+# the module below, while it runs, says so and waits for the test's word
+RUNNING, RELEASE = threading.Event(), threading.Event()
+SLOW_MODULE = """
+from tests.common.test_once import RELEASE, RUNNING
+RUNNING.set()
+RELEASE.wait(5)
+VALUE = 42
+"""
 
 
 def test_threads_asking_together_get_the_one_value_built_once():
@@ -36,3 +48,30 @@ def test_threads_asking_together_get_the_one_value_built_once():
         t.join(5)
     assert len(builds) == 1 and len(got) == 8 and len({id(v) for v in got}) == 1
     assert value() is got[0]
+
+
+def test_a_module_on_first_use_runs_at_the_first_question_and_whole_for_every_thread(tmp_path, monkeypatch):
+    (tmp_path / "first_use_slow.py").write_text(SLOW_MODULE)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "first_use_slow", raising=False)
+    slow = ModuleOnFirstUse("first_use_slow")
+    assert "first_use_slow" not in sys.modules
+    got: list[object] = []
+
+    def ask() -> None:
+        try:
+            got.append(slow.VALUE)
+        except AttributeError as error:  # a thread that saw the module half run
+            got.append(error)
+
+    first = threading.Thread(target=ask)
+    first.start()
+    assert RUNNING.wait(5)
+    others = [threading.Thread(target=ask) for _ in range(4)]  # they ask while the module runs
+    for t in others:
+        t.start()
+    RELEASE.set()
+    for t in [first, *others]:
+        t.join(5)
+    assert got == [42] * 5
+    assert sys.modules["first_use_slow"].VALUE == 42

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 
+from functions.common import aws as common_aws
 from functions.common import config, session
 
 
@@ -24,6 +25,10 @@ def test_a_csrf_token_is_its_sessions_own_and_not_what_the_table_keeps(aws):
     first, second = session.start("o_csrf_a"), session.start("o_csrf_a")
     assert first.csrf_token != second.csrf_token
     assert not session.csrf_ok(second, first.csrf_token)
-    kept = {item.sk for item in session._model().query(first.customer_key)}
+    table = config.settings().table("sessions")
+    items = common_aws.dynamodb().query(TableName=table, KeyConditionExpression="pk = :pk",
+                                        ExpressionAttributeValues={":pk": {"S": first.customer_key}})["Items"]
+    kept = {item["sk"]["S"] for item in items}
+    assert len(kept) == 2
     assert first.csrf_token not in kept and second.csrf_token not in kept
     assert hashlib.sha256(first.secret.encode()).hexdigest() not in first.csrf_token

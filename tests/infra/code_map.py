@@ -80,6 +80,13 @@ def _route_of(decorator: ast.expr) -> str | None:
     return None
 
 
+def _type_checking_imports(tree: ast.Module) -> list[ast.stmt]:
+    """The statements of `if TYPE_CHECKING:` blocks: what a name stands for where the module
+    binds it otherwise at run time (a module on first use, functions.common.once)."""
+    return [s for node in tree.body if isinstance(node, ast.If) and ast.unparse(node.test) == "TYPE_CHECKING"
+            for s in node.body]
+
+
 @cache
 def modules() -> dict[str, Module]:
     paths = sorted((ROOT / PACKAGE).rglob("*.py"))
@@ -87,7 +94,7 @@ def modules() -> dict[str, Module]:
     out = {}
     for path in paths:
         module = Module(_module_name(path), ast.parse(path.read_text(encoding="utf-8")))
-        module.bindings = _import_bindings(module.tree.body, names)
+        module.bindings = _import_bindings([*module.tree.body, *_type_checking_imports(module.tree)], names)
         for statement in module.tree.body:
             if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
                 module.definitions[statement.name] = statement

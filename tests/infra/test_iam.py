@@ -70,7 +70,7 @@ class Uses:
     sms: bool = False
 
 
-TABLE_META = re.compile(r'table_meta\(\s*"([\w-]+)"')
+TABLE_META = re.compile(r'(?:table_meta|\.table)\(\s*"([\w-]+)"')  # a model's, or a plain call's
 
 
 def _table_envs(source: str) -> set[str]:

@@ -15,8 +15,8 @@ EXPECTED = {
     "webhook": {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem"},
     "bookingApi": {"dynamodb:GetItem"},
     "loanApplyApi": {"dynamodb:GetItem"},
-    "notifyApi": {"dynamodb:GetItem", "dynamodb:Query", "dynamodb:BatchWriteItem"},
-    "notifyIntent": {"dynamodb:Query", "dynamodb:BatchWriteItem"},
+    "notifyApi": {"dynamodb:GetItem", "dynamodb:Query", "dynamodb:DeleteItem"},
+    "notifyIntent": {"dynamodb:Query", "dynamodb:DeleteItem"},
     "productsApi": {"dynamodb:GetItem"},
 }
 
