@@ -54,6 +54,7 @@ class Settings:
     wechat_verify_token: str  # WeChat's domain check: MP_verify_<token>.txt holds <token>
     function_prefix: str
     notify_queue_url: str
+    customer_events_topic_arn: str
     pii_kms_key_id: str
     pii_context_feature: str
     intent_deadline_s: float
@@ -131,6 +132,7 @@ def settings() -> Settings:
         wechat_verify_token=env("WECHAT_VERIFY_TOKEN", ""),
         function_prefix=env("FUNCTION_PREFIX", "wechat-bank-local-"),
         notify_queue_url=env("NOTIFY_QUEUE_URL", ""),
+        customer_events_topic_arn=env("CUSTOMER_EVENTS_TOPIC_ARN", ""),
         pii_kms_key_id=env("PII_KMS_KEY_ID", ""),
         pii_context_feature=env("PII_CONTEXT_FEATURE", ""),
         intent_deadline_s=float(env("INTENT_DEADLINE_S", "4")),

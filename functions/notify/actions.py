@@ -46,10 +46,6 @@ STATUS_TEXT = {
 
 # ----- binding a card ----------------------------------------------------------------------
 
-def _code_hash(openid: str, code: str) -> str:
-    return pii.keyed_hash(f"{openid}:{code}", "otp")
-
-
 def request_code(openid: str, card_number: str, phone: str) -> dict[str, Any]:
     """Check the card and the mobile on file and text a one-time code to it."""
     card, mobile = service.card_number(card_number), service.mainland_mobile(phone)
@@ -70,9 +66,9 @@ def request_code(openid: str, card_number: str, phone: str) -> dict[str, Any]:
     found = corebank.find_card(corebank.card_hash(card))
     if found is None or corebank.phone_hash_of(found.customer_id) != phone_key:
         raise ApiError(400, "card_phone_mismatch", "卡号与预留手机号不匹配")
-    code = f"{secrets.randbelow(10**6):06d}"
-    store.save_otp(openid, _code_hash(openid, code), found.customer_id, found.card_hash, found.last4,
-                   service.OTP_TTL_S)
+    code = otp.new_code()
+    store.save_otp(openid, otp.code_hash(openid, code), found.customer_id, found.card_hash, found.last4,
+                   otp.TTL_S)
     sign = config.settings().notify_sms_sign
     text = f"{sign}验证码{code}，5分钟内有效，用于绑定卡号{pii.mask_card(found.last4)}的银行卡，请勿告诉他人。"
     try:
@@ -81,27 +77,15 @@ def request_code(openid: str, card_number: str, phone: str) -> dict[str, Any]:
         raise ApiError(400, "sms_refused", "该手机号暂时无法接收短信，请联系客服") from None
     except sms.SmsRetry:
         raise ServiceUnavailable("短信发送失败，请稍后再试") from None
-    return {"card": pii.mask_card(found.last4), "phone": pii.mask_phone(mobile), "expires_in": service.OTP_TTL_S,
-            "resend_in": service.OTP_RESEND_S}
+    return {"card": pii.mask_card(found.last4), "phone": pii.mask_phone(mobile), "expires_in": otp.TTL_S,
+            "resend_in": otp.RESEND_S}
 
 
 def confirm(openid: str, code: str) -> dict[str, Any]:
     """Bind the card once the code matches; each attempt spends one of the code's tries."""
-    typed = service.otp_code(code)
-    if typed is None:
-        raise ValidationFailed([FieldError("code", "invalid_code", "请输入6位数字验证码")])
-    otp = store.get_otp(openid)
-    if otp is None or otp.expires_at <= clock.epoch():
-        raise ApiError(400, "otp_expired", "验证码已失效，请重新获取")
-    if not store.spend_try(otp, service.OTP_TRIES):
-        store.delete_otp(openid)
-        raise ApiError(400, "otp_locked", "验证码错误次数过多，请重新获取")
-    if not hmac.compare_digest(otp.code_hash, _code_hash(openid, typed)):
-        left = service.OTP_TRIES - otp.tries
-        if left <= 0:
-            store.delete_otp(openid)
-            raise ApiError(400, "otp_locked", "验证码错误次数过多，请重新获取")
-        raise ApiError(400, "otp_wrong", f"验证码错误，还可尝试{left}次")
+    stored = store.get_otp(openid)
+    otp.verify(stored, openid, code, lambda: store.spend_try(stored, otp.TRIES), lambda: store.delete_otp(openid))
+    assert stored is not None
     store.delete_otp(openid)
     return view(store.bind(openid, otp.customer_id, otp.card_hash, otp.card_last4))
 
