@@ -10,19 +10,15 @@ records apply the same way.
 """
 from __future__ import annotations
 
-import hmac
-import secrets
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
-from functions.common import clock, config, pii, session
+from functions.common import clock, config, events, otp, pii, session
 from functions.common.errors import (
     ApiError,
-    FieldError,
     NotFound,
     ServiceUnavailable,
     TooManyRequests,
-    ValidationFailed,
     Validator,
 )
 from functions.common.log import get_logger
@@ -67,8 +63,7 @@ def request_code(openid: str, card_number: str, phone: str) -> dict[str, Any]:
     if found is None or corebank.phone_hash_of(found.customer_id) != phone_key:
         raise ApiError(400, "card_phone_mismatch", "卡号与预留手机号不匹配")
     code = otp.new_code()
-    store.save_otp(openid, otp.code_hash(openid, code), found.customer_id, found.card_hash, found.last4,
-                   otp.TTL_S)
+    store.save_otp(openid, otp.code_hash(openid, code), found, pii.mask_phone(mobile), otp.TTL_S)
     sign = config.settings().notify_sms_sign
     text = f"{sign}验证码{code}，5分钟内有效，用于绑定卡号{pii.mask_card(found.last4)}的银行卡，请勿告诉他人。"
     try:
@@ -82,18 +77,32 @@ def request_code(openid: str, card_number: str, phone: str) -> dict[str, Any]:
 
 
 def confirm(openid: str, code: str) -> dict[str, Any]:
-    """Bind the card once the code matches; each attempt spends one of the code's tries."""
+    """Bind the card once the code matches; each attempt spends one of the code's tries. The
+    binding is announced before the code is spent: if the announcement fails, the customer's
+    retry with the same code binds and announces again."""
     stored = store.get_otp(openid)
     otp.verify(stored, openid, code, lambda: store.spend_try(stored, otp.TRIES), lambda: store.delete_otp(openid))
     assert stored is not None
+    binding = store.bind(openid, stored.customer_id, stored.card_hash, stored.card_last4)
+    _announce("card_bound", binding, binding.bound_at, card_kind=stored.card_kind, phone_masked=stored.phone_masked)
     store.delete_otp(openid)
-    return view(store.bind(openid, otp.customer_id, otp.card_hash, otp.card_last4))
+    return view(binding)
+
+
+def _announce(event_type: str, binding: store.Binding, at: datetime, **facts: str) -> None:
+    ref, when = corebank.card_ref(binding.openid, binding.card_hash), clock.iso(at)
+    events.announce(event_type, {"openid": binding.openid, "card_ref": ref, "card_last4": binding.card_last4,
+                                 "at": when, **facts}, "notify", events.card_event_id(event_type, ref, when))
 
 
 def unbind(openid: str, binding_id: str) -> None:
+    """Remove a binding. Its end is announced first: a failed announcement leaves the card
+    bound here, and the customer's retry announces it again; never a card that other features
+    still take for bound when notify has let it go."""
     held = store.bindings_of(openid)
     for binding in held:
         if binding_id and view(binding)["id"] == binding_id:
+            _announce("card_unbound", binding, clock.now())
             store.unbind(openid, binding.card_hash)
             if len(held) == 1:  # the last card: the customer's sessions end with it
                 session.end_all(openid)
