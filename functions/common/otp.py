@@ -17,6 +17,7 @@ from functions.common.errors import ApiError, FieldError, ValidationFailed
 TTL_S = 300
 TRIES = 5
 RESEND_S = 60  # one code a minute; the pages' "send code" button counts this down
+PER_OPENID_DAY = 10  # codes a customer may ask for in a day, whatever for
 HASH_PURPOSE = "otp"
 
 

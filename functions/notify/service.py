@@ -138,7 +138,7 @@ def is_delivery_report(msgid: str, status: str) -> bool:
 
 # (scope, limit, window seconds)
 PHONE_LIMITS = (("phone-min", 1, otp.RESEND_S), ("phone-hour", 5, 3600))
-OPENID_LIMITS = (("openid-day", 10, 86400),)
+OPENID_LIMITS = (("openid-day", otp.PER_OPENID_DAY, 86400),)
 
 
 def card_number(value: str) -> str | None:

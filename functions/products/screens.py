@@ -4,11 +4,12 @@ Builds template contexts from actions; renders nothing itself. The chart is draw
 server as an inline SVG (no script, no style attribute: the pages' CSP allows neither)."""
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from functions.common import clock, money, pages, session
+from functions.common import clock, money, pages, pii, session
 from functions.common.errors import ApiError
 from functions.products import actions, service, suitability
 from functions.products.service import NetValue
@@ -111,3 +112,25 @@ def agreement(openid: str, notice: str | None = None, error: ApiError | None = N
     current = actions.agreement()
     return pages.render(PAGES, "agreement.html", csrf_token=session.csrf_token(openid), agreement=current,
                         accepted=actions.has_accepted(openid), notice=notice, error=error)
+
+
+# ----- purchase --------------------------------------------------------------------------------
+
+CARD_KINDS = {"debit": "借记卡", "credit": "信用卡"}
+
+
+def purchase(code: str, openid: str, form: dict[str, str] | None = None, error: ApiError | None = None) -> str:
+    """The purchase form, or why the customer may not buy (with the way forward): their bound
+    cards (debit ones to choose), the amount, the risk disclosure, the step-up code. The
+    idempotency key is made when the form is first shown and kept while it is corrected, so
+    a double or retried submit places one order."""
+    listed, _ = actions.product(code)
+    form = form or {}
+    key = form.get("idempotency_key", "")
+    cards = [{"ref": c.card_ref, "last4": c.last4, "card": pii.mask_card(c.last4), "phone": c.phone_masked,
+              "kind_name": CARD_KINDS.get(c.kind or "", ""), "debit": c.kind == "debit"}
+             for c in actions.cards(openid)]
+    return pages.render(PAGES, "purchase.html", product=describe(listed), csrf_token=session.csrf_token(openid),
+                        readiness=actions.readiness(openid, listed.product), level_name=_standing(openid)["level_name"],
+                        cards=cards, debit=any(c["debit"] for c in cards), form=form, error=error,
+                        idempotency_key=key if actions.IDEMPOTENCY_KEY.fullmatch(key) else uuid.uuid4().hex)
