@@ -318,14 +318,16 @@ class CardItem(Model):
 def apply_card(openid: str, card_ref: str, last4: str, at: str, bound: bool, kind: str | None = None,
                phone_masked: str | None = None) -> bool:
     """Apply one change of a card if it is newer than the one applied; False when it is not
-    (a copy of an applied event, or one that arrived after a newer change)."""
+    (a copy of an applied binding, or a change that arrived after a newer one)."""
     item = CardItem(user_pk(openid), f"CARD#{card_ref}")
     actions = [CardItem.card_ref.set(card_ref), CardItem.last4.set(last4), CardItem.bound.set(bound),
                CardItem.changed_at.set(at)]
     if bound:
         actions += [CardItem.kind.set(kind), CardItem.phone_masked.set(phone_masked), CardItem.bound_at.set(at)]
     try:
-        item.update(actions=actions, condition=CardItem.changed_at.does_not_exist() | (CardItem.changed_at < at))
+        # a binding and its end at the same second: the end wins (a card never wrongly usable)
+        newer = (CardItem.changed_at < at) if bound else (CardItem.changed_at <= at)
+        item.update(actions=actions, condition=CardItem.changed_at.does_not_exist() | newer)
     except UpdateError as error:
         if condition_failed(error):
             return False
