@@ -26,6 +26,7 @@ MOTO_SKIPS = {
     "AWS::WAFv2::WebACL",
     "AWS::WAFv2::WebACLAssociation",
     "AWS::S3::BucketPolicy",
+    "AWS::SQS::QueuePolicy",
     "AWS::SNS::Subscription",
     "AWS::ApiGateway::Authorizer",
     "AWS::ApiGateway::GatewayResponse",
@@ -144,6 +145,9 @@ def test_functions_run_the_uploaded_code_with_the_environment_and_role_they_expe
         assert variables.pop("NOTIFY_QUEUE_URL").split("/")[-2:] == queue_url.split("/")[-2:]
         expected_env = {**packaged.config.environment, **function.environment}
         expected_env.pop("NOTIFY_QUEUE_URL")
+        if expected_env.pop("CUSTOMER_EVENTS_TOPIC_ARN", None):  # the topic, by its ARN
+            topic = deployed["resources"]["CustomerEventsTopic"]["PhysicalResourceId"]
+            assert variables.pop("CUSTOMER_EVENTS_TOPIC_ARN") == topic, key
         assert variables == expected_env, key
         role_id = spec["Properties"]["Role"]["Fn::GetAtt"][0]
         role_name = deployed["resources"][role_id]["PhysicalResourceId"]
