@@ -6,6 +6,8 @@
   STAGED / <date>#<code>        a net value imported and waiting for the nightly publication
   AGREEMENT / <version>, CURRENT  the agreement's texts, and the version customers are asked for
   USER#<openid> / ASSESSED#<date> assessments made that day (the daily limit)
+  USER#<openid> / CARD#<ref>    a card bound in notify (products' projection of notify's events)
+  USER#<openid> / STEPUP        the step-up code for a purchase; STEPUPS#<date>: codes that day
 
 and the append-only records (product-records): customers' assessments and acceptances.
 """
