@@ -197,4 +197,5 @@ def test_notify_texts_a_code_once_only_for_the_openids_own_valid_binding(channel
     sqs.send_message(QueueUrl=url, MessageBody=json.dumps(once))  # a redelivered copy
     channel.notify.drain()
     assert len(texts()[before:]) == 1 and "246810" in texts()[-1]
+    assert "step-up code for a card the openid has not bound" in caplog.text  # the log is watched
     assert "246810" not in caplog.text
