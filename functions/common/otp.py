@@ -9,7 +9,7 @@ from __future__ import annotations
 import hmac
 import secrets
 from collections.abc import Callable
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from functions.common import clock, pii
 from functions.common.errors import ApiError, FieldError, ValidationFailed
@@ -22,11 +22,19 @@ HASH_PURPOSE = "otp"
 
 
 class Stored(Protocol):
-    """A code as a feature keeps it."""
+    """A code as a feature keeps it (its tries as counted by the last `spend_try`)."""
 
-    code_hash: str
-    expires_at: int
-    tries: int
+    @property
+    def code_hash(self) -> str: ...
+
+    @property
+    def expires_at(self) -> float: ...
+
+    @property
+    def tries(self) -> float: ...
+
+
+S = TypeVar("S", bound=Stored)
 
 
 def new_code() -> str:
@@ -43,7 +51,7 @@ def typed(code: str) -> str | None:
     return code if len(code) == 6 and code.isdigit() else None
 
 
-def verify(stored: Stored | None, subject: str, code: str, spend_try: Callable[[], bool],
+def verify(stored: S | None, subject: str, code: str, spend_try: Callable[[S], bool],
            discard: Callable[[], None]) -> None:
     """Check a typed code against the stored one; each attempt spends one of its tries
     (`spend_try`: atomic, False once they are spent) and a locked code is discarded. Raises
@@ -53,11 +61,11 @@ def verify(stored: Stored | None, subject: str, code: str, spend_try: Callable[[
         raise ValidationFailed([FieldError("code", "invalid_code", "请输入6位数字验证码")])
     if stored is None or stored.expires_at <= clock.epoch():
         raise ApiError(400, "otp_expired", "验证码已失效，请重新获取")
-    if not spend_try():
+    if not spend_try(stored):
         discard()
         raise ApiError(400, "otp_locked", "验证码错误次数过多，请重新获取")
     if not hmac.compare_digest(stored.code_hash, code_hash(subject, entered)):
-        left = TRIES - stored.tries
+        left = TRIES - int(stored.tries)
         if left <= 0:
             discard()
             raise ApiError(400, "otp_locked", "验证码错误次数过多，请重新获取")

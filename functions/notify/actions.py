@@ -81,7 +81,8 @@ def confirm(openid: str, code: str) -> dict[str, Any]:
     binding is announced before the code is spent: if the announcement fails, the customer's
     retry with the same code binds and announces again."""
     stored = store.get_otp(openid)
-    otp.verify(stored, openid, code, lambda: store.spend_try(stored, otp.TRIES), lambda: store.delete_otp(openid))
+    otp.verify(stored, openid, code, lambda found: store.spend_try(found, otp.TRIES),
+               lambda: store.delete_otp(openid))
     assert stored is not None
     binding = store.bind(openid, stored.customer_id, stored.card_hash, stored.card_last4)
     _announce("card_bound", binding, binding.bound_at, card_kind=stored.card_kind, phone_masked=stored.phone_masked)

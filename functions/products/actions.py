@@ -179,7 +179,7 @@ def apply_card_event(event: dict[str, Any]) -> bool:
     data = event["data"]
     bound = event["type"] == "card_bound"
     applied = store.apply_card(data["openid"], data["card_ref"], data["card_last4"], data["at"], bound,
-                               data.get("card_kind"), data.get("phone_masked"))
+                               data.get("card_kind", ""), data.get("phone_masked", ""))
     logger.info("card change", extra={"event_id": event["id"], "type": event["type"], "applied": applied})
     return applied
 
@@ -290,7 +290,7 @@ def _spend_stepup(openid: str, card_ref: str, typed: str, key: str) -> store.Ste
         raise ApiError(400, "otp_wrong_card", "验证码不是发给所选银行卡预留手机号的，请重新获取")
     if stored is not None and stored.spent_by == key:
         return stored
-    otp.verify(stored, openid, typed, lambda: store.spend_stepup_try(stored, otp.TRIES),
+    otp.verify(stored, openid, typed, lambda found: store.spend_stepup_try(found, otp.TRIES),
                lambda: store.discard_stepup(openid))
     assert stored is not None
     if not store.spend_stepup(stored, key):

@@ -18,6 +18,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from pynamodb.attributes import BooleanAttribute, JSONAttribute, NumberAttribute, UnicodeAttribute
 from pynamodb.exceptions import PutError, TransactWriteError, UpdateError
+from pynamodb.expressions.update import Action
 
 from functions.common import clock, dynamo
 from functions.common.dynamo import Model, TTLAttribute, condition_failed, expires_at, table_meta
@@ -317,12 +318,12 @@ class CardItem(Model):
     changed_at = UnicodeAttribute()  # ISO-8601 UTC of the change applied (events' `at`)
 
 
-def apply_card(openid: str, card_ref: str, last4: str, at: str, bound: bool, kind: str | None = None,
-               phone_masked: str | None = None) -> bool:
+def apply_card(openid: str, card_ref: str, last4: str, at: str, bound: bool, kind: str = "",
+               phone_masked: str = "") -> bool:
     """Apply one change of a card if it is newer than the one applied; False when it is not
     (a copy of an applied binding, or a change that arrived after a newer one)."""
     item = CardItem(user_pk(openid), f"CARD#{card_ref}")
-    actions = [CardItem.card_ref.set(card_ref), CardItem.last4.set(last4), CardItem.bound.set(bound),
+    actions: list[Action] = [CardItem.card_ref.set(card_ref), CardItem.last4.set(last4), CardItem.bound.set(bound),
                CardItem.changed_at.set(at)]
     if bound:
         actions += [CardItem.kind.set(kind), CardItem.phone_masked.set(phone_masked), CardItem.bound_at.set(at)]
