@@ -45,7 +45,7 @@ SCHEMAS: dict[str, tuple[str, ...]] = {
 # Events on the customer-events topic (SNS, one queue per consuming feature): a card bound
 # or unbound. `card_ref` names the binding (a keyed hash of the openid and the card, never the
 # number; another openid's binding of the same card has another), `card_kind` is debit or
-# credit, `phone_masked` the mobile number on file masked (138****5678), `at` when the change
+# credit, `phone_masked` the mobile number on file masked (pii.mask_phone), `at` when the change
 # happened (ISO-8601 UTC: a consumer keeps the newest change of each card, whatever the order).
 CUSTOMER_SCHEMAS: dict[str, tuple[str, ...]] = {
     "card_bound": ("openid", "card_ref", "card_last4", "card_kind", "phone_masked", "at"),

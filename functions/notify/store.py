@@ -160,7 +160,7 @@ class Otp(_Item):
     card_last4 = UnicodeAttribute()
     # what the binding's announcement says of the card (events.CUSTOMER_SCHEMAS)
     card_kind = UnicodeAttribute(default="credit")
-    phone_masked = UnicodeAttribute(default="****")
+    phone_masked = UnicodeAttribute(default="")
     tries = NumberAttribute(default=0)
     expires_at = TTLAttribute()
 
