@@ -69,8 +69,19 @@ def verify_file(openid: str) -> str:
     return f"MP_verify_{config.settings().wechat_verify_token}.txt"
 
 
+def product(openid: str) -> str:
+    """A wealth product on sale (the same for everyone)."""
+    from functions.products import store
+    from tests.products.conftest import load, row
+
+    if store.get("FZ0001") is None:
+        load(row(code="FZ0001", window_start="2020-01-01", window_end="2099-12-31"))
+    return "FZ0001"
+
+
 MAKERS: dict[str, Callable[[str], str]] = {"booking_id": booking, "application_id": application,
-                                            "binding_id": binding, "branch_id": branch, "verify_file": verify_file}
+                                            "binding_id": binding, "branch_id": branch, "verify_file": verify_file,
+                                            "code": product}
 
 
 def parameters(path: str) -> list[str]:
