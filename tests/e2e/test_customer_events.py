@@ -11,23 +11,11 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 
+from tests import core_banking
+
 pytestmark = pytest.mark.e2e
 
 OPENID = "o_e2e_cards_" + secrets.token_hex(3)
-
-
-def _debit_card() -> tuple[str, str]:
-    from stdnum import luhn
-
-    from functions.notify import corebank
-
-    body = "62220258" + "".join(secrets.choice("0123456789") for _ in range(7))
-    card = body + luhn.calc_check_digit(body)
-    phone = "1390575" + "".join(secrets.choice("0123456789") for _ in range(4))
-    customer_id = "E2E" + secrets.token_hex(4).upper()
-    corebank.add_customer(customer_id, "陈甬", phone)
-    corebank.add_card(customer_id, card, "借记卡", "debit")
-    return card, phone
 
 
 def _last_code(stack, phone: str) -> str:
@@ -42,7 +30,7 @@ def _last_code(stack, phone: str) -> str:
 def test_a_card_bound_on_notifys_page_reaches_products_projection(local_stack):
     from functions.products import store
 
-    card, phone = _debit_card()
+    card, phone = core_banking.customer("debit")
     browser = requests.Session()
     browser.cookies.set_cookie(Cookie(0, "sim_openid", OPENID, None, False, urlsplit(local_stack.url).hostname, False,
                                       False, "/", True, False, None, False, None, None, {}))
