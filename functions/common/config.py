@@ -56,6 +56,7 @@ class Settings:
     notify_queue_url: str
     products_orders_queue_url: str  # wealth orders to core banking (products' API)
     products_results_dead_letter_url: str  # core banking's answers that cannot be used, with why
+    customer_events_topic_arn: str
     pii_kms_key_id: str
     pii_context_feature: str
     intent_deadline_s: float
@@ -135,6 +136,7 @@ def settings() -> Settings:
         notify_queue_url=env("NOTIFY_QUEUE_URL", ""),
         products_orders_queue_url=env("PRODUCTS_ORDERS_QUEUE_URL", ""),
         products_results_dead_letter_url=env("PRODUCTS_RESULTS_DEAD_LETTER_URL", ""),
+        customer_events_topic_arn=env("CUSTOMER_EVENTS_TOPIC_ARN", ""),
         pii_kms_key_id=env("PII_KMS_KEY_ID", ""),
         pii_context_feature=env("PII_CONTEXT_FEATURE", ""),
         intent_deadline_s=float(env("INTENT_DEADLINE_S", "4")),

@@ -1,5 +1,7 @@
-"""Events on the notify queue: typed, versioned, published by booking, loan_apply, products and core
-banking, consumed by notify. This module is the contract both sides read.
+"""Events on the notify queue: typed, versioned, published by booking, loan_apply, products
+and core banking, consumed by notify; and events on the customer-events topic, published by
+notify, each consumer reading them from a queue of its own. This module is the contract both
+sides read.
 
 Envelope: {"v": 1, "id": <unique>, "type": <type>, "source": <producer>,
            "occurred_at": <ISO-8601 UTC>, "data": {...}}
@@ -36,10 +38,23 @@ SCHEMAS: dict[str, tuple[str, ...]] = {
     # products: a wealth order placed or changed (state PENDING | CONFIRMED | FAILED | CANCELLED;
     # kind purchase | redemption); its id is one per order and state
     "wealth_order_changed": ("openid", "order_id", "kind", "product", "amount_fen", "state", "reason"),
+    # products: a step-up code for a purchase, to text to the mobile number on file of the card
+    # `card_ref` names (notify alone knows it); the code is never logged (docs/security.md)
+    "stepup_code_requested": ("openid", "card_ref", "code", "purpose", "expires_at"),
     # the back office: a member of staff went past the hour's decrypted reads (an alert for
     # operators, never a message to anyone; its id is one per member and hour)
     "staff_read_limit_exceeded": ("subject", "role", "limit", "window_start", "source"),
 }
+# Events on the customer-events topic (SNS, one queue per consuming feature): a card bound
+# or unbound. `card_ref` names the binding (a keyed hash of the openid and the card, never the
+# number; another openid's binding of the same card has another), `card_kind` is debit or
+# credit, `phone_masked` the mobile number on file masked (pii.mask_phone), `at` when the change
+# happened (ISO-8601 UTC: a consumer keeps the newest change of each card, whatever the order).
+CUSTOMER_SCHEMAS: dict[str, tuple[str, ...]] = {
+    "card_bound": ("openid", "card_ref", "card_last4", "card_kind", "phone_masked", "at"),
+    "card_unbound": ("openid", "card_ref", "card_last4", "at"),
+}
+CARD_KINDS = ("debit", "credit")
 # Events that raise an alert for operators (notify logs them; nothing is sent to anyone).
 ALERTS = frozenset({"staff_read_limit_exceeded"})
 
@@ -54,7 +69,13 @@ class InvalidEvent(ValueError):
     """The event breaks the contract; its reason goes with it to the dead-letter queue."""
 
 
-def make(event_type: str, data: dict[str, Any], source: str, event_id: str | None = None) -> dict[str, Any]:
+def card_event_id(event_type: str, card_ref: str, at: str) -> str:
+    """The id of a card's change: a retried publish of the same change is the same event."""
+    return f"{event_type}:{card_ref}:{at}"
+
+
+def make(event_type: str, data: dict[str, Any], source: str, event_id: str | None = None,
+         schemas: dict[str, tuple[str, ...]] = SCHEMAS) -> dict[str, Any]:
     event = {
         "v": VERSION,
         "id": event_id or uuid.uuid4().hex,
@@ -63,11 +84,11 @@ def make(event_type: str, data: dict[str, Any], source: str, event_id: str | Non
         "occurred_at": clock.iso(clock.now()),
         "data": data,
     }
-    validate(event)
+    validate(event, schemas)
     return event
 
 
-def validate(event: Any) -> dict[str, Any]:
+def validate(event: Any, schemas: dict[str, tuple[str, ...]] = SCHEMAS) -> dict[str, Any]:
     """Check an event against the contract; raises InvalidEvent with the reason."""
     if not isinstance(event, dict):
         raise InvalidEvent("event is not a JSON object")
@@ -75,7 +96,7 @@ def validate(event: Any) -> dict[str, Any]:
         raise InvalidEvent(f"unsupported version {event.get('v')!r}")
     if not isinstance(event.get("id"), str) or not event["id"]:
         raise InvalidEvent("missing id")
-    schema = SCHEMAS.get(event.get("type"))  # type: ignore[arg-type]
+    schema = schemas.get(event.get("type"))  # type: ignore[arg-type]
     if schema is None:
         raise InvalidEvent(f"unknown type {event.get('type')!r}")
     data = event.get("data")
@@ -87,9 +108,16 @@ def validate(event: Any) -> dict[str, Any]:
     return event
 
 
-
 def publish(event_type: str, data: dict[str, Any], source: str, event_id: str | None = None) -> dict:
     """Put one event on the notify queue. `event_id` makes a retried publish idempotent."""
     event = make(event_type, data, source, event_id)
     aws.client("sqs").send_message(QueueUrl=config.settings().notify_queue_url, MessageBody=json.dumps(event))
+    return event
+
+
+def announce(event_type: str, data: dict[str, Any], source: str, event_id: str) -> dict:
+    """Publish one event on the customer-events topic (every subscribed feature's queue gets
+    it); `event_id` is derived from the change, so a retried publish is one event."""
+    event = make(event_type, data, source, event_id, CUSTOMER_SCHEMAS)
+    aws.client("sns").publish(TopicArn=config.settings().customer_events_topic_arn, Message=json.dumps(event))
     return event

@@ -10,19 +10,15 @@ records apply the same way.
 """
 from __future__ import annotations
 
-import hmac
-import secrets
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from functions.common import clock, config, pii, session
+from functions.common import clock, config, events, otp, pii, session
 from functions.common.errors import (
     ApiError,
-    FieldError,
     NotFound,
     ServiceUnavailable,
     TooManyRequests,
-    ValidationFailed,
     Validator,
 )
 from functions.common.log import get_logger
@@ -54,10 +50,6 @@ STATUS_TEXT = {
 
 # ----- binding a card ----------------------------------------------------------------------
 
-def _code_hash(openid: str, code: str) -> str:
-    return pii.keyed_hash(f"{openid}:{code}", "otp")
-
-
 def request_code(openid: str, card_number: str, phone: str) -> dict[str, Any]:
     """Check the card and the mobile on file and text a one-time code to it."""
     card, mobile = service.card_number(card_number), service.mainland_mobile(phone)
@@ -78,9 +70,8 @@ def request_code(openid: str, card_number: str, phone: str) -> dict[str, Any]:
     found = corebank.find_card(corebank.card_hash(card))
     if found is None or corebank.phone_hash_of(found.customer_id) != phone_key:
         raise ApiError(400, "card_phone_mismatch", "卡号与预留手机号不匹配")
-    code = f"{secrets.randbelow(10**6):06d}"
-    store.save_otp(openid, _code_hash(openid, code), found.customer_id, found.card_hash, found.last4,
-                   service.OTP_TTL_S)
+    code = otp.new_code()
+    store.save_otp(openid, otp.code_hash(openid, code), found, pii.mask_phone(mobile), otp.TTL_S)
     sign = config.settings().notify_sms_sign
     text = f"{sign}验证码{code}，5分钟内有效，用于绑定卡号{pii.mask_card(found.last4)}的银行卡，请勿告诉他人。"
     try:
@@ -89,35 +80,38 @@ def request_code(openid: str, card_number: str, phone: str) -> dict[str, Any]:
         raise ApiError(400, "sms_refused", "该手机号暂时无法接收短信，请联系客服") from None
     except sms.SmsRetry:
         raise ServiceUnavailable("短信发送失败，请稍后再试") from None
-    return {"card": pii.mask_card(found.last4), "phone": pii.mask_phone(mobile), "expires_in": service.OTP_TTL_S,
-            "resend_in": service.OTP_RESEND_S}
+    return {"card": pii.mask_card(found.last4), "phone": pii.mask_phone(mobile), "expires_in": otp.TTL_S,
+            "resend_in": otp.RESEND_S}
 
 
 def confirm(openid: str, code: str) -> dict[str, Any]:
-    """Bind the card once the code matches; each attempt spends one of the code's tries."""
-    typed = service.otp_code(code)
-    if typed is None:
-        raise ValidationFailed([FieldError("code", "invalid_code", "请输入6位数字验证码")])
-    otp = store.get_otp(openid)
-    if otp is None or otp.expires_at <= clock.epoch():
-        raise ApiError(400, "otp_expired", "验证码已失效，请重新获取")
-    if not store.spend_try(otp, service.OTP_TRIES):
-        store.delete_otp(openid)
-        raise ApiError(400, "otp_locked", "验证码错误次数过多，请重新获取")
-    if not hmac.compare_digest(otp.code_hash, _code_hash(openid, typed)):
-        left = service.OTP_TRIES - otp.tries
-        if left <= 0:
-            store.delete_otp(openid)
-            raise ApiError(400, "otp_locked", "验证码错误次数过多，请重新获取")
-        raise ApiError(400, "otp_wrong", f"验证码错误，还可尝试{left}次")
+    """Bind the card once the code matches; each attempt spends one of the code's tries. The
+    binding is announced before the code is spent: if the announcement fails, the customer's
+    retry with the same code binds and announces again."""
+    stored = store.get_otp(openid)
+    otp.verify(stored, openid, code, lambda found: store.spend_try(found, otp.TRIES),
+               lambda: store.delete_otp(openid))
+    assert stored is not None
+    binding = store.bind(openid, stored.customer_id, stored.card_hash, stored.card_last4)
+    _announce("card_bound", binding, binding.bound_at, card_kind=stored.card_kind, phone_masked=stored.phone_masked)
     store.delete_otp(openid)
-    return view(store.bind(openid, otp.customer_id, otp.card_hash, otp.card_last4))
+    return view(binding)
+
+
+def _announce(event_type: str, binding: store.Binding, at: datetime, **facts: str) -> None:
+    ref, when = corebank.card_ref(binding.openid, binding.card_hash), clock.iso(at)
+    events.announce(event_type, {"openid": binding.openid, "card_ref": ref, "card_last4": binding.card_last4,
+                                 "at": when, **facts}, "notify", events.card_event_id(event_type, ref, when))
 
 
 def unbind(openid: str, binding_id: str) -> None:
+    """Remove a binding. Its end is announced first: a failed announcement leaves the card
+    bound here, and the customer's retry announces it again; never a card that other features
+    still take for bound when notify has let it go."""
     held = store.bindings_of(openid)
     for binding in held:
         if binding_id and view(binding)["id"] == binding_id:
+            _announce("card_unbound", binding, clock.now())
             store.unbind(openid, binding.card_hash)
             if len(held) == 1:  # the last card: the customer's sessions end with it
                 session.end_all(openid)

@@ -2,9 +2,8 @@
 of a batch handled concurrently.
 
 Per record:
-- malformed or unknown event: sent to the dead-letter queue at once with its reason (message
-  attribute `reason`) and reported as processed. Retrying cannot mend it, and the queue's own
-  redrive would park it only after five receives and without saying why.
+- malformed or unknown event: sent to the dead-letter queue at once with its reason
+  (common/deadletter.py) and reported as processed.
 - transient failure: reported failed, and its visibility is set to an exponential backoff
   (ChangeMessageVisibility), so the queue itself holds it until the next try. Past
   PARK_AFTER receives it moves to the pending store instead, before the redrive policy could
@@ -18,13 +17,13 @@ from __future__ import annotations
 import json
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
-from functools import lru_cache, partial
+from functools import partial
 from typing import Any
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
-from functions.common import aws, clock, config, events
+from functions.common import aws, clock, config, deadletter, events
 from functions.common.log import get_logger
 from functions.common.once import build_once
 from functions.notify import delivery, service, store
@@ -106,26 +105,7 @@ def handle_record(record: SQSRecord, listening: dict[tuple[str, str], list[str]]
 
 
 def dead_letter(body: str, reason: str, message_id: str = "") -> None:
-    logger.warning("event dead-lettered", extra={"reason": reason, "message_id": message_id})
-    aws.client("sqs").send_message(
-        QueueUrl=dead_letter_url(config.settings().notify_queue_url),
-        MessageBody=body,
-        MessageAttributes={
-            "reason": {"DataType": "String", "StringValue": reason[:1000]},
-            "source_message_id": {"DataType": "String", "StringValue": message_id or "-"},
-        },
-    )
-
-
-@lru_cache(maxsize=8)
-def dead_letter_url(queue_url: str) -> str:
-    """The queue's own dead-letter queue, from its redrive policy (one definition, in
-    infra/resources/platform.yml)."""
-    sqs = aws.client("sqs")
-    attributes = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["RedrivePolicy"])["Attributes"]
-    arn = json.loads(attributes["RedrivePolicy"])["deadLetterTargetArn"]
-    _, _, _, _, account, name = arn.split(":")
-    return sqs.get_queue_url(QueueName=name, QueueOwnerAWSAccountId=account)["QueueUrl"]
+    deadletter.send(config.settings().notify_queue_url, body, reason, message_id)
 
 
 def _set_visibility(record: SQSRecord, seconds: int) -> None:

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from functions.common import clock
+from functions.common import clock, otp
 from functions.common.config import Settings
 
 # Sent at once, day or night: security alerts, and the confirmation of what the customer
@@ -135,16 +135,13 @@ def is_delivery_report(msgid: str, status: str) -> bool:
 
 
 # ---- card binding --------------------------------------------------------------------------
-# One-time codes: 6 digits, valid 5 minutes, 5 tries; requests are rate-limited per mobile
-# number and per openid whether or not the card matches, so the form cannot be used to probe
-# which card belongs to which number.
+# One-time codes follow the shared rules (functions/common/otp.py); requests are
+# rate-limited per mobile number and per openid whether or not the card matches, so the form
+# cannot be used to probe which card belongs to which number.
 
-OTP_TTL_S = 300
-OTP_TRIES = 5
-OTP_RESEND_S = 60  # one code a minute per number; the page's button counts this down
 # (scope, limit, window seconds)
-PHONE_LIMITS = (("phone-min", 1, OTP_RESEND_S), ("phone-hour", 5, 3600))
-OPENID_LIMITS = (("openid-day", 10, 86400),)
+PHONE_LIMITS = (("phone-min", 1, otp.RESEND_S), ("phone-hour", 5, 3600))
+OPENID_LIMITS = (("openid-day", otp.PER_OPENID_DAY, 86400),)
 
 
 def card_number(value: str) -> str | None:
@@ -168,9 +165,3 @@ def mainland_mobile(value: str) -> str | None:
     if phonenumbers.number_type(number) != phonenumbers.PhoneNumberType.MOBILE:
         return None
     return str(number.national_number)
-
-
-def otp_code(code: str) -> str | None:
-    """A one-time code as typed: six digits, or None."""
-    code = str(code or "").strip()
-    return code if len(code) == 6 and code.isdigit() else None

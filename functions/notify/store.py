@@ -33,6 +33,7 @@ from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjec
 from functions.common import clock, dynamo
 from functions.common.dynamo import Model, TTLAttribute, expires_at, table_meta
 from functions.common.write_group import WriteGroup
+from functions.notify import corebank
 
 DELIVERY_KEEP_DAYS = 90
 
@@ -157,13 +158,17 @@ class Otp(_Item):
     customer_id = UnicodeAttribute()
     card_hash = UnicodeAttribute()
     card_last4 = UnicodeAttribute()
+    # what the binding's announcement says of the card (events.CUSTOMER_SCHEMAS)
+    card_kind = UnicodeAttribute(default="credit")
+    phone_masked = UnicodeAttribute(default="")
     tries = NumberAttribute(default=0)
     expires_at = TTLAttribute()
 
 
-def save_otp(openid: str, code_hash: str, customer_id: str, card_hash: str, last4: str, ttl_s: int) -> None:
-    Otp(f"OTP#{openid}", "OTP", code_hash=code_hash, customer_id=customer_id, card_hash=card_hash,
-        card_last4=last4, tries=0, expires_at=clock.epoch() + ttl_s).save()
+def save_otp(openid: str, code_hash: str, card: corebank.Card, phone_masked: str, ttl_s: int) -> None:
+    Otp(f"OTP#{openid}", "OTP", code_hash=code_hash, customer_id=card.customer_id, card_hash=card.card_hash,
+        card_last4=card.last4, card_kind=card.kind, phone_masked=phone_masked, tries=0,
+        expires_at=clock.epoch() + ttl_s).save()
 
 
 def get_otp(openid: str) -> Otp | None:

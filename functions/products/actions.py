@@ -12,8 +12,9 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from functions.common import aws, clock, config, dynamo, events, pii
+from functions.common import aws, clock, config, dynamo, events, money, otp, pii
 from functions.common.errors import (
+    ApiError,
     Conflict,
     FieldError,
     Forbidden,
@@ -441,3 +442,131 @@ def redeem(openid: str, code: str, units_e2: int, idempotency_key: str) -> store
         _announce(new)
         return new
     raise ServiceUnavailable()
+
+
+# ----- cards: products' projection of the cards customers bind in notify ------------------------
+
+def apply_card_event(event: dict[str, Any]) -> bool:
+    """Apply a card_bound / card_unbound event (events.CUSTOMER_SCHEMAS, validated); safe to
+    repeat and in any order: False when a newer change of the card was applied already."""
+    data = event["data"]
+    bound = event["type"] == "card_bound"
+    applied = store.apply_card(data["openid"], data["card_ref"], data["card_last4"], data["at"], bound,
+                               data.get("card_kind", ""), data.get("phone_masked", ""))
+    logger.info("card change", extra={"event_id": event["id"], "type": event["type"], "applied": applied})
+    return applied
+
+
+def cards(openid: str) -> list[store.CardItem]:
+    """The cards the customer has bound (debit and credit)."""
+    return store.cards_of(openid)
+
+
+# ----- purchase: the form, its step-up code, the order ----------------------------------------
+
+REFUSALS = {  # suitability.readiness → the refusal of a purchase
+    "assess": ("not_assessed", "购买前请先完成风险承受能力评估"),
+    "expired": ("not_assessed", "您的风险承受能力评估已过期，请重新评估"),
+    "above_level": ("not_suitable", "该产品风险等级高于您的风险承受能力，不能购买"),
+    "agreement": ("agreement_required", "购买前请签署掌上理财服务协议"),
+}
+
+
+def readiness(openid: str, product: Product) -> str:
+    """What stands between the customer and buying `product` (suitability.readiness)."""
+    found = standing(openid)
+    return suitability.readiness(found.level, found.valid, has_accepted(openid), product.risk)
+
+
+def _ready(openid: str, code: str) -> Product:
+    """The listed product the customer may buy now; 404 / 403 with the reason otherwise."""
+    product = _on_list(code).product()
+    refusal = REFUSALS.get(readiness(openid, product))
+    if refusal is not None:
+        raise Forbidden(*refusal)
+    return product
+
+
+def _debit_card(openid: str, card_ref: str, v: Validator) -> store.CardItem | None:
+    """The customer's own bound debit card named `card_ref`, or a field error."""
+    found = next((c for c in store.cards_of(openid) if c.card_ref == card_ref), None) if card_ref else None
+    if found is None:
+        v.add("card_ref", "card_required" if not card_ref else "card_unknown", "请选择本人已绑定的借记卡")
+    elif found.kind != "debit":
+        v.add("card_ref", "debit_card_required", "理财产品须使用借记卡购买，请选择借记卡")
+        return None
+    return found
+
+
+def request_purchase_code(openid: str, code: str, card_ref: str) -> dict[str, Any]:
+    """Text a step-up code for buying `code` to the mobile number on file of the chosen card:
+    products keeps its hash, notify (which alone knows the number) sends it. One a minute,
+    PER_OPENID_DAY a day; a new code replaces the last."""
+    _ready(openid, code)
+    v = Validator()
+    card = _debit_card(openid, card_ref, v)
+    v.check()
+    assert card is not None
+    sms_code = otp.new_code()
+    hashed = otp.code_hash(openid, sms_code)
+    refused = store.save_stepup(openid, hashed, card.card_ref, otp.TTL_S, otp.RESEND_S, clock.local().date(),
+                                otp.PER_OPENID_DAY)
+    if refused == "resend":
+        raise TooManyRequests("otp_rate_limited", "验证码发送过于频繁，请稍后再试")
+    if refused == "day":
+        raise TooManyRequests("otp_rate_limited", "今日获取验证码次数过多，请明天再试")
+    events.publish("stepup_code_requested", {
+        "openid": openid, "card_ref": card.card_ref, "code": sms_code, "purpose": "purchase",
+        "expires_at": clock.epoch() + otp.TTL_S,
+    }, "products", event_id=f"stepup_code_requested:{hashed[:32]}")
+    return {"card": pii.mask_card(card.last4), "phone": card.phone_masked, "expires_in": otp.TTL_S,
+            "resend_in": otp.RESEND_S}
+
+
+def confirm_purchase(openid: str, code: str, form: dict[str, str]) -> store.Order:
+    """Place the order the form describes once its step-up code matches: every field checked
+    first (nothing stored on a refusal), then the customer's standing, then the code (spent by
+    this purchase's idempotency key, so a retried request after it was spent places, and
+    returns, the same order; refused by place_order, it is released for the corrected form)."""
+    v = Validator()
+    card = _debit_card(openid, form.get("card_ref", ""), v)
+    amount_fen = money.fen(form.get("amount", ""))
+    if amount_fen is None or amount_fen <= 0:
+        v.add("amount", "invalid_amount", "请输入正确的购买金额（元，最多两位小数）")
+    if form.get("disclosure") not in ("true", "on"):
+        v.add("disclosure", "required", "请阅读并确认风险揭示书")
+    if otp.typed(form.get("code", "")) is None:
+        v.add("code", "invalid_code", "请输入6位数字验证码")
+    key = form.get("idempotency_key", "")
+    if not service.IDEMPOTENCY_KEY.fullmatch(key):
+        v.add("idempotency_key", "invalid_key", "页面已过期，请刷新后重试")
+    v.check()
+    assert card is not None and amount_fen is not None
+    _ready(openid, code)
+    stepup = _spend_stepup(openid, card.card_ref, form["code"], key)
+    try:
+        return place_order(openid, code, amount_fen, card.card_ref, card.last4, key)
+    except ApiError as error:
+        if error.status < 500:
+            store.release_stepup(stepup, key)
+        raise
+
+
+def _spend_stepup(openid: str, card_ref: str, typed: str, key: str) -> store.StepUpItem:
+    """The customer's step-up code, checked and spent by the purchase `key` (or spent by it
+    already: a retried request)."""
+    stored = store.stepup(openid)
+    if stored is not None and stored.spent_by not in (None, key):
+        stored = None  # it confirmed another purchase
+    if stored is not None and stored.card_ref != card_ref:
+        raise ApiError(400, "otp_wrong_card", "验证码不是发给所选银行卡预留手机号的，请重新获取")
+    if stored is not None and stored.spent_by == key:
+        return stored
+    otp.verify(stored, openid, typed, lambda found: store.spend_stepup_try(found, otp.TRIES),
+               lambda: store.discard_stepup(openid))
+    assert stored is not None
+    if not store.spend_stepup(stored, key):
+        again = store.stepup(openid)
+        if again is None or again.spent_by != key:
+            raise ApiError(400, "otp_expired", "验证码已失效，请重新获取")
+    return stored

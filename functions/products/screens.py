@@ -5,6 +5,7 @@ server as an inline SVG (no script, no style attribute: the pages' CSP allows ne
 from __future__ import annotations
 
 import secrets
+import uuid
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -158,3 +159,25 @@ def order(openid: str, order_id: str, notice: str | None = None, error: ApiError
     return render("order.html", csrf_token=session.csrf_token(openid), order=describe_order(found), notice=notice,
                   error=error, steps=[{"state_name": service.ORDER_STATES[s.state], "reason": s.reason,
                                        "at": clock.show_time(clock.parse_utc(s.at))} for s in steps])
+
+
+# ----- purchase --------------------------------------------------------------------------------
+
+CARD_KINDS = {"debit": "借记卡", "credit": "信用卡"}
+
+
+def purchase(code: str, openid: str, form: dict[str, str] | None = None, error: ApiError | None = None) -> str:
+    """The purchase form, or why the customer may not buy (with the way forward): their bound
+    cards (debit ones to choose), the amount, the risk disclosure, the step-up code. The
+    idempotency key is made when the form is first shown and kept while it is corrected, so
+    a double or retried submit places one order."""
+    listed, _ = actions.product(code)
+    form = form or {}
+    key = form.get("idempotency_key", "")
+    cards = [{"ref": c.card_ref, "last4": c.last4, "card": pii.mask_card(c.last4), "phone": c.phone_masked,
+              "kind_name": CARD_KINDS.get(c.kind or "", ""), "debit": c.kind == "debit"}
+             for c in actions.cards(openid)]
+    return pages.render(PAGES, "purchase.html", product=describe(listed), csrf_token=session.csrf_token(openid),
+                        readiness=actions.readiness(openid, listed.product), level_name=_standing(openid)["level_name"],
+                        cards=cards, debit=any(c["debit"] for c in cards), form=form, error=error,
+                        idempotency_key=key if service.IDEMPOTENCY_KEY.fullmatch(key) else uuid.uuid4().hex)

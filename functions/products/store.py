@@ -6,6 +6,8 @@
   STAGED / <date>#<code>        a net value imported and waiting for the nightly publication
   AGREEMENT / <version>, CURRENT  the agreement's texts, and the version customers are asked for
   USER#<openid> / ASSESSED#<date> assessments made that day (the daily limit)
+  USER#<openid> / CARD#<ref>    a card bound in notify (products' projection of notify's events)
+  USER#<openid> / STEPUP        the step-up code for a purchase; STEPUPS#<date>: codes that day
 
 and the append-only records (product-records): customers' assessments and acceptances.
 """
@@ -14,8 +16,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
 
-from pynamodb.attributes import JSONAttribute, NumberAttribute, UnicodeAttribute
+from pynamodb.attributes import BooleanAttribute, JSONAttribute, NumberAttribute, UnicodeAttribute
 from pynamodb.exceptions import PutError, TransactWriteError, UpdateError
+from pynamodb.expressions.update import Action
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 
 from functions.common import clock, dynamo
@@ -470,3 +473,140 @@ def change(order: Order, to: str, reason: str | None, at: str, nav_e4: int | Non
         tx.update("holding", holding, [Holding.code.set(order.code), Holding.units_e2.add(units),
                                        Holding.cost_fen.add(int(order.amount_fen))])
     tx.commit()
+# ----- cards -----------------------------------------------------------------------------------
+# products' own projection of the cards customers have bound, from notify's card_bound /
+# card_unbound events (the customer-events topic); notify's tables are never read.
+
+class CardItem(Model):
+    """USER#<openid> / CARD#<card ref>: a card as its newest change left it. An unbound card
+    stays as a tombstone (`bound` false, with its change's time), so a late copy of an older
+    binding cannot bring it back."""
+
+    Meta = table_meta("products")
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    card_ref = UnicodeAttribute()
+    last4 = UnicodeAttribute()
+    kind = UnicodeAttribute(null=True)
+    phone_masked = UnicodeAttribute(null=True)
+    bound = BooleanAttribute()
+    bound_at = UnicodeAttribute(null=True)  # ISO-8601 UTC
+    changed_at = UnicodeAttribute()  # ISO-8601 UTC of the change applied (events' `at`)
+
+
+def apply_card(openid: str, card_ref: str, last4: str, at: str, bound: bool, kind: str = "",
+               phone_masked: str = "") -> bool:
+    """Apply one change of a card if it is newer than the one applied; False when it is not
+    (a copy of an applied binding, or a change that arrived after a newer one)."""
+    item = CardItem(user_pk(openid), f"CARD#{card_ref}")
+    actions: list[Action] = [CardItem.card_ref.set(card_ref), CardItem.last4.set(last4), CardItem.bound.set(bound),
+               CardItem.changed_at.set(at)]
+    if bound:
+        actions += [CardItem.kind.set(kind), CardItem.phone_masked.set(phone_masked), CardItem.bound_at.set(at)]
+    try:
+        # a binding and its end at the same second: the end wins (a card never wrongly usable)
+        newer = (CardItem.changed_at < at) if bound else (CardItem.changed_at <= at)
+        item.update(actions=actions, condition=CardItem.changed_at.does_not_exist() | newer)
+    except UpdateError as error:
+        if condition_failed(error):
+            return False
+        raise
+    return True
+
+
+def cards_of(openid: str) -> list[CardItem]:
+    """The cards the customer has bound, in the order they were bound."""
+    found = CardItem.query(user_pk(openid), CardItem.sk.startswith("CARD#"), consistent_read=True)
+    return sorted((c for c in found if c.bound), key=lambda c: c.bound_at or "")
+
+
+# ----- purchase --------------------------------------------------------------------------------
+
+class StepUpItem(Model):
+    """USER#<openid> / STEPUP: the customer's step-up code for a purchase (its keyed hash
+    only), the card it was texted for, its tries, and the purchase that spent it (its
+    idempotency key). A new code replaces it."""
+
+    Meta = table_meta("products")
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    code_hash = UnicodeAttribute()
+    card_ref = UnicodeAttribute()
+    tries = NumberAttribute(default=0)
+    sent_at = NumberAttribute()  # epoch seconds
+    expires_at = TTLAttribute()
+    spent_by = UnicodeAttribute(null=True)  # the idempotency key of the purchase it confirmed
+
+
+STEPUP = "STEPUP"
+
+
+def save_stepup(openid: str, code_hash: str, card_ref: str, ttl_s: int, resend_s: int, day: date,
+                per_day: int) -> str | None:
+    """Keep a new code and count it against the day's, in one transaction; None when kept,
+    else which limit refused it ("resend": the last code is under `resend_s` old; "day")."""
+    now = clock.epoch()
+    counter = DayCount(user_pk(openid), f"STEPUPS#{day.isoformat()}")
+    keep = expires_at(datetime.combine(day, datetime.min.time(), tzinfo=UTC) + timedelta(days=2))
+    item = StepUpItem(user_pk(openid), STEPUP)
+    try:
+        with dynamo.transaction() as tx:
+            tx.update(counter, actions=[DayCount.n.add(1), DayCount.expires_at.set(keep)],
+                      condition=DayCount.n.does_not_exist() | (DayCount.n < per_day))
+            tx.update(item, actions=[StepUpItem.code_hash.set(code_hash), StepUpItem.card_ref.set(card_ref),
+                                     StepUpItem.tries.set(0), StepUpItem.sent_at.set(now),
+                                     StepUpItem.expires_at.set(now + ttl_s), StepUpItem.spent_by.remove()],
+                      condition=StepUpItem.sent_at.does_not_exist() | (StepUpItem.sent_at <= now - resend_s))
+    except TransactWriteError as error:
+        if not dynamo.cancelled(error):
+            raise
+        last = stepup(openid)
+        return "resend" if last is not None and last.sent_at > now - resend_s else "day"
+    return None
+
+
+def stepup(openid: str) -> StepUpItem | None:
+    try:
+        return StepUpItem.get(user_pk(openid), STEPUP, consistent_read=True)
+    except StepUpItem.DoesNotExist:
+        return None
+
+
+def spend_stepup_try(item: StepUpItem, max_tries: int) -> bool:
+    """Count one attempt atomically; False once the code has used its tries."""
+    try:
+        item.update(actions=[StepUpItem.tries.add(1)],
+                    condition=(StepUpItem.tries < max_tries) & (StepUpItem.code_hash == item.code_hash))
+    except UpdateError as error:
+        if condition_failed(error):
+            return False
+        raise
+    return True
+
+
+def spend_stepup(item: StepUpItem, idempotency_key: str) -> bool:
+    """The code confirms the purchase of `idempotency_key`, once: False when another
+    purchase spent it first (or a new code replaced it)."""
+    try:
+        item.update(actions=[StepUpItem.spent_by.set(idempotency_key)],
+                    condition=StepUpItem.spent_by.does_not_exist() & (StepUpItem.code_hash == item.code_hash))
+    except UpdateError as error:
+        if condition_failed(error):
+            return False
+        raise
+    return True
+
+
+def release_stepup(item: StepUpItem, idempotency_key: str) -> None:
+    """The purchase the code confirmed was refused (nothing ordered): the code may confirm the
+    corrected one, while it is valid and has tries left."""
+    try:
+        item.update(actions=[StepUpItem.spent_by.remove()], condition=StepUpItem.spent_by == idempotency_key)
+    except UpdateError as error:
+        if not condition_failed(error):
+            raise
+
+
+def discard_stepup(openid: str) -> None:
+    """A code that used its tries can never match: its hash is replaced by nothing a code hashes to."""
+    StepUpItem(user_pk(openid), STEPUP).update(actions=[StepUpItem.code_hash.set("-"), StepUpItem.expires_at.set(0)])

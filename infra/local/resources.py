@@ -1,4 +1,4 @@
-"""Create the tables, queues and keys that serverless.yml defines, in moto (tests and the
+"""Create the tables, queues, topics and keys that serverless.yml defines, in moto (tests and the
 local stack alike), from that one definition."""
 from __future__ import annotations
 
@@ -88,6 +88,8 @@ def create_all(config: ServerlessConfig, session: boto3.session.Session | None =
         arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
         refs[logical] = {"Ref": url, "Arn": arn, "QueueName": props["QueueName"]}
 
+    refs.update(_create_topics(config, session, refs))
+
     ddb = session.client("dynamodb")
     for logical, spec in config.resources_of_type("AWS::DynamoDB::Table").items():
         props = spec["Properties"]
@@ -105,6 +107,25 @@ def create_all(config: ServerlessConfig, session: boto3.session.Session | None =
         refs[logical] = {"Ref": props["TableName"], "Arn": meta["TableArn"]}
     refs.update(_create_user_pools(config, session))
     return refs
+
+
+def _create_topics(config: ServerlessConfig, session: boto3.session.Session,
+                   refs: dict[str, dict[str, str]]) -> dict:
+    """SNS topics and their subscriptions; moto's SNS delivers what is published to each
+    subscribed queue (raw, where the subscription says so), as SNS does."""
+    out: dict[str, dict[str, str]] = {}
+    sns = session.client("sns")
+    for logical, spec in config.resources_of_type("AWS::SNS::Topic").items():
+        arn = sns.create_topic(Name=spec["Properties"]["TopicName"])["TopicArn"]
+        out[logical] = {"Ref": arn, "TopicArn": arn}
+    for logical, spec in config.resources_of_type("AWS::SNS::Subscription").items():
+        props = spec["Properties"]
+        attributes = {"RawMessageDelivery": "true"} if props.get("RawMessageDelivery") else {}
+        arn = sns.subscribe(TopicArn=_intrinsic(props["TopicArn"], {**refs, **out}), Protocol=props["Protocol"],
+                            Endpoint=_intrinsic(props["Endpoint"], refs), Attributes=attributes,
+                            ReturnSubscriptionArn=True)["SubscriptionArn"]
+        out[logical] = {"Ref": arn}
+    return out
 
 
 def _create_user_pools(config: ServerlessConfig, session: boto3.session.Session) -> dict:

@@ -169,19 +169,9 @@ def test_consumer_loan_application(sim):
 
 def _core_banking_customer() -> tuple[str, str]:
     """A customer of core banking with one card, unique to this test: (card number, mobile)."""
-    import secrets
+    from tests.core_banking import customer
 
-    from stdnum import luhn
-
-    from functions.notify import corebank
-
-    body = "62220257" + "".join(secrets.choice("0123456789") for _ in range(7))
-    card = body + luhn.calc_check_digit(body)
-    phone = "1390574" + "".join(secrets.choice("0123456789") for _ in range(4))
-    customer_id = "SIM" + secrets.token_hex(4).upper()
-    corebank.add_customer(customer_id, "陈甬", phone)
-    corebank.add_card(customer_id, card)
-    return card, phone
+    return customer()
 
 
 def test_bind_a_card_then_card_alerts(sim):

@@ -1,9 +1,9 @@
-"""money.yuan: integer fen as customers read an amount."""
+"""money.yuan: integer fen as customers read an amount; money.fen: yuan as typed, exactly."""
 from __future__ import annotations
 
 import pytest
 
-from functions.common.money import yuan
+from functions.common.money import fen, yuan
 
 
 @pytest.mark.parametrize(("fen", "shown"), [
@@ -11,3 +11,12 @@ from functions.common.money import yuan
 ])
 def test_fen_are_shown_as_yuan(fen, shown):
     assert yuan(fen) == shown
+
+
+@pytest.mark.parametrize(("typed", "expected"), [
+    ("1000", 100_000), ("1,000.5", 100_050), ("¥0.01", 1), (" 12345.67 ", 1_234_567), ("0", 0),
+    ("0.1", 10), ("", None), ("abc", None), ("-1", None), ("+1", None), ("1.001", None), ("NaN", None),
+    ("Infinity", None), ("1e3", 100_000),
+])
+def test_yuan_as_typed_become_fen_exactly(typed, expected):
+    assert fen(typed) == expected

@@ -39,3 +39,33 @@ def test_refusals_match_the_documented_error_shape(client):
     assert (status, bad["fields"][0]["field"]) == (400, "risk")
     status, bad = fetched(SPEC, client, "/products/api/products/{code}", "/products/api/products/NOPE01")
     assert (status, bad["code"]) == (404, "not_found")
+
+
+def test_the_purchase_code_route_answers_as_documented(client):
+    import json
+
+    from tests.products.buyers import bind, ready
+    from tests.sessions import customer
+
+    template = "/products/api/purchase-codes"
+
+    def ask(card_ref: str):
+        response = client.http.post(template, headers=customer("o1"),
+                                    body=json.dumps({"product": "DOC002", "card_ref": card_ref}))
+        return response.status_code, oc_conforms(response)
+
+    def oc_conforms(response):
+        from tests.docs.conformance import conforms
+
+        return conforms(SPEC, "POST", template, response)
+
+    status, refused = ask("d1")
+    assert (status, refused["code"]) == (403, "not_assessed")
+    ready("o1")
+    status, refused = ask("d1")
+    assert (status, refused["fields"][0]["code"]) == (400, "card_unknown")
+    bind("o1", "d1")
+    status, sent = ask("d1")
+    assert (status, sent["phone"], sent["resend_in"]) == (201, "138****5678", 60)
+    status, again = ask("d1")
+    assert (status, again["code"]) == (429, "otp_rate_limited")

@@ -78,10 +78,6 @@ def order(openid: str) -> str:
     return actions.place_order(openid, DEMO_PRODUCT, minimum, "live-card", "0004", secrets.token_hex(16)).order_id
 
 
-def product(openid: str) -> str:
-    return DEMO_PRODUCT
-
-
 def branch(openid: str) -> str:
     return BRANCH
 
@@ -95,6 +91,16 @@ def verify_file(openid: str) -> str:
     from functions.common import config
 
     return f"MP_verify_{config.settings().wechat_verify_token}.txt"
+
+
+def product(openid: str) -> str:
+    """A wealth product on sale (the same for everyone)."""
+    from functions.products import store
+    from tests.products.conftest import load, row
+
+    if store.get("FZ0001") is None:
+        load(row(code="FZ0001", window_start="2020-01-01", window_end="2099-12-31"))
+    return "FZ0001"
 
 
 MAKERS: dict[str, Callable[[str], str]] = {"booking_id": booking, "application_id": application,

@@ -263,7 +263,9 @@ def _baselines() -> dict[str, dict]:
         "branch_lookup": {},
         "console": {"code": "a-code", "code_verifier": "v" * 43},
         "products": {**{f"q{n}": "3" for n in range(1, 11)}, "version": "v1", "agree": "true",
-                     "sha256": hashlib.sha256(AGREEMENT.encode()).hexdigest()},
+                     "sha256": hashlib.sha256(AGREEMENT.encode()).hexdigest(), "product": "FZ0001",
+                     "card_ref": "d1", "amount": "1000", "disclosure": "true", "code": "123456",
+                     "idempotency_key": "0" * 32},
     }
 
 

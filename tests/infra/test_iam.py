@@ -3,7 +3,8 @@ tables, indexes, queues, key, secrets and functions that its code uses.
 
 What a feature's code uses is found in the code itself: the tables it names through
 `table_meta("...")`, the function keys it names (intent and query invocations), whether it
-reaches `events.publish`, `pii.seal/unseal` or SNS, following imports from its folder into
+reaches `events.publish` (the notify queue), `events.announce` (the customer-events topic),
+`pii.seal/unseal` or SNS's SMS, following imports from its folder into
 functions/common. Which secrets a function reads is followed from its own handler
 (tests/infra/code_map.py), so a role is held to exactly its function's secrets.
 """
@@ -66,6 +67,7 @@ class Uses:
     tables: set[str] = field(default_factory=set)  # env names, e.g. TABLE_BOOKINGS
     functions: set[str] = field(default_factory=set)
     publishes: bool = False
+    announces: bool = False
     pii: bool = False
     sms: bool = False
 
@@ -85,8 +87,9 @@ def uses(feature: str, function_keys: set[str]) -> Uses:
         tree = ast.parse(source)
         found.functions |= {n.value for n in ast.walk(tree) if isinstance(n, ast.Constant) and n.value in function_keys}
         found.publishes |= "events.publish(" in source and module != "functions.common.events"
+        found.announces |= "events.announce(" in source and module != "functions.common.events"
         found.pii |= bool(re.search(r"pii\.(seal|unseal)\(", source))
-        found.sms |= 'client("sns")' in source
+        found.sms |= 'client("sns")' in source and module != "functions.common.events"  # there: the topic
     return found
 
 
@@ -115,7 +118,7 @@ def as_list(value) -> list:
 
 @dataclass
 class Grant:
-    kind: str  # table, index, queue, key, function, secret, logs, sms
+    kind: str  # table, index, queue, topic, key, function, secret, logs, sms
     name: str
     actions: frozenset[str]
     condition: dict = field(default_factory=dict)
@@ -136,6 +139,10 @@ def grants(pkg: Package, role: dict) -> list[Grant]:
         for resource in as_list(statement["Resource"]):
             if resource == "*":
                 assert actions <= NOT_DATA_ACTIONS, f"'*' resource for {sorted(actions)}"
+                continue
+            if "Ref" in resource:
+                assert pkg.resources[resource["Ref"]]["Type"] == "AWS::SNS::Topic", resource
+                out.append(Grant("topic", resource["Ref"], actions))
                 continue
             if "Fn::GetAtt" in resource:
                 logical, attribute = resource["Fn::GetAtt"]
@@ -254,8 +261,10 @@ def test_each_role_names_only_what_its_features_code_uses(packaged):  # noqa: F8
                 assert grant.name in code.functions and grant.name != key, where
             elif grant.kind == "queue":
                 assert grant.name in queues, where
+            elif grant.kind == "topic":
+                assert code.announces and grant.actions == {"sns:Publish"}, where
             elif grant.kind == "key":
-                assert code.pii or queues, where
+                assert code.pii or queues or code.announces, where
             elif grant.kind == "secret":
                 assert grant.actions == {"ssm:GetParameters"}, where
             elif grant.kind == "sms":
@@ -300,6 +309,7 @@ def test_a_role_reading_another_functions_secret_is_caught(packaged):  # noqa: F
 
 
 VIA_SQS = {"StringEquals": {"kms:ViaService": {"Fn::Sub": "sqs.${AWS::Region}.${AWS::URLSuffix}"}}}
+VIA_SNS = {"StringEquals": {"kms:ViaService": {"Fn::Sub": "sns.${AWS::Region}.${AWS::URLSuffix}"}}}
 
 
 def test_the_pii_key_is_used_only_under_the_functions_own_feature_or_through_sqs(packaged):  # noqa: F811
@@ -314,7 +324,9 @@ def test_the_pii_key_is_used_only_under_the_functions_own_feature_or_through_sqs
         on_key = [g for g in grants(packaged, role_of(packaged, key)[1]) if g.kind == "key"]
         for grant in on_key:
             assert grant.condition, f"{key}: the PII key without a condition"
-        by_feature = [g for g in on_key if g.condition != VIA_SQS]
+        by_feature = [g for g in on_key if g.condition not in (VIA_SQS, VIA_SNS)]
+        if any(g.condition == VIA_SNS for g in on_key):  # the customer-events topic's encryption
+            assert uses(function.feature, set(packaged.config.functions)).announces, key
         if not (reach.seals or reach.opens):
             assert not by_feature and "PII_CONTEXT_FEATURE" not in env, key
             continue
@@ -459,3 +471,37 @@ def test_only_core_banking_answers_wealth_orders(packaged):  # noqa: F811
                 readers |= {key} if grant.actions - {"sqs:SendMessage"} else set()
                 senders |= {f"orders:{key}"}
     assert senders == {"orders:productsApi"} and readers == set()
+def _topics(pkg: Package, key: str) -> dict[str, set[str]]:
+    return {g.name: set(g.actions) for g in grants(pkg, role_of(pkg, key)[1]) if g.kind == "topic"}
+
+
+def test_only_notifys_api_publishes_and_only_to_the_customer_events_topic(packaged):  # noqa: F811
+    """Cards bound and unbound are announced by notify's API alone; no role may publish to
+    any other topic (the SMS grant names no topic: NotResource), nor subscribe or read one."""
+    for key in packaged.config.functions:
+        expected = {"CustomerEventsTopic": {"sns:Publish"}} if key == "notifyApi" else {}
+        assert _topics(packaged, key) == expected, key
+
+
+def test_products_consumes_only_its_own_queue_and_reads_nothing_of_notify(packaged):  # noqa: F811
+    """products learns customers' cards from its own queue of the topic and keeps them in
+    its own table: no role of products names notify's tables, core banking's or notify's queue
+    for reading; its consumer's queue is its own subscription of the topic."""
+    envs = table_env(packaged)
+    subscription = packaged.resources["ProductsCustomerEventsSubscription"]["Properties"]
+    assert subscription["TopicArn"] == {"Ref": "CustomerEventsTopic"} and subscription["RawMessageDelivery"] is True
+    assert subscription["Endpoint"] == {"Fn::GetAtt": ["ProductsCustomerEventsQueue", "Arn"]}
+    for key, function in packaged.config.functions.items():
+        if function.feature != "products":
+            continue
+        granted = grants(packaged, role_of(packaged, key)[1])
+        assert not {envs[g.name] for g in granted if g.kind == "table"} & {"TABLE_NOTIFY", "TABLE_CORE_BANKING"}, key
+        for grant in granted:
+            if grant.kind == "queue" and grant.actions & {"sqs:ReceiveMessage", "sqs:DeleteMessage"}:
+                assert (key, grant.name) in {("productsCustomerEvents", "ProductsCustomerEventsQueue"),
+                                             ("productsOrderResults", "ProductsOrderResultsQueue")}, key
+            if grant.kind == "queue" and "sqs:SendMessage" in grant.actions:
+                assert grant.name in {"productsApi": {"NotifyEventsQueue", "ProductsOrdersQueue"},
+                                      "productsOrderResults": {"NotifyEventsQueue",
+                                                               "ProductsOrderResultsDeadLetterQueue"},
+                                      }.get(key, {"ProductsCustomerEventsDeadLetterQueue"}), key

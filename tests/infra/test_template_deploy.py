@@ -26,6 +26,7 @@ MOTO_SKIPS = {
     "AWS::WAFv2::WebACL",
     "AWS::WAFv2::WebACLAssociation",
     "AWS::S3::BucketPolicy",
+    "AWS::SQS::QueuePolicy",
     "AWS::SNS::Subscription",
     "AWS::ApiGateway::Authorizer",
     "AWS::ApiGateway::GatewayResponse",
@@ -152,6 +153,9 @@ def test_functions_run_the_uploaded_code_with_the_environment_and_role_they_expe
                     QueueName=queues[value["Ref"]]["Properties"]["QueueName"])["QueueUrl"]
                 assert variables.pop(name).split("/")[-2:] == queue.split("/")[-2:], (key, name)
                 expected_env.pop(name)
+        if expected_env.pop("CUSTOMER_EVENTS_TOPIC_ARN", None):  # the topic, by its ARN
+            topic = deployed["resources"]["CustomerEventsTopic"]["PhysicalResourceId"]
+            assert variables.pop("CUSTOMER_EVENTS_TOPIC_ARN") == topic, key
         assert variables == expected_env, key
         role_id = spec["Properties"]["Role"]["Fn::GetAtt"][0]
         role_name = deployed["resources"][role_id]["PhysicalResourceId"]

@@ -22,6 +22,9 @@ CUSTOMERS = (
     ("C10003", "王海涛", "13957400003", (_card("625905740000004"),), ("o_demo_customer2",)),
     ("C10004", "周雨桐", "13957400004", (_card("625905740000005"),), ()),
 )
+# debit cards (the others are credit cards): wealth products are bought with one, once bound
+# on /notify/bind (binding there announces it to products)
+DEBIT = frozenset({_card("625905740000002")})
 
 
 def load() -> int:
@@ -32,7 +35,8 @@ def load() -> int:
     cards = 0
     for customer_id, name, phone, numbers, openids in CUSTOMERS:
         corebank.add_customer(customer_id, name, phone)
-        added = [corebank.add_card(customer_id, number) for number in numbers]
+        added = [corebank.add_card(customer_id, number, "借记卡", "debit") if number in DEBIT
+                 else corebank.add_card(customer_id, number) for number in numbers]
         cards += len(added)
         for openid in openids:
             if not any(b.card_hash == added[0].card_hash for b in store.bindings_of(openid)):
