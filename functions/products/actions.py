@@ -195,17 +195,12 @@ def _on_sale(code: str, day: date) -> store.ProductItem:
     return item
 
 
-def _ready_to_buy(openid: str, risk: str) -> None:
+def _ready_to_buy(openid: str, product: Product) -> None:
     """403 unless the customer's assessment is valid, the product within it (R ≤ C) and the
-    agreement's current version accepted."""
-    found = standing(openid)
-    readiness = suitability.readiness(found.level, found.valid, has_accepted(openid), risk)
-    if readiness in ("assess", "expired"):
-        raise Forbidden("not_assessed", "请先完成风险承受能力评估")
-    if readiness == "above_level":
-        raise Forbidden("not_suitable", "该产品风险等级高于您的风险承受能力，不能购买")
-    if readiness == "agreement":
-        raise Forbidden("agreement_required", "请先阅读并同意最新版理财服务协议")
+    agreement's current version accepted (REFUSALS says which)."""
+    refusal = REFUSALS.get(readiness(openid, product))
+    if refusal is not None:
+        raise Forbidden(*refusal)
 
 
 def _new_order(openid: str, key: str, kind: str, code: str, amount_fen: int, card_ref: str, card_last4: str,
@@ -249,7 +244,7 @@ def place_order(openid: str, code: str, amount_fen: int, card_ref: str, card_las
             return _same_order(found, "purchase", code, amount_fen, None)
         item = _on_sale(code, clock.local().date())
         product = item.product()
-        _ready_to_buy(openid, product.risk)
+        _ready_to_buy(openid, product)
         service.check_amount(product, amount_fen)
         if amount_fen > service.quota_left(product, store.sold(code)):
             raise Conflict("quota_exhausted", "该产品额度已售罄或剩余额度不足")
@@ -481,9 +476,7 @@ def readiness(openid: str, product: Product) -> str:
 def _ready(openid: str, code: str) -> Product:
     """The listed product the customer may buy now; 404 / 403 with the reason otherwise."""
     product = _on_list(code).product()
-    refusal = REFUSALS.get(readiness(openid, product))
-    if refusal is not None:
-        raise Forbidden(*refusal)
+    _ready_to_buy(openid, product)
     return product
 
 

@@ -90,6 +90,23 @@ class Simulator:
     def close_h5(self) -> None:
         self.page.click("#h5-close")
 
+    def bind_card(self, card: str, phone: str) -> None:
+        """Bind a card as a customer does: 绑卡, the card and its mobile number, the code the
+        SMS brings (`tests/browser/test_journeys.py::test_bind_a_card_then_card_alerts` walks
+        the same page step by step)."""
+        bind = self.open_link(self.send_text("绑卡"))
+        bind.locator("input[name=card_number]").fill(card)
+        bind.locator("input[name=phone]").fill(phone)
+        bind.get_by_role("button", name="获取验证码").click()
+        expect(bind.locator("#form-info")).to_contain_text("验证码已发送")
+        self.page.click("#outbox-refresh")
+        sms = self.sms().filter(has_text=f"····{card[-4:]}").filter(has_text="验证码")
+        code = re.search(r"验证码(\d{6})", sms.inner_text()).group(1)
+        bind.locator("input[name=code]").fill(code)
+        bind.get_by_role("button", name="确认绑定").click()
+        expect(bind.locator("#bound [data-bound]")).to_have_text("绑定成功")
+        self.close_h5()
+
     # --- time ---------------------------------------------------------------------------
     def set_clock(self, at: datetime) -> None:
         """Move the stack's clock and the browser's together; the clock runs on from `at`."""

@@ -1,12 +1,18 @@
-"""The wealth journey so far, in a real browser at WeChat's size through the simulator:
-the menu's 理财产品 → the catalogue, filtered → a product with its net value chart → the
-risk-tolerance questionnaire → the agreement → the product again, now open to this customer
-(and a product above their level, closed with the reason). Purchase, holdings and the
-template message follow when the purchase is built (issue 23)."""
+"""The wealth journey in a real browser at WeChat's size through the simulator: the menu's
+理财产品 → the catalogue, filtered → a product with its net value chart → the risk-tolerance
+questionnaire → the agreement → the product again, now open to this customer (and a product
+above their level, closed with the reason) → a debit card bound in notify, which products
+learns through the customer-events channel → the purchase, confirmed by the code texted to
+the card's mobile number → the order (处理中) and its template message → core banking
+confirms → 我的理财 shows the holding, and the second template message says so."""
 from __future__ import annotations
+
+import re
 
 import pytest
 from playwright.sync_api import expect
+
+from tests.core_banking import customer
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.xdist_group("browser")]
 
@@ -56,3 +62,47 @@ def test_catalogue_assessment_agreement_then_a_product_is_open_to_the_customer(s
     h5.locator("a", has_text="理财产品").last.click()
     h5.locator("a[data-product='YC0182']").click()
     expect(h5.locator("[data-readiness=ready]")).to_contain_text("符合本产品的购买条件")
+
+    # a debit card bound in notify reaches products' projection through the customer-events topic
+    card, phone = customer("debit")
+    last4 = card[-4:]
+    h5.locator("[data-buy-link]").click()
+    expect(h5.locator("[data-no-cards]")).to_be_visible()
+    sim.close_h5()
+    sim.bind_card(card, phone)
+    sim.stack.drain_queues()
+
+    h5 = sim.open_link(sim.menu("我的账户", "理财产品"))
+    h5.locator("a[data-product='YC0182']").click()
+    h5.locator("[data-buy-link]").click()
+    h5.locator(f"label:has(input[data-card='{last4}'])").click()
+    h5.locator("input[name=amount]").fill("5000")  # below the ¥10,000.00 minimum: refused by field
+    h5.locator("#disclosure").check()  # the box, not the label: the label holds the disclosure's link
+    h5.locator(".js-send").click()
+    expect(h5.locator("#form-info")).to_contain_text(f"····{last4}")
+    sim.deliver()
+    sms = sim.sms().filter(has_text="确认理财产品购买")
+    expect(sms).to_have_count(1)
+    code = re.search(r"验证码(\d{6})", sms.inner_text()).group(1)
+    h5.locator("input[name=code]").fill(code)
+    h5.locator("[data-buy]").click()
+    expect(h5.locator("[data-field=amount]")).to_contain_text("10,000")
+    h5.locator("input[name=amount]").fill("20000")
+    h5.locator("#disclosure").check()  # confirmed again on the corrected form
+    h5.locator("input[name=code]").fill(code)  # a refused purchase leaves its code for the corrected form
+    h5.locator("[data-buy]").click()
+
+    expect(h5.locator("[data-state=PENDING]")).to_have_text("处理中")
+    expect(h5.locator("[data-card]")).to_have_text(f"····{last4}")
+    order_id = h5.locator("[data-order]").get_attribute("data-order")
+    sim.deliver()
+    expect(sim.templates().filter(has_text=order_id)).to_contain_text("申购受理")
+
+    assert sim.stack.settle_orders() == 1  # core banking confirms
+    sim.deliver()
+    expect(sim.templates().filter(has_text="申购成功")).to_contain_text(order_id)
+    sim.close_h5()
+    mine = sim.open_link(sim.menu("我的账户", "我的理财"))
+    holding = mine.locator("[data-holding='YC0182']")
+    expect(holding.locator("[data-cost]")).to_have_text("¥20,000.00")
+    expect(mine.locator(f"[data-order='{order_id}']")).to_contain_text("已确认")
