@@ -235,7 +235,8 @@ def _scroll_to(locator) -> None:
 
     for attempt in range(5):
         try:
-            locator.scroll_into_view_if_needed(timeout=2_000)
+            # found and scrolled in one step in the page: no moment for a re-render between them
+            locator.evaluate("(entry) => entry.scrollIntoView({block: 'nearest'})", timeout=2_000)
             return
         except Error:
             if attempt == 4:
