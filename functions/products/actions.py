@@ -392,6 +392,11 @@ def orders(openid: str) -> list[store.Order]:
     return store.orders_of(openid)
 
 
+def product_names() -> dict[str, str]:
+    """Each product's name by its code, for orders shown to their customer."""
+    return {item.sk: item.name for item in store.catalogue()}
+
+
 def order(openid: str, order_id: str) -> tuple[store.Order, list[store.OrderStep]]:
     """The customer's order and its steps; 404 for anyone else's."""
     found = own_order(openid, order_id)

@@ -105,4 +105,5 @@ def test_catalogue_assessment_agreement_then_a_product_is_open_to_the_customer(s
     mine = sim.open_link(sim.menu("我的账户", "我的理财"))
     holding = mine.locator("[data-holding='YC0182']")
     expect(holding.locator("[data-cost]")).to_have_text("¥20,000.00")
+    expect(mine.locator(f"[data-order='{order_id}']")).to_contain_text("申购 甬城稳盈182天 ¥20,000.00")
     expect(mine.locator(f"[data-order='{order_id}']")).to_contain_text("已确认")
