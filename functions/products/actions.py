@@ -265,9 +265,12 @@ def place_order(openid: str, code: str, amount_fen: int, card_ref: str, card_las
 def _send(order: store.Order) -> None:
     """The order to core banking, with its idempotency key (its order id)."""
     card_ref = pii.unseal(order.sealed_card, {"openid": order.openid})["card_ref"]
-    message = {"order_id": order.order_id, "idempotency_key": order.order_id, "kind": order.kind, "code": order.code,
-               "amount_fen": int(order.amount_fen), "units_e2": int(order.units_e2), "card_ref": card_ref,
-               "trade_day": order.trade_day}
+    _to_core_banking({"order_id": order.order_id, "idempotency_key": order.order_id, "kind": order.kind,
+                      "code": order.code, "amount_fen": int(order.amount_fen), "units_e2": int(order.units_e2),
+                      "card_ref": card_ref, "trade_day": order.trade_day})
+
+
+def _to_core_banking(message: dict[str, Any]) -> None:
     aws.client("sqs").send_message(QueueUrl=config.settings().products_orders_queue_url,
                                    MessageBody=json.dumps(message))
 
@@ -275,10 +278,9 @@ def _send(order: store.Order) -> None:
 def _announce(order: store.Order) -> None:
     """The change as a template message, through the notify queue (its id is the change's:
     announced again, it is delivered once)."""
-    item = store.get(order.code)
     events.publish("wealth_order_changed", {
         "openid": order.openid, "order_id": order.order_id, "kind": order.kind,
-        "product": item.name if item else order.code, "amount_fen": int(order.amount_fen), "state": order.state,
+        "product": _product_name(order.code), "amount_fen": int(order.amount_fen), "state": order.state,
         "reason": order.reason or "", "url": f"/products/orders/{order.order_id}",
     }, SOURCE, event_id=f"wealth_order_changed:{order.order_id}:{order.state}")
 
@@ -325,7 +327,12 @@ def apply_result(result: Any) -> str:
 
 def _last_nav(code: str) -> int:
     item = store.get(code)
-    return int(item.last_nav_e4) if item is not None and item.last_nav_e4 else service.UNIT_NAV
+    return item.trading_nav_e4() if item is not None else service.UNIT_NAV
+
+
+def _product_name(code: str) -> str:
+    item = store.get(code)
+    return item.name if item is not None else code
 
 
 def cancel_order(openid: str, order_id: str) -> store.Order:
@@ -340,8 +347,7 @@ def cancel_order(openid: str, order_id: str) -> store.Order:
         store.change(order, "CANCELLED", None, clock.iso(clock.now()))
     except dynamo.Cancelled:
         return cancel_order(openid, order_id)  # core banking answered meanwhile: read it again
-    aws.client("sqs").send_message(QueueUrl=config.settings().products_orders_queue_url,
-                                   MessageBody=json.dumps({"order_id": order.order_id, "kind": "cancel"}))
+    _to_core_banking({"order_id": order.order_id, "kind": "cancel"})
     _announce(order)
     return order
 
@@ -371,36 +377,36 @@ class Position:
     redeemable: bool
 
 
-def holdings(openid: str) -> list[Position]:
+@dataclass(frozen=True)
+class Wealth:
+    """What 我的理财 shows: the holdings, the orders newest first, and the products' names."""
+
+    positions: list[Position]
+    orders: list[store.Order]
+    names: dict[str, str]
+
+
+def mine(openid: str) -> Wealth:
     """The customer's holdings with units left, valued at each product's last net value (par
-    where none is published)."""
+    where none is published), and their orders; the catalogue read once for both."""
     items = {item.sk: item for item in store.catalogue()}
-    out = []
+    positions = []
     for held in store.holdings_of(openid):
         units = int(held.units_e2 or 0)
         product = items.get(str(held.code))
         if not units or product is None:
             continue
-        nav = int(product.last_nav_e4) if product.last_nav_e4 else service.UNIT_NAV
-        out.append(Position(product.sk, product.name, product.kind, units, int(held.cost_fen or 0), nav,
-                            product.last_nav_date, service.value_of(units, nav),
-                            service.redeemable(product.product())))
-    return out
+        nav = product.trading_nav_e4()
+        positions.append(Position(product.sk, product.name, product.kind, units, int(held.cost_fen or 0), nav,
+                                  product.last_nav_date, service.value_of(units, nav),
+                                  service.redeemable(product.product())))
+    return Wealth(positions, store.orders_of(openid), {code: item.name for code, item in items.items()})
 
 
-def orders(openid: str) -> list[store.Order]:
-    return store.orders_of(openid)
-
-
-def product_names() -> dict[str, str]:
-    """Each product's name by its code, for orders shown to their customer."""
-    return {item.sk: item.name for item in store.catalogue()}
-
-
-def order(openid: str, order_id: str) -> tuple[store.Order, list[store.OrderStep]]:
-    """The customer's order and its steps; 404 for anyone else's."""
+def order(openid: str, order_id: str) -> tuple[store.Order, list[store.OrderStep], str]:
+    """The customer's order, its steps and its product's name; 404 for anyone else's."""
     found = own_order(openid, order_id)
-    return found, store.order_history(found.order_id)
+    return found, store.order_history(found.order_id), _product_name(found.code)
 
 
 def redeem(openid: str, code: str, units_e2: int, idempotency_key: str) -> store.Order:
@@ -428,7 +434,7 @@ def redeem(openid: str, code: str, units_e2: int, idempotency_key: str) -> store
         held_e2 = int(held.units_e2)
         if units_e2 > held_e2:
             raise ValidationFailed([FieldError("units", "above_holding", f"最多可赎回{service.show_units(held_e2)}份")])
-        nav = int(item.last_nav_e4) if item.last_nav_e4 else service.UNIT_NAV
+        nav = item.trading_nav_e4()
         last = store.last_purchase(openid, code)
         card_ref = pii.unseal(last.sealed_card, {"openid": openid})["card_ref"] if last else ""
         new = _new_order(openid, idempotency_key, "redemption", code, service.value_of(units_e2, nav), card_ref,

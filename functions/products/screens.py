@@ -118,14 +118,14 @@ def agreement(openid: str, notice: str | None = None, error: ApiError | None = N
 
 # ----- holdings --------------------------------------------------------------------------------
 
-def describe_order(order: store.Order, names: dict[str, str]) -> dict[str, Any]:
-    """An order as the pages and the JSON API show it: the product by its name (`names`, code
-    → name), the card masked, times in Asia/Shanghai."""
+def describe_order(order: store.Order, name: str) -> dict[str, Any]:
+    """An order as the pages and the JSON API show it: its product's `name` with the code, the
+    card masked, times in Asia/Shanghai."""
     trade = date.fromisoformat(order.trade_day)
     redemption = order.kind == "redemption"
     return {
         "order_id": order.order_id, "kind": order.kind, "kind_name": service.ORDER_KINDS[order.kind],
-        "code": order.code, "name": names.get(order.code, order.code),
+        "code": order.code, "name": name,
         "amount_fen": int(order.amount_fen), "amount": money.yuan(int(order.amount_fen)),
         "units": service.show_units(int(order.units_e2)) if order.units_e2 else None,
         "card": pii.mask_card(order.card_last4), "state": order.state,
@@ -147,9 +147,9 @@ def describe_position(position: actions.Position) -> dict[str, Any]:
 
 def mine_model(openid: str) -> dict[str, Any]:
     """我的理财: holdings, then orders, newest first."""
-    names = actions.product_names()
-    return {"holdings": [describe_position(p) for p in actions.holdings(openid)],
-            "orders": [describe_order(o, names) for o in actions.orders(openid)]}
+    wealth = actions.mine(openid)
+    return {"holdings": [describe_position(p) for p in wealth.positions],
+            "orders": [describe_order(o, wealth.names.get(o.code, o.code)) for o in wealth.orders]}
 
 
 def mine(openid: str, notice: str | None = None, error: ApiError | None = None) -> str:
@@ -158,9 +158,9 @@ def mine(openid: str, notice: str | None = None, error: ApiError | None = None) 
 
 
 def order(openid: str, order_id: str, notice: str | None = None, error: ApiError | None = None) -> str:
-    found, steps = actions.order(openid, order_id)
+    found, steps, name = actions.order(openid, order_id)
     return render("order.html", csrf_token=session.csrf_token(openid),
-                  order=describe_order(found, actions.product_names()), notice=notice,
+                  order=describe_order(found, name), notice=notice,
                   error=error, steps=[{"state_name": service.ORDER_STATES[s.state], "reason": s.reason,
                                        "at": clock.show_time(clock.parse_utc(s.at))} for s in steps])
 

@@ -54,6 +54,10 @@ class ProductItem(Model):
     last_nav_date = UnicodeAttribute(null=True)
     updated_at = UnicodeAttribute()
 
+    def trading_nav_e4(self) -> int:
+        """The last published net value per unit, or par where none is published yet."""
+        return int(self.last_nav_e4) if self.last_nav_e4 else service.UNIT_NAV
+
     def product(self) -> Product:
         return Product(self.sk, self.name, self.issuer, self.kind, self.risk, int(self.benchmark_low_bp),
                        int(self.benchmark_high_bp), int(self.term_days), int(self.min_purchase_fen),

@@ -36,7 +36,7 @@ def held(shop, results):
 
 def test_a_confirmed_purchase_becomes_a_holding_valued_at_the_last_net_value(held):
     store.publish(service.NetValue("WM0100", date(2026, 11, 29), 10_500))
-    [position] = actions.holdings("o1")
+    [position] = actions.mine("o1").positions
     assert (position.units_e2, position.cost_fen, position.nav_e4, position.value_fen) == (97_713, 100_000, 10_500,
                                                                                          102_598)
     assert position.redeemable
@@ -98,7 +98,7 @@ def test_redeeming_part_of_a_holding_exactly_once_settling_t_plus_1(held, result
 
 def test_a_failed_redemption_gives_the_units_back(held, results):
     redemption = actions.redeem("o1", "WM0100", 97_713, "f" * 32)
-    assert store.get_holding("o1", "WM0100").units_e2 == 0 and actions.holdings("o1") == []
+    assert store.get_holding("o1", "WM0100").units_e2 == 0 and actions.mine("o1").positions == []
     answer(results, redemption, "FAILED", reason="系统维护")
     back = store.get_holding("o1", "WM0100")
     assert (back.units_e2, back.cost_fen) == (97_713, 100_000)
