@@ -14,9 +14,14 @@ logger = get_logger()
 
 def send(queue_url: str, body: str, reason: str, message_id: str = "") -> None:
     """Park `body`, received from `queue_url`, in that queue's dead-letter queue."""
+    park(url_of(queue_url), body, reason, message_id)
+
+
+def park(dead_letter_url: str, body: str, reason: str, message_id: str = "") -> None:
+    """Park `body` in the dead-letter queue at `dead_letter_url`, with the reason."""
     logger.warning("event dead-lettered", extra={"reason": reason, "message_id": message_id})
     aws.client("sqs").send_message(
-        QueueUrl=url_of(queue_url),
+        QueueUrl=dead_letter_url,
         MessageBody=body,
         MessageAttributes={
             "reason": {"DataType": "String", "StringValue": reason[:1000]},

@@ -12,11 +12,8 @@ from typing import Any
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
-from functions.common import aws, config
-from functions.common.log import get_logger
+from functions.common import config, deadletter
 from functions.products import actions
-
-logger = get_logger()
 
 
 def handle_batch(event: dict, context: Any = None) -> dict:
@@ -30,9 +27,5 @@ def handle_record(record: SQSRecord) -> str:
         return actions.apply_result(json.loads(record.body))
     except (ValueError, actions.InvalidResult) as error:
         reason = str(error) if isinstance(error, actions.InvalidResult) else f"not JSON: {error}"
-        logger.warning("order result dead-lettered", extra={"reason": reason, "message_id": record.message_id})
-        aws.client("sqs").send_message(
-            QueueUrl=config.settings().products_results_dead_letter_url, MessageBody=record.body,
-            MessageAttributes={"reason": {"DataType": "String", "StringValue": reason[:1000]},
-                               "source_message_id": {"DataType": "String", "StringValue": record.message_id or "-"}})
+        deadletter.park(config.settings().products_results_dead_letter_url, record.body, reason, record.message_id)
         return "dead-lettered"
