@@ -63,10 +63,10 @@ class Counter:
     and items returned (BatchGetItem responses, GetItem, Query/Scan counts)."""
 
     def __init__(self) -> None:
-        from functions.common import dynamo
+        from functions.common import aws as common_aws
 
         self.requests = self.items = 0
-        self.clients = [dynamo.client()]
+        self.clients = [common_aws.dynamodb()]
 
     def after(self, parsed, **_kw) -> None:
         self.requests += 1

@@ -46,11 +46,6 @@ MAX_RETRY_ATTEMPTS = aws.DYNAMODB_RETRY_ATTEMPTS
 
 # ----- the container's client ----------------------------------------------------------------
 
-def client() -> Any:
-    """The container's DynamoDB client (functions.common.aws.dynamodb)."""
-    return aws.dynamodb()
-
-
 class _SharedConnection(Connection):
     """PynamoDB's low-level connection, sending through the container's client."""
 
@@ -404,5 +399,5 @@ def is_live(expires: int | None) -> bool:
 
 __all__ = [
     "Model", "table_meta", "expires_in", "expires_at", "TTLAttribute", "is_live", "condition_failed", "transaction",
-    "client", "reconnect", "Results", "LabelledTransaction", "Cancelled",
+    "reconnect", "Results", "LabelledTransaction", "Cancelled",
 ]

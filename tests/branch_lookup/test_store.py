@@ -24,9 +24,9 @@ class Requests:
     after-call events)."""
 
     def __init__(self) -> None:
-        from functions.common import dynamo
+        from functions.common import aws as common_aws
 
-        self.client, self.seen, self.items = dynamo.client(), [], []
+        self.client, self.seen, self.items = common_aws.dynamodb(), [], []
 
     def after(self, model, parsed, **_kw) -> None:
         self.seen.append(model.name)

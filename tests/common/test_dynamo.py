@@ -9,6 +9,7 @@ import botocore.session
 import pytest
 from pynamodb.attributes import UnicodeAttribute
 
+from functions.common import aws as common_aws
 from functions.common import dynamo
 from functions.common.dynamo import Model, table_meta
 
@@ -89,13 +90,13 @@ def test_reconnect_makes_a_new_client(clients_made):
 
 
 def test_the_client_follows_the_endpoint_the_environment_names(aws, monkeypatch):
-    default = dynamo.client()
+    default = common_aws.dynamodb()
     monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", "http://127.0.0.1:4566")
-    local = dynamo.client()
+    local = common_aws.dynamodb()
     assert local is not default and local.meta.endpoint_url == "http://127.0.0.1:4566"
-    assert dynamo.client() is local
+    assert common_aws.dynamodb() is local
     monkeypatch.delenv("AWS_ENDPOINT_URL_DYNAMODB")
-    assert dynamo.client().meta.endpoint_url == default.meta.endpoint_url
+    assert common_aws.dynamodb().meta.endpoint_url == default.meta.endpoint_url
 
 
 def test_queries_resume_where_a_limited_page_stopped(aws):

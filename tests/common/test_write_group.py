@@ -10,7 +10,7 @@ from botocore.exceptions import EndpointConnectionError
 from pynamodb.attributes import UnicodeAttribute
 from pynamodb.exceptions import PutError
 
-from functions.common import dynamo
+from functions.common import aws as common_aws
 from functions.common.dynamo import Model, table_meta
 from functions.common.write_group import WriteGroup
 from tests.eventually import eventually
@@ -55,7 +55,7 @@ def writes(aws):
     def before(params, **_):
         sizes.made(sum(len(requests) for requests in params["RequestItems"].values()))
 
-    events = dynamo.client().meta.events
+    events = common_aws.dynamodb().meta.events
     events.register("before-parameter-build.dynamodb.BatchWriteItem", before)
     yield sizes
     events.unregister("before-parameter-build.dynamodb.BatchWriteItem", before)

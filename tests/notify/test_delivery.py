@@ -181,7 +181,7 @@ def test_fault_injection_delivers_every_event_exactly_once(fake_wechat_api, make
 def test_a_batch_claims_each_delivery_alone_and_settles_them_together(fake_wechat_api, make_customer, frozen_clock,
                                                                      request):
     """Claims are conditional writes, one per delivery; the outcomes go in BatchWriteItems."""
-    from functions.common import dynamo
+    from functions.common import aws as common_aws
 
     frozen_clock(NOON)
     customers = [make_customer(openids=[f"o_grp{i}"]) for i in range(5)]
@@ -194,7 +194,7 @@ def test_a_batch_claims_each_delivery_alone_and_settles_them_together(fake_wecha
     def counted_batch(params, **_):
         settled.extend(r["PutRequest"]["Item"]["sk"]["S"] for rs in params["RequestItems"].values() for r in rs)
 
-    events = dynamo.client().meta.events
+    events = common_aws.dynamodb().meta.events
     for name, handler in (("PutItem", counted_put), ("BatchWriteItem", counted_batch)):
         events.register(f"before-parameter-build.dynamodb.{name}", handler)
         request.addfinalizer(lambda name=name, handler=handler: events.unregister(
