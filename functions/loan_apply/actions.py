@@ -414,7 +414,12 @@ def _count_read(member: Staff) -> None:
 def staff_summary(application_id: str) -> dict:
     """One application as the queue shows it (personal data masked) with every step and
     recommendation: what an approver decides on. Nothing is decrypted, so nothing is counted."""
-    return {**view(_application(application_id)), "history": history_view(store.history(application_id))}
+    return _with_steps(_application(application_id))
+
+
+def _with_steps(app: store.Application) -> dict:
+    """An application as staff see it: masked, with every step of its history."""
+    return {**view(app), "history": history_view(store.history(app.application_id))}
 
 
 def staff_read(member: Staff, application_id: str, reason: str | None) -> dict:
@@ -428,8 +433,4 @@ def staff_read(member: Staff, application_id: str, reason: str | None) -> dict:
     personal = pii.unseal(app.sealed, _context(application_id))
     logger.info("personal data read", extra={"application_id": application_id, "staff": member.subject,
                                              "read_reason": why})
-    return {
-        **view(app),
-        "personal": {k: personal[k] for k in service.PERSONAL_FIELDS},
-        "history": history_view(store.history(application_id)),
-    }
+    return {**_with_steps(app), "personal": {k: personal[k] for k in service.PERSONAL_FIELDS}}
