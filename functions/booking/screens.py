@@ -84,7 +84,8 @@ def index(openid: str, where: dict[str, str]) -> str:
     carries it to the next step."""
     v = Validator()
     point = service.parse_point(where.get("lat"), where.get("lng"), v)
-    code = service.parse_service(where.get("service"), v)
+    chosen = where.get("service")  # none is fine; an unknown one is refused by field
+    code = service.check_service(chosen, v) if chosen is not None else None
     v.check()
     found = [b for b in actions.bookable_branches(openid, point) if code is None or service.lists(b, code)]
     near = [{**b, "distance": branches.show_distance(b["distance_m"])} for b in found if "distance_m" in b]

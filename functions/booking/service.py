@@ -184,14 +184,6 @@ def lists(branch: dict, code: str) -> bool:
     return code not in BRANCH_LISTED or code in (branch.get("services") or [])
 
 
-def parse_service(code: str | None, v: Validator) -> str | None:
-    """A service chosen by a link (none is fine); an unknown one → field error."""
-    if code is not None and code not in SERVICES:
-        v.add("service", "unknown_service", "请选择业务类型")
-        return None
-    return code
-
-
 def free_managers(roster: Iterable[Manager], service: str, state: DayState, start: datetime) -> list[Manager]:
     """Managers who could take this slot, least loaded that day first (then by id)."""
     busy = state.busy.get(start, frozenset())
