@@ -4,7 +4,6 @@ Builds template contexts from actions; renders nothing itself. The chart is draw
 server as an inline SVG (no script, no style attribute: the pages' CSP allows neither)."""
 from __future__ import annotations
 
-import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import date
@@ -153,7 +152,7 @@ def mine_model(openid: str) -> dict[str, Any]:
 
 
 def mine(openid: str, notice: str | None = None, error: ApiError | None = None) -> str:
-    return render("mine.html", csrf_token=session.csrf_token(openid), key=secrets.token_urlsafe(24), notice=notice,
+    return render("mine.html", csrf_token=session.csrf_token(openid), key=uuid.uuid4().hex, notice=notice,
                   error=error, **mine_model(openid))
 
 
