@@ -18,10 +18,12 @@ from typing import TypeVar
 from functions.common import deadletter, events, http, urls
 from functions.common.errors import ApiError
 from functions.common.http import Field
+from functions.common.log import get_logger
 from functions.products import actions, screens, service, suitability
 
 T = TypeVar("T")
 app = http.FeatureApp(app_name="products")
+logger = get_logger()
 FORM = ["application/x-www-form-urlencoded", "application/json"]
 FILTERS = {"risk": Field(8), "term": Field(16)}
 NOTICE = {"notice": Field(32)}
@@ -178,7 +180,7 @@ def customer_events(event, context=None):
     failures reported per record)."""
     from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 
-    processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+    processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False, logger=logger)
     return dict(process_partial_response(event=event, record_handler=card_event, processor=processor,
                                          context=context))
 

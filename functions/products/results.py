@@ -1,9 +1,9 @@
 """The products-order-results queue's consumer: core banking's answers to wealth orders,
-Powertools batch processing with partial failures (a record that failed for now comes back
-after the queue's visibility timeout; the redrive policy parks it after five receives). A
-result that cannot be applied (malformed, an unknown order, another amount, an order at
-another end) goes at once to the dead-letter queue with its reason, for operators to
-reconcile with core banking; no order changes."""
+Powertools batch processing with partial failures (a record that failed for now is logged
+with its error and comes back after the queue's visibility timeout; the redrive policy
+parks it after five receives). A result that cannot be applied (malformed, an unknown order,
+another amount, an order at another end) goes at once to the dead-letter queue with its
+reason, for operators to reconcile with core banking; no order changes."""
 from __future__ import annotations
 
 import json
@@ -13,11 +13,14 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from functions.common import config, deadletter
+from functions.common.log import get_logger
 from functions.products import actions
+
+logger = get_logger()
 
 
 def handle_batch(event: dict, context: Any = None) -> dict:
-    processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+    processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False, logger=logger)
     return dict(process_partial_response(event=event, record_handler=handle_record, processor=processor,
                                          context=context))
 

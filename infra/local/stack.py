@@ -373,7 +373,7 @@ def _forget_cached_clients() -> None:
     PynamoDB models' connections), and the stack's environment just changed."""
     from functions.common import dynamo
 
-    for name, module in list(sys.modules.items()):
+    for name, module in sys.modules.copy().items():  # copied at once: other threads import meanwhile
         if module is None or not (name == "functions" or name.startswith("functions.")):
             continue
         for value in list(vars(module).values()):

@@ -10,6 +10,7 @@ Without Chromium every browser test is skipped with the reason, and the run ends
 warning saying so (`.ci/run` installs Chromium when it is missing)."""
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import warnings
@@ -53,6 +54,18 @@ def has_cjk_font() -> bool:
     fc_list = shutil.which("fc-list")
     return bool(fc_list) and bool(subprocess.run([fc_list, ":lang=zh", "family"], capture_output=True, text=True,
                                                  timeout=30).stdout.strip())
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A journey that failed reports the stack's queues that still hold messages (and their
+    dead-letter queues): a message that never reached its function shows there."""
+    report = yield
+    stack = item.funcargs.get("stack") if hasattr(item, "funcargs") else None
+    if report.failed and call.when == "call" and stack is not None and stack.ready:
+        held = [q for q in stack.queue_depths() if q["visible"] or q["in_flight"] or q["delayed"]]
+        report.sections.append(("Queues holding messages", json.dumps(held, indent=1) if held else "none"))
+    return report
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):

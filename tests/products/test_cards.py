@@ -153,6 +153,24 @@ def test_what_breaks_the_contract_is_dead_lettered_with_its_reason(channel):
     assert [c.card_ref for c in store.cards_of("o1")] == ["r2"]
 
 
+def test_an_event_that_fails_for_now_is_logged_with_its_error_and_applied_when_it_comes_back(
+        channel, monkeypatch, caplog):
+    sqs, url = channel.sqs, channel.refs["ProductsCustomerEventsQueue"]["Ref"]
+    sqs.send_message(QueueUrl=url, MessageBody=json.dumps(card_event("card_bound", "o1", "r1")))
+    applied = store.apply_card
+
+    def unavailable(*args, **kwargs):
+        raise ConnectionError("table unavailable")
+
+    monkeypatch.setattr(store, "apply_card", unavailable)
+    mapping = channel.products.mappings[0]
+    assert channel.products.deliver_batch(mapping) == 1 and mapping.failed == 1
+    assert "Record processing exception" in caplog.text and "table unavailable" in caplog.text
+    monkeypatch.setattr(store, "apply_card", applied)
+    assert channel.products.drain() == 1  # back at once here (the queue's visibility timeout on AWS)
+    assert [c.card_ref for c in store.cards_of("o1")] == ["r1"] and not channel.dead_letters()
+
+
 def test_the_step_up_code_is_texted_by_notify_to_the_bound_cards_phone_and_confirms_the_purchase(
         channel, notify, products, monkeypatch):
     desk = OrderDesk()

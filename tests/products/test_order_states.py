@@ -67,6 +67,24 @@ def test_an_unusable_result_is_dead_lettered_with_its_reason(shop, results, body
     assert store.get_order(order.order_id).state == "PENDING" and results.waiting() == 0
 
 
+def test_a_result_that_fails_for_now_is_logged_with_its_error_and_applied_when_it_comes_back(
+        shop, results, monkeypatch, caplog):
+    order = place()
+    applied = actions.apply_result
+
+    def unavailable(result):
+        raise ConnectionError("table unavailable")
+
+    monkeypatch.setattr(actions, "apply_result", unavailable)
+    [mapping] = results.delivery.mappings
+    results.send_raw(json.dumps({"order_id": order.order_id, "result": "CONFIRMED", "amount_fen": int(order.amount_fen)}))
+    assert results.delivery.deliver_batch(mapping) == 1 and mapping.failed == 1
+    assert "Record processing exception" in caplog.text and "table unavailable" in caplog.text
+    monkeypatch.setattr(actions, "apply_result", applied)
+    results.drain()  # back at once here (the queue's visibility timeout on AWS)
+    assert store.get_order(order.order_id).state == "CONFIRMED" and results.dead_letters() == []
+
+
 def test_out_of_order_a_result_contradicting_the_end_changes_nothing(shop, results):
     order = place()
     answer(results, order, "FAILED", reason="余额不足")
