@@ -77,7 +77,8 @@ def test_a_result_that_fails_for_now_is_logged_with_its_error_and_applied_when_i
 
     monkeypatch.setattr(actions, "apply_result", unavailable)
     [mapping] = results.delivery.mappings
-    results.send_raw(json.dumps({"order_id": order.order_id, "result": "CONFIRMED", "amount_fen": int(order.amount_fen)}))
+    results.send_raw(json.dumps({"order_id": order.order_id, "result": "CONFIRMED",
+                                 "amount_fen": int(order.amount_fen)}))
     assert results.delivery.deliver_batch(mapping) == 1 and mapping.failed == 1
     assert "Record processing exception" in caplog.text and "table unavailable" in caplog.text
     monkeypatch.setattr(actions, "apply_result", applied)
