@@ -91,11 +91,10 @@ def stage_net_values(values: list[NetValue]) -> tuple[int, list[str]]:
 
 
 def publish_net_values() -> int:
-    """The nightly job: publish every staged net value of today and before, oldest first, so
-    each product's last net value is its newest."""
+    """The nightly job: publish every staged net value of today and before; each product's
+    last net value is its newest."""
     staged = store.staged_until(clock.local().date())
-    for value in staged:
-        store.publish(value)
+    store.publish(staged)
     logger.info("net values published", extra={"count": len(staged)})
     return len(staged)
 

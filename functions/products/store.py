@@ -169,20 +169,30 @@ def staged_until(day: date) -> list[NetValue]:
     return [item.net_value() for item in NetValueItem.query(STAGED, NetValueItem.sk < after)]
 
 
-def publish(value: NetValue) -> None:
-    """Publish one staged value: into the product's history, as its last net value when it
-    is the newest, and off the staging list."""
-    NetValueItem(f"NAV#{value.code}", value.day.isoformat(), code=value.code, day=value.day.isoformat(),
-                 nav_e4=value.nav_e4).save()
-    try:
-        ProductItem(CATALOGUE, value.code).update(
-            actions=[ProductItem.last_nav_e4.set(value.nav_e4), ProductItem.last_nav_date.set(value.day.isoformat())],
-            condition=ProductItem.sk.exists() & (ProductItem.last_nav_date.does_not_exist()
-                                                 | (ProductItem.last_nav_date <= value.day.isoformat())))
-    except UpdateError as error:  # an older value than the last one: history only
-        if not condition_failed(error):
-            raise
-    NetValueItem(STAGED, f"{value.day.isoformat()}#{value.code}").delete()
+def publish(values: list[NetValue]) -> None:
+    """Publish staged values: into the products' histories, each product's newest as its last
+    net value (unless a newer one is there), and off the staging list. In batches (a back-
+    filled history is hundreds of values); every step is safe to repeat if one is cut short."""
+    newest: dict[str, NetValue] = {}
+    with NetValueItem.batch_write() as batch:
+        for value in values:
+            batch.save(NetValueItem(f"NAV#{value.code}", value.day.isoformat(), code=value.code,
+                                    day=value.day.isoformat(), nav_e4=value.nav_e4))
+            if value.code not in newest or value.day > newest[value.code].day:
+                newest[value.code] = value
+    for value in newest.values():
+        try:
+            ProductItem(CATALOGUE, value.code).update(
+                actions=[ProductItem.last_nav_e4.set(value.nav_e4),
+                         ProductItem.last_nav_date.set(value.day.isoformat())],
+                condition=ProductItem.sk.exists() & (ProductItem.last_nav_date.does_not_exist()
+                                                     | (ProductItem.last_nav_date <= value.day.isoformat())))
+        except UpdateError as error:  # older than the last one: history only
+            if not condition_failed(error):
+                raise
+    with NetValueItem.batch_write() as batch:
+        for value in values:
+            batch.delete(NetValueItem(STAGED, f"{value.day.isoformat()}#{value.code}"))
 
 
 # ----- the agreement ---------------------------------------------------------------------------

@@ -15,6 +15,7 @@ import secrets
 import threading
 import time
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 from urllib.parse import urlencode
 
@@ -51,10 +52,18 @@ def pool() -> tuple[str, str]:
 
 
 def _client(session: Any = None) -> Any:
+    region = pool()[0].split("_", 1)[0]
+    if session is not None:
+        return session.client("cognito-idp", region_name=region)
+    return _pool_client(region, os.environ.get("AWS_ENDPOINT_URL"))
+
+
+@cache
+def _pool_client(region: str, endpoint_url: str | None) -> Any:
+    """One client per pool's region and endpoint (making one loads Cognito's whole model)."""
     import boto3
 
-    pool_id, _ = pool()
-    return (session or boto3.session.Session()).client("cognito-idp", region_name=pool_id.split("_", 1)[0])
+    return boto3.session.Session().client("cognito-idp", region_name=region, endpoint_url=endpoint_url)
 
 
 def add_staff(member: DemoStaff, session: Any = None) -> None:

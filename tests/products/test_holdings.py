@@ -35,7 +35,7 @@ def held(shop, results):
 
 
 def test_a_confirmed_purchase_becomes_a_holding_valued_at_the_last_net_value(held):
-    store.publish(service.NetValue("WM0100", date(2026, 11, 29), 10_500))
+    store.publish([service.NetValue("WM0100", date(2026, 11, 29), 10_500)])
     [position] = actions.mine("o1").positions
     assert (position.units_e2, position.cost_fen, position.nav_e4, position.value_fen) == (97_713, 100_000, 10_500,
                                                                                          102_598)

@@ -84,6 +84,29 @@ def test_net_values_are_staged_then_published_by_the_nightly_schedule(world, tmp
     assert net_values({}, None) == {"published": 0}
 
 
+def test_a_back_filled_history_is_published_in_batches(world, tmp_path, frozen_clock):
+    from collections import Counter
+    from datetime import timedelta
+
+    from functions.common import aws
+    from functions.products import service
+
+    frozen_clock(MONDAY_10AM)
+    run("import", write_json(tmp_path, [row()]))
+    days = [MONDAY_10AM.date() - timedelta(days=n) for n in range(60, 0, -1)]
+    store.stage(service.NetValue("WM0091", day, 10_000 + n) for n, day in enumerate(days))
+    calls: Counter = Counter()
+    count = lambda model, **_: calls.update([model.name])  # noqa: E731
+    aws.dynamodb().meta.events.register("before-call.dynamodb", count)
+    try:
+        assert actions.publish_net_values() == 60
+    finally:
+        aws.dynamodb().meta.events.unregister("before-call.dynamodb", count)
+    assert calls == {"Query": 1, "BatchWriteItem": 6, "UpdateItem": 1}  # 720 requests, one by one, before
+    assert len(store.history("WM0091", 100)) == 60 and store.staged_until(MONDAY_10AM.date()) == []
+    assert store.get("WM0091").last_nav_date == days[-1].isoformat() and int(store.get("WM0091").last_nav_e4) == 10_059
+
+
 def test_net_values_of_unknown_products_or_bad_rows_stage_nothing(world, tmp_path):
     run("import", write_json(tmp_path, [row()]))
     unknown = run("net-values", write_json(tmp_path, [{"code": "WM0091", "date": "2026-11-30", "nav": "1.1"},
