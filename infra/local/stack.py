@@ -128,7 +128,8 @@ class LocalStack:
             _forget_cached_clients()
             resources.put_secrets(self.environment, self._session)
             self._app = self._build_app()
-            self._serving = threading.Thread(target=self._server.serve_forever, name="gateway", daemon=True)
+            self._serving = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
+                                             name="gateway", daemon=True)
             self._serving.start()
             self.delivery = QueueDelivery(self.lambdas, mappings_from(self.config, self.refs),
                                           self._session.client("sqs"), self.config_region, self.retry_delay_s)

@@ -104,7 +104,9 @@ class Simulator:
         code = re.search(r"验证码(\d{6})", sms.inner_text()).group(1)
         bind.locator("input[name=code]").fill(code)
         bind.get_by_role("button", name="确认绑定").click()
-        expect(bind.locator("#bound [data-bound]")).to_have_text("绑定成功")
+        # the success section is in the page from the start, hidden: wait for the answer to show it
+        expect(bind.locator("#bound")).to_be_visible()
+        expect(bind.locator("#bound")).to_contain_text(f"卡号····{card[-4:]}已绑定")
         self.close_h5()
 
     # --- time ---------------------------------------------------------------------------
