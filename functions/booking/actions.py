@@ -7,17 +7,27 @@ import hashlib
 import random
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from functions.booking import service, store
+from functions.booking import roster, service
 from functions.booking.service import Manager
-from functions.common import audit, branches, clock, dynamo, events, pii
+from functions.common import branches, clock, events, pii
 from functions.common.errors import ApiError, Conflict, FieldError, NotFound, ValidationFailed, Validator
 from functions.common.log import get_logger
+from functions.common.once import ModuleOnFirstUse
 from functions.common.staff import CUSTOMER_MANAGER, Staff
+
+if TYPE_CHECKING:
+    from functions.booking import store
+    from functions.common import audit, dynamo
+else:  # the tables (and PynamoDB) load with the first answer that reads one: the picker reads none
+    audit = ModuleOnFirstUse("functions.common.audit")
+    dynamo = ModuleOnFirstUse("functions.common.dynamo")
+    store = ModuleOnFirstUse("functions.booking.store")
 
 SOURCE = "booking"
 ATTEMPTS = 8  # a lost race re-reads the slot and tries again, a few times
@@ -61,13 +71,14 @@ def place(branch_id: str, service_code: str | None = None) -> Place:
 def bookable_branches(openid: str | None, point: tuple[float, float] | None = None) -> list[dict]:
     """Branches with managers to book (their summaries): the nearest first (with their
     `distance_m`) to the page's geolocation (`point`, WGS-84 as browsers give it) or else to
-    the customer's last reported location, then the others by district. One call to branch
-    lookup."""
-    ids = store.roster_branch_ids()
-    if not ids:
-        return []
+    the customer's last reported location, then the others by district. Branch lookup's
+    bookable branches and the roster are read at once: the picker is a first page."""
     where: dict[str, Any] = {"lat": point[0], "lng": point[1], "datum": "wgs84"} if point else {"openid": openid}
-    return service.picker_order(branches.summaries(ids, bookable=True, **where))
+    with ThreadPoolExecutor(max_workers=1) as meanwhile:
+        listed = meanwhile.submit(branches.summaries, [], bookable=True, **where)
+        staffed = set(roster.branch_ids())
+        found = listed.result()
+    return service.picker_order([b for b in found if b["id"] in staffed])
 
 
 def days(spot: Place, service_code: str) -> list[tuple[date, str]]:

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from functions.booking import actions, service, store
+from functions.booking import actions, service
 from functions.common import branches, clock, config, pages, session
 from functions.common.errors import ApiError, Validator
+
+if TYPE_CHECKING:
+    from functions.booking import store
 
 PAGES = Path(__file__).parent / "pages"
 

@@ -40,7 +40,8 @@ def mobile_pk(mobile_hash: str) -> str:
 
 
 class RosterEntry(Model):
-    """A customer manager of a branch; `skills` are service codes."""
+    """A customer manager of a branch; `skills` are service codes. (The picker reads which
+    branches have one without PynamoDB: roster.py.)"""
 
     Meta = table_meta("bookings")
     pk = UnicodeAttribute(hash_key=True)  # ROSTER
@@ -162,10 +163,6 @@ Books = Sequence[tuple[Ledger, dict[str, str]]]  # ledgers read for a change, ea
 
 def roster(branch_id: str) -> list[Manager]:
     return [r.manager() for r in RosterEntry.query("ROSTER", RosterEntry.sk.startswith(f"{branch_id}#"))]
-
-
-def roster_branch_ids() -> list[str]:
-    return sorted({r.branch_id for r in RosterEntry.query("ROSTER", attributes_to_get=["branch_id"])})
 
 
 def put_manager(branch_id: str, manager: Manager) -> None:

@@ -2,7 +2,7 @@
 loading twice changes nothing."""
 import json
 
-from functions.booking import actions, store
+from functions.booking import actions, roster, store
 from infra.local.demo import booking as booking_demo
 from infra.local.demo import branch_lookup
 
@@ -13,7 +13,7 @@ def test_demo_roster_covers_every_bookable_branch_and_is_idempotent(aws):
     assert booking_demo.load() == written
     rows = json.loads(branch_lookup.DATA.read_text(encoding="utf-8"))
     bookable = sorted(r["id"] for r in rows if r["bookable"])
-    assert store.roster_branch_ids() == bookable
+    assert roster.branch_ids() == bookable
     assert sum(len(store.roster(b)) for b in bookable) == written
     for branch_id in bookable:
         assert "account" in actions.place(branch_id).services

@@ -299,6 +299,16 @@ def test_the_branch_picker_offers_the_nearest_first_then_by_district(world, clie
     assert "invalid_location" not in bad.body.decode()
 
 
+def test_the_picker_lists_the_bookable_branches_with_a_manager_on_the_roster(world, client):
+    """The catalogue's bookable branches and the roster are read at once and met: T02 has a
+    manager but takes no bookings, T07 takes bookings but has no manager yet."""
+    from infra.local.demo import branch_lookup
+    from tests.booking.conftest import branch
+
+    branch_lookup.load(branches=[branch("T01"), branch("T02", bookable=False), branch("T07", lat=29.9, lng=121.6)])
+    assert _branch_order(client.http.get("/booking", headers=customer("o_roster")).body.decode()) == ["T01"]
+
+
 def test_a_link_that_chose_the_service_lists_the_branches_listing_it_and_carries_it(world, client):
     """wealth's in-branch assessment links to /booking?service=wealth: branches that do not
     list wealth are left out, each branch (and the locate button) carries the service to the
