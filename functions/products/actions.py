@@ -10,9 +10,9 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from functions.common import aws, clock, config, dynamo, events, money, otp, pii
+from functions.common import aws, clock, config, events, money, otp, pii
 from functions.common.errors import (
     ApiError,
     Conflict,
@@ -25,21 +25,20 @@ from functions.common.errors import (
     Validator,
 )
 from functions.common.log import get_logger
-from functions.products import service, store, suitability
-from functions.products.service import NetValue, Product
+from functions.common.once import ModuleOnFirstUse
+from functions.products import listing, service, suitability
+from functions.products.service import Listed, NetValue, Product
+
+if TYPE_CHECKING:
+    from functions.common import dynamo
+    from functions.products import store
+else:  # the tables (and PynamoDB) load with the first answer that reads one: the catalogue reads none
+    dynamo = ModuleOnFirstUse("functions.common.dynamo")
+    store = ModuleOnFirstUse("functions.products.store")
 
 HISTORY_DAYS = 90  # net values a product page charts
 USER_AGENT_CHARS = 500  # of an acceptance's user agent kept
 logger = get_logger()
-
-
-@dataclass(frozen=True)
-class Listed:
-    """A product as the catalogue shows it, with its last published net value."""
-
-    product: Product
-    nav_e4: int | None
-    nav_date: str | None
 
 
 def _listed(item: store.ProductItem) -> Listed:
@@ -48,9 +47,9 @@ def _listed(item: store.ProductItem) -> Listed:
 
 def catalogue(risk: str | None = None, term: str | None = None) -> list[Listed]:
     """The products listed today (Asia/Shanghai), at a risk level and in a term band if asked."""
-    items = {item.sk: item for item in store.catalogue()}
-    chosen = service.select((i.product() for i in items.values()), clock.local().date(), risk, term)
-    return [_listed(items[p.code]) for p in chosen]
+    found = {listed.product.code: listed for listed in listing.catalogue()}
+    chosen = service.select((listed.product for listed in found.values()), clock.local().date(), risk, term)
+    return [found[p.code] for p in chosen]
 
 
 def _on_list(code: str) -> store.ProductItem:

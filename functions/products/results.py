@@ -7,7 +7,8 @@ reason, for operators to reconcile with core banking; no order changes."""
 from __future__ import annotations
 
 import json
-from typing import Any
+import logging
+from typing import Any, cast
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
@@ -20,7 +21,9 @@ logger = get_logger()
 
 
 def handle_batch(event: dict, context: Any = None) -> dict:
-    processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False, logger=logger)
+    # Powertools' Logger answers the logging.Logger calls the processor makes (warning, exc_info)
+    processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False,
+                               logger=cast(logging.Logger, logger))
     return dict(process_partial_response(event=event, record_handler=handle_record, processor=processor,
                                          context=context))
 

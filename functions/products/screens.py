@@ -8,12 +8,15 @@ import uuid
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from functions.common import clock, money, pages, pii, session
 from functions.common.errors import ApiError
-from functions.products import actions, service, store, suitability
+from functions.products import actions, service, suitability
 from functions.products.service import NetValue
+
+if TYPE_CHECKING:
+    from functions.products import store
 
 PAGES = Path(__file__).parent / "pages"
 CHART_WIDTH, CHART_HEIGHT, CHART_PAD = 320, 140, 8
@@ -24,7 +27,7 @@ def render(template: str, **context: Any) -> str:
                         statuses=service.STATUSES, documents=service.DOCUMENTS, **context)
 
 
-def describe(listed: actions.Listed) -> dict[str, Any]:
+def describe(listed: service.Listed) -> dict[str, Any]:
     """A product as the pages and the JSON API show it."""
     p = listed.product
     return {

@@ -81,6 +81,15 @@ class Product:
 
 
 @dataclass(frozen=True)
+class Listed:
+    """A product as the catalogue shows it, with its last published net value."""
+
+    product: Product
+    nav_e4: int | None
+    nav_date: str | None
+
+
+@dataclass(frozen=True)
 class NetValue:
     code: str
     day: date

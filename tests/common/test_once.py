@@ -1,10 +1,14 @@
 """once.build_once: threads that ask at the same time get the one value built once; a module
 on first use: not imported until asked, then the whole module, even for threads that ask
-while it runs."""
+while it runs; the features' first pages load no tables."""
 from __future__ import annotations
 
+import os
+import subprocess
 import sys
 import threading
+
+import pytest
 
 from functions.common.once import ModuleOnFirstUse, build_once
 
@@ -75,3 +79,14 @@ def test_a_module_on_first_use_runs_at_the_first_question_and_whole_for_every_th
         t.join(5)
     assert got == [42] * 5
     assert sys.modules["first_use_slow"].VALUE == 42
+
+
+@pytest.mark.parametrize("app", ["functions.booking.app", "functions.loan_apply.app", "functions.products.app"])
+def test_a_first_page_loads_no_tables(app):
+    """The branch picker, the loan form and the catalogue read what they show without
+    PynamoDB (booking/roster.py, products/listing.py): the tables load with the first answer
+    that needs them."""
+    probe = f"import sys, {app}; print(sorted(m for m in sys.modules if m.startswith('pynamodb')))"
+    out = subprocess.run([sys.executable, "-c", probe], env=dict(os.environ), capture_output=True, text=True,
+                         check=True, timeout=60)
+    assert out.stdout.strip() == "[]"

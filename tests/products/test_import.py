@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import csv
 import json
+from datetime import date
 
 from typer.testing import CliRunner
 
-from functions.products import actions, store
+from functions.products import actions, service, store
 from infra.cli.products import app
 from infra.local import slsconfig
 from infra.local.demo import products as demo
@@ -89,7 +90,6 @@ def test_a_back_filled_history_is_published_in_batches(world, tmp_path, frozen_c
     from datetime import timedelta
 
     from functions.common import aws
-    from functions.products import service
 
     frozen_clock(MONDAY_10AM)
     run("import", write_json(tmp_path, [row()]))
@@ -129,3 +129,17 @@ def test_demo_products_are_on_sale_with_a_history_and_load_twice(world):
     assert len(listed) == len(demo.PRODUCTS)
     _, history = actions.product("YC7001")
     assert len(history) == demo.HISTORY_DAYS and history[-1].day.isoformat() == "2026-11-29"
+
+
+def test_the_catalogue_pages_read_agrees_with_the_products_model(world, tmp_path):
+    """listing.py reads the catalogue without PynamoDB: what it makes of every product is
+    what the model (store.ProductItem) makes of it, net values included."""
+    from functions.products import listing
+
+    run("import", write_json(tmp_path, [row(), row(code="WM0182", term_days=182)]))
+    store.stage([service.NetValue("WM0091", date(2026, 11, 27), 10_012)])
+    store.publish(store.staged_until(date(2026, 11, 27)))
+    assert [(found.product, found.nav_e4, found.nav_date) for found in listing.catalogue()] == [
+        (item.product(), int(item.last_nav_e4) if item.last_nav_e4 else None, item.last_nav_date)
+        for item in store.catalogue()]
+    assert listing.catalogue()[0].nav_e4 == 10_012
