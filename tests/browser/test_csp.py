@@ -49,8 +49,11 @@ def test_every_page_has_the_policy_and_raises_no_violation(stack, wechat, signed
     _, params, booked = signed_in
     pages = customer_pages(params, booked)
     problems = []
+    page, console = wechat.new_page(), []  # one tab, as a customer's: the watch is installed at each navigation
+    page.on("console", lambda m: console.append(m.text) if "Content Security Policy" in m.text else None)
     for path, status in pages.items():
-        page, response, console = _open(wechat, stack.url + path)
+        console.clear()
+        response = page.goto(stack.url + path)
         policy = response.headers.get("content-security-policy", "")
         violations = page.evaluate("window.__violations") + console
         if response.status != status:
@@ -66,7 +69,6 @@ def test_every_page_has_the_policy_and_raises_no_violation(stack, wechat, signed
                 problems.append(f"{path}: the base style did not apply")
             if path.startswith(("/booking", "/loans", "/notify")) and not page.locator("[data-logout]").count():
                 problems.append(f"{path}: no logout in the menu")
-        page.close()
     assert not problems, "\n".join(problems)
     assert len(pages) >= 18
 
