@@ -4,6 +4,7 @@ binding and a wealth order that belong to the customer, demo branches and produc
 they reach the handlers' checks of a resource that exists, not a 404 for an unknown id."""
 from __future__ import annotations
 
+import itertools
 import re
 import secrets
 from collections.abc import Callable
@@ -11,6 +12,8 @@ from datetime import date, timedelta
 
 BRANCH = "HS01"  # bookable demo branch (infra/local/demo/branch_lookup.json)
 DEMO_PRODUCT = "YC0001"  # the demo cash product (R1; infra/local/demo/products.py)
+# applicants' ID numbers: each one new in this process (one open application per ID and product)
+_APPLICANTS = itertools.count(secrets.randbelow(1000))
 
 
 def booking(openid: str, branch_id: str = BRANCH) -> str:
@@ -39,8 +42,9 @@ def application(openid: str) -> str:
     from functions.loan_apply import actions
     from tests.loan_apply.conftest import form, resident_id
 
-    serial = f"{secrets.randbelow(1000):03d}"
-    result = actions.submit(openid, form(id_number=resident_id(date(1990, 5, 17), serial), phone=_mobile()),
+    n = next(_APPLICANTS)
+    born = date(1990, 5, 17) + timedelta(days=n // 1000)
+    result = actions.submit(openid, form(id_number=resident_id(born, f"{n % 1000:03d}"), phone=_mobile()),
                             secrets.token_hex(8))
     return result["application"]["application_id"]
 
