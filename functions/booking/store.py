@@ -15,6 +15,7 @@ from datetime import date, datetime, timedelta
 from pynamodb.attributes import JSONAttribute, NumberAttribute, UnicodeAttribute, UnicodeSetAttribute, VersionAttribute
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 
+from functions.booking.roster import ROSTER
 from functions.booking.service import DayState, Manager
 from functions.common import audit, clock, dynamo
 from functions.common.dynamo import Model, TTLAttribute, expires_at, table_meta
@@ -162,12 +163,12 @@ Books = Sequence[tuple[Ledger, dict[str, str]]]  # ledgers read for a change, ea
 # ----- reads -------------------------------------------------------------------------------
 
 def roster(branch_id: str) -> list[Manager]:
-    return [r.manager() for r in RosterEntry.query("ROSTER", RosterEntry.sk.startswith(f"{branch_id}#"))]
+    return [r.manager() for r in RosterEntry.query(ROSTER, RosterEntry.sk.startswith(f"{branch_id}#"))]
 
 
 def put_manager(branch_id: str, manager: Manager) -> None:
     RosterEntry(
-        "ROSTER", f"{branch_id}#{manager.id}", branch_id=branch_id, manager_id=manager.id,
+        ROSTER, f"{branch_id}#{manager.id}", branch_id=branch_id, manager_id=manager.id,
         name=manager.name, skills=set(manager.skills),
     ).save()
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import threading
+from collections.abc import Iterator
 from functools import cache
 from typing import Any
 
@@ -128,6 +129,22 @@ def dynamodb_endpoint() -> tuple[str, str | None]:
 def dynamodb() -> Any:
     """The container's DynamoDB client (botocore clients are safe to share between threads)."""
     return _dynamodb.get()
+
+
+def partition(table: str, key: str, projection: str | None = None) -> Iterator[dict[str, Any]]:
+    """Every item of one partition (`pk` = `key`) of a table, page after page, through the
+    container's client: a first page's one read, without a model's import and machinery
+    (booking/roster.py, products/listing.py)."""
+    asked: dict[str, Any] = {"TableName": table, "KeyConditionExpression": "pk = :pk",
+                             "ExpressionAttributeValues": {":pk": {"S": key}}}
+    if projection:
+        asked["ProjectionExpression"] = projection
+    while True:
+        page = dynamodb().query(**asked)
+        yield from page.get("Items", [])
+        if "LastEvaluatedKey" not in page:
+            return
+        asked["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
 
 def forget_dynamodb() -> None:

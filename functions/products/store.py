@@ -23,10 +23,10 @@ from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 
 from functions.common import clock, dynamo
 from functions.common.dynamo import Model, TTLAttribute, condition_failed, expires_at, table_meta
-from functions.products import service
+from functions.products import listing, service
+from functions.products.listing import CATALOGUE
 from functions.products.service import Document, NetValue, Product
 
-CATALOGUE = "CATALOGUE"
 STAGED = "STAGED"
 AGREEMENT = "AGREEMENT"
 CURRENT = "CURRENT"
@@ -59,10 +59,7 @@ class ProductItem(Model):
         return int(self.last_nav_e4) if self.last_nav_e4 else service.UNIT_NAV
 
     def product(self) -> Product:
-        return Product(self.sk, self.name, self.issuer, self.kind, self.risk, int(self.benchmark_low_bp),
-                       int(self.benchmark_high_bp), int(self.term_days), int(self.min_purchase_fen),
-                       int(self.increment_fen), date.fromisoformat(self.window_start),
-                       date.fromisoformat(self.window_end), int(self.quota_fen), self.status)
+        return listing.product(self.serialize())
 
 
 class DocumentItem(Model):
