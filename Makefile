@@ -25,15 +25,20 @@ venv: $(VENV)/.installed
 run: $(VENV)/.installed node_modules/.installed
 	$(PY) -m infra.local.cli run --port $(PORT)
 
-## test: the whole suite
-test: test-audit $(VENV)/.installed node_modules/.installed
-	$(PY) -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
+## test: the whole suite, and the audit as `make test` runs it (test-audit), at the same time:
+## the audit mostly waits on the network; its report follows the suite's, and either failing fails
+test: $(VENV)/.installed node_modules/.installed
+	@mkdir -p build
+	@$(TEST_AUDIT) > build/test-audit.txt 2>&1 & audit=$$!; \
+	$(PY) -m pytest -n 2 --dist loadgroup --no-loadscope-reorder $(PYTEST_ARGS); suite=$$?; \
+	wait $$audit; audited=$$?; echo "--- $(TEST_AUDIT)"; cat build/test-audit.txt; \
+	exit $$(( suite ? suite : audited ))
 
 ## fuzz: the state-aware schemathesis run, FUZZ_EXAMPLES cases per documented operation (500);
 ## the per-operation figures go to test-artifacts/hardening/operations/ (see docs/security.md)
 FUZZ_EXAMPLES ?= 500
 fuzz: $(VENV)/.installed node_modules/.installed
-	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest tests/hardening/test_openapi.py -n 2 --dist loadgroup $(PYTEST_ARGS)
+	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest tests/hardening/test_openapi.py -n 2 --dist loadgroup --no-loadscope-reorder $(PYTEST_ARGS)
 
 ## bench: measurements into bench/results.json and docs/
 bench: $(VENV)/.installed node_modules/.installed
@@ -69,8 +74,9 @@ audit: $(VENV)/.installed
 	$(PY) -m scripts.audit
 
 # the audit as `make test` runs it: vulnerability data out of reach warns instead of failing
+TEST_AUDIT = $(PY) -m scripts.audit --allow-unreachable
 test-audit: $(VENV)/.installed
-	$(PY) -m scripts.audit --allow-unreachable
+	$(TEST_AUDIT)
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check functions infra tests bench

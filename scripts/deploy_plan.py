@@ -81,9 +81,7 @@ class Target:
     layer: Path | None = None
 
     def args(self) -> list[str]:
-        layer = self.layer or osls.layer_zip(self.arch)
-        shown = layer.relative_to(osls.ROOT) if layer.is_absolute() and layer.is_relative_to(osls.ROOT) else layer
-        return osls.osls_args(self.stage, self.arch, shown, self.region)
+        return osls.osls_args(self.stage, self.arch, self.layer, self.region)
 
 
 def full_deploy(target: Target) -> list[list[str]]:
@@ -142,9 +140,9 @@ def changed_paths(base: str | None, head: str) -> list[str] | None:
 def execute(commands: list[list[str]]) -> int:
     for command in commands:
         print("+", shlex.join(command), flush=True)
-        with osls.exclusive():
+        with osls.service() as directory:
             code = subprocess.run(  # noqa: S603 - commands from plan()
-                [str(osls.OSLS), *command[1:]], cwd=osls.ROOT, env=osls.osls_env(), check=False
+                [str(osls.OSLS), *command[1:]], cwd=directory, env=osls.osls_env(), check=False
             ).returncode
         if code:
             return code

@@ -45,11 +45,11 @@ def spec_path(feature: str) -> Path:
 
 
 def load(feature: str) -> dict:
-    return yaml.safe_load(spec_path(feature).read_text(encoding="utf-8"))
+    return yaml.load(spec_path(feature).read_text(encoding="utf-8"), Loader=yaml.CSafeLoader)
 
 
 def shared() -> dict[str, dict]:
-    return yaml.safe_load(SHARED.read_text(encoding="utf-8"))["components"]
+    return yaml.load(SHARED.read_text(encoding="utf-8"), Loader=yaml.CSafeLoader)["components"]
 
 
 def is_api(path: str) -> bool:

@@ -1,7 +1,8 @@
 """Run osls (the deploy tool) for this repository, the same way from the Makefile, the deploy
 planner and the tests: the options every command of this service takes, an environment
-without telemetry, one osls at a time per checkout, and the configuration as osls resolves
-it (`resolved`), wherever the real resolution matters.
+without telemetry, one osls at a time per checkout in a copy of the service's own files
+(`service`), and the configuration as osls resolves it (`resolved`), wherever the real
+resolution matters.
 """
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import hashlib
 import json
 import os
 import re
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -18,6 +20,8 @@ from infra.local.slsconfig import ServerlessConfig
 
 ROOT = Path(__file__).resolve().parents[1]
 OSLS = ROOT / "node_modules" / ".bin" / "osls"
+# What the service is made of: the configuration, what it includes, and the functions' code.
+SERVICE_FILES = ("serverless.yml", "infra", "functions")
 
 
 def layer_zip(arch: str) -> Path:
@@ -45,7 +49,7 @@ def region(chosen: str | None = None) -> str:
 
 def osls_args(stage: str, arch: str = "x86_64", layer: Path | None = None, in_region: str | None = None) -> list[str]:
     """The options every osls command of this service takes."""
-    layer = layer or layer_zip(arch)
+    layer = ROOT / (layer or layer_zip(arch))  # absolute: osls runs in the service's copy
     return ["--stage", stage, "--region", region(in_region), f"--param=architecture={arch}",
             f"--param=runtimeLayerZip={layer}"]
 
@@ -56,15 +60,27 @@ def osls_env() -> dict[str, str]:
 
 
 @contextlib.contextmanager
-def exclusive():
-    """One osls at a time in this checkout: osls uses `<service>/.serverless` as scratch
-    space whatever `--package` says, so two concurrent runs would clobber each other."""
+def service():
+    """The directory to run osls in: build/service/, a fresh copy of SERVICE_FILES (caches
+    left out), one osls at a time per checkout. osls lists every file under its service
+    directory for each function it packages, before the patterns pick a function's own: in
+    the checkout, with .venv and node_modules, that is some 48,000 files and most of a
+    package's time (6.6 s; 2.6 s in the copy). And osls uses `<service>/.serverless` as
+    scratch space whatever `--package` says, so two concurrent runs would clobber each other."""
+    copy = ROOT / "build" / "service"
     lock = ROOT / "build" / ".osls.lock"
     lock.parent.mkdir(parents=True, exist_ok=True)
     with open(lock, "w") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
-            yield
+            shutil.rmtree(copy, ignore_errors=True)
+            copy.mkdir()
+            for name in SERVICE_FILES:
+                if (ROOT / name).is_dir():
+                    shutil.copytree(ROOT / name, copy / name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+                else:
+                    shutil.copy2(ROOT / name, copy / name)
+            yield copy
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
 

@@ -11,7 +11,7 @@ import sys
 import zipfile
 from pathlib import Path
 
-from scripts.osls import OSLS, ROOT, exclusive, layer_zip, osls_args, osls_env
+from scripts.osls import OSLS, ROOT, layer_zip, osls_args, osls_env, service
 
 ZIP_GOAL_BYTES = 200 * 1024
 
@@ -22,9 +22,9 @@ def package(stage: str, out: Path, arch: str = "x86_64", layer: Path | None = No
     CalledProcessError with osls's output on failure."""
     extra = [f"--param={k}={v}" for k, v in sorted((params or {}).items())]
     command = [str(OSLS), "package", *osls_args(stage, arch, layer, region), *extra, "--package", str(out)]
-    with exclusive():
+    with service() as directory:
         return subprocess.run(  # noqa: S603 - fixed argv
-            command, cwd=ROOT, env=osls_env(), check=True, capture_output=True, text=True
+            command, cwd=directory, env=osls_env(), check=True, capture_output=True, text=True
         )
 
 

@@ -22,8 +22,9 @@ SERVERLESS_YML = ROOT / "serverless.yml"
 _VAR = re.compile(r"\$\{((?:file|self|sls|opt|param|env|strToBool)[:(][^{}]*)\}")
 
 
-class _CfnLoader(yaml.SafeLoader):
-    """YAML loader that understands CloudFormation's short-form tags."""
+class _CfnLoader(yaml.CSafeLoader):
+    """YAML loader that understands CloudFormation's short-form tags (on libyaml: the
+    pure-Python parser took a third of a second for serverless.yml and its files)."""
 
 
 def _cfn_constructor(loader: yaml.Loader, tag_suffix: str, node: yaml.Node) -> dict:
@@ -44,7 +45,7 @@ _CfnLoader.add_multi_constructor("!", _cfn_constructor)
 
 def _load_yaml(path: Path) -> Any:
     with open(path, encoding="utf-8") as fh:
-        return yaml.load(fh, Loader=_CfnLoader)  # noqa: S506 - SafeLoader subclass
+        return yaml.load(fh, Loader=_CfnLoader)  # noqa: S506 - CSafeLoader subclass
 
 
 @dataclass

@@ -115,11 +115,14 @@ def clock_at(stack, request) -> str:
 
 @pytest.fixture
 def page(browser, stack, clock_at, request):
-    """A fresh browser profile (no cookies) on the simulator page, its clock at the stack's;
-    the end state is saved as test-artifacts/browser/<test>.png whatever the outcome."""
+    """A fresh browser profile (no cookies) on the simulator page, its clock at the stack's,
+    asking for reduced motion as a person may (the chat then jumps to a new reply instead of
+    gliding for most of a second, and Playwright waits for a bubble to stand still before it
+    clicks); the end state is saved as test-artifacts/browser/<test>.png whatever the outcome."""
     from functions.common import clock
 
-    context = browser.new_context(viewport=VIEWPORT, locale="zh-CN", timezone_id="Asia/Shanghai")
+    context = browser.new_context(viewport=VIEWPORT, locale="zh-CN", timezone_id="Asia/Shanghai",
+                                  reduced_motion="reduce")
     context.set_default_timeout(15_000)
     page = context.new_page()
     page.clock.install(time=clock.now())

@@ -15,7 +15,7 @@ import requests
 
 from infra.local.gateway import Mount, Router, routes_from
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 CUSTOMER = "o_demo_customer"  # demo data: a bound card, a loan application, bills
 MAX_PAGES = 200

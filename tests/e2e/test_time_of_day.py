@@ -16,7 +16,8 @@ from infra.local.simulator.outbox import wechat_messages
 from tests import sessions
 from tests.named_times import FIRST_SLOT, NAMED_TIMES, QUIET_UNTIL
 
-pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e-time-of-day")]  # one stack, its clock moved
+# one stack, its clock moved
+pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.xdist_group("e2e-time-of-day")]
 
 BRANCH = "HS01"
 SERVICE = "account"

@@ -18,6 +18,8 @@ from hypothesis import strategies as st
 from tests.hardening import apps, live
 from tests.hardening.conftest import customer, record, staff
 
+pytestmark = pytest.mark.slow
+
 EXAMPLES = 100
 # no shrinking: a failing example is reported as found (shrinking re-runs moto hundreds of times)
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, database=None, derandomize=True,

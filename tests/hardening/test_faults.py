@@ -27,6 +27,8 @@ from tests.hardening import apps
 from tests.hardening.conftest import customer, record
 from tests.webhook import wechat_side as wx
 
+pytestmark = pytest.mark.slow
+
 ERRORS = [
     (400, "ProvisionedThroughputExceededException", "The level of configured provisioned throughput exceeded"),
     (400, "ThrottlingException", "Rate of requests exceeds the allowed throughput"),

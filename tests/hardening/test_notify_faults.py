@@ -20,6 +20,8 @@ from tests.hardening.conftest import record
 from tests.notify.conftest import fake_wechat_api, make_customer, queue, sms, sqs_event  # noqa: F401
 from tests.notify.test_delivery import NOON, merchants, txn_event
 
+pytestmark = pytest.mark.slow
+
 ERRORS = {  # one errcode a round: the fake answers a call with the last pending fault's
     1: [(43004, 0, 2)],  # not following: SMS instead
     2: [(-1, 0, 2)],  # system busy

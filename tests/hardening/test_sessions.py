@@ -20,6 +20,8 @@ from tests.hardening import apps
 from tests.hardening.conftest import changes, customer, record, snapshot
 from tests.sessions import cookie, signed_in
 
+pytestmark = pytest.mark.slow
+
 VICTIM = "o_victim_0000000000000001"
 ATTACKER = "o_attacker_000000000000002"
 

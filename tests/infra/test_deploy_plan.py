@@ -14,7 +14,7 @@ FEATURES = {
     "booking": ["bookingApi", "bookingIntent", "bookingReminders"],
     "notify": ["notifyApi", "notifyEvents"],
 }
-LAYER = "build/layer/runtime-x86_64.zip"
+LAYER = osls.ROOT / "build" / "layer" / "runtime-x86_64.zip"  # absolute: osls runs in a copy of the service
 REGION = "cn-northwest-1"
 PARAMS = ["--region", REGION, "--param=architecture=x86_64", f"--param=runtimeLayerZip={LAYER}"]
 
