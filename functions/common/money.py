@@ -2,6 +2,10 @@
 events); customers read them as yuan."""
 from __future__ import annotations
 
+import re
+
+_YUAN = re.compile(r"\d{1,13}(?:\.\d{1,2})?", re.ASCII)  # up to ¥9,999,999,999,999.99
+
 
 def yuan(fen: int) -> str:
     """Integer fen as yuan, `¥1,234.56`."""
@@ -11,17 +15,14 @@ def yuan(fen: int) -> str:
 
 
 def fen(text: str) -> int | None:
-    """Yuan as typed (`12345.6`, `1,000`, `¥100.00`) → integer fen, exactly (no floats);
-    None for anything else: not a number, more than two decimals, negative."""
-    from decimal import Decimal, InvalidOperation
+    """Yuan as typed (`12345.6`, `1,000`, `¥100.00`, or in a Chinese keyboard's full-width
+    digits) → integer fen, exactly (no floats); None for anything but digits with at most two
+    decimals and at most 13 before them: no sign, exponent (`1e3`) or digit grouping other
+    than commas, as the forms' own check on the phone refuses them."""
+    import unicodedata
 
-    cleaned = str(text or "").strip().lstrip("¥￥").replace(",", "").strip()
-    if not cleaned or cleaned[0] in "+-":
+    cleaned = unicodedata.normalize("NFKC", str(text or "")).strip().lstrip("¥").replace(",", "").strip()
+    if not _YUAN.fullmatch(cleaned):
         return None
-    try:
-        value = Decimal(cleaned)
-    except InvalidOperation:
-        return None
-    if not value.is_finite() or value.as_tuple().exponent < -2:  # type: ignore[operator]
-        return None
-    return int(value * 100)
+    whole, _, cents = cleaned.partition(".")
+    return int(whole) * 100 + int(cents.ljust(2, "0"))

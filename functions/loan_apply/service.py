@@ -17,11 +17,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from decimal import ROUND_CEILING, Decimal, InvalidOperation, localcontext
+from decimal import ROUND_CEILING, Decimal, localcontext
 
-from functions.common import clock, paging, staff
+from functions.common import clock, money, paging, staff
 from functions.common.errors import Conflict, FieldError, Forbidden, ValidationFailed, Validator
-from functions.common.money import yuan
 from functions.loan_apply.catalogue import Catalogue, Product
 
 # ---- the form ----------------------------------------------------------------------------
@@ -140,7 +139,7 @@ def not_a_number_message(key: str) -> str:
 
 
 def amount_range_message(product: Product) -> str:
-    return f"{product.name}可申请{yuan(product.min_amount_fen)}至{yuan(product.max_amount_fen)}"
+    return f"{product.name}可申请{money.yuan(product.min_amount_fen)}至{money.yuan(product.max_amount_fen)}"
 
 
 def step_checks(catalogue: Catalogue) -> dict:
@@ -157,16 +156,12 @@ def step_checks(catalogue: Catalogue) -> dict:
 
 
 def yuan_to_fen(raw: str, field_name: str, v: Validator, *, allow_zero: bool = False) -> int | None:
-    """`12345.6` yuan → 1234560 fen, exactly (no floats)."""
-    try:
-        value = Decimal(raw.replace(",", ""))
-    except InvalidOperation:
-        value = None
-    if value is None or not value.is_finite() or value.as_tuple().exponent < -2:  # type: ignore[operator]
+    """`12345.6` yuan → 1234560 fen, exactly, as money.fen reads what a customer typed."""
+    fen = money.fen(raw)
+    if fen is None:
         v.add(field_name, f"{field_name}_invalid", not_a_number_message(field_name))
         return None
-    fen = int(value * 100)
-    if fen < 0 or (fen == 0 and not allow_zero) or fen >= _MAX_FEN:
+    if (fen == 0 and not allow_zero) or fen >= _MAX_FEN:
         v.add(field_name, f"{field_name}_invalid", f"{FIELD_LABELS[field_name]}超出有效范围")
         return None
     return fen
@@ -338,7 +333,7 @@ def prescreen(catalogue: Catalogue, form: ApplicationInput, age: int) -> Prescre
             elif ratio > product.review_dti_bp:
                 review("instalment_high", instalment_share(instalment, ratio, product.review_dti_bp))
     if form.amount_fen > product.review_above_fen:
-        review("large_amount", f"申请金额超过{yuan(product.review_above_fen)}，需人工审核")
+        review("large_amount", f"申请金额超过{money.yuan(product.review_above_fen)}，需人工审核")
     if form.employment_type in product.review_employment:
         review("employment_review", "您的职业类型需人工核实收入")
     if form.city.removesuffix("市") not in catalogue.service_cities:
@@ -353,8 +348,8 @@ def instalment_share(instalment_fen: int, ratio_bp: int, limit_bp: int) -> str:
     """The instalment against income above a limit, as a share only while it is one (at most
     the whole income); beyond that a percentage says nothing a customer can use."""
     if ratio_bp > 10000:
-        return f"预计月还款{yuan(instalment_fen)}，超过月收入"
-    return f"预计月还款{yuan(instalment_fen)}，约占月收入的{ratio_bp / 100:.0f}%，超过{limit_bp // 100}%"
+        return f"预计月还款{money.yuan(instalment_fen)}，超过月收入"
+    return f"预计月还款{money.yuan(instalment_fen)}，约占月收入的{ratio_bp / 100:.0f}%，超过{limit_bp // 100}%"
 
 
 # ---- status workflow ---------------------------------------------------------------------
@@ -473,7 +468,7 @@ def decide(target: str, actor: str, amount_fen: int, steps: list[Step], two_appr
     approved_by = {s.actor for s in steps if s.kind == APPROVE}
     if actor in approved_by:
         raise Conflict("second_approver_required",
-                       f"申请金额超过{yuan(two_approvers_above_fen)}，需由另一位审批人复核")
+                       f"申请金额超过{money.yuan(two_approvers_above_fen)}，需由另一位审批人复核")
     if target == REJECTED:
         return REJECTED
     needed = approvals_needed(amount_fen, two_approvers_above_fen)
