@@ -18,7 +18,7 @@ def fen(text: str) -> int | None:
     """Yuan as typed (`12345.6`, `1,000`, `¥100.00`, or in a Chinese keyboard's full-width
     digits) → integer fen, exactly (no floats); None for anything but digits with at most two
     decimals and at most 13 before them: no sign, exponent (`1e3`) or digit grouping other
-    than commas, as the forms' own check on the phone refuses them."""
+    than commas, as the loan form's own check on the phone refuses them."""
     import unicodedata
 
     cleaned = unicodedata.normalize("NFKC", str(text or "")).strip().lstrip("¥").replace(",", "").strip()
