@@ -13,12 +13,13 @@ a lock: a cold notify container's first batch, ten threads at once, built 21 ses
 clients and spent 2.2 s of CPU on them, and every model of a cold single-threaded request
 paid a session of its own (about 50 ms each). Here a cold container makes one session and
 one client, whatever the threads and models; the model's I/O methods (get, save, update,
-delete, query, scan, batch_get, batch_write) keep PynamoDB's signatures, errors and results.
+delete, query, scan, batch_get, batch_write) keep PynamoDB's signatures, errors and results;
+`save_if`, `update_if` and `delete_if` answer whether a conditional write was applied.
 """
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime
 from functools import cache
 from typing import Any, TypeVar
@@ -130,6 +131,17 @@ class Model(PynamoDBModel):
         kwargs = self.get_delete_kwargs_from_instance(condition=condition, add_version_condition=add_version_condition)
         return _send("DeleteItem", kwargs, DeleteError)
 
+    # A write made only while `condition` holds: True when it was applied, False when DynamoDB
+    # refused it on the condition (someone else got there first); any other failure raises.
+    def save_if(self, condition: Condition) -> bool:
+        return _applied(lambda: self.save(condition))
+
+    def update_if(self, actions: list[Action], condition: Condition) -> bool:
+        return _applied(lambda: self.update(actions, condition))
+
+    def delete_if(self, condition: Condition) -> bool:
+        return _applied(lambda: self.delete(condition))
+
     @classmethod
     def query(cls: type[_M], hash_key: Any, range_key_condition: Condition | None = None,  # type: ignore[override]
               filter_condition: Condition | None = None, consistent_read: bool = False, index_name: str | None = None,
@@ -190,6 +202,16 @@ class Model(PynamoDBModel):
     @classmethod
     def batch_write(cls: type[_M], auto_commit: bool = True) -> BatchWrite:  # type: ignore[override]
         return BatchWrite(cls)
+
+
+def _applied(write: Callable[[], object]) -> bool:
+    try:
+        write()
+    except (PutError, UpdateError, DeleteError) as error:
+        if condition_failed(error):
+            return False
+        raise
+    return True
 
 
 def _unsupported(**options: Any) -> None:

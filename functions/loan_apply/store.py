@@ -14,7 +14,7 @@ revision the caller read, and its history item, conditioned on not existing yet.
 from __future__ import annotations
 
 from pynamodb.attributes import ListAttribute, MapAttribute, NumberAttribute, UnicodeAttribute
-from pynamodb.exceptions import TransactWriteError, UpdateError
+from pynamodb.exceptions import TransactWriteError
 from pynamodb.expressions.update import Action
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 
@@ -179,14 +179,8 @@ def count_read(subject: str, hour: str, limit: int, expires_at: int) -> bool:
     """Count one decrypted read of `subject` in `hour`; False, counting nothing, when the
     hour's `limit` is reached (one conditional update: concurrent reads never pass it)."""
     counter = ReadCounter(f"READS#{subject}#{hour}", "READS")
-    try:
-        counter.update(actions=[ReadCounter.reads.add(1), ReadCounter.expires_at.set(expires_at)],
-                       condition=ReadCounter.reads.does_not_exist() | (ReadCounter.reads < limit))
-    except UpdateError as error:
-        if dynamo.condition_failed(error):
-            return False
-        raise
-    return True
+    return counter.update_if([ReadCounter.reads.add(1), ReadCounter.expires_at.set(expires_at)],
+                             ReadCounter.reads.does_not_exist() | (ReadCounter.reads < limit))
 
 
 def open_marker(id_hash: str, product: str) -> OpenApplication:

@@ -27,7 +27,6 @@ from pynamodb.attributes import (
     UnicodeSetAttribute,
     UTCDateTimeAttribute,
 )
-from pynamodb.exceptions import PutError, UpdateError
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
 
 from functions.common import clock, dynamo
@@ -180,13 +179,7 @@ def get_otp(openid: str) -> Otp | None:
 
 def spend_try(otp: Otp, max_tries: int) -> bool:
     """Count one verification attempt atomically; False once the code has used its tries."""
-    try:
-        otp.update(actions=[Otp.tries.add(1)], condition=Otp.tries < max_tries)
-    except UpdateError as error:
-        if dynamo.condition_failed(error):
-            return False
-        raise
-    return True
+    return otp.update_if([Otp.tries.add(1)], Otp.tries < max_tries)
 
 
 def delete_otp(openid: str) -> None:
@@ -203,16 +196,8 @@ def take(scope: str, key: str, limit: int, window_s: int) -> bool:
     now = clock.epoch()
     window = now - now % window_s
     counter = RateCounter(f"RATE#{scope}#{key}#{window}", "RATE")
-    try:
-        counter.update(
-            actions=[RateCounter.hits.add(1), RateCounter.expires_at.set(window + window_s)],
-            condition=RateCounter.hits.does_not_exist() | (RateCounter.hits < limit),
-        )
-    except UpdateError as error:
-        if dynamo.condition_failed(error):
-            return False
-        raise
-    return True
+    return counter.update_if([RateCounter.hits.add(1), RateCounter.expires_at.set(window + window_s)],
+                             RateCounter.hits.does_not_exist() | (RateCounter.hits < limit))
 
 
 # --- deliveries -------------------------------------------------------------------------
@@ -278,12 +263,8 @@ def claim(event_id: str, event_type: str, channel: str, recipient: str, token: s
     )
     if channel == "wx":
         item.inbox_of, item.sent_order = f"INBOX#{recipient}", f"{clock.iso(now)}#{event_id}"
-    try:
-        item.save(condition=Delivery.pk.does_not_exist())
+    if item.save_if(Delivery.pk.does_not_exist()):
         return CLAIMED, item
-    except PutError as error:
-        if not dynamo.condition_failed(error):
-            raise
     current = Delivery.get(*delivery_key(event_id, channel, recipient), consistent_read=True)
     if current.status == CLAIMED and current.token == token:  # ours: the SDK retried a write that landed
         return CLAIMED, current
@@ -298,11 +279,7 @@ def claim(event_id: str, event_type: str, channel: str, recipient: str, token: s
     current.attempts = (current.attempts or 0) + 1
     unchanged = Delivery.status == seen_status
     unchanged &= (Delivery.token == seen_token) if seen_token else Delivery.token.does_not_exist()
-    try:
-        current.save(condition=unchanged)
-    except PutError as error:
-        if not dynamo.condition_failed(error):
-            raise
+    if not current.save_if(unchanged):
         ours = get_delivery(event_id, channel, recipient)
         return (CLAIMED, ours) if ours is not None and ours.token == token else ("busy", current)
     return CLAIMED, current
@@ -363,11 +340,7 @@ def report(msgid: str, status: str, openid: str = "") -> bool:
         now = clock.now()
         kept = Report(f"REPORT#{openid}", msgid, status=status, received_at=now,
                       expires_at=expires_at(now + timedelta(days=REPORT_KEEP_DAYS)))
-        try:
-            kept.save(condition=Report.pk.does_not_exist())
-        except PutError as error:  # WeChat pushed it twice: kept once
-            if not dynamo.condition_failed(error):
-                raise
+        kept.save_if(Report.pk.does_not_exist())  # False: WeChat pushed it twice, kept once
     return False
 
 
@@ -402,14 +375,8 @@ def kept_reports(openid: str, since: datetime) -> list[Report]:
 
 def take_report(report: Report, taker: str) -> bool:
     """Give a kept report to one delivery (`taker`, its key); False when another has it."""
-    try:
-        report.update(actions=[Report.taken_by.set(taker)],
-                      condition=Report.taken_by.does_not_exist() | (Report.taken_by == taker))
-    except UpdateError as error:
-        if dynamo.condition_failed(error):
-            return False
-        raise
-    return True
+    return report.update_if([Report.taken_by.set(taker)],
+                            Report.taken_by.does_not_exist() | (Report.taken_by == taker))
 
 
 def inbox(openid: str, since: datetime, limit: int = 100) -> list[Delivery]:
@@ -450,13 +417,7 @@ def save_statement(customer_id: str, last4: str, statement_id: str, amount_due_f
     )
     if amount_due_fen > 0:
         statement.due_on, statement.due_order = f"DUE#{due_date}", f"{customer_id}#{last4}#{statement_id}"
-    try:
-        statement.save(condition=Statement.pk.does_not_exist())
-    except PutError as error:
-        if dynamo.condition_failed(error):
-            return False
-        raise
-    return True
+    return statement.save_if(Statement.pk.does_not_exist())
 
 
 def latest_statement(customer_id: str, last4: str) -> Statement | None:
@@ -475,15 +436,9 @@ def find_statement(customer_id: str, last4: str, statement_id: str) -> Statement
 def apply_payment(statement: Statement, payment_id: str, amount_fen: int) -> bool:
     """Add a payment once (by its event id); a fully paid statement leaves the due-date index,
     which stops its reminders. False when this payment was already applied."""
-    try:
-        statement.update(
-            actions=[Statement.paid_fen.add(amount_fen), Statement.payments.add({payment_id})],
-            condition=Statement.payments.does_not_exist() | ~Statement.payments.contains(payment_id),
-        )
-    except UpdateError as error:
-        if dynamo.condition_failed(error):
-            return False
-        raise
+    if not statement.update_if([Statement.paid_fen.add(amount_fen), Statement.payments.add({payment_id})],
+                               Statement.payments.does_not_exist() | ~Statement.payments.contains(payment_id)):
+        return False
     if statement.remaining_fen == 0 and statement.due_on:
         statement.update(actions=[Statement.due_on.remove(), Statement.due_order.remove()])
     return True

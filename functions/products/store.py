@@ -17,12 +17,12 @@ from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
 
 from pynamodb.attributes import BooleanAttribute, JSONAttribute, NumberAttribute, UnicodeAttribute
-from pynamodb.exceptions import PutError, TransactWriteError, UpdateError
+from pynamodb.exceptions import TransactWriteError
 from pynamodb.expressions.update import Action
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 
 from functions.common import clock, dynamo
-from functions.common.dynamo import Model, TTLAttribute, condition_failed, expires_at, table_meta
+from functions.common.dynamo import Model, TTLAttribute, expires_at, table_meta
 from functions.products import listing, service
 from functions.products.listing import CATALOGUE
 from functions.products.service import Document, NetValue, Product
@@ -125,11 +125,7 @@ def save_products(products: Iterable[Product]) -> int:
 def _keep_document(code: str, document: Document, now: str) -> None:
     item = DocumentItem(f"DOC#{code}", f"{document.kind}#{document.version}", text=document.text,
                         sha256=document.sha256, created_at=now)
-    try:
-        item.save(condition=DocumentItem.pk.does_not_exist())
-    except PutError as error:  # an existing version is kept as it was
-        if not condition_failed(error):
-            raise
+    item.save_if(DocumentItem.pk.does_not_exist())  # False: an existing version is kept as it was
 
 
 def document(code: str, kind: str, version: str) -> Document | None:
@@ -178,15 +174,10 @@ def publish(values: list[NetValue]) -> None:
             if value.code not in newest or value.day > newest[value.code].day:
                 newest[value.code] = value
     for value in newest.values():
-        try:
-            ProductItem(CATALOGUE, value.code).update(
-                actions=[ProductItem.last_nav_e4.set(value.nav_e4),
-                         ProductItem.last_nav_date.set(value.day.isoformat())],
-                condition=ProductItem.sk.exists() & (ProductItem.last_nav_date.does_not_exist()
-                                                     | (ProductItem.last_nav_date <= value.day.isoformat())))
-        except UpdateError as error:  # older than the last one: history only
-            if not condition_failed(error):
-                raise
+        ProductItem(CATALOGUE, value.code).update_if(  # False: older than the last one, history only
+            [ProductItem.last_nav_e4.set(value.nav_e4), ProductItem.last_nav_date.set(value.day.isoformat())],
+            ProductItem.sk.exists() & (ProductItem.last_nav_date.does_not_exist()
+                                       | (ProductItem.last_nav_date <= value.day.isoformat())))
     with NetValueItem.batch_write() as batch:
         for value in values:
             batch.delete(NetValueItem(STAGED, f"{value.day.isoformat()}#{value.code}"))
@@ -220,13 +211,8 @@ def publish_agreement(version: str, text: str) -> bool:
     with another text (a version's text never changes: acceptances point at it)."""
     digest, now = service.text_hash(text), clock.iso(clock.now())
     item = AgreementItem(AGREEMENT, version, version=version, text=text, sha256=digest, published_at=now)
-    try:
-        item.save(condition=AgreementItem.pk.does_not_exist())
-    except PutError as error:
-        if not condition_failed(error):
-            raise
-        if AgreementItem.get(AGREEMENT, version).sha256 != digest:
-            return False
+    if not item.save_if(AgreementItem.pk.does_not_exist()) and AgreementItem.get(AGREEMENT, version).sha256 != digest:
+        return False
     AgreementItem(AGREEMENT, CURRENT, version=version, sha256=digest, published_at=now).save()
     return True
 
@@ -514,15 +500,9 @@ def apply_card(openid: str, card_ref: str, last4: str, at: str, bound: bool, kin
                CardItem.changed_at.set(at)]
     if bound:
         actions += [CardItem.kind.set(kind), CardItem.phone_masked.set(phone_masked), CardItem.bound_at.set(at)]
-    try:
-        # a binding and its end at the same second: the end wins (a card never wrongly usable)
-        newer = (CardItem.changed_at < at) if bound else (CardItem.changed_at <= at)
-        item.update(actions=actions, condition=CardItem.changed_at.does_not_exist() | newer)
-    except UpdateError as error:
-        if condition_failed(error):
-            return False
-        raise
-    return True
+    # a binding and its end at the same second: the end wins (a card never wrongly usable)
+    newer = (CardItem.changed_at < at) if bound else (CardItem.changed_at <= at)
+    return item.update_if(actions, CardItem.changed_at.does_not_exist() | newer)
 
 
 def cards_of(openid: str) -> list[CardItem]:
@@ -585,37 +565,22 @@ def stepup(openid: str) -> StepUpItem | None:
 
 def spend_stepup_try(item: StepUpItem, max_tries: int) -> bool:
     """Count one attempt atomically; False once the code has used its tries."""
-    try:
-        item.update(actions=[StepUpItem.tries.add(1)],
-                    condition=(StepUpItem.tries < max_tries) & (StepUpItem.code_hash == item.code_hash))
-    except UpdateError as error:
-        if condition_failed(error):
-            return False
-        raise
-    return True
+    return item.update_if([StepUpItem.tries.add(1)],
+                          (StepUpItem.tries < max_tries) & (StepUpItem.code_hash == item.code_hash))
 
 
 def spend_stepup(item: StepUpItem, idempotency_key: str) -> bool:
     """The code confirms the purchase of `idempotency_key`, once: False when another
     purchase spent it first (or a new code replaced it)."""
-    try:
-        item.update(actions=[StepUpItem.spent_by.set(idempotency_key)],
-                    condition=StepUpItem.spent_by.does_not_exist() & (StepUpItem.code_hash == item.code_hash))
-    except UpdateError as error:
-        if condition_failed(error):
-            return False
-        raise
-    return True
+    return item.update_if([StepUpItem.spent_by.set(idempotency_key)],
+                          StepUpItem.spent_by.does_not_exist() & (StepUpItem.code_hash == item.code_hash))
 
 
 def release_stepup(item: StepUpItem, idempotency_key: str) -> None:
     """The purchase the code confirmed was refused (nothing ordered): the code may confirm the
     corrected one, while it is valid and has tries left."""
-    try:
-        item.update(actions=[StepUpItem.spent_by.remove()], condition=StepUpItem.spent_by == idempotency_key)
-    except UpdateError as error:
-        if not condition_failed(error):
-            raise
+    # False: not spent by this purchase (nothing to release)
+    item.update_if([StepUpItem.spent_by.remove()], StepUpItem.spent_by == idempotency_key)
 
 
 def discard_stepup(openid: str) -> None:

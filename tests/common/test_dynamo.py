@@ -23,6 +23,8 @@ class Mark(Model):
 class Tag(Mark):
     """A second model on the same table."""
 
+    kind = UnicodeAttribute(null=True)
+
 
 class Clients(list):
     """Every botocore client made, as (service, id of its session). After `hold(n)`, the
@@ -119,3 +121,21 @@ def test_a_failed_condition_is_pynamodbs_error(aws):
     assert dynamo.condition_failed(failed.value)
     with pytest.raises(Mark.DoesNotExist):
         Mark.get("NEVER", "MARK")
+
+
+def test_a_conditional_write_says_whether_it_was_applied_and_raises_any_other_failure(aws):
+    from pynamodb.exceptions import UpdateError
+
+    tag = Tag("IF", "MARK")
+    assert tag.save_if(Tag.pk.does_not_exist())
+    assert not Tag("IF", "MARK").save_if(Tag.pk.does_not_exist())
+    assert tag.update_if([Tag.kind.set("b")], Tag.kind.does_not_exist())
+    assert not tag.update_if([Tag.kind.set("c")], Tag.kind.does_not_exist())
+    assert Tag.get("IF", "MARK").kind == "b"
+    with pytest.raises(UpdateError) as refused:  # not a condition: a key attribute cannot change
+        tag.update_if([Tag.sk.set("OTHER")], Tag.pk.exists())
+    assert not dynamo.condition_failed(refused.value)
+    assert not tag.delete_if(Tag.kind == "c")
+    assert tag.delete_if(Tag.kind == "b")
+    with pytest.raises(Tag.DoesNotExist):
+        Tag.get("IF", "MARK")

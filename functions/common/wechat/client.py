@@ -21,7 +21,7 @@ from typing import Any
 from wechatpy import WeChatClient
 from wechatpy.session import SessionStorage
 
-from functions.common import clock, config, dynamo
+from functions.common import clock, config
 from functions.common.once import build_once
 from functions.common.wechat.errors import (
     WeChatError,
@@ -105,40 +105,17 @@ class DynamoSessionStorage(SessionStorage):
 
     def delete_if(self, key: str, value: str) -> bool:
         """Delete `key` only while it still holds `value`; True when this call deleted it."""
-        from pynamodb.exceptions import DeleteError
-
-        try:
-            self.model(key).delete(condition=self.model.value == value)
-            return True
-        except DeleteError as error:
-            if dynamo.condition_failed(error):
-                return False
-            raise
+        return self.model(key).delete_if(self.model.value == value)
 
     def acquire(self, key: str, owner: str, ttl_s: int) -> bool:
         """Take the lease `key` for `ttl_s` seconds unless someone else holds a live one."""
-        from pynamodb.exceptions import PutError
-
         model = self.model
         now = clock.epoch()
-        try:
-            model(key, owner=owner, expires_at=now + ttl_s).save(
-                condition=model.pk.does_not_exist() | (model.expires_at < now)
-            )
-            return True
-        except PutError as error:
-            if dynamo.condition_failed(error):
-                return False
-            raise
+        return model(key, owner=owner, expires_at=now + ttl_s).save_if(model.pk.does_not_exist()
+                                                                       | (model.expires_at < now))
 
     def release(self, key: str, owner: str) -> None:
-        from pynamodb.exceptions import DeleteError
-
-        try:
-            self.model(key).delete(condition=self.model.owner == owner)
-        except DeleteError as error:
-            if not dynamo.condition_failed(error):
-                raise
+        self.model(key).delete_if(self.model.owner == owner)  # False: the lease is someone else's now
 
 
 
