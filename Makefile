@@ -25,12 +25,15 @@ venv: $(VENV)/.installed
 run: $(VENV)/.installed node_modules/.installed
 	$(PY) -m infra.local.cli run --port $(PORT)
 
+# two workers; a module or a named group per worker; groups dealt out in the order tests/conftest.py gives
+XDIST = -n 2 --dist loadgroup --no-loadscope-reorder
+
 ## test: the whole suite, and the audit as `make test` runs it (test-audit), at the same time:
 ## the audit mostly waits on the network; its report follows the suite's, and either failing fails
 test: $(VENV)/.installed node_modules/.installed
 	@mkdir -p build
 	@$(TEST_AUDIT) > build/test-audit.txt 2>&1 & audit=$$!; \
-	$(PY) -m pytest -n 2 --dist loadgroup --no-loadscope-reorder $(PYTEST_ARGS); suite=$$?; \
+	$(PY) -m pytest $(XDIST) $(PYTEST_ARGS); suite=$$?; \
 	wait $$audit; audited=$$?; echo "--- $(TEST_AUDIT)"; cat build/test-audit.txt; \
 	exit $$(( suite ? suite : audited ))
 
@@ -38,7 +41,7 @@ test: $(VENV)/.installed node_modules/.installed
 ## the per-operation figures go to test-artifacts/hardening/operations/ (see docs/security.md)
 FUZZ_EXAMPLES ?= 500
 fuzz: $(VENV)/.installed node_modules/.installed
-	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest tests/hardening/test_openapi.py -n 2 --dist loadgroup --no-loadscope-reorder $(PYTEST_ARGS)
+	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest tests/hardening/test_openapi.py $(XDIST) $(PYTEST_ARGS)
 
 ## bench: measurements into bench/results.json and docs/
 bench: $(VENV)/.installed node_modules/.installed
